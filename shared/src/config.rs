@@ -1,0 +1,145 @@
+//! Configuration, read once from the environment at cold start. A bad value stops start-up with a
+//! message that names the variable and what it accepts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::Duration;
+
+/// Which store backs the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// The embedded default: a SQLite file.
+    Sqlite { path: PathBuf },
+    /// DynamoDB (or DynamoDB Local, through `AWS_ENDPOINT_URL_DYNAMODB`).
+    Dynamo { table: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a hold lives (`HOLD_TTL_SECONDS`, default 300).
+    pub hold_ttl: Duration,
+    pub store: StoreConfig,
+    /// Where the local server listens (`BIND_ADDR`, default `127.0.0.1:3000`; `PORT` overrides
+    /// just the port).
+    pub bind: SocketAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+pub const DEFAULT_HOLD_TTL_SECONDS: i64 = 300;
+pub const DEFAULT_SQLITE_PATH: &str = "escape-room.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+
+        let ttl = match get("HOLD_TTL_SECONDS") {
+            None => DEFAULT_HOLD_TTL_SECONDS,
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|s| (1..=86_400).contains(s))
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "HOLD_TTL_SECONDS must be a whole number of seconds from 1 to 86400, got `{v}`"
+                    ))
+                })?,
+        };
+
+        let table = get("TABLE_NAME");
+        let store = match get("STORE").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None if table.is_some() => StoreConfig::Dynamo { table: table.unwrap_or_default() },
+            None | Some("sqlite") => StoreConfig::Sqlite {
+                path: get("SQLITE_PATH").unwrap_or_else(|| DEFAULT_SQLITE_PATH.into()).into(),
+            },
+            Some("dynamodb") => StoreConfig::Dynamo {
+                table: table.ok_or_else(|| {
+                    ConfigError("STORE=dynamodb needs TABLE_NAME (the DynamoDB table to use)".into())
+                })?,
+            },
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "STORE must be `sqlite` or `dynamodb`, got `{other}`"
+                )));
+            }
+        };
+
+        let mut bind: SocketAddr = get("BIND_ADDR")
+            .unwrap_or_else(|| DEFAULT_BIND.into())
+            .parse()
+            .map_err(|_| ConfigError("BIND_ADDR must be an address like 127.0.0.1:3000".into()))?;
+        if let Some(port) = get("PORT") {
+            let port = port
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| ConfigError(format!("PORT must be a port number (0-65535), got `{port}`")))?;
+            bind.set_port(port);
+        }
+
+        Ok(Self {
+            hold_ttl: Duration::seconds(ttl),
+            store,
+            bind,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_a_five_minute_hold_on_the_embedded_sqlite_store() -> Result<(), ConfigError> {
+        let c = config(&[])?;
+        assert_eq!(c.hold_ttl, Duration::seconds(300));
+        assert_eq!(c.store, StoreConfig::Sqlite { path: DEFAULT_SQLITE_PATH.into() });
+        assert_eq!(c.bind.to_string(), DEFAULT_BIND);
+        Ok(())
+    }
+
+    #[test]
+    fn table_name_selects_dynamodb() -> Result<(), ConfigError> {
+        let c = config(&[("TABLE_NAME", "bookings")])?;
+        assert_eq!(c.store, StoreConfig::Dynamo { table: "bookings".into() });
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_hold_ttl_is_refused_with_the_variable_named() {
+        for bad in ["0", "-5", "five", "86401"] {
+            let err = config(&[("HOLD_TTL_SECONDS", bad)]).err().map(|e| e.to_string());
+            assert!(err.is_some_and(|e| e.contains("HOLD_TTL_SECONDS")), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dynamodb_without_a_table_and_unknown_stores_are_refused() {
+        assert!(config(&[("STORE", "dynamodb")]).is_err());
+        assert!(config(&[("STORE", "postgres")]).is_err());
+    }
+
+    #[test]
+    fn port_overrides_the_bind_port() -> Result<(), ConfigError> {
+        assert_eq!(config(&[("PORT", "8080")])?.bind.port(), 8080);
+        assert!(config(&[("PORT", "http")]).is_err());
+        Ok(())
+    }
+}

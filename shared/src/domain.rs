@@ -1,0 +1,442 @@
+//! The booking domain: validated ids, slots, holds and the caller-aware slot status.
+//!
+//! Everything here is pure: no I/O, no clock. Functions that depend on time take `now`, so expiry
+//! is a comparison (`expires_at <= now` means the hold is gone) and tests drive it without sleeping.
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::Error;
+
+/// The longest id the contract accepts for users, rooms and slots.
+pub const MAX_ID_LEN: usize = 64;
+
+/// Checks the contract's id form: 1–64 characters of `[A-Za-z0-9._:-]`.
+fn is_valid_id(value: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates `value` against the contract's id form.
+            pub fn parse(value: &str) -> Result<Self, Error> {
+                if is_valid_id(value) {
+                    Ok(Self(value.to_owned()))
+                } else {
+                    Err(Error::Validation(format!(
+                        "`{}` must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'.",
+                        $field
+                    )))
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(value: String) -> Result<Self, Error> {
+                if is_valid_id(&value) {
+                    Ok(Self(value))
+                } else {
+                    Self::parse(&value)
+                }
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A user id such as `u-demo`.
+    UserId,
+    "user_id"
+);
+string_id!(
+    /// A room id such as `r-101`.
+    RoomId,
+    "room_id"
+);
+string_id!(
+    /// A slot id such as `s-1`.
+    SlotId,
+    "slot_id"
+);
+
+/// A hold id: a UUID v4 (RFC 9562 version and variant bits).
+///
+/// The first 48 bits of a new hold id are the slot's [`SlotKey`]; the remaining 74 free bits are
+/// random. That lets a store find the slot's record from the hold id alone, so confirm and release
+/// are one round trip on DynamoDB (no read to learn which slot a hold is for). A forged id gains
+/// nothing: every store write is conditioned on the hold id the slot actually carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HoldId(Uuid);
+
+impl HoldId {
+    /// A new, random hold id for `slot`.
+    pub fn generate(slot: &SlotId) -> Self {
+        let key = SlotKey::of(slot);
+        let mut bytes = *Uuid::new_v4().as_bytes();
+        bytes[..6].copy_from_slice(&key.0);
+        // `from_bytes` keeps bytes as given; restore the v4 version and RFC variant bits.
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        Self(Uuid::from_bytes(bytes))
+    }
+
+    /// Parses a hold id from a path segment: any UUID v4 in its hyphenated form.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        match Uuid::try_parse(value) {
+            Ok(uuid) if uuid.get_version_num() == 4 => Ok(Self(uuid)),
+            _ => Err(Error::Validation("`hold_id` must be a UUID v4.".into())),
+        }
+    }
+
+    /// The [`SlotKey`] carried by this id (meaningful for ids made by [`HoldId::generate`]).
+    pub fn slot_key(&self) -> SlotKey {
+        let mut key = [0u8; 6];
+        key.copy_from_slice(&self.0.as_bytes()[..6]);
+        SlotKey(key)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for HoldId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// A 48-bit digest of a slot id (the first bytes of its UUID v5), used as a storage key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SlotKey([u8; 6]);
+
+impl SlotKey {
+    const NAMESPACE: Uuid = Uuid::from_u128(0x6f1d_4a52_8c3e_4d0b_9a57_e5c2_0b7e_13a1);
+
+    pub fn of(slot: &SlotId) -> Self {
+        let digest = Uuid::new_v5(&Self::NAMESPACE, slot.as_str().as_bytes());
+        let mut key = [0u8; 6];
+        key.copy_from_slice(&digest.as_bytes()[..6]);
+        Self(key)
+    }
+}
+
+impl fmt::Display for SlotKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// Formats a time as the contract does: RFC 3339, UTC, `Z` suffix, fraction only when non-zero.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Serde adapter for contract-formatted times.
+pub mod rfc3339 {
+    use super::*;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_time(*t))
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&format_time(*t)),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}
+
+/// A room, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    pub id: RoomId,
+    pub name: String,
+    pub capacity: u32,
+}
+
+/// A bookable time window of one room, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub id: SlotId,
+    pub room_id: RoomId,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+}
+
+/// The lifecycle of a hold. `HOLD` is live until `expires_at`; the others are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HoldStatus {
+    Hold,
+    Confirmed,
+    Released,
+}
+
+impl HoldStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hold => "HOLD",
+            Self::Confirmed => "CONFIRMED",
+            Self::Released => "RELEASED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "HOLD" => Some(Self::Hold),
+            "CONFIRMED" => Some(Self::Confirmed),
+            "RELEASED" => Some(Self::Released),
+            _ => None,
+        }
+    }
+}
+
+/// A hold as stored: who holds which slot, until when, and where it is in its lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub id: HoldId,
+    pub slot_id: SlotId,
+    pub user_id: UserId,
+    pub status: HoldStatus,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Hold {
+    /// A hold counts only while it is `HOLD` and `now < expires_at`.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.status == HoldStatus::Hold && now < self.expires_at
+    }
+}
+
+/// A slot together with what the store knows about its occupancy at one instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotState {
+    pub slot: Slot,
+    /// The slot has been booked by a confirmed hold.
+    pub booked: bool,
+    /// The most recent `HOLD`-status hold, if any; it may already be expired.
+    pub hold: Option<Hold>,
+}
+
+/// What a caller sees of a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SlotStatus {
+    Booked,
+    HeldByMe,
+    HeldByOther,
+    Available,
+}
+
+/// The caller-aware status of a slot at `now`. An expired hold counts as no hold at all; a caller
+/// without a user id sees every live hold as someone else's.
+pub fn slot_status(state: &SlotState, caller: Option<&UserId>, now: DateTime<Utc>) -> SlotStatus {
+    if state.booked {
+        return SlotStatus::Booked;
+    }
+    match &state.hold {
+        Some(hold) if hold.is_live(now) => {
+            if caller == Some(&hold.user_id) {
+                SlotStatus::HeldByMe
+            } else {
+                SlotStatus::HeldByOther
+            }
+        }
+        _ => SlotStatus::Available,
+    }
+}
+
+/// The answer to a confirm or release that did not apply.
+///
+/// Stores make the change with one guarded write; when the guard fails they hand the hold as it
+/// was (or `None`) to [`explain_confirm`] / [`explain_release`], so both stores turn the same
+/// state into the same answer.
+pub fn explain_confirm(hold: Option<&Hold>, caller: &UserId, now: DateTime<Utc>) -> Result<Hold, Error> {
+    let hold = hold.ok_or(Error::HoldGone)?;
+    if &hold.user_id != caller {
+        return Err(Error::NotHoldOwner);
+    }
+    match hold.status {
+        HoldStatus::Confirmed => Ok(hold.clone()),
+        HoldStatus::Released => Err(Error::HoldGone),
+        HoldStatus::Hold if !hold.is_live(now) => Err(Error::HoldGone),
+        // The hold is live and the caller's, yet the guarded write refused it: only a broken
+        // invariant (the slot booked under a live hold) gets here.
+        HoldStatus::Hold => Err(Error::Internal(format!(
+            "confirm of live hold {} refused by the store",
+            hold.id
+        ))),
+    }
+}
+
+/// See [`explain_confirm`]. Releasing twice is a no-op; a confirmed hold is a booking, which this
+/// call does not undo.
+pub fn explain_release(hold: Option<&Hold>, caller: &UserId, now: DateTime<Utc>) -> Result<Hold, Error> {
+    let hold = hold.ok_or(Error::HoldGone)?;
+    if &hold.user_id != caller {
+        return Err(Error::NotHoldOwner);
+    }
+    match hold.status {
+        HoldStatus::Released => Ok(hold.clone()),
+        HoldStatus::Confirmed => Err(Error::HoldConfirmed),
+        HoldStatus::Hold if !hold.is_live(now) => Err(Error::HoldGone),
+        HoldStatus::Hold => Err(Error::Internal(format!(
+            "release of live hold {} refused by the store",
+            hold.id
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + secs, 0).single().unwrap_or_default()
+    }
+
+    fn id<T>(r: Result<T, Error>) -> T {
+        match r {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn state(hold: Option<Hold>, booked: bool) -> SlotState {
+        SlotState {
+            slot: Slot {
+                id: id(SlotId::parse("s-1")),
+                room_id: id(RoomId::parse("r-101")),
+                start_time: at(3600),
+                end_time: at(7200),
+            },
+            booked,
+            hold,
+        }
+    }
+
+    fn hold_of(user: &str, status: HoldStatus, expires_at: DateTime<Utc>) -> Hold {
+        let slot = id(SlotId::parse("s-1"));
+        Hold {
+            id: HoldId::generate(&slot),
+            slot_id: slot,
+            user_id: id(UserId::parse(user)),
+            status,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn ids_accept_the_contract_charset_and_refuse_everything_else() {
+        assert!(UserId::parse("u-demo").is_ok());
+        assert!(UserId::parse("A.b_c:d-9").is_ok());
+        assert!(UserId::parse(&"x".repeat(64)).is_ok());
+        assert!(UserId::parse(&"x".repeat(65)).is_err());
+        assert!(UserId::parse("").is_err());
+        assert!(UserId::parse("u demo").is_err());
+        assert!(UserId::parse("u/demo").is_err());
+        assert!(UserId::parse("ü").is_err());
+    }
+
+    #[test]
+    fn generated_hold_ids_are_v4_uuids_that_carry_their_slot_key() {
+        let slot = id(SlotId::parse("s-42"));
+        let hold = HoldId::generate(&slot);
+        assert_eq!(hold.as_uuid().get_version_num(), 4);
+        assert_eq!(hold.as_uuid().get_variant(), uuid::Variant::RFC4122);
+        assert_eq!(hold.slot_key(), SlotKey::of(&slot));
+        assert_ne!(HoldId::generate(&slot), hold);
+        assert_eq!(id(HoldId::parse(&hold.to_string())), hold);
+    }
+
+    #[test]
+    fn hold_ids_must_be_uuid_v4() {
+        assert!(HoldId::parse("not-a-uuid").is_err());
+        assert!(HoldId::parse("6ba7b810-9dad-11d1-80b4-00c04fd430c8").is_err()); // v1
+        assert!(HoldId::parse("3f0c7a0e-1b2c-4d5e-8f90-1234567890ab").is_ok());
+    }
+
+    #[test]
+    fn status_is_available_when_the_hold_has_expired_at_exactly_now() {
+        let hold = hold_of("u-alice", HoldStatus::Hold, at(300));
+        let me = id(UserId::parse("u-alice"));
+        assert_eq!(slot_status(&state(Some(hold.clone()), false), Some(&me), at(299)), SlotStatus::HeldByMe);
+        assert_eq!(slot_status(&state(Some(hold), false), Some(&me), at(300)), SlotStatus::Available);
+    }
+
+    #[test]
+    fn status_distinguishes_my_hold_from_another_and_anonymous_callers_see_other() {
+        let hold = hold_of("u-alice", HoldStatus::Hold, at(300));
+        let bob = id(UserId::parse("u-bob"));
+        let s = state(Some(hold), false);
+        assert_eq!(slot_status(&s, Some(&bob), at(0)), SlotStatus::HeldByOther);
+        assert_eq!(slot_status(&s, None, at(0)), SlotStatus::HeldByOther);
+    }
+
+    #[test]
+    fn status_is_booked_whatever_the_hold_says() {
+        assert_eq!(slot_status(&state(None, true), None, at(0)), SlotStatus::Booked);
+    }
+
+    #[test]
+    fn explaining_a_refused_confirm_follows_the_contract() {
+        let alice = id(UserId::parse("u-alice"));
+        let bob = id(UserId::parse("u-bob"));
+        let live = hold_of("u-alice", HoldStatus::Hold, at(300));
+        assert!(matches!(explain_confirm(None, &alice, at(0)), Err(Error::HoldGone)));
+        assert!(matches!(explain_confirm(Some(&live), &bob, at(0)), Err(Error::NotHoldOwner)));
+        assert!(matches!(explain_confirm(Some(&live), &alice, at(300)), Err(Error::HoldGone)));
+        let confirmed = Hold { status: HoldStatus::Confirmed, ..live.clone() };
+        assert!(explain_confirm(Some(&confirmed), &alice, at(9999)).is_ok());
+        let released = Hold { status: HoldStatus::Released, ..live.clone() };
+        assert!(matches!(explain_confirm(Some(&released), &alice, at(0)), Err(Error::HoldGone)));
+    }
+
+    #[test]
+    fn explaining_a_refused_release_follows_the_contract() {
+        let alice = id(UserId::parse("u-alice"));
+        let live = hold_of("u-alice", HoldStatus::Hold, at(300));
+        let released = Hold { status: HoldStatus::Released, ..live.clone() };
+        assert!(explain_release(Some(&released), &alice, at(0)).is_ok());
+        let confirmed = Hold { status: HoldStatus::Confirmed, ..live.clone() };
+        assert!(matches!(explain_release(Some(&confirmed), &alice, at(0)), Err(Error::HoldConfirmed)));
+        assert!(matches!(explain_release(Some(&live), &alice, at(301)), Err(Error::HoldGone)));
+    }
+}

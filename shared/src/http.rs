@@ -1,0 +1,306 @@
+//! The route handlers: `lambda_http::Request` in, `Response` out. Each Lambda function serves one
+//! [`Route`]; the local server routes by path and calls the same [`App::handle`].
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use lambda_http::http::header::{CONTENT_TYPE, LOCATION};
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::{self, HoldId, HoldStatus, RoomId, SlotId, SlotStatus, UserId};
+use crate::error::Error;
+use crate::store::{self, NewHold, Store};
+
+/// The largest request body accepted (413 above it).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The contract's routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /slots?room_id=…[&user_id=…]`
+    ListSlots,
+    /// `POST /holds`
+    CreateHold,
+    /// `POST /holds/{hold_id}/confirm`
+    ConfirmHold,
+    /// `POST /holds/{hold_id}/release`
+    ReleaseHold,
+}
+
+/// What every handler needs: the store, the clock and the hold length. Built once at cold start.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Clock,
+    pub hold_ttl: Duration,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Clock, hold_ttl: Duration) -> Self {
+        Self { store, clock, hold_ttl }
+    }
+
+    /// Opens the configured store (loading the demo data into an empty one) with the system clock.
+    pub async fn from_config(config: &Config) -> Result<Self, Error> {
+        let store = store::open(&config.store).await?;
+        Ok(Self::new(store, Clock::System, config.hold_ttl))
+    }
+
+    /// Answers one request for `route`. Never fails: every error becomes its contract response
+    /// here, in one place. The `Result` is the shape `lambda_http::service_fn` wants.
+    pub async fn handle(&self, route: Route, request: Request) -> Result<Response<Body>, Infallible> {
+        let result = match route {
+            Route::ListSlots => self.list_slots(&request).await,
+            Route::CreateHold => self.create_hold(&request).await,
+            Route::ConfirmHold => self.confirm_hold(&request).await,
+            Route::ReleaseHold => self.release_hold(&request).await,
+        };
+        Ok(result.unwrap_or_else(|err| err.into_response(&request_id(&request))))
+    }
+
+    async fn list_slots(&self, request: &Request) -> Result<Response<Body>, Error> {
+        let query = request.query_string_parameters_ref();
+        let param = |name: &str| query.and_then(|q| q.first(name));
+        let room = RoomId::parse(param("room_id").ok_or_else(|| missing("room_id"))?)?;
+        let claimed = param("user_id").map(UserId::parse).transpose()?;
+        let caller = match (authenticated_caller(request)?, claimed) {
+            (Some(sub), Some(claimed)) if sub != claimed => return Err(Error::IdentityMismatch),
+            (Some(sub), _) => Some(sub),
+            (None, claimed) => claimed,
+        };
+
+        let now = self.clock.now();
+        let states = self.store.list_slots(&room, now).await?;
+        let slots = states
+            .iter()
+            .map(|state| {
+                let status = domain::slot_status(state, caller.as_ref(), now);
+                let mine = (status == SlotStatus::HeldByMe).then_some(()).and(state.hold.as_ref());
+                SlotView {
+                    slot_id: state.slot.id.as_str(),
+                    room_id: state.slot.room_id.as_str(),
+                    start_time: state.slot.start_time,
+                    end_time: state.slot.end_time,
+                    status,
+                    expires_at: mine.map(|h| h.expires_at),
+                    hold_id: mine.map(|h| h.id.to_string()),
+                }
+            })
+            .collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &SlotList { room_id: room.as_str(), slots, next_cursor: None },
+        ))
+    }
+
+    async fn create_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
+        let body: CreateHoldBody = json_body(request)?;
+        check_identity(request, &body.user_id)?;
+        let now = self.clock.now();
+        let new = NewHold {
+            id: HoldId::generate(&body.slot_id),
+            slot_id: body.slot_id,
+            user_id: body.user_id,
+            expires_at: now + self.hold_ttl,
+        };
+        let hold = self.store.create_hold(&new, now).await?;
+        let hold_id = hold.id.to_string();
+        let mut response = json_response(
+            StatusCode::CREATED,
+            &HoldCreated {
+                hold_id: &hold_id,
+                slot_id: hold.slot_id.as_str(),
+                user_id: hold.user_id.as_str(),
+                status: HoldStatus::Hold,
+                expires_at: hold.expires_at,
+            },
+        );
+        if let Ok(location) = HeaderValue::from_str(&format!("/holds/{hold_id}")) {
+            response.headers_mut().insert(LOCATION, location);
+        }
+        Ok(response)
+    }
+
+    async fn confirm_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
+        let (hold_id, user) = self.hold_action(request)?;
+        let hold = self.store.confirm_hold(hold_id, &user, self.clock.now()).await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &HoldConfirmed {
+                hold_id: hold.id.to_string(),
+                slot_id: hold.slot_id.as_str(),
+                status: HoldStatus::Confirmed,
+            },
+        ))
+    }
+
+    async fn release_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
+        let (hold_id, user) = self.hold_action(request)?;
+        let hold = self.store.release_hold(hold_id, &user, self.clock.now()).await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &HoldReleased { hold_id: hold.id.to_string(), status: HoldStatus::Released },
+        ))
+    }
+
+    /// The hold id from the path and the caller from the body, validated, for confirm/release.
+    fn hold_action(&self, request: &Request) -> Result<(HoldId, UserId), Error> {
+        let hold_id = HoldId::parse(&hold_id_param(request).ok_or_else(|| missing("hold_id"))?)?;
+        let body: UserBody = json_body(request)?;
+        check_identity(request, &body.user_id)?;
+        Ok((hold_id, body.user_id))
+    }
+}
+
+#[derive(Deserialize)]
+struct CreateHoldBody {
+    slot_id: SlotId,
+    user_id: UserId,
+}
+
+#[derive(Deserialize)]
+struct UserBody {
+    user_id: UserId,
+}
+
+#[derive(Serialize)]
+struct SlotList<'a> {
+    room_id: &'a str,
+    slots: Vec<SlotView<'a>>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SlotView<'a> {
+    slot_id: &'a str,
+    room_id: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    start_time: DateTime<Utc>,
+    #[serde(with = "domain::rfc3339")]
+    end_time: DateTime<Utc>,
+    status: SlotStatus,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "domain::rfc3339::option::serialize")]
+    expires_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hold_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct HoldCreated<'a> {
+    hold_id: &'a str,
+    slot_id: &'a str,
+    user_id: &'a str,
+    status: HoldStatus,
+    #[serde(with = "domain::rfc3339")]
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+struct HoldConfirmed<'a> {
+    hold_id: String,
+    slot_id: &'a str,
+    status: HoldStatus,
+}
+
+#[derive(Serialize)]
+struct HoldReleased {
+    hold_id: String,
+    status: HoldStatus,
+}
+
+fn missing(name: &str) -> Error {
+    Error::Validation(format!("`{name}` is required."))
+}
+
+/// Reads the body as JSON whatever the `Content-Type` says. API Gateway base64-encodes bodies it
+/// does not consider text, and `lambda_http` has already decoded those into bytes, so the raw
+/// bytes are what we parse. Unknown fields are ignored; ids are validated while deserialising.
+fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Error> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Error::PayloadTooLarge);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::Validation("A JSON request body is required.".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| Error::Validation(format!("Invalid request body: {e}.")))
+}
+
+/// The `{hold_id}` path parameter; when a router did not set it, the segment before the action.
+fn hold_id_param(request: &Request) -> Option<String> {
+    if let Some(id) = request.path_parameters_ref().and_then(|p| p.first("hold_id")) {
+        return Some(id.to_owned());
+    }
+    let mut segments = request.uri().path().rsplit('/').filter(|s| !s.is_empty());
+    segments.next()?;
+    segments.next().map(str::to_owned)
+}
+
+/// The caller proven by API Gateway's JWT authorizer (`sub` claim), if the request carries one.
+fn authenticated_caller(request: &Request) -> Result<Option<UserId>, Error> {
+    let claims: Option<&HashMap<String, String>> = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| &jwt.claims)
+        }
+        _ => None,
+    };
+    match claims.and_then(|c| c.get("sub")) {
+        // A `sub` that is not a valid user id can never match one.
+        Some(sub) => UserId::parse(sub).map(Some).map_err(|_| Error::IdentityMismatch),
+        None => Ok(None),
+    }
+}
+
+/// With a JWT authorizer, the named user must be the authenticated one.
+fn check_identity(request: &Request, claimed: &UserId) -> Result<(), Error> {
+    match authenticated_caller(request)? {
+        Some(sub) if &sub != claimed => Err(Error::IdentityMismatch),
+        _ => Ok(()),
+    }
+}
+
+/// The id to log a request under: Lambda's, API Gateway's, or the local server's header.
+pub fn request_id(request: &Request) -> String {
+    if let Some(ctx) = request.lambda_context_ref() {
+        return ctx.request_id.clone();
+    }
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = request.request_context_ref()
+        && let Some(id) = &ctx.request_id
+    {
+        return id.clone();
+    }
+    request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned()
+}
+
+/// A JSON response with `Content-Type: application/json`.
+pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    let (status, body) = match serde_json::to_string(value) {
+        Ok(body) => (status, body),
+        Err(err) => {
+            tracing::error!(%err, "response serialisation failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"error":"INTERNAL_ERROR","message":"Internal error."}"#.to_owned(),
+            )
+        }
+    };
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}

@@ -1,0 +1,161 @@
+//! The single-machine server: hyper on a TCP listener, routing the contract's paths to the same
+//! [`App::handle`] the Lambda functions run. Used for local development and for one-venue
+//! deployments on the SQLite store.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use lambda_http::RequestExt;
+use tokio::net::TcpListener;
+
+use crate::error::Error;
+use crate::http::{App, MAX_BODY_BYTES, Route};
+
+/// How long in-flight requests get to finish after Ctrl-C.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// Maps a method and path to a route: 404 for an unknown path, 405 for a known path with another
+/// method. Returns the `{hold_id}` path parameter where the route has one.
+pub fn route<'p>(method: &Method, path: &'p str) -> Result<(Route, Option<&'p str>), Error> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (route, hold_id, allowed) = match segments.as_slice() {
+        ["slots"] => (Route::ListSlots, None, Method::GET),
+        ["holds"] => (Route::CreateHold, None, Method::POST),
+        ["holds", id, "confirm"] => (Route::ConfirmHold, Some(*id), Method::POST),
+        ["holds", id, "release"] => (Route::ReleaseHold, Some(*id), Method::POST),
+        _ => return Err(Error::RouteNotFound),
+    };
+    if method == allowed { Ok((route, hold_id)) } else { Err(Error::MethodNotAllowed) }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(err) => {
+                    // Out of file descriptors and the like: log, back off briefly, go on.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |request| {
+            let app = app.clone();
+            async move { Ok::<_, std::convert::Infallible>(handle(&app, request).await) }
+        });
+        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(%err, "connection closed with an error");
+            }
+        });
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timed out; closing"),
+    }
+    Ok(())
+}
+
+/// Binds `addr` and serves until Ctrl-C.
+pub async fn run(app: App, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    serve(app, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let request_id = format!("local-{}", NEXT_REQUEST.fetch_add(1, Ordering::Relaxed));
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = match to_lambda_request(request, &request_id).await {
+        Ok((route, request)) => match app.handle(route, request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+        Err(err) => err.into_response(&request_id),
+    };
+    tracing::info!(
+        request_id,
+        %method,
+        path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+    );
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Empty => Bytes::new(),
+        lambda_http::Body::Text(text) => Bytes::from(text),
+        lambda_http::Body::Binary(bin) => Bytes::from(bin),
+        _ => Bytes::new(),
+    };
+    Response::from_parts(parts, Full::new(bytes))
+}
+
+/// Turns a hyper request into the `lambda_http::Request` the handlers take, as API Gateway would:
+/// query string and path parameters set, body read (at most [`MAX_BODY_BYTES`]).
+async fn to_lambda_request(
+    request: Request<Incoming>,
+    request_id: &str,
+) -> Result<(Route, lambda_http::Request), Error> {
+    let (route, hold_id) = route(request.method(), request.uri().path())?;
+    let hold_id = hold_id.map(str::to_owned);
+    let (mut parts, body) = request.into_parts();
+    let body = Limited::new(body, MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|err| {
+            if err.is::<http_body_util::LengthLimitError>() {
+                Error::PayloadTooLarge
+            } else {
+                Error::Validation(format!("Could not read the request body: {err}"))
+            }
+        })?
+        .to_bytes();
+    let query = parts.uri.query().map(|q| {
+        let mut params: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            params.entry(k.into_owned()).or_default().push(v.into_owned());
+        }
+        params
+    });
+    if let Ok(id) = hyper::header::HeaderValue::from_str(request_id) {
+        parts.headers.insert("x-request-id", id);
+    }
+    let mut request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
+    if let Some(query) = query {
+        request = request.with_query_string_parameters(query);
+    }
+    if let Some(hold_id) = hold_id {
+        request = request.with_path_parameters(std::collections::HashMap::from([(
+            "hold_id".to_owned(),
+            hold_id,
+        )]));
+    }
+    Ok((route, request))
+}
