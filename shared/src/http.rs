@@ -228,8 +228,11 @@ fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Error> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Error::PayloadTooLarge);
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::Validation("A JSON request body is required.".into()));
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(Error::Validation("A JSON request body is required.".into())),
+        // serde would also read a struct from a JSON array; the contract's bodies are objects.
+        Some(b'{') => {}
+        Some(_) => return Err(Error::Validation("The request body must be a JSON object.".into())),
     }
     serde_json::from_slice(bytes).map_err(|e| Error::Validation(format!("Invalid request body: {e}.")))
 }

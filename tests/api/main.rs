@@ -1,1 +1,11 @@
+//! One integration-test binary for the whole API (one link step, shared helpers).
+//!
+//! - `contract`: every seed scenario and contract rule, run against every store.
+//! - `validation`: the contract's error table through the handlers with API Gateway v2 events.
+//! - `loopback`: the local server over real TCP: routing, body limit, the 50-way race.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod contract;
+mod helpers;
+mod loopback;
+mod validation;
