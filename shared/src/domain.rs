@@ -156,9 +156,54 @@ impl fmt::Display for SlotKey {
     }
 }
 
-/// Formats a time as the contract does: RFC 3339, UTC, `Z` suffix, fraction only when non-zero.
+/// Formats a time as the contract does: RFC 3339, UTC, `Z` suffix, milliseconds only when
+/// non-zero (`2026-11-24T15:00:00Z`, `2026-11-24T15:05:00.250Z`).
 pub fn format_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let mut buf = [0u8; 24];
+    write_time(t, &mut buf).to_owned()
+}
+
+/// Writes `t` into `buf` without allocating (a listing formats two times per slot, so this is on
+/// the hot path); falls back to chrono outside years 0–9999.
+fn write_time(t: DateTime<Utc>, buf: &mut [u8; 24]) -> &str {
+    use chrono::{Datelike, Timelike};
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        let fallback = t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        let n = fallback.len().min(buf.len());
+        buf[..n].copy_from_slice(&fallback.as_bytes()[..n]);
+        return std::str::from_utf8(&buf[..n]).unwrap_or_default();
+    }
+    let millis = t.timestamp_subsec_millis().min(999);
+    let fields = [
+        (0, 4, year as u32),
+        (5, 2, t.month()),
+        (8, 2, t.day()),
+        (11, 2, t.hour()),
+        (14, 2, t.minute()),
+        (17, 2, t.second().min(59)),
+        (20, 3, millis),
+    ];
+    for (at, width, mut value) in fields {
+        for i in (at..at + width).rev() {
+            buf[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    buf[4] = b'-';
+    buf[7] = b'-';
+    buf[10] = b'T';
+    buf[13] = b':';
+    buf[16] = b':';
+    let len = if millis == 0 {
+        buf[19] = b'Z';
+        20
+    } else {
+        buf[19] = b'.';
+        buf[23] = b'Z';
+        24
+    };
+    std::str::from_utf8(&buf[..len]).unwrap_or_default()
 }
 
 /// Serde adapter for contract-formatted times.
@@ -167,7 +212,7 @@ pub mod rfc3339 {
     use serde::Serializer;
 
     pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_time(*t))
+        s.serialize_str(write_time(*t, &mut [0u8; 24]))
     }
 
     pub mod option {
@@ -175,7 +220,7 @@ pub mod rfc3339 {
 
         pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
             match t {
-                Some(t) => s.serialize_str(&format_time(*t)),
+                Some(t) => super::serialize(t, s),
                 None => s.serialize_none(),
             }
         }
@@ -361,6 +406,15 @@ mod tests {
             status,
             expires_at,
         }
+    }
+
+    #[test]
+    fn times_are_formatted_as_rfc3339_utc_with_millis_only_when_present() {
+        assert_eq!(format_time(at(0)), "2027-01-15T08:00:00Z");
+        assert_eq!(format_time(at(0) + chrono::Duration::milliseconds(5)), "2027-01-15T08:00:00.005Z");
+        assert_eq!(format_time(at(0) + chrono::Duration::microseconds(250_900)), "2027-01-15T08:00:00.250Z");
+        let ancient = Utc.with_ymd_and_hms(-5, 1, 1, 0, 0, 0).single().unwrap_or_default();
+        assert!(format_time(ancient).starts_with("-0005-01-01T00:00:00"));
     }
 
     #[test]

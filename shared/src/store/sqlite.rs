@@ -20,9 +20,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{NewHold, SeedData, Store};
-use crate::domain::{
-    self, Hold, HoldId, HoldStatus, RoomId, Slot, SlotId, SlotState, UserId,
-};
+use crate::domain::{self, Hold, HoldId, HoldStatus, RoomId, Slot, SlotId, SlotState, UserId};
 use crate::error::Error;
 
 const SCHEMA: &str = "
@@ -98,13 +96,19 @@ impl SqliteStore {
         writer.execute_batch(SCHEMA)?;
         writer.set_prepared_statement_cache_capacity(32);
         // Make sure the schema is committed before readers open.
-        writer.transaction_with_behavior(TransactionBehavior::Immediate)?.commit()?;
+        writer
+            .transaction_with_behavior(TransactionBehavior::Immediate)?
+            .commit()?;
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
             c.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")?;
             c.set_prepared_statement_cache_capacity(32);
             Ok(())
         });
-        let readers = Pool::builder().max_size(READERS).build(manager)?;
+        // A local file cannot go away under a connection: no liveness query on every checkout.
+        let readers = Pool::builder()
+            .max_size(READERS)
+            .test_on_check_out(false)
+            .build(manager)?;
         Ok(Self {
             path,
             readers,
@@ -118,7 +122,10 @@ impl SqliteStore {
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer connection; commits on `Ok`,
     /// rolls back on `Err`.
-    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut conn = self
             .writer
             .lock()
@@ -224,7 +231,11 @@ impl Store for SqliteStore {
                 hold,
             });
         }
-        if found_room { Ok(slots) } else { Err(Error::RoomNotFound) }
+        if found_room {
+            Ok(slots)
+        } else {
+            Err(Error::RoomNotFound)
+        }
     }
 
     async fn create_hold(&self, hold: &NewHold, now: DateTime<Utc>) -> Result<Hold, Error> {
@@ -274,18 +285,29 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn confirm_hold(&self, id: HoldId, user: &UserId, now: DateTime<Utc>) -> Result<Hold, Error> {
+    async fn confirm_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Hold, Error> {
         self.write(|tx| {
-            let Some((slot_id, expires_at)) = Self::transition(tx, id, user, now, HoldStatus::Confirmed)? else {
+            let Some((slot_id, expires_at)) =
+                Self::transition(tx, id, user, now, HoldStatus::Confirmed)?
+            else {
                 return domain::explain_confirm(Self::read_hold(tx, id)?.as_ref(), user, now);
             };
             // Same transaction: book the slot. A live hold implies an unbooked slot, so this
             // guard failing means a broken invariant; the transaction is rolled back.
             let booked = tx
-                .prepare_cached("UPDATE time_slots SET is_booked = 1 WHERE id = ?1 AND is_booked = 0")?
+                .prepare_cached(
+                    "UPDATE time_slots SET is_booked = 1 WHERE id = ?1 AND is_booked = 0",
+                )?
                 .execute([&slot_id])?;
             if booked != 1 {
-                return Err(Error::Internal(format!("slot {slot_id} already booked under live hold {id}")));
+                return Err(Error::Internal(format!(
+                    "slot {slot_id} already booked under live hold {id}"
+                )));
             }
             Ok(Hold {
                 id,
@@ -297,9 +319,16 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn release_hold(&self, id: HoldId, user: &UserId, now: DateTime<Utc>) -> Result<Hold, Error> {
+    async fn release_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Hold, Error> {
         self.write(|tx| {
-            let Some((slot_id, expires_at)) = Self::transition(tx, id, user, now, HoldStatus::Released)? else {
+            let Some((slot_id, expires_at)) =
+                Self::transition(tx, id, user, now, HoldStatus::Released)?
+            else {
                 return domain::explain_release(Self::read_hold(tx, id)?.as_ref(), user, now);
             };
             Ok(Hold {
