@@ -5,10 +5,15 @@ use shared::{App, config::Config, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    telemetry::init();
+    let _log = telemetry::init_server();
     let config = Config::from_env()?;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         [] | ["serve"] => {
             let app = App::from_config(&config).await?;
             shared::server::run(app, config.bind).await?;

@@ -58,14 +58,24 @@ impl Config {
         };
 
         let table = get("TABLE_NAME");
-        let store = match get("STORE").as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None if table.is_some() => StoreConfig::Dynamo { table: table.unwrap_or_default() },
+        let store = match get("STORE")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None if table.is_some() => StoreConfig::Dynamo {
+                table: table.unwrap_or_default(),
+            },
             None | Some("sqlite") => StoreConfig::Sqlite {
-                path: get("SQLITE_PATH").unwrap_or_else(|| DEFAULT_SQLITE_PATH.into()).into(),
+                path: get("SQLITE_PATH")
+                    .unwrap_or_else(|| DEFAULT_SQLITE_PATH.into())
+                    .into(),
             },
             Some("dynamodb") => StoreConfig::Dynamo {
                 table: table.ok_or_else(|| {
-                    ConfigError("STORE=dynamodb needs TABLE_NAME (the DynamoDB table to use)".into())
+                    ConfigError(
+                        "STORE=dynamodb needs TABLE_NAME (the DynamoDB table to use)".into(),
+                    )
                 })?,
             },
             Some(other) => {
@@ -80,10 +90,11 @@ impl Config {
             .parse()
             .map_err(|_| ConfigError("BIND_ADDR must be an address like 127.0.0.1:3000".into()))?;
         if let Some(port) = get("PORT") {
-            let port = port
-                .trim()
-                .parse::<u16>()
-                .map_err(|_| ConfigError(format!("PORT must be a port number (0-65535), got `{port}`")))?;
+            let port = port.trim().parse::<u16>().map_err(|_| {
+                ConfigError(format!(
+                    "PORT must be a port number (0-65535), got `{port}`"
+                ))
+            })?;
             bind.set_port(port);
         }
 
@@ -101,8 +112,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -110,7 +123,12 @@ mod tests {
     fn defaults_are_a_five_minute_hold_on_the_embedded_sqlite_store() -> Result<(), ConfigError> {
         let c = config(&[])?;
         assert_eq!(c.hold_ttl, Duration::seconds(300));
-        assert_eq!(c.store, StoreConfig::Sqlite { path: DEFAULT_SQLITE_PATH.into() });
+        assert_eq!(
+            c.store,
+            StoreConfig::Sqlite {
+                path: DEFAULT_SQLITE_PATH.into()
+            }
+        );
         assert_eq!(c.bind.to_string(), DEFAULT_BIND);
         Ok(())
     }
@@ -118,14 +136,21 @@ mod tests {
     #[test]
     fn table_name_selects_dynamodb() -> Result<(), ConfigError> {
         let c = config(&[("TABLE_NAME", "bookings")])?;
-        assert_eq!(c.store, StoreConfig::Dynamo { table: "bookings".into() });
+        assert_eq!(
+            c.store,
+            StoreConfig::Dynamo {
+                table: "bookings".into()
+            }
+        );
         Ok(())
     }
 
     #[test]
     fn a_bad_hold_ttl_is_refused_with_the_variable_named() {
         for bad in ["0", "-5", "five", "86401"] {
-            let err = config(&[("HOLD_TTL_SECONDS", bad)]).err().map(|e| e.to_string());
+            let err = config(&[("HOLD_TTL_SECONDS", bad)])
+                .err()
+                .map(|e| e.to_string());
             assert!(err.is_some_and(|e| e.contains("HOLD_TTL_SECONDS")), "{bad}");
         }
     }

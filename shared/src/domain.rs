@@ -218,7 +218,10 @@ pub mod rfc3339 {
     pub mod option {
         use super::*;
 
-        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             match t {
                 Some(t) => super::serialize(t, s),
                 None => s.serialize_none(),
@@ -332,7 +335,11 @@ pub fn slot_status(state: &SlotState, caller: Option<&UserId>, now: DateTime<Utc
 /// Stores make the change with one guarded write; when the guard fails they hand the hold as it
 /// was (or `None`) to [`explain_confirm`] / [`explain_release`], so both stores turn the same
 /// state into the same answer.
-pub fn explain_confirm(hold: Option<&Hold>, caller: &UserId, now: DateTime<Utc>) -> Result<Hold, Error> {
+pub fn explain_confirm(
+    hold: Option<&Hold>,
+    caller: &UserId,
+    now: DateTime<Utc>,
+) -> Result<Hold, Error> {
     let hold = hold.ok_or(Error::HoldGone)?;
     if &hold.user_id != caller {
         return Err(Error::NotHoldOwner);
@@ -352,7 +359,11 @@ pub fn explain_confirm(hold: Option<&Hold>, caller: &UserId, now: DateTime<Utc>)
 
 /// See [`explain_confirm`]. Releasing twice is a no-op; a confirmed hold is a booking, which this
 /// call does not undo.
-pub fn explain_release(hold: Option<&Hold>, caller: &UserId, now: DateTime<Utc>) -> Result<Hold, Error> {
+pub fn explain_release(
+    hold: Option<&Hold>,
+    caller: &UserId,
+    now: DateTime<Utc>,
+) -> Result<Hold, Error> {
     let hold = hold.ok_or(Error::HoldGone)?;
     if &hold.user_id != caller {
         return Err(Error::NotHoldOwner);
@@ -374,7 +385,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(secs: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_800_000_000 + secs, 0).single().unwrap_or_default()
+        Utc.timestamp_opt(1_800_000_000 + secs, 0)
+            .single()
+            .unwrap_or_default()
     }
 
     fn id<T>(r: Result<T, Error>) -> T {
@@ -411,9 +424,18 @@ mod tests {
     #[test]
     fn times_are_formatted_as_rfc3339_utc_with_millis_only_when_present() {
         assert_eq!(format_time(at(0)), "2027-01-15T08:00:00Z");
-        assert_eq!(format_time(at(0) + chrono::Duration::milliseconds(5)), "2027-01-15T08:00:00.005Z");
-        assert_eq!(format_time(at(0) + chrono::Duration::microseconds(250_900)), "2027-01-15T08:00:00.250Z");
-        let ancient = Utc.with_ymd_and_hms(-5, 1, 1, 0, 0, 0).single().unwrap_or_default();
+        assert_eq!(
+            format_time(at(0) + chrono::Duration::milliseconds(5)),
+            "2027-01-15T08:00:00.005Z"
+        );
+        assert_eq!(
+            format_time(at(0) + chrono::Duration::microseconds(250_900)),
+            "2027-01-15T08:00:00.250Z"
+        );
+        let ancient = Utc
+            .with_ymd_and_hms(-5, 1, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
         assert!(format_time(ancient).starts_with("-0005-01-01T00:00:00"));
     }
 
@@ -451,8 +473,14 @@ mod tests {
     fn status_is_available_when_the_hold_has_expired_at_exactly_now() {
         let hold = hold_of("u-alice", HoldStatus::Hold, at(300));
         let me = id(UserId::parse("u-alice"));
-        assert_eq!(slot_status(&state(Some(hold.clone()), false), Some(&me), at(299)), SlotStatus::HeldByMe);
-        assert_eq!(slot_status(&state(Some(hold), false), Some(&me), at(300)), SlotStatus::Available);
+        assert_eq!(
+            slot_status(&state(Some(hold.clone()), false), Some(&me), at(299)),
+            SlotStatus::HeldByMe
+        );
+        assert_eq!(
+            slot_status(&state(Some(hold), false), Some(&me), at(300)),
+            SlotStatus::Available
+        );
     }
 
     #[test]
@@ -466,7 +494,10 @@ mod tests {
 
     #[test]
     fn status_is_booked_whatever_the_hold_says() {
-        assert_eq!(slot_status(&state(None, true), None, at(0)), SlotStatus::Booked);
+        assert_eq!(
+            slot_status(&state(None, true), None, at(0)),
+            SlotStatus::Booked
+        );
     }
 
     #[test]
@@ -474,23 +505,53 @@ mod tests {
         let alice = id(UserId::parse("u-alice"));
         let bob = id(UserId::parse("u-bob"));
         let live = hold_of("u-alice", HoldStatus::Hold, at(300));
-        assert!(matches!(explain_confirm(None, &alice, at(0)), Err(Error::HoldGone)));
-        assert!(matches!(explain_confirm(Some(&live), &bob, at(0)), Err(Error::NotHoldOwner)));
-        assert!(matches!(explain_confirm(Some(&live), &alice, at(300)), Err(Error::HoldGone)));
-        let confirmed = Hold { status: HoldStatus::Confirmed, ..live.clone() };
+        assert!(matches!(
+            explain_confirm(None, &alice, at(0)),
+            Err(Error::HoldGone)
+        ));
+        assert!(matches!(
+            explain_confirm(Some(&live), &bob, at(0)),
+            Err(Error::NotHoldOwner)
+        ));
+        assert!(matches!(
+            explain_confirm(Some(&live), &alice, at(300)),
+            Err(Error::HoldGone)
+        ));
+        let confirmed = Hold {
+            status: HoldStatus::Confirmed,
+            ..live.clone()
+        };
         assert!(explain_confirm(Some(&confirmed), &alice, at(9999)).is_ok());
-        let released = Hold { status: HoldStatus::Released, ..live.clone() };
-        assert!(matches!(explain_confirm(Some(&released), &alice, at(0)), Err(Error::HoldGone)));
+        let released = Hold {
+            status: HoldStatus::Released,
+            ..live.clone()
+        };
+        assert!(matches!(
+            explain_confirm(Some(&released), &alice, at(0)),
+            Err(Error::HoldGone)
+        ));
     }
 
     #[test]
     fn explaining_a_refused_release_follows_the_contract() {
         let alice = id(UserId::parse("u-alice"));
         let live = hold_of("u-alice", HoldStatus::Hold, at(300));
-        let released = Hold { status: HoldStatus::Released, ..live.clone() };
+        let released = Hold {
+            status: HoldStatus::Released,
+            ..live.clone()
+        };
         assert!(explain_release(Some(&released), &alice, at(0)).is_ok());
-        let confirmed = Hold { status: HoldStatus::Confirmed, ..live.clone() };
-        assert!(matches!(explain_release(Some(&confirmed), &alice, at(0)), Err(Error::HoldConfirmed)));
-        assert!(matches!(explain_release(Some(&live), &alice, at(301)), Err(Error::HoldGone)));
+        let confirmed = Hold {
+            status: HoldStatus::Confirmed,
+            ..live.clone()
+        };
+        assert!(matches!(
+            explain_release(Some(&confirmed), &alice, at(0)),
+            Err(Error::HoldConfirmed)
+        ));
+        assert!(matches!(
+            explain_release(Some(&live), &alice, at(301)),
+            Err(Error::HoldGone)
+        ));
     }
 }

@@ -98,20 +98,3 @@ impl Error {
         response
     }
 }
-
-impl From<rusqlite::Error> for Error {
-    fn from(err: rusqlite::Error) -> Self {
-        match err.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-                Self::Unavailable(err.to_string())
-            }
-            _ => Self::Internal(err.to_string()),
-        }
-    }
-}
-
-impl From<r2d2::Error> for Error {
-    fn from(err: r2d2::Error) -> Self {
-        Self::Unavailable(format!("sqlite pool: {err}"))
-    }
-}

@@ -45,7 +45,11 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Clock, hold_ttl: Duration) -> Self {
-        Self { store, clock, hold_ttl }
+        Self {
+            store,
+            clock,
+            hold_ttl,
+        }
     }
 
     /// Opens the configured store (loading the demo data into an empty one) with the system clock.
@@ -56,7 +60,11 @@ impl App {
 
     /// Answers one request for `route`. Never fails: every error becomes its contract response
     /// here, in one place. The `Result` is the shape `lambda_http::service_fn` wants.
-    pub async fn handle(&self, route: Route, request: Request) -> Result<Response<Body>, Infallible> {
+    pub async fn handle(
+        &self,
+        route: Route,
+        request: Request,
+    ) -> Result<Response<Body>, Infallible> {
         let result = match route {
             Route::ListSlots => self.list_slots(&request).await,
             Route::CreateHold => self.create_hold(&request).await,
@@ -83,7 +91,10 @@ impl App {
             .iter()
             .map(|state| {
                 let status = domain::slot_status(state, caller.as_ref(), now);
-                let mine = (status == SlotStatus::HeldByMe).then_some(()).and(state.hold.as_ref());
+                let mine = state
+                    .hold
+                    .as_ref()
+                    .filter(|_| status == SlotStatus::HeldByMe);
                 SlotView {
                     slot_id: state.slot.id.as_str(),
                     room_id: state.slot.room_id.as_str(),
@@ -97,7 +108,11 @@ impl App {
             .collect();
         Ok(json_response(
             StatusCode::OK,
-            &SlotList { room_id: room.as_str(), slots, next_cursor: None },
+            &SlotList {
+                room_id: room.as_str(),
+                slots,
+                next_cursor: None,
+            },
         ))
     }
 
@@ -131,7 +146,10 @@ impl App {
 
     async fn confirm_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
         let (hold_id, user) = self.hold_action(request)?;
-        let hold = self.store.confirm_hold(hold_id, &user, self.clock.now()).await?;
+        let hold = self
+            .store
+            .confirm_hold(hold_id, &user, self.clock.now())
+            .await?;
         Ok(json_response(
             StatusCode::OK,
             &HoldConfirmed {
@@ -144,10 +162,16 @@ impl App {
 
     async fn release_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
         let (hold_id, user) = self.hold_action(request)?;
-        let hold = self.store.release_hold(hold_id, &user, self.clock.now()).await?;
+        let hold = self
+            .store
+            .release_hold(hold_id, &user, self.clock.now())
+            .await?;
         Ok(json_response(
             StatusCode::OK,
-            &HoldReleased { hold_id: hold.id.to_string(), status: HoldStatus::Released },
+            &HoldReleased {
+                hold_id: hold.id.to_string(),
+                status: HoldStatus::Released,
+            },
         ))
     }
 
@@ -187,7 +211,10 @@ struct SlotView<'a> {
     #[serde(with = "domain::rfc3339")]
     end_time: DateTime<Utc>,
     status: SlotStatus,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "domain::rfc3339::option::serialize")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "domain::rfc3339::option::serialize"
+    )]
     expires_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     hold_id: Option<String>,
@@ -232,14 +259,22 @@ fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Error> {
         None => return Err(Error::Validation("A JSON request body is required.".into())),
         // serde would also read a struct from a JSON array; the contract's bodies are objects.
         Some(b'{') => {}
-        Some(_) => return Err(Error::Validation("The request body must be a JSON object.".into())),
+        Some(_) => {
+            return Err(Error::Validation(
+                "The request body must be a JSON object.".into(),
+            ));
+        }
     }
-    serde_json::from_slice(bytes).map_err(|e| Error::Validation(format!("Invalid request body: {e}.")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Validation(format!("Invalid request body: {e}.")))
 }
 
 /// The `{hold_id}` path parameter; when a router did not set it, the segment before the action.
 fn hold_id_param(request: &Request) -> Option<String> {
-    if let Some(id) = request.path_parameters_ref().and_then(|p| p.first("hold_id")) {
+    if let Some(id) = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("hold_id"))
+    {
         return Some(id.to_owned());
     }
     let mut segments = request.uri().path().rsplit('/').filter(|s| !s.is_empty());
@@ -250,14 +285,18 @@ fn hold_id_param(request: &Request) -> Option<String> {
 /// The caller proven by API Gateway's JWT authorizer (`sub` claim), if the request carries one.
 fn authenticated_caller(request: &Request) -> Result<Option<UserId>, Error> {
     let claims: Option<&HashMap<String, String>> = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| &jwt.claims)
-        }
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| &jwt.claims),
         _ => None,
     };
     match claims.and_then(|c| c.get("sub")) {
         // A `sub` that is not a valid user id can never match one.
-        Some(sub) => UserId::parse(sub).map(Some).map_err(|_| Error::IdentityMismatch),
+        Some(sub) => UserId::parse(sub)
+            .map(Some)
+            .map_err(|_| Error::IdentityMismatch),
         None => Ok(None),
     }
 }

@@ -29,14 +29,24 @@ pub fn demo(now: DateTime<Utc>) -> Result<SeedData, Error> {
         .map(UserId::parse)
         .collect::<Result<_, _>>()?;
     let rooms = vec![
-        Room { id: RoomId::parse("r-101")?, name: "The Cursed Library".into(), capacity: 6 },
-        Room { id: RoomId::parse("r-102")?, name: "Submarine 7".into(), capacity: 4 },
+        Room {
+            id: RoomId::parse("r-101")?,
+            name: "The Cursed Library".into(),
+            capacity: 6,
+        },
+        Room {
+            id: RoomId::parse("r-102")?,
+            name: "Submarine 7".into(),
+            capacity: 4,
+        },
     ];
     let first_day = midnight_after(now);
     let mut slots = Vec::new();
     for room in &rooms {
         for day in 0..DEMO_DAYS {
-            let day = first_day.checked_add_days(Days::new(day)).unwrap_or(first_day);
+            let day = first_day
+                .checked_add_days(Days::new(day))
+                .unwrap_or(first_day);
             for hour in SESSION_HOURS {
                 let (start_time, end_time) = session(day, hour);
                 slots.push(Slot {
@@ -48,12 +58,21 @@ pub fn demo(now: DateTime<Utc>) -> Result<SeedData, Error> {
             }
         }
     }
-    Ok(SeedData { users, rooms, slots })
+    Ok(SeedData {
+        users,
+        rooms,
+        slots,
+    })
 }
 
 /// A benchmark data set: `rooms` rooms `r-bench-N`, each with `slots_per_room` back-to-back
 /// 90-minute slots `s-bench-N-M`, and `users` users `u-bench-N`.
-pub fn bench(rooms: u32, slots_per_room: u32, users: u32, now: DateTime<Utc>) -> Result<SeedData, Error> {
+pub fn bench(
+    rooms: u32,
+    slots_per_room: u32,
+    users: u32,
+    now: DateTime<Utc>,
+) -> Result<SeedData, Error> {
     let first = midnight_after(now);
     let mut data = SeedData::default();
     for u in 1..=users {
@@ -70,36 +89,13 @@ pub fn bench(rooms: u32, slots_per_room: u32, users: u32, now: DateTime<Utc>) ->
                 end_time: start_time + Duration::minutes(SESSION_MINUTES),
             });
         }
-        data.rooms.push(Room { id: room, name: format!("Bench room {r}"), capacity: 6 });
+        data.rooms.push(Room {
+            id: room,
+            name: format!("Bench room {r}"),
+            capacity: 6,
+        });
     }
     Ok(data)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn demo_data_has_the_contract_users_rooms_and_at_least_twelve_slots_per_room() -> Result<(), Error> {
-        let now = Utc::now();
-        let data = demo(now)?;
-        let users: Vec<_> = data.users.iter().map(UserId::as_str).collect();
-        assert_eq!(users, ["u-demo", "u-alice", "u-bob"]);
-        for room in ["r-101", "r-102"] {
-            let slots: Vec<_> = data.slots.iter().filter(|s| s.room_id.as_str() == room).collect();
-            assert!(slots.len() >= 12, "{room} has {} slots", slots.len());
-            assert!(slots.iter().all(|s| s.start_time > now && s.start_time < s.end_time));
-        }
-        assert_eq!(data.slots[0].id.as_str(), "s-1");
-        Ok(())
-    }
-
-    #[test]
-    fn bench_data_has_the_asked_size() -> Result<(), Error> {
-        let data = bench(3, 1000, 10, Utc::now())?;
-        assert_eq!((data.rooms.len(), data.slots.len(), data.users.len()), (3, 3000, 10));
-        Ok(())
-    }
 }
 
 /// `seed [--bench ROOMSxSLOTS]`: loads the demo data (and, with `--bench`, the benchmark data set,
@@ -110,18 +106,76 @@ pub async fn run_command(config: &crate::config::Config, args: &[&str]) -> Resul
         ["--bench", size] => Some(
             size.split_once('x')
                 .and_then(|(r, s)| Some((r.parse::<u32>().ok()?, s.parse::<u32>().ok()?)))
-                .ok_or_else(|| Error::Validation(format!("--bench takes ROOMSxSLOTS, e.g. 100x1000, got `{size}`")))?,
+                .ok_or_else(|| {
+                    Error::Validation(format!(
+                        "--bench takes ROOMSxSLOTS, e.g. 100x1000, got `{size}`"
+                    ))
+                })?,
         ),
-        _ => return Err(Error::Validation("usage: seed [--bench ROOMSxSLOTS]".into())),
+        _ => {
+            return Err(Error::Validation(
+                "usage: seed [--bench ROOMSxSLOTS]".into(),
+            ));
+        }
     };
+    if let crate::config::StoreConfig::Dynamo { table } = &config.store {
+        // The seed command is what sets a DynamoDB deployment (or DynamoDB Local) up: create the
+        // table if it is missing (idempotent), then load it.
+        let client = crate::store::dynamo::client_from_env().await;
+        crate::store::dynamo::create_table(&client, table).await?;
+    }
     let store = crate::store::open(&config.store).await?;
     let now = Utc::now();
     store.seed(&demo(now)?).await?;
     if let Some((rooms, slots)) = bench_size {
         let data = bench(rooms, slots, slots.max(1), now)?;
         store.seed(&data).await?;
-        tracing::info!(rooms, slots_per_room = slots, total_slots = data.slots.len(), "loaded the benchmark data");
+        tracing::info!(
+            rooms,
+            slots_per_room = slots,
+            total_slots = data.slots.len(),
+            "loaded the benchmark data"
+        );
     }
     tracing::info!("seeded");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_data_has_the_contract_users_rooms_and_at_least_twelve_slots_per_room()
+    -> Result<(), Error> {
+        let now = Utc::now();
+        let data = demo(now)?;
+        let users: Vec<_> = data.users.iter().map(UserId::as_str).collect();
+        assert_eq!(users, ["u-demo", "u-alice", "u-bob"]);
+        for room in ["r-101", "r-102"] {
+            let slots: Vec<_> = data
+                .slots
+                .iter()
+                .filter(|s| s.room_id.as_str() == room)
+                .collect();
+            assert!(slots.len() >= 12, "{room} has {} slots", slots.len());
+            assert!(
+                slots
+                    .iter()
+                    .all(|s| s.start_time > now && s.start_time < s.end_time)
+            );
+        }
+        assert_eq!(data.slots[0].id.as_str(), "s-1");
+        Ok(())
+    }
+
+    #[test]
+    fn bench_data_has_the_asked_size() -> Result<(), Error> {
+        let data = bench(3, 1000, 10, Utc::now())?;
+        assert_eq!(
+            (data.rooms.len(), data.slots.len(), data.users.len()),
+            (3, 3000, 10)
+        );
+        Ok(())
+    }
 }

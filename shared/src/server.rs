@@ -36,11 +36,19 @@ pub fn route<'p>(method: &Method, path: &'p str) -> Result<(Route, Option<&'p st
         ["holds", id, "release"] => (Route::ReleaseHold, Some(*id), Method::POST),
         _ => return Err(Error::RouteNotFound),
     };
-    if method == allowed { Ok((route, hold_id)) } else { Err(Error::MethodNotAllowed) }
+    if method == allowed {
+        Ok((route, hold_id))
+    } else {
+        Err(Error::MethodNotAllowed)
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
-pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -140,14 +148,18 @@ async fn to_lambda_request(
     let query = parts.uri.query().map(|q| {
         let mut params: std::collections::HashMap<String, Vec<String>> = Default::default();
         for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-            params.entry(k.into_owned()).or_default().push(v.into_owned());
+            params
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
         }
         params
     });
     if let Ok(id) = hyper::header::HeaderValue::from_str(request_id) {
         parts.headers.insert("x-request-id", id);
     }
-    let mut request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
+    let mut request =
+        lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
     if let Some(query) = query {
         request = request.with_query_string_parameters(query);
     }

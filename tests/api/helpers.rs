@@ -48,11 +48,31 @@ impl TestApp {
         Self::with_store(Arc::new(store), Some(dir)).await
     }
 
+    /// A fresh table on this process's DynamoDB Local (see `dynamodb_local`), created with the
+    /// store's own `create_table`, loaded with the demo data.
+    pub async fn dynamodb() -> Self {
+        let client = crate::dynamodb_local::client().await;
+        let table = crate::dynamodb_local::fresh_table(&client).await;
+        let store = shared::store::dynamo::DynamoStore::new(client, table);
+        Self::with_store(Arc::new(store), None).await
+    }
+
     pub async fn with_store(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Self {
         let clock = ManualClock::starting_at(start_time());
-        store.seed(&shared::seed::demo(clock.now()).unwrap()).await.unwrap();
-        let app = App::new(store, Clock::Manual(clock.clone()), Duration::seconds(TTL_SECONDS));
-        Self { app, clock, _dir: dir }
+        store
+            .seed(&shared::seed::demo(clock.now()).unwrap())
+            .await
+            .unwrap();
+        let app = App::new(
+            store,
+            Clock::Manual(clock.clone()),
+            Duration::seconds(TTL_SECONDS),
+        );
+        Self {
+            app,
+            clock,
+            _dir: dir,
+        }
     }
 
     pub fn advance(&self, seconds: i64) {
@@ -83,7 +103,10 @@ impl TestApp {
 
     pub async fn list(&self, room: &str, user: Option<&str>) -> TestResponse {
         match user {
-            Some(user) => self.get(&format!("/slots?room_id={room}&user_id={user}")).await,
+            Some(user) => {
+                self.get(&format!("/slots?room_id={room}&user_id={user}"))
+                    .await
+            }
             None => self.get(&format!("/slots?room_id={room}")).await,
         }
     }
@@ -102,7 +125,8 @@ impl TestApp {
     }
 
     pub async fn create_hold(&self, slot: &str, user: &str) -> TestResponse {
-        self.post("/holds", json!({ "slot_id": slot, "user_id": user })).await
+        self.post("/holds", json!({ "slot_id": slot, "user_id": user }))
+            .await
     }
 
     /// Holds `slot` for `user`, asserting success; returns the hold id.
@@ -113,11 +137,19 @@ impl TestApp {
     }
 
     pub async fn confirm(&self, hold_id: &str, user: &str) -> TestResponse {
-        self.post(&format!("/holds/{hold_id}/confirm"), json!({ "user_id": user })).await
+        self.post(
+            &format!("/holds/{hold_id}/confirm"),
+            json!({ "user_id": user }),
+        )
+        .await
     }
 
     pub async fn release(&self, hold_id: &str, user: &str) -> TestResponse {
-        self.post(&format!("/holds/{hold_id}/release"), json!({ "user_id": user })).await
+        self.post(
+            &format!("/holds/{hold_id}/release"),
+            json!({ "user_id": user }),
+        )
+        .await
     }
 }
 
@@ -130,8 +162,13 @@ pub fn parse(response: Response<Body>) -> TestResponse {
         Some("application/json"),
         "every response is JSON"
     );
-    let body = serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {bytes:?}"));
-    TestResponse { status, headers, body }
+    let body =
+        serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {bytes:?}"));
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// An API Gateway HTTP API (payload format 2.0) event, as API Gateway sends it to a function:
@@ -153,7 +190,9 @@ pub const STAGE: &str = "test";
 
 impl Event {
     pub fn get(path_and_query: &str) -> Self {
-        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
         let query = query
             .split('&')
             .filter(|p| !p.is_empty())
@@ -227,8 +266,11 @@ impl Event {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join("&");
-        let query: serde_json::Map<String, Value> =
-            self.query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let query: serde_json::Map<String, Value> = self
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         let mut headers = json!({ "host": "api-id.execute-api.eu-west-1.amazonaws.com", "user-agent": "contract-tests" });
         if let Some(ct) = &self.content_type {
             headers["content-type"] = Value::String(ct.clone());
@@ -241,7 +283,9 @@ impl Event {
             }
         });
         let authorizer = match &self.sub {
-            Some(sub) => json!({ "jwt": { "claims": { "sub": sub, "iss": "https://issuer.example" }, "scopes": null } }),
+            Some(sub) => {
+                json!({ "jwt": { "claims": { "sub": sub, "iss": "https://issuer.example" }, "scopes": null } })
+            }
             None => Value::Null,
         };
         let raw_path = format!("/{STAGE}{}", self.path);

@@ -26,7 +26,8 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("server.db")).unwrap();
         let mut data = shared::seed::demo(chrono::Utc::now()).unwrap();
-        data.users.extend((1..=extra_users).map(|i| UserId::parse(&format!("u-racer-{i}")).unwrap()));
+        data.users
+            .extend((1..=extra_users).map(|i| UserId::parse(&format!("u-racer-{i}")).unwrap()));
         store.seed(&data).await.unwrap();
         let app = App::new(Arc::new(store), Clock::System, Duration::seconds(300));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -35,7 +36,12 @@ impl Server {
         let task = tokio::spawn(shared::server::serve(app, listener, async {
             let _ = stopped.await;
         }));
-        Self { addr, stop: Some(stop), task, _dir: dir }
+        Self {
+            addr,
+            stop: Some(stop),
+            task,
+            _dir: dir,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -53,7 +59,10 @@ impl Server {
 async fn json_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     assert_eq!(
-        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
         Some("application/json")
     );
     (status, response.json().await.unwrap())
@@ -71,7 +80,14 @@ async fn fifty_concurrent_holds_on_one_slot_over_loopback_have_exactly_one_winne
             tokio::spawn(async move {
                 barrier.wait().await;
                 let body = json!({ "slot_id": "s-5", "user_id": format!("u-racer-{i}") });
-                client.post(&url).json(&body).send().await.unwrap().status().as_u16()
+                client
+                    .post(&url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
             })
         })
         .collect();
@@ -89,7 +105,14 @@ async fn fifty_concurrent_holds_on_one_slot_over_loopback_have_exactly_one_winne
 async fn the_readme_flow_works_over_http() {
     let server = Server::start(0).await;
     let client = reqwest::Client::new();
-    let (status, list) = json_of(client.get(server.url("/slots?room_id=r-101&user_id=u-demo")).send().await.unwrap()).await;
+    let (status, list) = json_of(
+        client
+            .get(server.url("/slots?room_id=r-101&user_id=u-demo"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(list["slots"][0]["status"], "AVAILABLE");
 
@@ -113,7 +136,13 @@ async fn the_readme_flow_works_over_http() {
         .send()
         .await
         .unwrap();
-    assert_eq!(json_of(confirm).await, (200, json!({ "hold_id": hold_id, "slot_id": "s-1", "status": "CONFIRMED" })));
+    assert_eq!(
+        json_of(confirm).await,
+        (
+            200,
+            json!({ "hold_id": hold_id, "slot_id": "s-1", "status": "CONFIRMED" })
+        )
+    );
     server.stop().await;
 }
 
@@ -122,9 +151,22 @@ async fn unknown_paths_return_404_and_wrong_methods_405_as_json() {
     let server = Server::start(0).await;
     let client = reqwest::Client::new();
     let (status, body) = json_of(client.get(server.url("/rooms")).send().await.unwrap()).await;
-    assert_eq!((status, body["error"].as_str()), (404, Some("ROUTE_NOT_FOUND")));
-    let (status, body) = json_of(client.delete(server.url("/slots?room_id=r-101")).send().await.unwrap()).await;
-    assert_eq!((status, body["error"].as_str()), (405, Some("METHOD_NOT_ALLOWED")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("ROUTE_NOT_FOUND"))
+    );
+    let (status, body) = json_of(
+        client
+            .delete(server.url("/slots?room_id=r-101"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (405, Some("METHOD_NOT_ALLOWED"))
+    );
     let (status, _) = json_of(client.get(server.url("/holds")).send().await.unwrap()).await;
     assert_eq!(status, 405);
     server.stop().await;
@@ -133,10 +175,21 @@ async fn unknown_paths_return_404_and_wrong_methods_405_as_json() {
 #[tokio::test]
 async fn a_body_over_64_kib_is_refused_with_413_over_http() {
     let server = Server::start(0).await;
-    let body = format!(r#"{{"slot_id":"s-1","user_id":"u-demo","pad":"{}"}}"#, "x".repeat(70_000));
-    let response = reqwest::Client::new().post(server.url("/holds")).body(body).send().await.unwrap();
+    let body = format!(
+        r#"{{"slot_id":"s-1","user_id":"u-demo","pad":"{}"}}"#,
+        "x".repeat(70_000)
+    );
+    let response = reqwest::Client::new()
+        .post(server.url("/holds"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     let (status, body) = json_of(response).await;
-    assert_eq!((status, body["error"].as_str()), (413, Some("PAYLOAD_TOO_LARGE")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("PAYLOAD_TOO_LARGE"))
+    );
     server.stop().await;
 }
 

@@ -14,7 +14,11 @@ use crate::helpers::{Event, TestApp};
 
 async fn assert_422(t: &TestApp, event: Event) -> String {
     let response = t.send(event).await;
-    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{response:?}");
+    assert_eq!(
+        response.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{response:?}"
+    );
     assert_eq!(response.error_code(), "VALIDATION_ERROR");
     response.body["message"].as_str().unwrap().to_owned()
 }
@@ -29,7 +33,11 @@ async fn create_without_a_body_returns_422() {
 #[tokio::test]
 async fn create_with_a_body_that_is_not_json_returns_422() {
     let t = TestApp::sqlite().await;
-    assert_422(&t, Event::post_raw("/holds", b"slot_id=s-1&user_id=u-demo".to_vec())).await;
+    assert_422(
+        &t,
+        Event::post_raw("/holds", b"slot_id=s-1&user_id=u-demo".to_vec()),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -42,34 +50,53 @@ async fn create_with_a_missing_field_returns_422_naming_it() {
 #[tokio::test]
 async fn create_with_a_mistyped_field_returns_422() {
     let t = TestApp::sqlite().await;
-    assert_422(&t, Event::post("/holds", json!({ "slot_id": 1, "user_id": "u-demo" }))).await;
+    assert_422(
+        &t,
+        Event::post("/holds", json!({ "slot_id": 1, "user_id": "u-demo" })),
+    )
+    .await;
     assert_422(&t, Event::post("/holds", json!(["s-1", "u-demo"]))).await;
 }
 
 #[tokio::test]
 async fn create_with_a_malformed_id_returns_422_before_any_store_call() {
     let t = TestApp::sqlite().await;
-    let message = assert_422(&t, Event::post("/holds", json!({ "slot_id": "s 1", "user_id": "u-demo" }))).await;
+    let message = assert_422(
+        &t,
+        Event::post("/holds", json!({ "slot_id": "s 1", "user_id": "u-demo" })),
+    )
+    .await;
     assert!(message.contains("slot_id"), "{message}");
     let long = "u".repeat(65);
-    assert_422(&t, Event::post("/holds", json!({ "slot_id": "s-1", "user_id": long }))).await;
+    assert_422(
+        &t,
+        Event::post("/holds", json!({ "slot_id": "s-1", "user_id": long })),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn unknown_fields_in_the_body_are_ignored() {
     let t = TestApp::sqlite().await;
-    let event = Event::post("/holds", json!({ "slot_id": "s-1", "user_id": "u-demo", "party_size": 4 }));
+    let event = Event::post(
+        "/holds",
+        json!({ "slot_id": "s-1", "user_id": "u-demo", "party_size": 4 }),
+    );
     assert_eq!(t.send(event).await.status, StatusCode::CREATED);
 }
 
 #[tokio::test]
 async fn a_base64_body_without_content_type_is_read_as_json() {
     let t = TestApp::sqlite().await;
-    let event = Event::post("/holds", json!({ "slot_id": "s-1", "user_id": "u-demo" })).base64(None);
+    let event =
+        Event::post("/holds", json!({ "slot_id": "s-1", "user_id": "u-demo" })).base64(None);
     let created = t.send(event).await;
     assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
     let confirm = Event::post(
-        &format!("/holds/{}/confirm", created.body["hold_id"].as_str().unwrap()),
+        &format!(
+            "/holds/{}/confirm",
+            created.body["hold_id"].as_str().unwrap()
+        ),
         json!({ "user_id": "u-demo" }),
     )
     .base64(Some("application/octet-stream"));
@@ -80,9 +107,15 @@ async fn a_base64_body_without_content_type_is_read_as_json() {
 async fn a_body_over_64_kib_returns_413() {
     let t = TestApp::sqlite().await;
     let padding = "x".repeat(64 * 1024);
-    let event = Event::post("/holds", json!({ "slot_id": "s-1", "user_id": "u-demo", "pad": padding }));
+    let event = Event::post(
+        "/holds",
+        json!({ "slot_id": "s-1", "user_id": "u-demo", "pad": padding }),
+    );
     let response = t.send(event).await;
-    assert_eq!((response.status, response.error_code()), (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"));
+    assert_eq!(
+        (response.status, response.error_code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
+    );
 }
 
 #[tokio::test]
@@ -102,7 +135,11 @@ async fn listing_with_a_malformed_room_or_user_id_returns_422() {
 #[tokio::test]
 async fn confirm_with_a_hold_id_that_is_not_a_uuid_returns_422() {
     let t = TestApp::sqlite().await;
-    let message = assert_422(&t, Event::post("/holds/h-1/confirm", json!({ "user_id": "u-demo" }))).await;
+    let message = assert_422(
+        &t,
+        Event::post("/holds/h-1/confirm", json!({ "user_id": "u-demo" })),
+    )
+    .await;
     assert!(message.contains("hold_id"), "{message}");
 }
 
@@ -110,7 +147,11 @@ async fn confirm_with_a_hold_id_that_is_not_a_uuid_returns_422() {
 async fn confirm_without_user_id_returns_422() {
     let t = TestApp::sqlite().await;
     let hold_id = t.hold("s-1", "u-demo").await;
-    assert_422(&t, Event::post(&format!("/holds/{hold_id}/release"), json!({}))).await;
+    assert_422(
+        &t,
+        Event::post(&format!("/holds/{hold_id}/release"), json!({})),
+    )
+    .await;
 }
 
 /// A store that fails every call the way a broken backend would.
@@ -141,11 +182,15 @@ impl Store for FailingStore {
 #[tokio::test]
 async fn an_unreachable_store_returns_503_with_retry_after_and_no_internals() {
     let t = TestApp::with_store(
-        Arc::new(FailingStore(|| Error::Unavailable("dial tcp 10.0.0.7:443: connection refused".into()))),
+        Arc::new(FailingStore(|| {
+            Error::Unavailable("dial tcp 10.0.0.7:443: connection refused".into())
+        })),
         None,
     )
     .await;
-    let response = t.send_to(Route::ListSlots, Event::get("/slots?room_id=r-101")).await;
+    let response = t
+        .send_to(Route::ListSlots, Event::get("/slots?room_id=r-101"))
+        .await;
     assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers["retry-after"], "1");
     assert_eq!(response.error_code(), "SERVICE_UNAVAILABLE");
@@ -155,11 +200,16 @@ async fn an_unreachable_store_returns_503_with_retry_after_and_no_internals() {
 #[tokio::test]
 async fn an_unexpected_failure_returns_500_without_internals_in_the_body() {
     let t = TestApp::with_store(
-        Arc::new(FailingStore(|| Error::Internal("SQLITE_CORRUPT at page 7 of /var/lib/secret.db".into()))),
+        Arc::new(FailingStore(|| {
+            Error::Internal("SQLITE_CORRUPT at page 7 of /var/lib/secret.db".into())
+        })),
         None,
     )
     .await;
     let response = t.create_hold("s-1", "u-demo").await;
     assert_eq!(response.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(response.body, json!({ "error": "INTERNAL_ERROR", "message": "Internal error." }));
+    assert_eq!(
+        response.body,
+        json!({ "error": "INTERNAL_ERROR", "message": "Internal error." })
+    );
 }

@@ -8,5 +8,8 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = Config::from_env()?;
     let app = App::from_config(&config).await?;
-    run(service_fn(|request| app.handle(Route::ReleaseHold, request))).await
+    run(service_fn(|request| {
+        app.handle(Route::ReleaseHold, request)
+    }))
+    .await
 }

@@ -13,11 +13,14 @@ use chrono::{DateTime, Utc};
 use crate::domain::{Hold, HoldId, Room, RoomId, Slot, SlotId, SlotState, UserId};
 use crate::error::Error;
 
+pub mod dynamo;
 pub mod sqlite;
 
 use crate::config::StoreConfig;
 
-/// Opens the configured store once (at cold start). An empty SQLite database gets the demo data.
+/// Opens the configured store once (at cold start). An empty SQLite database gets the demo data;
+/// a DynamoDB table is created and loaded by the seed command, never at a function's cold start
+/// (opening it sends no request).
 pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, Error> {
     match config {
         StoreConfig::Sqlite { path } => {
@@ -28,8 +31,8 @@ pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, Error> {
             }
             Ok(Arc::new(store))
         }
-        StoreConfig::Dynamo { .. } => Err(Error::Internal(
-            "the DynamoDB store is not built yet".into(),
+        StoreConfig::Dynamo { table } => Ok(Arc::new(
+            dynamo::DynamoStore::from_env(table.as_str()).await,
         )),
     }
 }
@@ -71,13 +74,23 @@ pub trait Store: Send + Sync {
     /// is returned as is (idempotent retry).
     ///
     /// Errors: `NotHoldOwner`, `HoldGone` (unknown, expired or released).
-    async fn confirm_hold(&self, id: HoldId, user: &UserId, now: DateTime<Utc>) -> Result<Hold, Error>;
+    async fn confirm_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Hold, Error>;
 
     /// Marks the hold `RELEASED` (its slot is free at once) in one atomic step, only if it is
     /// `user`'s, `HOLD` and live. A hold already released by `user` is returned as is.
     ///
     /// Errors: `NotHoldOwner`, `HoldConfirmed`, `HoldGone` (unknown or expired).
-    async fn release_hold(&self, id: HoldId, user: &UserId, now: DateTime<Utc>) -> Result<Hold, Error>;
+    async fn release_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Hold, Error>;
 
     /// Loads users, rooms and slots, skipping any that already exist (idempotent).
     async fn seed(&self, data: &SeedData) -> Result<(), Error>;

@@ -100,7 +100,9 @@ impl SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?
             .commit()?;
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
-            c.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")?;
+            c.execute_batch(
+                "PRAGMA busy_timeout = 5000; PRAGMA query_only = ON; PRAGMA mmap_size = 268435456;",
+            )?;
             c.set_prepared_statement_cache_capacity(32);
             Ok(())
         });
@@ -209,7 +211,7 @@ impl Store for SqliteStore {
             let Some(slot_id) = row.get::<_, Option<String>>(0)? else {
                 continue; // the room has no slots
             };
-            let slot_id = stored(SlotId::parse(&slot_id))?;
+            let slot_id = stored(SlotId::try_from(slot_id))?;
             let hold = match row.get::<_, Option<String>>(4)? {
                 Some(hold_id) => Some(Hold {
                     id: stored(HoldId::parse(&hold_id))?,
@@ -371,5 +373,23 @@ impl Store for SqliteStore {
         let conn = self.readers.get()?;
         let any: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM rooms)", [], |r| r.get(0))?;
         Ok(!any)
+    }
+}
+
+/// SQLite's busy/locked (after `busy_timeout`) is a transient 503; anything else is a 500.
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Self {
+        match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                Self::Unavailable(err.to_string())
+            }
+            _ => Self::Internal(err.to_string()),
+        }
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(err: r2d2::Error) -> Self {
+        Self::Unavailable(format!("sqlite pool: {err}"))
     }
 }

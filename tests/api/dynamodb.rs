@@ -1,0 +1,442 @@
+//! What only the DynamoDB store has, against DynamoDB Local: the 50-way race decided by one
+//! guarded transaction, exactly one request per operation, the explanations that need the hold
+//! record, idempotent seeding, and 503 when DynamoDB cannot be reached.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration as StdDuration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use lambda_http::http::StatusCode;
+use shared::Error;
+use shared::clock::Clock;
+use shared::domain::{HoldId, HoldStatus, RoomId, SlotId, SlotKey, UserId};
+use shared::store::dynamo::DynamoStore;
+use shared::store::{NewHold, SeedData, Store};
+use shared::{App, Route};
+
+use crate::dynamodb_local;
+use crate::helpers::{Event, parse};
+
+const TTL: Duration = Duration::seconds(300);
+
+fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.duration_trunc(Duration::milliseconds(1)).unwrap_or(now)
+}
+
+fn slot(id: &str) -> SlotId {
+    SlotId::parse(id).unwrap()
+}
+
+fn user(id: &str) -> UserId {
+    UserId::parse(id).unwrap()
+}
+
+fn new_hold(slot_id: &str, user_id: &str, now: DateTime<Utc>) -> NewHold {
+    let slot_id = slot(slot_id);
+    NewHold {
+        id: HoldId::generate(&slot_id),
+        slot_id,
+        user_id: user(user_id),
+        expires_at: now + TTL,
+    }
+}
+
+/// A store over a fresh table on DynamoDB Local, loaded with the demo data (as of `now`).
+async fn demo_store(client: Client, now: DateTime<Utc>) -> DynamoStore {
+    let table = dynamodb_local::fresh_table(&client).await;
+    let store = DynamoStore::new(client, table);
+    store.seed(&shared::seed::demo(now).unwrap()).await.unwrap();
+    store
+}
+
+// ── (a) the race ────────────────────────────────────────────────────────────────────────────
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_users_racing_for_one_slot_get_exactly_one_hold_and_forty_nine_409s() {
+    let now = now();
+    let store = Arc::new(demo_store(dynamodb_local::client().await, now).await);
+    let users: Vec<UserId> = (1..=50).map(|i| user(&format!("u-race-{i}"))).collect();
+    store
+        .seed(&SeedData {
+            users: users.clone(),
+            ..SeedData::default()
+        })
+        .await
+        .unwrap();
+
+    let mut racers = tokio::task::JoinSet::new();
+    for u in &users {
+        let store = store.clone();
+        let hold = new_hold("s-5", u.as_str(), now);
+        racers.spawn(async move { store.create_hold(&hold, now).await });
+    }
+    let (mut won, mut lost, mut other) = (Vec::new(), 0, Vec::new());
+    while let Some(result) = racers.join_next().await {
+        match result.unwrap() {
+            Ok(hold) => won.push(hold),
+            Err(Error::SlotUnavailable) => lost += 1,
+            Err(e) => other.push(format!("{e:?}")),
+        }
+    }
+    assert_eq!(
+        (won.len(), lost, other.len()),
+        (1, 49, 0),
+        "unexpected outcomes: {other:?}"
+    );
+
+    // The listing shows the winner's hold, and only the winner can confirm it.
+    let winner = &won[0];
+    let states = store
+        .list_slots(&RoomId::parse("r-101").unwrap(), now)
+        .await
+        .unwrap();
+    let s5 = states.iter().find(|s| s.slot.id.as_str() == "s-5").unwrap();
+    assert_eq!(
+        s5.hold.as_ref().map(|h| (h.id, h.user_id.clone())),
+        Some((winner.id, winner.user_id.clone()))
+    );
+    let loser = users.iter().find(|u| **u != winner.user_id).unwrap();
+    assert!(matches!(
+        store.confirm_hold(winner.id, loser, now).await,
+        Err(Error::NotHoldOwner)
+    ));
+    assert_eq!(
+        store
+            .confirm_hold(winner.id, &winner.user_id, now)
+            .await
+            .unwrap()
+            .status,
+        HoldStatus::Confirmed
+    );
+}
+
+// ── (b) one request per operation ───────────────────────────────────────────────────────────
+
+/// Counts the HTTP requests a client sends (every attempt, retries included).
+#[derive(Debug)]
+struct CountRequests(Arc<AtomicUsize>);
+
+impl Intercept for CountRequests {
+    fn name(&self) -> &'static str {
+        "CountRequests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_refusal() {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let config = dynamodb_local::client_config(dynamodb_local::endpoint().await)
+        .interceptor(CountRequests(counter.clone()))
+        .build();
+    let now = now();
+    let store = demo_store(Client::from_conf(config), now).await;
+    let room = RoomId::parse("r-101").unwrap();
+    let (demo, bob) = (user("u-demo"), user("u-bob"));
+
+    // Runs one store call and answers how many requests it sent.
+    macro_rules! requests {
+        ($call:expr) => {{
+            counter.store(0, Ordering::SeqCst);
+            let result = $call.await;
+            (result, counter.load(Ordering::SeqCst))
+        }};
+    }
+
+    let (listed, list_requests) = requests!(store.list_slots(&room, now));
+    assert_eq!(listed.unwrap().len(), 16);
+    let (held, create_requests) =
+        requests!(store.create_hold(&new_hold("s-1", "u-demo", now), now));
+    let hold = held.unwrap();
+    let (refused, refused_confirm_requests) = requests!(store.confirm_hold(hold.id, &bob, now));
+    assert!(matches!(refused, Err(Error::NotHoldOwner)), "{refused:?}");
+    let (confirmed, confirm_requests) = requests!(store.confirm_hold(hold.id, &demo, now));
+    assert_eq!(confirmed.unwrap().slot_id.as_str(), "s-1");
+    let (again, retried_confirm_requests) = requests!(store.confirm_hold(hold.id, &demo, now));
+    assert_eq!(again.unwrap().status, HoldStatus::Confirmed);
+    let (taken, conflict_requests) =
+        requests!(store.create_hold(&new_hold("s-1", "u-bob", now), now));
+    assert!(matches!(taken, Err(Error::SlotUnavailable)), "{taken:?}");
+
+    let second = store
+        .create_hold(&new_hold("s-2", "u-demo", now), now)
+        .await
+        .unwrap();
+    let (released, release_requests) = requests!(store.release_hold(second.id, &demo, now));
+    assert_eq!(released.unwrap().slot_id.as_str(), "s-2");
+    let (released_again, retried_release_requests) =
+        requests!(store.release_hold(second.id, &demo, now));
+    assert_eq!(released_again.unwrap().status, HoldStatus::Released);
+
+    let figures = [
+        ("list_slots", list_requests),
+        ("create_hold", create_requests),
+        ("create_hold refused (409)", conflict_requests),
+        ("confirm_hold", confirm_requests),
+        ("confirm_hold refused (403)", refused_confirm_requests),
+        ("confirm_hold retried (200)", retried_confirm_requests),
+        ("release_hold", release_requests),
+        ("release_hold retried (200)", retried_release_requests),
+    ];
+    eprintln!("DynamoDB requests per call: {figures:?}");
+    for (call, requests) in figures {
+        assert_eq!(requests, 1, "{call} sent {requests} requests");
+    }
+}
+
+// ── Explanations that need the hold record ──────────────────────────────────────────────────
+
+#[tokio::test]
+async fn a_hold_its_slot_no_longer_carries_is_explained_from_its_record() {
+    let now = now();
+    let store = demo_store(dynamodb_local::client().await, now).await;
+    let (alice, bob) = (user("u-alice"), user("u-bob"));
+
+    // Alice holds and releases; Bob then holds the same slot, so the slot forgets Alice's hold.
+    let first = store
+        .create_hold(&new_hold("s-3", "u-alice", now), now)
+        .await
+        .unwrap();
+    store.release_hold(first.id, &alice, now).await.unwrap();
+    let second = store
+        .create_hold(&new_hold("s-3", "u-bob", now), now)
+        .await
+        .unwrap();
+
+    // Her release retried is still a 200; a confirm is a 410; nobody else may touch it (403).
+    assert_eq!(
+        store
+            .release_hold(first.id, &alice, now)
+            .await
+            .unwrap()
+            .status,
+        HoldStatus::Released
+    );
+    assert!(matches!(
+        store.confirm_hold(first.id, &alice, now).await,
+        Err(Error::HoldGone)
+    ));
+    assert!(matches!(
+        store.confirm_hold(first.id, &bob, now).await,
+        Err(Error::NotHoldOwner)
+    ));
+    assert!(matches!(
+        store.release_hold(first.id, &bob, now).await,
+        Err(Error::NotHoldOwner)
+    ));
+    // After its time ran out it is simply gone.
+    let later = now + TTL;
+    assert!(matches!(
+        store.release_hold(first.id, &alice, later).await,
+        Err(Error::HoldGone)
+    ));
+
+    // An expired hold taken over: its owner gets 410, the new holder confirms.
+    let third = store
+        .create_hold(&new_hold("s-4", "u-alice", now), now)
+        .await
+        .unwrap();
+    let fourth = store
+        .create_hold(&new_hold("s-4", "u-bob", later), later)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.confirm_hold(third.id, &alice, later).await,
+        Err(Error::HoldGone)
+    ));
+    assert!(matches!(
+        store.release_hold(third.id, &alice, later).await,
+        Err(Error::HoldGone)
+    ));
+    assert_eq!(
+        store
+            .confirm_hold(fourth.id, &bob, later)
+            .await
+            .unwrap()
+            .status,
+        HoldStatus::Confirmed
+    );
+    assert!(matches!(
+        store.release_hold(fourth.id, &bob, later).await,
+        Err(Error::HoldConfirmed)
+    ));
+
+    // A hold id nobody made, even one carrying a real slot's key.
+    let forged = HoldId::generate(&slot("s-3"));
+    assert!(matches!(
+        store.confirm_hold(forged, &bob, now).await,
+        Err(Error::HoldGone)
+    ));
+    assert_eq!(
+        store
+            .confirm_hold(second.id, &bob, now)
+            .await
+            .unwrap()
+            .slot_id
+            .as_str(),
+        "s-3"
+    );
+}
+
+// ── Seeding ─────────────────────────────────────────────────────────────────────────────────
+
+#[tokio::test]
+async fn seeding_again_keeps_holds_and_bookings_and_a_slot_key_taken_by_another_slot_is_an_error() {
+    let now = now();
+    let client = dynamodb_local::client().await;
+    let store = demo_store(client.clone(), now).await;
+    assert!(!store.is_empty().await.unwrap());
+    let hold = store
+        .create_hold(&new_hold("s-1", "u-demo", now), now)
+        .await
+        .unwrap();
+    store.seed(&shared::seed::demo(now).unwrap()).await.unwrap();
+    let states = store
+        .list_slots(&RoomId::parse("r-101").unwrap(), now)
+        .await
+        .unwrap();
+    assert_eq!(states[0].hold.as_ref().map(|h| h.id), Some(hold.id));
+    assert_eq!(states.len(), 16);
+
+    // Pretend another slot id already owns s-2's key: seeding s-2 must refuse, not overwrite.
+    client
+        .update_item()
+        .table_name(store.table())
+        .key(
+            "pk",
+            AttributeValue::S(format!("SLOT#{}", SlotKey::of(&slot("s-2")))),
+        )
+        .key("sk", AttributeValue::S("SLOT".into()))
+        .update_expression("SET slot_id = :other")
+        .expression_attribute_values(":other", AttributeValue::S("s-other".into()))
+        .send()
+        .await
+        .unwrap();
+    let refused = store.seed(&shared::seed::demo(now).unwrap()).await;
+    assert!(
+        matches!(&refused, Err(Error::Validation(m)) if m.contains("s-2") && m.contains("s-other")),
+        "{refused:?}"
+    );
+
+    let empty = DynamoStore::new(client.clone(), dynamodb_local::fresh_table(&client).await);
+    assert!(empty.is_empty().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_listing_that_spans_several_query_pages_is_complete_and_in_order() {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let config = dynamodb_local::client_config(dynamodb_local::endpoint().await)
+        .interceptor(CountRequests(counter.clone()))
+        .build();
+    let now = now();
+    let whole = demo_store(Client::from_conf(config), now).await;
+    let room = RoomId::parse("r-102").unwrap();
+    whole
+        .create_hold(&new_hold("s-20", "u-bob", now), now)
+        .await
+        .unwrap();
+    let expected = whole.list_slots(&room, now).await.unwrap();
+
+    // The room item and 16 slots, 5 items a page: 4 pages, each one request.
+    let paged = DynamoStore::new(whole.client().clone(), whole.table()).with_page_size(5);
+    counter.store(0, Ordering::SeqCst);
+    let listed = paged.list_slots(&room, now).await.unwrap();
+    assert_eq!(counter.load(Ordering::SeqCst), 4);
+    assert_eq!(listed, expected);
+    assert_eq!(listed.len(), 16);
+    assert!(
+        listed
+            .windows(2)
+            .all(|w| w[0].slot.start_time < w[1].slot.start_time)
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|s| s.slot.id.as_str() == "s-20" && s.hold.is_some())
+    );
+}
+
+// ── (c) 503 when DynamoDB is out of reach ───────────────────────────────────────────────────
+
+#[tokio::test]
+async fn an_unreachable_dynamodb_is_a_503_with_retry_after_in_bounded_time() {
+    // A loopback port nobody listens on: every connection is refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::from_conf(
+        dynamodb_local::client_config(&format!("http://127.0.0.1:{port}")).build(),
+    );
+    let store = Arc::new(DynamoStore::new(client, "unreachable"));
+    let now = now();
+
+    let started = Instant::now();
+    let listed = store
+        .list_slots(&RoomId::parse("r-101").unwrap(), now)
+        .await;
+    let elapsed = started.elapsed();
+    assert!(matches!(listed, Err(Error::Unavailable(_))), "{listed:?}");
+    assert!(elapsed < StdDuration::from_secs(10), "took {elapsed:?}");
+    let created = store
+        .create_hold(&new_hold("s-1", "u-demo", now), now)
+        .await;
+    assert!(matches!(created, Err(Error::Unavailable(_))), "{created:?}");
+    let confirmed = store
+        .confirm_hold(HoldId::generate(&slot("s-1")), &user("u-demo"), now)
+        .await;
+    assert!(
+        matches!(confirmed, Err(Error::Unavailable(_))),
+        "{confirmed:?}"
+    );
+
+    let app = App::new(store, Clock::System, TTL);
+    for (route, event) in [
+        (Route::ListSlots, Event::get("/slots?room_id=r-101")),
+        (
+            Route::CreateHold,
+            Event::post(
+                "/holds",
+                serde_json::json!({ "slot_id": "s-1", "user_id": "u-demo" }),
+            ),
+        ),
+    ] {
+        let request = lambda_http::request::from_str(&event.to_json().to_string()).unwrap();
+        let response = parse(app.handle(route, request).await.unwrap());
+        assert_eq!(
+            response.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{response:?}"
+        );
+        assert_eq!(response.error_code(), "SERVICE_UNAVAILABLE");
+        assert_eq!(
+            response
+                .headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("1")
+        );
+        assert!(
+            !response.body.to_string().contains("dynamodb"),
+            "no internals in the body: {:?}",
+            response.body
+        );
+    }
+}

