@@ -50,11 +50,11 @@ use aws_sdk_dynamodb::types::{
     ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
     TimeToLiveSpecification, TransactWriteItem, Update,
 };
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
-use super::{NewHold, SeedData, Store};
+use super::{NewHold, SeedData, Store, from_millis, millis};
 use crate::domain::{
     self, Hold, HoldId, HoldStatus, Room, RoomId, Slot, SlotId, SlotKey, SlotState, UserId,
 };
@@ -239,16 +239,6 @@ struct HoldItem {
 }
 
 // ── Conversions ─────────────────────────────────────────────────────────────────────────────
-
-fn millis(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_millis(ms: i64) -> Result<DateTime<Utc>, Error> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .ok_or_else(|| Error::Internal(format!("stored time {ms} out of range")))
-}
 
 fn item_of<T: Serialize>(value: &T) -> Result<HashMap<String, AttributeValue>, Error> {
     to_item(value).map_err(|e| Error::Internal(format!("dynamodb item encoding: {e}")))

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 
 use crate::domain::{Hold, HoldId, Room, RoomId, Slot, SlotId, SlotState, UserId};
 use crate::error::Error;
@@ -35,6 +35,19 @@ pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, Error> {
             dynamo::DynamoStore::from_env(table.as_str()).await,
         )),
     }
+}
+
+/// Times are stored as epoch milliseconds (SQLite INTEGER, DynamoDB N): exact, and compared as
+/// numbers in guards.
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A stored time back; out of range means a corrupt record (500), never a panic.
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, Error> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| Error::Internal(format!("stored time {ms} out of range")))
 }
 
 /// Demo and benchmark data a store can be loaded with (see [`crate::seed`]).

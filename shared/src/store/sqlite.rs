@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{NewHold, SeedData, Store};
+use super::{NewHold, SeedData, Store, from_millis, millis};
 use crate::domain::{self, Hold, HoldId, HoldStatus, RoomId, Slot, SlotId, SlotState, UserId};
 use crate::error::Error;
 
@@ -71,16 +71,6 @@ pub struct SqliteStore {
     path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
     writer: Mutex<Connection>,
-}
-
-fn millis(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_millis(ms: i64) -> Result<DateTime<Utc>, Error> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .ok_or_else(|| Error::Internal(format!("stored time {ms} out of range")))
 }
 
 /// Reads a stored id back through its validating constructor: a malformed row is an internal
