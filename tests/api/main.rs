@@ -12,4 +12,6 @@ mod dynamodb;
 mod dynamodb_local;
 mod helpers;
 mod loopback;
+mod runtime;
+mod template;
 mod validation;

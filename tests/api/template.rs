@@ -1,0 +1,654 @@
+//! `template.yaml` (AWS SAM) against the code it deploys: the routes (template = contract = local
+//! router = crates under `functions/`), the table's keys (= the DynamoDB adapter's constants), and
+//! each function's permissions (only the table, only the calls its store operation makes).
+//!
+//! `scripts/check-template` lints the same file with cfn-lint and `sam validate`; these tests
+//! check what a linter cannot know.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use lambda_http::http::Method;
+use serde_norway::{Mapping, Value};
+use shared::Route;
+use shared::store::dynamo::{GSI1, GSI1PK, GSI1SK, PK, SK, TTL};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// `template.yaml`, parsed; CloudFormation's short-form tags (`!Ref`, `!GetAtt`, `!Sub`, `!If`)
+/// come back as tagged values.
+pub fn template() -> Value {
+    let path = repo().join("template.yaml");
+    serde_norway::from_str(&read(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// An intrinsic function as `(name, argument)`, in short (`!GetAtt X.Arn`) or long
+/// (`{"Fn::GetAtt": …}`) form; names without the `Fn::` prefix.
+fn intrinsic(value: &Value) -> Option<(String, &Value)> {
+    match value {
+        Value::Tagged(tagged) => Some((
+            tagged.tag.to_string().trim_start_matches('!').to_owned(),
+            &tagged.value,
+        )),
+        Value::Mapping(map) if map.len() == 1 => {
+            let (key, arg) = map.iter().next()?;
+            let key = key.as_str()?;
+            (key == "Ref" || key.starts_with("Fn::"))
+                .then(|| (key.trim_start_matches("Fn::").to_owned(), arg))
+        }
+        _ => None,
+    }
+}
+
+/// `value` as `!Name "arg"` (e.g. `!GetAtt Table.Arn`, `!Ref Table`), if it is one.
+fn intrinsic_str(value: &Value) -> Option<(String, String)> {
+    let (name, arg) = intrinsic(value)?;
+    let arg = match arg {
+        Value::String(s) => s.clone(),
+        // `Fn::GetAtt: [Table, Arn]`
+        Value::Sequence(parts) => parts
+            .iter()
+            .map(|p| p.as_str().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("."),
+        _ => return None,
+    };
+    Some((name, arg))
+}
+
+fn get<'v>(value: &'v Value, path: &str) -> &'v Value {
+    path.split('.').fold(value, |v, key| {
+        v.get(key)
+            .unwrap_or_else(|| panic!("template.yaml: no `{key}` in `{path}`"))
+    })
+}
+
+fn str_at<'v>(value: &'v Value, path: &str) -> &'v str {
+    get(value, path)
+        .as_str()
+        .unwrap_or_else(|| panic!("template.yaml: `{path}` is not a string"))
+}
+
+fn resources(t: &Value) -> &Mapping {
+    get(t, "Resources")
+        .as_mapping()
+        .expect("Resources is a map")
+}
+
+/// One `AWS::Serverless::Function` of the template.
+#[derive(Debug)]
+pub struct Function {
+    pub logical_id: String,
+    /// The crate under `functions/` (`CodeUri`).
+    pub crate_name: String,
+    /// `(method, path)` of each of its `HttpApi` events.
+    pub routes: Vec<(Method, String)>,
+    pub resource: Value,
+}
+
+pub fn functions(t: &Value) -> Vec<Function> {
+    resources(t)
+        .iter()
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function"))
+        .map(|(id, resource)| {
+            let logical_id = id.as_str().unwrap_or_default().to_owned();
+            let code_uri = str_at(resource, "Properties.CodeUri");
+            let crate_name = code_uri
+                .strip_prefix("functions/")
+                .unwrap_or_else(|| {
+                    panic!("{logical_id}: CodeUri {code_uri} is not functions/<crate>")
+                })
+                .trim_end_matches('/')
+                .to_owned();
+            let routes = resource
+                .get("Properties")
+                .and_then(|p| p.get("Events"))
+                .and_then(Value::as_mapping)
+                .into_iter()
+                .flatten()
+                .filter(|(_, e)| e.get("Type").and_then(Value::as_str) == Some("HttpApi"))
+                .map(|(_, event)| {
+                    let method = str_at(event, "Properties.Method");
+                    let path = str_at(event, "Properties.Path").to_owned();
+                    (
+                        Method::from_bytes(method.as_bytes()).expect("an HTTP method"),
+                        path,
+                    )
+                })
+                .collect();
+            Function {
+                logical_id,
+                crate_name,
+                routes,
+                resource: resource.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The template's routes: `(method, path template)` → the crate that serves it.
+pub fn routes() -> BTreeMap<(String, String), String> {
+    functions(&template())
+        .into_iter()
+        .flat_map(|f| {
+            let crate_name = f.crate_name;
+            f.routes
+                .into_iter()
+                .map(move |(m, p)| ((m.to_string(), p), crate_name.clone()))
+        })
+        .collect()
+}
+
+/// The contract's routes, from its `### \`METHOD /path…\`` headings.
+fn contract_routes() -> BTreeSet<(String, String)> {
+    let path = repo().join("../shared/docs/api-contract.md");
+    read(&path)
+        .lines()
+        .filter_map(|line| line.strip_prefix("### `"))
+        .filter_map(|heading| {
+            let endpoint = heading.split('`').next()?;
+            let (method, target) = endpoint.split_once(' ')?;
+            let path = target.split('?').next()?;
+            Some((method.to_owned(), path.to_owned()))
+        })
+        .collect()
+}
+
+/// The crates under `functions/`.
+fn function_crates() -> BTreeSet<String> {
+    std::fs::read_dir(repo().join("functions"))
+        .expect("functions/")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Every route of the core; the `match` stops compiling when a route is added without a
+/// function (and so without a line in the template).
+fn all_routes() -> [Route; 4] {
+    let all = [
+        Route::ListSlots,
+        Route::CreateHold,
+        Route::ConfirmHold,
+        Route::ReleaseHold,
+    ];
+    for route in all {
+        match route {
+            Route::ListSlots | Route::CreateHold | Route::ConfirmHold | Route::ReleaseHold => {}
+        }
+    }
+    all
+}
+
+/// The route a function crate serves, read from its `main.rs` (`Route::…`).
+fn route_served_by(crate_name: &str) -> Route {
+    let main = read(
+        &repo()
+            .join("functions")
+            .join(crate_name)
+            .join("src/main.rs"),
+    );
+    let served: Vec<Route> = all_routes()
+        .into_iter()
+        .filter(|r| main.contains(&format!("Route::{r:?}")))
+        .collect();
+    assert_eq!(
+        served.len(),
+        1,
+        "functions/{crate_name}/src/main.rs names one route: {served:?}"
+    );
+    served[0]
+}
+
+#[test]
+fn the_template_routes_are_the_contract_routes() {
+    let template: BTreeSet<(String, String)> = routes().into_keys().collect();
+    assert_eq!(template, contract_routes());
+    assert_eq!(template.len(), 4, "{template:?}");
+}
+
+#[test]
+fn each_function_crate_is_deployed_once_and_serves_one_route() {
+    let t = template();
+    let functions = functions(&t);
+    let deployed: BTreeSet<String> = functions.iter().map(|f| f.crate_name.clone()).collect();
+    assert_eq!(
+        deployed.len(),
+        functions.len(),
+        "a crate deployed twice: {functions:#?}"
+    );
+    assert_eq!(
+        deployed,
+        function_crates(),
+        "template.yaml functions vs the crates under functions/"
+    );
+    for f in &functions {
+        assert_eq!(f.routes.len(), 1, "{}: one HttpApi event", f.logical_id);
+        assert_eq!(
+            str_at(&f.resource, "Metadata.BuildProperties.Binary"),
+            f.crate_name,
+            "{}: the binary is the crate's",
+            f.logical_id
+        );
+    }
+}
+
+#[test]
+fn the_local_router_sends_each_template_route_to_the_route_its_function_serves() {
+    let hold_id = "3f0c2a9e-6b1d-4c8e-9a57-0d2b6f4e1c33";
+    let mut served = Vec::new();
+    for ((method, path), crate_name) in routes() {
+        let concrete = path.replace("{hold_id}", hold_id);
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let (route, param) = shared::server::route(&method, &concrete)
+            .unwrap_or_else(|e| panic!("the local router refuses {method} {concrete}: {e}"));
+        assert_eq!(
+            route,
+            route_served_by(&crate_name),
+            "{method} {path} → functions/{crate_name}"
+        );
+        assert_eq!(
+            param,
+            path.contains("{hold_id}").then_some(hold_id),
+            "{method} {path}"
+        );
+        served.push(route);
+    }
+    for route in all_routes() {
+        assert!(
+            served.contains(&route),
+            "{route:?} has no route in template.yaml"
+        );
+    }
+}
+
+/// The OpenAPI body guards each operation with `!If [HasJwtAuthorizer, [{JwtAuthorizer: []}],
+/// !Ref AWS::NoValue]`.
+fn guarded_by_the_condition(security: &Value) -> bool {
+    let Some((name, Value::Sequence(args))) = intrinsic(security) else {
+        return false;
+    };
+    let requirement: Value = serde_norway::from_str("[{JwtAuthorizer: []}]").expect("literal YAML");
+    name == "If"
+        && args.len() == 3
+        && args[0].as_str() == Some("HasJwtAuthorizer")
+        && args[1] == requirement
+        && intrinsic_str(&args[2]) == Some(("Ref".into(), "AWS::NoValue".into()))
+}
+
+#[test]
+fn with_a_jwt_issuer_every_route_requires_the_authorizer_and_without_one_none_does() {
+    let t = template();
+    let api = resources(&t)
+        .values()
+        .find(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::HttpApi"))
+        .expect("an AWS::Serverless::HttpApi");
+    let body = get(api, "Properties.DefinitionBody");
+    let mut guarded = BTreeSet::new();
+    for (path, item) in get(body, "paths").as_mapping().expect("paths") {
+        for (method, operation) in item.as_mapping().expect("path item") {
+            let method = method.as_str().unwrap_or_default().to_ascii_uppercase();
+            let path = path.as_str().unwrap_or_default().to_owned();
+            assert!(
+                guarded_by_the_condition(get(operation, "security")),
+                "{method} {path}: security must be the HasJwtAuthorizer !If"
+            );
+            guarded.insert((method, path));
+        }
+    }
+    assert_eq!(
+        guarded,
+        routes().into_keys().collect(),
+        "every route, and only those, is guarded"
+    );
+
+    // The scheme exists only under the condition, configured from the two parameters.
+    let (name, args) = intrinsic(get(body, "components")).expect("components: !If");
+    let args = args.as_sequence().expect("!If arguments");
+    assert_eq!(
+        (name.as_str(), args[0].as_str()),
+        ("If", Some("HasJwtAuthorizer"))
+    );
+    let authorizer = get(
+        &args[1],
+        "securitySchemes.JwtAuthorizer.x-amazon-apigateway-authorizer",
+    );
+    assert_eq!(str_at(authorizer, "type"), "jwt");
+    assert_eq!(
+        str_at(authorizer, "identitySource"),
+        "$request.header.Authorization"
+    );
+    assert_eq!(
+        intrinsic_str(get(authorizer, "jwtConfiguration.issuer")),
+        Some(("Ref".into(), "JwtIssuer".into()))
+    );
+    let audience = get(authorizer, "jwtConfiguration.audience")
+        .as_sequence()
+        .expect("audience list");
+    assert_eq!(
+        intrinsic_str(&audience[0]),
+        Some(("Ref".into(), "JwtAudience".into()))
+    );
+    assert_eq!(
+        intrinsic_str(&args[2]),
+        Some(("Ref".into(), "AWS::NoValue".into()))
+    );
+
+    // No authorizer by default; the condition is "an issuer was given".
+    for parameter in ["JwtIssuer", "JwtAudience"] {
+        assert_eq!(str_at(&t, &format!("Parameters.{parameter}.Default")), "");
+    }
+    let (not, inner) = intrinsic(get(&t, "Conditions.HasJwtAuthorizer")).expect("!Not");
+    assert_eq!(not, "Not");
+    let (equals, operands) = intrinsic(&inner[0]).expect("!Equals");
+    assert_eq!(equals, "Equals");
+    assert_eq!(
+        intrinsic_str(&operands[0]),
+        Some(("Ref".into(), "JwtIssuer".into()))
+    );
+    assert_eq!(operands[1].as_str(), Some(""));
+}
+
+/// What a function's policies allow: `(actions, resources as written, conditions)` per statement.
+fn statements(f: &Function) -> Vec<(BTreeSet<String>, Vec<String>, Option<Value>)> {
+    let policies = get(&f.resource, "Properties.Policies")
+        .as_sequence()
+        .expect("Policies list");
+    policies
+        .iter()
+        .flat_map(|policy| {
+            assert!(
+                policy.is_mapping(),
+                "{}: only inline policy documents, no managed policy or SAM policy template: {policy:?}",
+                f.logical_id
+            );
+            get(policy, "Statement").as_sequence().expect("Statement list").clone()
+        })
+        .map(|statement| {
+            assert_eq!(str_at(&statement, "Effect"), "Allow", "{}", f.logical_id);
+            let list = |key: &str| -> Vec<&Value> {
+                match get(&statement, key) {
+                    Value::Sequence(items) => items.iter().collect(),
+                    one => vec![one],
+                }
+            };
+            let actions = list("Action")
+                .into_iter()
+                .map(|a| a.as_str().expect("action").to_owned())
+                .collect();
+            let resources = list("Resource")
+                .into_iter()
+                .map(|r| match intrinsic_str(r) {
+                    Some((name, arg)) => format!("!{name} {arg}"),
+                    None => panic!("{}: resource {r:?} is not a reference to the table", f.logical_id),
+                })
+                .collect();
+            (actions, resources, statement.get("Condition").cloned())
+        })
+        .collect()
+}
+
+const TABLE: &str = "!GetAtt Table.Arn";
+
+fn index() -> String {
+    format!("!Sub ${{Table.Arn}}/index/{GSI1}")
+}
+
+#[test]
+fn each_function_may_touch_only_the_table_or_its_index() {
+    let t = template();
+    for f in functions(&t) {
+        for (actions, resources, _) in statements(&f) {
+            for action in &actions {
+                assert!(
+                    action.starts_with("dynamodb:") && !action.contains('*'),
+                    "{}: {action} is not one named DynamoDB action",
+                    f.logical_id
+                );
+            }
+            for resource in &resources {
+                assert!(
+                    resource == TABLE || *resource == index(),
+                    "{}: {resource} is neither the table nor its index",
+                    f.logical_id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
+    // What shared/src/store/dynamo.rs sends per operation (docs/dynamodb-table.md).
+    let set = |actions: &[&str]| -> BTreeSet<String> {
+        actions.iter().map(|a| format!("dynamodb:{a}")).collect()
+    };
+    let update_or_read_back = (set(&["UpdateItem", "GetItem"]), vec![TABLE.to_owned()]);
+    let expected: BTreeMap<&str, (BTreeSet<String>, Vec<String>)> = BTreeMap::from([
+        ("list-slots", (set(&["Query"]), vec![index()])),
+        (
+            "create-hold",
+            (
+                set(&["ConditionCheckItem", "UpdateItem", "PutItem"]),
+                vec![TABLE.to_owned()],
+            ),
+        ),
+        ("confirm-hold", update_or_read_back.clone()),
+        ("release-hold", update_or_read_back),
+    ]);
+    let t = template();
+    let functions = functions(&t);
+    assert_eq!(functions.len(), expected.len());
+    for f in &functions {
+        let statements = statements(f);
+        assert_eq!(statements.len(), 1, "{}: one statement", f.logical_id);
+        let (actions, resources, condition) = &statements[0];
+        assert_eq!(
+            (actions, resources),
+            expected
+                .get(f.crate_name.as_str())
+                .map(|(a, r)| (a, r))
+                .expect("a known function"),
+            "{}",
+            f.logical_id
+        );
+        // create-hold writes only inside its TransactWriteItems.
+        let transact_only = condition.as_ref().map(|c| {
+            get(c, "ForAnyValue:StringEquals.dynamodb:EnclosingOperation")
+                == &serde_norway::from_str::<Value>("[TransactWriteItems]").expect("literal YAML")
+        });
+        let expected_condition = (f.crate_name == "create-hold").then_some(true);
+        assert_eq!(
+            transact_only, expected_condition,
+            "{}: condition {condition:?}",
+            f.logical_id
+        );
+    }
+}
+
+#[test]
+fn the_table_has_the_keys_index_and_ttl_of_the_dynamodb_adapter() {
+    let t = template();
+    let table = resources(&t).get("Table").expect("a resource `Table`");
+    assert_eq!(str_at(table, "Type"), "AWS::DynamoDB::Table");
+    assert_eq!(str_at(table, "DeletionPolicy"), "Retain");
+    let p = get(table, "Properties");
+    assert_eq!(str_at(p, "BillingMode"), "PAY_PER_REQUEST");
+
+    let pairs = |path: &str, a: &str, b: &str| -> Vec<(String, String)> {
+        get(p, path)
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{path} is a list"))
+            .iter()
+            .map(|x| (str_at(x, a).to_owned(), str_at(x, b).to_owned()))
+            .collect()
+    };
+    let owned = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    let mut attributes = pairs("AttributeDefinitions", "AttributeName", "AttributeType");
+    attributes.sort();
+    let mut expected = owned(&[(PK, "S"), (SK, "S"), (GSI1PK, "S"), (GSI1SK, "S")]);
+    expected.sort();
+    assert_eq!(attributes, expected);
+    assert_eq!(
+        pairs("KeySchema", "AttributeName", "KeyType"),
+        owned(&[(PK, "HASH"), (SK, "RANGE")])
+    );
+
+    let indexes = get(p, "GlobalSecondaryIndexes")
+        .as_sequence()
+        .expect("GSI list");
+    assert_eq!(indexes.len(), 1);
+    let gsi = &indexes[0];
+    assert_eq!(str_at(gsi, "IndexName"), GSI1);
+    let key: Vec<(String, String)> = get(gsi, "KeySchema")
+        .as_sequence()
+        .expect("GSI key schema")
+        .iter()
+        .map(|k| {
+            (
+                str_at(k, "AttributeName").to_owned(),
+                str_at(k, "KeyType").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(key, owned(&[(GSI1PK, "HASH"), (GSI1SK, "RANGE")]));
+    assert_eq!(str_at(gsi, "Projection.ProjectionType"), "ALL");
+
+    assert_eq!(str_at(p, "TimeToLiveSpecification.AttributeName"), TTL);
+    assert_eq!(
+        get(p, "TimeToLiveSpecification.Enabled"),
+        &Value::Bool(true)
+    );
+    assert_eq!(
+        get(
+            p,
+            "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled"
+        ),
+        &Value::Bool(true)
+    );
+}
+
+#[test]
+fn every_function_is_an_arm64_cargo_lambda_build_given_the_table_and_the_hold_length() {
+    let t = template();
+    let globals = get(&t, "Globals.Function");
+    assert_eq!(str_at(globals, "Runtime"), "provided.al2023");
+    assert_eq!(str_at(globals, "Handler"), "bootstrap");
+    assert_eq!(
+        get(globals, "Architectures"),
+        &Value::Sequence(vec!["arm64".into()])
+    );
+    let env = get(globals, "Environment.Variables");
+    assert_eq!(
+        intrinsic_str(get(env, "TABLE_NAME")),
+        Some(("Ref".into(), "Table".into()))
+    );
+    assert_eq!(
+        intrinsic_str(get(env, "HOLD_TTL_SECONDS")),
+        Some(("Ref".into(), "HoldTtlSeconds".into()))
+    );
+    assert_eq!(str_at(&t, "Parameters.HoldTtlSeconds.Type"), "Number");
+    for f in functions(&t) {
+        assert_eq!(
+            str_at(&f.resource, "Metadata.BuildMethod"),
+            "rust-cargolambda",
+            "{}",
+            f.logical_id
+        );
+        let properties = get(&f.resource, "Properties");
+        for overridden in ["Runtime", "Architectures", "Handler", "Environment"] {
+            assert!(
+                properties.get(overridden).is_none(),
+                "{}: {overridden} comes from Globals",
+                f.logical_id
+            );
+        }
+    }
+}
+
+#[test]
+fn the_api_allows_cors_logs_access_as_json_and_outputs_its_url() {
+    let t = template();
+    let (id, api) = resources(&t)
+        .iter()
+        .find(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::HttpApi"))
+        .expect("an AWS::Serverless::HttpApi");
+    let id = id.as_str().unwrap_or_default();
+    let cors = get(api, "Properties.CorsConfiguration");
+    let headers: Vec<&str> = get(cors, "AllowHeaders")
+        .as_sequence()
+        .expect("AllowHeaders")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        headers.contains(&"authorization") && headers.contains(&"content-type"),
+        "{headers:?}"
+    );
+
+    let logs = get(api, "Properties.AccessLogSettings");
+    let (name, target) =
+        intrinsic_str(get(logs, "DestinationArn")).expect("!GetAtt <LogGroup>.Arn");
+    assert_eq!(name, "GetAtt");
+    let group = target.strip_suffix(".Arn").expect("a log group's Arn");
+    assert_eq!(
+        str_at(get(&t, "Resources"), &format!("{group}.Type")),
+        "AWS::Logs::LogGroup"
+    );
+    let format: serde_json::Value = serde_json::from_str(str_at(logs, "Format"))
+        .unwrap_or_else(|e| panic!("the access log format is not JSON: {e}"));
+    for field in ["requestId", "routeKey", "status"] {
+        assert!(format.get(field).is_some(), "access log field {field}");
+    }
+
+    let (sub, url) = intrinsic_str(get(&t, "Outputs.ApiUrl.Value")).expect("!Sub URL");
+    assert_eq!(sub, "Sub");
+    assert!(
+        url.starts_with(&format!("https://${{{id}}}.execute-api.")),
+        "{url}"
+    );
+}
+
+#[test]
+fn every_function_logs_json_to_its_own_log_group_kept_for_the_retention_parameter() {
+    let t = template();
+    assert_eq!(
+        str_at(&t, "Globals.Function.LoggingConfig.LogFormat"),
+        "JSON"
+    );
+    let mut groups = BTreeSet::new();
+    for f in functions(&t) {
+        let (name, group) = intrinsic_str(get(&f.resource, "Properties.LoggingConfig.LogGroup"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: LoggingConfig.LogGroup is !Ref <LogGroup>",
+                    f.logical_id
+                )
+            });
+        assert_eq!(name, "Ref");
+        let resource = get(&t, "Resources")
+            .get(&group)
+            .expect("the log group resource");
+        assert_eq!(str_at(resource, "Type"), "AWS::Logs::LogGroup", "{group}");
+        assert_eq!(
+            intrinsic_str(get(resource, "Properties.RetentionInDays")),
+            Some(("Ref".into(), "LogRetentionDays".into()))
+        );
+        assert!(
+            groups.insert(group.clone()),
+            "{group} is shared by two functions"
+        );
+    }
+}
