@@ -917,13 +917,7 @@ impl Store for DynamoStore {
             .await;
         let err = match written {
             Ok(_) => {
-                return Ok(Hold {
-                    id: hold.id,
-                    slot_id: hold.slot_id.clone(),
-                    user_id: hold.user_id.clone(),
-                    status: HoldStatus::Hold,
-                    expires_at: hold.expires_at,
-                });
+                return Ok(hold.created());
             }
             Err(err) => err,
         };

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::domain::{Hold, HoldId, Room, RoomId, Slot, SlotId, SlotState, UserId};
+use crate::domain::{Hold, HoldId, HoldStatus, Room, RoomId, Slot, SlotId, SlotState, UserId};
 use crate::error::Error;
 
 pub mod dynamo;
@@ -65,6 +65,19 @@ pub struct NewHold {
     pub slot_id: SlotId,
     pub user_id: UserId,
     pub expires_at: DateTime<Utc>,
+}
+
+impl NewHold {
+    /// The hold as it stands once created.
+    pub fn created(&self) -> Hold {
+        Hold {
+            id: self.id,
+            slot_id: self.slot_id.clone(),
+            user_id: self.user_id.clone(),
+            status: HoldStatus::Hold,
+            expires_at: self.expires_at,
+        }
+    }
 }
 
 #[async_trait]

@@ -158,26 +158,36 @@ impl SqliteStore {
     }
 
     /// Moves a live hold of `user` from `HOLD` to `to`, in one guarded statement. Returns the
-    /// hold's slot and expiry when the guard held.
+    /// hold as it now stands when the guard held, `None` when it refused.
     fn transition(
         tx: &Connection,
         id: HoldId,
         user: &UserId,
         now: DateTime<Utc>,
         to: HoldStatus,
-    ) -> Result<Option<(String, i64)>, Error> {
+    ) -> Result<Option<Hold>, Error> {
         // The guard: the caller's hold, still HOLD, not expired. Zero rows means "explain".
         let mut stmt = tx.prepare_cached(
             "UPDATE holds SET status = ?4
              WHERE id = ?1 AND user_id = ?2 AND status = 'HOLD' AND expires_at > ?3
              RETURNING slot_id, expires_at",
         )?;
-        Ok(stmt
+        let row: Option<(String, i64)> = stmt
             .query_row(
                 params![id.to_string(), user.as_str(), millis(now), to.as_str()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?)
+            .optional()?;
+        row.map(|(slot_id, expires_at)| {
+            Ok(Hold {
+                id,
+                slot_id: stored(SlotId::try_from(slot_id))?,
+                user_id: user.clone(),
+                status: to,
+                expires_at: from_millis(expires_at)?,
+            })
+        })
+        .transpose()
     }
 }
 
@@ -254,13 +264,7 @@ impl Store for SqliteStore {
                     millis(now),
                 ])?;
             if inserted == 1 {
-                return Ok(Hold {
-                    id: hold.id,
-                    slot_id: hold.slot_id.clone(),
-                    user_id: hold.user_id.clone(),
-                    status: HoldStatus::Hold,
-                    expires_at: hold.expires_at,
-                });
+                return Ok(hold.created());
             }
             // Refused: say why (inside the same transaction, so the answer matches the guard).
             let (slot_exists, user_exists): (bool, bool) = tx
@@ -286,9 +290,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Hold, Error> {
         self.write(|tx| {
-            let Some((slot_id, expires_at)) =
-                Self::transition(tx, id, user, now, HoldStatus::Confirmed)?
-            else {
+            let Some(hold) = Self::transition(tx, id, user, now, HoldStatus::Confirmed)? else {
                 return domain::explain_confirm(Self::read_hold(tx, id)?.as_ref(), user, now);
             };
             // Same transaction: book the slot. A live hold implies an unbooked slot, so this
@@ -297,19 +299,14 @@ impl Store for SqliteStore {
                 .prepare_cached(
                     "UPDATE time_slots SET is_booked = 1 WHERE id = ?1 AND is_booked = 0",
                 )?
-                .execute([&slot_id])?;
+                .execute([hold.slot_id.as_str()])?;
             if booked != 1 {
                 return Err(Error::Internal(format!(
-                    "slot {slot_id} already booked under live hold {id}"
+                    "slot {} already booked under live hold {id}",
+                    hold.slot_id
                 )));
             }
-            Ok(Hold {
-                id,
-                slot_id: stored(SlotId::parse(&slot_id))?,
-                user_id: user.clone(),
-                status: HoldStatus::Confirmed,
-                expires_at: from_millis(expires_at)?,
-            })
+            Ok(hold)
         })
     }
 
@@ -319,20 +316,12 @@ impl Store for SqliteStore {
         user: &UserId,
         now: DateTime<Utc>,
     ) -> Result<Hold, Error> {
-        self.write(|tx| {
-            let Some((slot_id, expires_at)) =
-                Self::transition(tx, id, user, now, HoldStatus::Released)?
-            else {
-                return domain::explain_release(Self::read_hold(tx, id)?.as_ref(), user, now);
-            };
-            Ok(Hold {
-                id,
-                slot_id: stored(SlotId::parse(&slot_id))?,
-                user_id: user.clone(),
-                status: HoldStatus::Released,
-                expires_at: from_millis(expires_at)?,
-            })
-        })
+        self.write(
+            |tx| match Self::transition(tx, id, user, now, HoldStatus::Released)? {
+                Some(hold) => Ok(hold),
+                None => domain::explain_release(Self::read_hold(tx, id)?.as_ref(), user, now),
+            },
+        )
     }
 
     async fn seed(&self, data: &SeedData) -> Result<(), Error> {
