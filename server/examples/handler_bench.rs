@@ -27,6 +27,18 @@ fn request(method: &str, uri: &str, body: &str) -> lambda_http::Request {
     req.with_query_string_parameters(query)
 }
 
+/// Stops the benchmark when a handler answers anything else: its figures would time an error path.
+fn expect_status(
+    response: Result<lambda_http::Response<lambda_http::Body>, std::convert::Infallible>,
+    expected: u16,
+) -> Result<(), String> {
+    match response {
+        Ok(r) if r.status().as_u16() == expected => Ok(()),
+        Ok(r) => Err(format!("answered {}, not {expected}", r.status())),
+        Err(never) => match never {},
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("handler-bench-{}", std::process::id()));
@@ -46,7 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     for _ in 0..n {
         let req = request("GET", "/slots?room_id=r-101&user_id=u-demo", "");
-        let _ = app.handle(Route::ListSlots, req).await;
+        expect_status(app.handle(Route::ListSlots, req).await, 200)?;
     }
     let list = started.elapsed();
     println!(
@@ -60,9 +72,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             r#"{{"slot_id":"s-bench-1-{i}","user_id":"u-bench-{}"}}"#,
             i % 100 + 1
         );
-        let _ = app
-            .handle(Route::CreateHold, request("POST", "/holds", &body))
-            .await;
+        expect_status(
+            app.handle(Route::CreateHold, request("POST", "/holds", &body))
+                .await,
+            201,
+        )?;
     }
     let create = started.elapsed();
     println!(

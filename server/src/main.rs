@@ -1,5 +1,5 @@
 //! `escape-room-server`: the API on one machine (embedded SQLite by default), and the seeding
-//! command. Usage: `escape-room-server [serve]` | `escape-room-server seed [--bench ROOMSxSLOTS]`.
+//! command. Usage: `escape-room-server [serve]` | `escape-room-server seed [--bench ROOMSxSLOTS] [--user ID]...`.
 
 use shared::{App, config::Config, telemetry};
 
@@ -19,7 +19,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             shared::server::run(app, config.bind).await?;
         }
         ["seed", rest @ ..] => shared::seed::run_command(&config, rest).await?,
-        _ => return Err("usage: escape-room-server [serve] | seed [--bench ROOMSxSLOTS]".into()),
+        _ => {
+            return Err(
+                "usage: escape-room-server [serve] | seed [--bench ROOMSxSLOTS] [--user ID]..."
+                    .into(),
+            );
+        }
     }
     Ok(())
 }

@@ -32,14 +32,7 @@ macro_rules! string_id {
         impl $name {
             /// Validates `value` against the contract's id form.
             pub fn parse(value: &str) -> Result<Self, Error> {
-                if is_valid_id(value) {
-                    Ok(Self(value.to_owned()))
-                } else {
-                    Err(Error::Validation(format!(
-                        "`{}` must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'.",
-                        $field
-                    )))
-                }
+                Self::try_from(value.to_owned())
             }
 
             pub fn as_str(&self) -> &str {
@@ -53,7 +46,10 @@ macro_rules! string_id {
                 if is_valid_id(&value) {
                     Ok(Self(value))
                 } else {
-                    Self::parse(&value)
+                    Err(Error::Validation(format!(
+                        "`{}` must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'.",
+                        $field
+                    )))
                 }
             }
         }
@@ -357,8 +353,10 @@ pub fn explain_confirm(
     }
 }
 
-/// See [`explain_confirm`]. Releasing twice is a no-op; a confirmed hold is a booking, which this
-/// call does not undo.
+/// See [`explain_confirm`]. Releasing again is a no-op answered 200 for as long as the hold would
+/// have lived (a retry); after `expires_at` a released hold is as gone as an expired one (410).
+/// That bound is what both stores can tell apart, DynamoDB even after the slot was held again.
+/// A confirmed hold is a booking, which this call does not undo.
 pub fn explain_release(
     hold: Option<&Hold>,
     caller: &UserId,
@@ -369,7 +367,8 @@ pub fn explain_release(
         return Err(Error::NotHoldOwner);
     }
     match hold.status {
-        HoldStatus::Released => Ok(hold.clone()),
+        HoldStatus::Released if now < hold.expires_at => Ok(hold.clone()),
+        HoldStatus::Released => Err(Error::HoldGone),
         HoldStatus::Confirmed => Err(Error::HoldConfirmed),
         HoldStatus::Hold if !hold.is_live(now) => Err(Error::HoldGone),
         HoldStatus::Hold => Err(Error::Internal(format!(
@@ -541,6 +540,10 @@ mod tests {
             ..live.clone()
         };
         assert!(explain_release(Some(&released), &alice, at(0)).is_ok());
+        assert!(matches!(
+            explain_release(Some(&released), &alice, at(300)),
+            Err(Error::HoldGone)
+        ));
         let confirmed = Hold {
             status: HoldStatus::Confirmed,
             ..live.clone()

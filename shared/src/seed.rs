@@ -98,35 +98,48 @@ pub fn bench(
     Ok(data)
 }
 
-/// `seed [--bench ROOMSxSLOTS]`: loads the demo data (and, with `--bench`, the benchmark data set,
-/// with as many users as slots per room) into the configured store. Idempotent: existing rows stay.
+/// `seed [--bench ROOMSxSLOTS] [--user ID]...`: creates the DynamoDB table if it is missing, then
+/// loads the demo data into the configured store, with `--bench` the benchmark data set too (as
+/// many users as slots per room), and with `--user` more users (e.g. the `sub` of each identity
+/// that will call through a JWT authorizer). Idempotent: what exists stays as it is.
 pub async fn run_command(config: &crate::config::Config, args: &[&str]) -> Result<(), Error> {
-    let bench_size = match args {
-        [] => None,
-        ["--bench", size] => Some(
-            size.split_once('x')
-                .and_then(|(r, s)| Some((r.parse::<u32>().ok()?, s.parse::<u32>().ok()?)))
-                .ok_or_else(|| {
-                    Error::Validation(format!(
-                        "--bench takes ROOMSxSLOTS, e.g. 100x1000, got `{size}`"
-                    ))
-                })?,
-        ),
-        _ => {
-            return Err(Error::Validation(
-                "usage: seed [--bench ROOMSxSLOTS]".into(),
-            ));
+    const USAGE: &str = "usage: seed [--bench ROOMSxSLOTS] [--user ID]...";
+    let mut bench_size = None;
+    let mut users = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match (*arg, args.next()) {
+            ("--bench", Some(size)) => {
+                bench_size = Some(
+                    size.split_once('x')
+                        .and_then(|(r, s)| Some((r.parse::<u32>().ok()?, s.parse::<u32>().ok()?)))
+                        .ok_or_else(|| {
+                            Error::Validation(format!(
+                                "--bench takes ROOMSxSLOTS, e.g. 100x1000, got `{size}`"
+                            ))
+                        })?,
+                );
+            }
+            ("--user", Some(user)) => users.push(UserId::parse(user)?),
+            _ => return Err(Error::Validation(USAGE.into())),
+        }
+    }
+
+    let store: std::sync::Arc<dyn crate::store::Store> = match &config.store {
+        crate::config::StoreConfig::Dynamo { table } => {
+            use crate::store::dynamo;
+            let client = dynamo::client_from_env().await;
+            dynamo::create_table(&client, table).await?;
+            std::sync::Arc::new(dynamo::DynamoStore::new(client, table.clone()))
+        }
+        crate::config::StoreConfig::Sqlite { path } => {
+            std::sync::Arc::new(crate::store::sqlite::SqliteStore::open(path)?)
         }
     };
-    if let crate::config::StoreConfig::Dynamo { table } = &config.store {
-        // The seed command is what sets a DynamoDB deployment (or DynamoDB Local) up: create the
-        // table if it is missing (idempotent), then load it.
-        let client = crate::store::dynamo::client_from_env().await;
-        crate::store::dynamo::create_table(&client, table).await?;
-    }
-    let store = crate::store::open(&config.store).await?;
     let now = Utc::now();
-    store.seed(&demo(now)?).await?;
+    let mut data = demo(now)?;
+    data.users.extend(users);
+    store.seed(&data).await?;
     if let Some((rooms, slots)) = bench_size {
         let data = bench(rooms, slots, slots.max(1), now)?;
         store.seed(&data).await?;

@@ -189,7 +189,7 @@ pub async fn an_expired_hold_taken_over_by_another_user_cannot_be_confirmed_by_i
 
 pub async fn release_returns_410_when_the_hold_expired(t: TestApp) {
     let hold_id = t.hold("s-1", "u-demo").await;
-    t.advance(TTL_SECONDS + 1);
+    t.advance(TTL_SECONDS); // expires_at == now: gone
     assert_eq!(t.release(&hold_id, "u-demo").await.status, StatusCode::GONE);
 }
 
@@ -251,6 +251,35 @@ pub async fn releasing_twice_returns_200(t: TestApp) {
         (StatusCode::OK, StatusCode::OK)
     );
     assert_eq!(first.body, again.body);
+}
+
+pub async fn a_release_retried_after_the_slot_was_held_again_still_returns_200(t: TestApp) {
+    let first = t.hold("s-1", "u-alice").await;
+    assert_eq!(t.release(&first, "u-alice").await.status, StatusCode::OK);
+    t.hold("s-1", "u-bob").await;
+    let retry = t.release(&first, "u-alice").await;
+    assert_eq!(retry.status, StatusCode::OK, "{retry:?}");
+    assert_eq!(
+        retry.body,
+        json!({ "hold_id": first, "status": "RELEASED" })
+    );
+    assert_eq!(
+        t.release(&first, "u-bob").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        t.status_of("r-101", "s-1", Some("u-bob")).await,
+        "HELD_BY_ME"
+    );
+}
+
+pub async fn a_release_retried_after_the_hold_would_have_expired_returns_410(t: TestApp) {
+    let hold_id = t.hold("s-1", "u-demo").await;
+    assert_eq!(t.release(&hold_id, "u-demo").await.status, StatusCode::OK);
+    t.advance(TTL_SECONDS - 1);
+    assert_eq!(t.release(&hold_id, "u-demo").await.status, StatusCode::OK);
+    t.advance(1);
+    assert_eq!(t.release(&hold_id, "u-demo").await.status, StatusCode::GONE);
 }
 
 pub async fn releasing_a_confirmed_hold_returns_409_and_keeps_the_booking(t: TestApp) {
@@ -338,7 +367,10 @@ pub async fn with_a_jwt_the_claimed_user_must_be_the_authenticated_one(t: TestAp
         json!({ "user_id": "u-bob" }),
     );
     let stolen = t.send(confirm.clone().authenticated_as("u-alice")).await;
-    assert_eq!(stolen.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        (stolen.status, stolen.error_code()),
+        (StatusCode::FORBIDDEN, "IDENTITY_MISMATCH")
+    );
     assert_eq!(
         t.send(confirm.authenticated_as("u-bob")).await.status,
         StatusCode::OK
@@ -405,6 +437,8 @@ for_each_store!(
     releasing_another_users_hold_returns_403_and_leaves_it_held,
     confirming_twice_returns_200_with_the_same_body,
     releasing_twice_returns_200,
+    a_release_retried_after_the_slot_was_held_again_still_returns_200,
+    a_release_retried_after_the_hold_would_have_expired_returns_410,
     releasing_a_confirmed_hold_returns_409_and_keeps_the_booking,
     confirming_a_released_hold_returns_410,
     listing_tells_my_holds_from_other_users_holds,

@@ -144,14 +144,21 @@ async fn confirm_with_a_hold_id_that_is_not_a_uuid_returns_422() {
 }
 
 #[tokio::test]
-async fn confirm_without_user_id_returns_422() {
+async fn confirm_and_release_without_user_id_return_422() {
     let t = TestApp::sqlite().await;
     let hold_id = t.hold("s-1", "u-demo").await;
-    assert_422(
-        &t,
-        Event::post(&format!("/holds/{hold_id}/release"), json!({})),
-    )
-    .await;
+    for action in ["confirm", "release"] {
+        let message = assert_422(
+            &t,
+            Event::post(&format!("/holds/{hold_id}/{action}"), json!({})),
+        )
+        .await;
+        assert!(message.contains("user_id"), "{action}: {message}");
+    }
+    assert_eq!(
+        t.status_of("r-101", "s-1", Some("u-demo")).await,
+        "HELD_BY_ME"
+    );
 }
 
 /// A store that fails every call the way a broken backend would.

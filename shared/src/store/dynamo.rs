@@ -93,8 +93,8 @@ const HOLD_RECORD_RETENTION: Duration = Duration::days(7);
 /// Requests in flight at once while seeding.
 const SEED_CONCURRENCY: usize = 32;
 
-/// How often a single-item update is re-sent when DynamoDB reports that a transaction is writing
-/// the same item at that moment (`TransactionConflictException`, which the SDK does not retry).
+/// How often a guarded write is sent in all when DynamoDB reports that a transaction is writing
+/// the same item at that moment (`TransactionConflict`, which the SDK does not retry).
 const CONFLICT_ATTEMPTS: u32 = 4;
 
 // ── Keys ────────────────────────────────────────────────────────────────────────────────────
@@ -331,6 +331,15 @@ fn reason_item<T: for<'de> Deserialize<'de>>(
         .filter(|item| !item.is_empty())
         .map(|item| parse_item(item.clone()))
         .transpose()
+}
+
+/// A transaction cancelled because another transaction was writing one of its items.
+fn is_transaction_conflict(err: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(TransactWriteItemsError::TransactionCanceledException(c))
+            if c.cancellation_reasons().iter().any(|r| r.code() == Some(TRANSACTION_CONFLICT))
+    )
 }
 
 fn describe_reasons(reasons: &[CancellationReason]) -> String {
@@ -903,7 +912,7 @@ impl Store for DynamoStore {
                 .condition_expression(format!("attribute_not_exists({PK})"))
                 .build(),
         )?;
-        let written = self
+        let request = self
             .client
             .transact_write_items()
             .transact_items(
@@ -912,14 +921,21 @@ impl Store for DynamoStore {
                     .build(),
             )
             .transact_items(TransactWriteItem::builder().update(take_lock).build())
-            .transact_items(TransactWriteItem::builder().put(record).build())
-            .send()
-            .await;
-        let err = match written {
-            Ok(_) => {
-                return Ok(hold.created());
+            .transact_items(TransactWriteItem::builder().put(record).build());
+        // `TransactionConflict`: another transaction is writing one of these items at this very
+        // moment (a competing create, or the holder's confirm or release). That transaction may
+        // yet fail, so a conflict is not a lost race: send ours again (it is guarded, so that is
+        // safe) until DynamoDB can judge the condition; the SDK does not retry this itself.
+        let mut attempt = 1;
+        let err = loop {
+            match request.clone().send().await {
+                Ok(_) => return Ok(hold.created()),
+                Err(err) if attempt < CONFLICT_ATTEMPTS && is_transaction_conflict(&err) => {
+                    tokio::time::sleep(StdDuration::from_millis(10 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                Err(err) => break err,
             }
-            Err(err) => err,
         };
         let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
             err.as_service_error()
@@ -945,14 +961,6 @@ impl Store for DynamoStore {
             return Err(Error::UserNotFound);
         }
         if slot_code == CONDITION_FAILED {
-            return Err(Error::SlotUnavailable);
-        }
-        // `TransactionConflict` on the slot: another transaction is writing this very slot at
-        // this moment — a competing create (which will hold it) or its holder's confirm or
-        // release. Either way this caller lost a race on the slot, which the contract answers
-        // with 409; it is not the store failing. (A conflict on the user or the new hold record
-        // is not a race on the slot, and falls through to 503 below.)
-        if slot_code == TRANSACTION_CONFLICT {
             return Err(Error::SlotUnavailable);
         }
         let detail = format!(

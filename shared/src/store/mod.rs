@@ -83,7 +83,10 @@ impl NewHold {
 #[async_trait]
 pub trait Store: Send + Sync {
     /// The room's slots in start-time order, each with its booked flag and its latest `HOLD`
-    /// hold (possibly expired: the caller compares with `now`). One consistent read.
+    /// hold (possibly expired: the caller compares with `now`). One read: a snapshot on SQLite;
+    /// on DynamoDB one `Query` of the room's index (more pages only for rooms over 1 MB), which
+    /// is eventually consistent, so a write of the last moment may not show yet. Listing only
+    /// informs; every decision is taken by the guarded writes below, which are always current.
     ///
     /// Errors: `RoomNotFound` when the room does not exist.
     async fn list_slots(&self, room: &RoomId, now: DateTime<Utc>) -> Result<Vec<SlotState>, Error>;

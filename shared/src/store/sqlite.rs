@@ -57,10 +57,12 @@ CREATE INDEX IF NOT EXISTS holds_open_by_slot
     ON holds(slot_id, expires_at, user_id) WHERE status = 'HOLD';
 ";
 
+// busy_timeout first: processes starting together on a new file (four functions under
+// `cargo lambda watch`) wait for each other while one switches the file to WAL.
 const PRAGMAS: &str = "
+PRAGMA busy_timeout = 5000;
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
-PRAGMA busy_timeout = 5000;
 PRAGMA foreign_keys = ON;
 ";
 
@@ -218,7 +220,7 @@ impl Store for SqliteStore {
                 Some(hold_id) => Some(Hold {
                     id: stored(HoldId::parse(&hold_id))?,
                     slot_id: slot_id.clone(),
-                    user_id: stored(UserId::parse(&row.get::<_, String>(5)?))?,
+                    user_id: stored(UserId::try_from(row.get::<_, String>(5)?))?,
                     status: HoldStatus::Hold,
                     expires_at: from_millis(row.get(6)?)?,
                 }),
@@ -326,17 +328,18 @@ impl Store for SqliteStore {
 
     async fn seed(&self, data: &SeedData) -> Result<(), Error> {
         self.write(|tx| {
-            let mut user = tx.prepare_cached("INSERT OR IGNORE INTO users (id, name) VALUES (?1, ?1)")?;
+            let mut user = tx.prepare_cached("INSERT INTO users (id, name) VALUES (?1, ?1) ON CONFLICT (id) DO NOTHING")?;
             for u in &data.users {
                 user.execute([u.as_str()])?;
             }
             let mut room =
-                tx.prepare_cached("INSERT OR IGNORE INTO rooms (id, name, capacity) VALUES (?1, ?2, ?3)")?;
+                tx.prepare_cached("INSERT INTO rooms (id, name, capacity) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING")?;
             for r in &data.rooms {
                 room.execute(params![r.id.as_str(), r.name, r.capacity])?;
             }
             let mut slot = tx.prepare_cached(
-                "INSERT OR IGNORE INTO time_slots (id, room_id, start_time, end_time) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO time_slots (id, room_id, start_time, end_time) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO NOTHING",
             )?;
             for s in &data.slots {
                 slot.execute(params![
