@@ -1,5 +1,6 @@
 //! The route handlers: `lambda_http::Request` in, `Response` out. Each Lambda function serves one
-//! [`Route`]; the local server routes by path and calls the same [`App::handle`].
+//! [`Route`]; the local server routes by path and calls the same [`App::handle`]. The
+//! `unmatched-route` function (API Gateway's `$default` route) answers the rest with [`unmatched`].
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -304,6 +305,41 @@ fn caller(request: &Request, claimed: Option<UserId>) -> Result<Option<UserId>, 
         (Some(sub), Some(claimed)) if sub != claimed => Err(Error::IdentityMismatch),
         (Some(sub), _) => Ok(Some(sub)),
         (None, claimed) => Ok(claimed),
+    }
+}
+
+/// The handler of the `unmatched-route` function, bound to the HTTP API's `$default` route:
+/// API Gateway sends it every request that no contract route matches. It answers as the local
+/// server's router does ([`crate::server::route`]): 405 `METHOD_NOT_ALLOWED` when the path is a
+/// contract route's with another method, 404 `ROUTE_NOT_FOUND` otherwise, each through
+/// [`Error::into_response`]. A request whose method and path do match a route never reaches
+/// `$default` on AWS (API Gateway sends it to that route's function); should one arrive anyway,
+/// it is answered 404 too: this function serves no route. Needs no store.
+pub fn unmatched(request: &Request) -> Response<Body> {
+    let error = match crate::server::route(request.method(), route_path(request)) {
+        Err(error) => error,
+        Ok(_) => Error::RouteNotFound,
+    };
+    error.into_response(&request_id(request))
+}
+
+/// The request's path as the routes see it: without the API Gateway stage prefix. `lambda_http`
+/// keeps `/<stage>` at the front of the URI's path for a named stage (not for `$default`).
+fn route_path(request: &Request) -> &str {
+    let path = request.uri().path();
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.as_deref(),
+        _ => None,
+    };
+    match stage {
+        Some(stage) if stage != "$default" && !stage.is_empty() => {
+            match path.strip_prefix('/').and_then(|p| p.strip_prefix(stage)) {
+                Some("") => "/",
+                Some(rest) if rest.starts_with('/') => rest,
+                _ => path,
+            }
+        }
+        _ => path,
     }
 }
 

@@ -3,10 +3,12 @@
 //! Runtime API served here, exactly as on AWS: the process long-polls
 //! `GET /2018-06-01/runtime/invocation/next` for API Gateway HTTP API (payload 2.0) events and
 //! posts the API Gateway response (`statusCode`, `headers`, `body`) back. The test plays API
-//! Gateway: it picks the function from `template.yaml`'s route table by the event's route key.
+//! Gateway: it picks the function from `template.yaml`'s route table by the event's route key,
+//! and sends a request no route matches to the `$default` route's function (route key `$default`).
 //!
-//! The four processes share one store, as the deployed functions do: a SQLite file (WAL, several
-//! processes on one file), or a table on DynamoDB Local (`dynamodb_local`).
+//! The four route processes share one store, as the deployed functions do: a SQLite file (WAL,
+//! several processes on one file), or a table on DynamoDB Local (`dynamodb_local`). The
+//! `$default` function opens none.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -36,7 +38,7 @@ const REGION: &str = "eu-west-1";
 // ---------------------------------------------------------------------------------------------
 // The function binaries
 
-/// The four functions' binaries, built once per test process with the same cargo that runs the
+/// The functions' binaries (four routes and `$default`), built once per test process with the same cargo that runs the
 /// tests (`cargo build --locked -p <each crate under functions/>`), located from cargo's own
 /// report of the executables it produced.
 async fn binaries() -> &'static HashMap<String, PathBuf> {
@@ -47,7 +49,8 @@ async fn binaries() -> &'static HashMap<String, PathBuf> {
 }
 
 fn build() -> HashMap<String, PathBuf> {
-    let crates: Vec<String> = crate::template::routes().into_values().collect();
+    let mut crates: Vec<String> = crate::template::routes().into_values().collect();
+    crates.push(crate::template::default_route_crate());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = std::process::Command::new(cargo);
     command.current_dir(crate::template::repo()).args([
@@ -380,11 +383,13 @@ impl ApiResponse {
     }
 }
 
-/// The four functions on one store.
+/// The four route functions on one store, and the `$default` function.
 struct Stack {
     functions: HashMap<String, Function>,
     /// `(METHOD, /path/{param})` → function, from template.yaml.
     routes: HashMap<(String, String), String>,
+    /// The function of the `$default` route, from template.yaml.
+    default_route: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -392,13 +397,15 @@ impl Stack {
     async fn start(env: Vec<(String, String)>, dir: Option<tempfile::TempDir>) -> Self {
         let routes: HashMap<(String, String), String> =
             crate::template::routes().into_iter().collect();
+        let default_route = crate::template::default_route_crate();
         let mut functions = HashMap::new();
-        for name in routes.values() {
+        for name in routes.values().chain([&default_route]) {
             functions.insert(name.clone(), Function::start(name, &env).await);
         }
         Self {
             functions,
             routes,
+            default_route,
             _dir: dir,
         }
     }
@@ -448,14 +455,25 @@ impl Stack {
 
     /// Sends `event` to the function template.yaml binds its route key to, through the runtime.
     async fn send(&mut self, event: Event) -> ApiResponse {
-        let event = event.to_json();
-        let route_key = event["routeKey"].as_str().unwrap_or_default();
+        self.send_json(event.to_json()).await
+    }
+
+    /// As API Gateway does: the function of the event's route key, or, when no route matches,
+    /// the `$default` route's (route key `$default`, no path parameters).
+    async fn send_json(&mut self, mut event: Value) -> ApiResponse {
+        let route_key = event["routeKey"].as_str().unwrap_or_default().to_owned();
         let (method, path) = route_key.split_once(' ').expect("route key `METHOD /path`");
-        let name = self
-            .routes
-            .get(&(method.to_owned(), path.to_owned()))
-            .unwrap_or_else(|| panic!("template.yaml has no route {route_key}"))
-            .clone();
+        let name = match self.routes.get(&(method.to_owned(), path.to_owned())) {
+            Some(name) => name.clone(),
+            None => {
+                event["routeKey"] = json!("$default");
+                event["requestContext"]["routeKey"] = json!("$default");
+                if let Some(event) = event.as_object_mut() {
+                    event.remove("pathParameters");
+                }
+                self.default_route.clone()
+            }
+        };
         let function = self.functions.get_mut(&name).expect("a started function");
         let body = match function.invoke(event).await {
             Outcome::Response(body) => body,
@@ -849,6 +867,64 @@ async fn jwt_claims_make_the_token_subject_the_caller_through_the_runtime_on_dyn
 #[tokio::test]
 async fn base64_bodies_behind_a_named_stage_are_read_as_json_through_the_runtime() {
     the_base64_bodies(&mut Stack::sqlite().await).await;
+}
+
+/// Requests no route matches reach the `$default` function, which answers the contract's JSON
+/// 404/405 (instead of API Gateway's own `{"message":"Not Found"}`), behind a named stage and on
+/// the `$default` stage.
+async fn the_unmatched_requests(stack: &mut Stack) {
+    let unknown = Event::get("/nope");
+    assert_eq!(
+        unknown.to_json()["rawPath"],
+        format!("/{STAGE}/nope"),
+        "the event carries a named stage"
+    );
+    let answer = stack.send(unknown).await;
+    assert_status(&answer, 404, Some("ROUTE_NOT_FOUND"));
+    assert_eq!(
+        answer.body["message"].as_str().map(str::is_empty),
+        Some(false)
+    );
+
+    let mut delete = Event::get("/slots?room_id=r-101");
+    delete.method = Method::DELETE;
+    assert_status(&stack.send(delete).await, 405, Some("METHOD_NOT_ALLOWED"));
+    let hold = uuid::Uuid::new_v4();
+    let get_confirm = Event::get(&format!("/holds/{hold}/confirm"));
+    assert_status(
+        &stack.send(get_confirm).await,
+        405,
+        Some("METHOD_NOT_ALLOWED"),
+    );
+    assert_status(
+        &stack.send(Event::post("/holds/extra", json!({}))).await,
+        404,
+        Some("ROUTE_NOT_FOUND"),
+    );
+    // A path that only starts like a route once the stage is stripped wrongly: 404.
+    assert_status(
+        &stack.get(&format!("/{STAGE}/slots")).await,
+        404,
+        Some("ROUTE_NOT_FOUND"),
+    );
+
+    // On the `$default` stage `rawPath` has no stage prefix.
+    let mut event = Event::get("/slots").to_json();
+    event["routeKey"] = json!("DELETE /slots");
+    event["rawPath"] = json!("/slots");
+    event["requestContext"]["stage"] = json!("$default");
+    event["requestContext"]["http"]["method"] = json!("DELETE");
+    event["requestContext"]["http"]["path"] = json!("/slots");
+    assert_status(
+        &stack.send_json(event).await,
+        405,
+        Some("METHOD_NOT_ALLOWED"),
+    );
+}
+
+#[tokio::test]
+async fn unmatched_requests_get_contract_json_404_and_405_from_the_default_route_function() {
+    the_unmatched_requests(&mut Stack::sqlite().await).await;
 }
 
 #[tokio::test]

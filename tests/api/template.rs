@@ -1,6 +1,7 @@
 //! `template.yaml` (AWS SAM) against the code it deploys: the routes (template = contract = local
-//! router = crates under `functions/`), the table's keys (= the DynamoDB adapter's constants), and
-//! each function's permissions (only the table, only the calls its store operation makes).
+//! router = crates under `functions/`, plus exactly one `$default` route function for everything
+//! else), the table's keys (= the DynamoDB adapter's constants), and each function's permissions
+//! (only the table, only the calls its store operation makes; none for the `$default` function).
 //!
 //! `scripts/check-template` lints the same file with cfn-lint and `sam validate`; these tests
 //! check what a linter cannot know.
@@ -133,17 +134,45 @@ pub fn functions(t: &Value) -> Vec<Function> {
         .collect()
 }
 
-/// The template's routes: `(method, path template)` → the crate that serves it.
+/// The path of the HTTP API's `$default` route (with `Method: ANY`): API Gateway sends it every
+/// request that no other route matches.
+pub const DEFAULT_ROUTE: (&str, &str) = ("ANY", "$default");
+
+/// Every `HttpApi` event of the template, the `$default` route included: `(method, path)` →
+/// the crate that serves it.
+fn all_template_routes() -> BTreeMap<(String, String), String> {
+    let mut all = BTreeMap::new();
+    for f in functions(&template()) {
+        for (method, path) in f.routes {
+            let previous = all.insert((method.to_string(), path), f.crate_name.clone());
+            assert!(previous.is_none(), "{}: a route bound twice", f.logical_id);
+        }
+    }
+    all
+}
+
+fn is_default_route(key: &(String, String)) -> bool {
+    (key.0.as_str(), key.1.as_str()) == DEFAULT_ROUTE
+}
+
+/// The template's contract routes: `(method, path template)` → the crate that serves it (the
+/// `$default` route is [`default_route_crate`]).
 pub fn routes() -> BTreeMap<(String, String), String> {
-    functions(&template())
+    all_template_routes()
         .into_iter()
-        .flat_map(|f| {
-            let crate_name = f.crate_name;
-            f.routes
-                .into_iter()
-                .map(move |(m, p)| ((m.to_string(), p), crate_name.clone()))
-        })
+        .filter(|(key, _)| !is_default_route(key))
         .collect()
+}
+
+/// The crate bound to the `$default` route (exactly one).
+pub fn default_route_crate() -> String {
+    let bound: Vec<String> = all_template_routes()
+        .into_iter()
+        .filter(|(key, _)| is_default_route(key))
+        .map(|(_, crate_name)| crate_name)
+        .collect();
+    assert_eq!(bound.len(), 1, "exactly one $default route: {bound:?}");
+    bound[0].clone()
 }
 
 /// The contract's routes, as `shared/docs/api-contract.md` (outside this repository) lists them
@@ -210,10 +239,43 @@ fn route_served_by(crate_name: &str) -> Route {
 }
 
 #[test]
-fn the_template_routes_are_the_contract_routes() {
+fn the_template_routes_are_the_contract_routes_and_one_default_route() {
     let template: BTreeSet<(String, String)> = routes().into_keys().collect();
     assert_eq!(template, contract_routes());
     assert_eq!(template.len(), 4, "{template:?}");
+    let all = all_template_routes();
+    assert_eq!(all.len(), 5, "four contract routes and `$default`: {all:?}");
+    assert_eq!(default_route_crate(), "unmatched-route");
+    // Each contract route has its own function, and `$default` yet another.
+    let crates: BTreeSet<&String> = all.values().collect();
+    assert_eq!(crates.len(), all.len(), "one function per route: {all:?}");
+}
+
+#[test]
+fn the_default_route_function_answers_unmatched_requests_without_a_store() {
+    let crate_name = default_route_crate();
+    let main = read(
+        &repo()
+            .join("functions")
+            .join(&crate_name)
+            .join("src/main.rs"),
+    );
+    assert!(
+        main.contains("http::unmatched(&request)"),
+        "functions/{crate_name} runs shared::http::unmatched"
+    );
+    for forbidden in [
+        "Route::",
+        "App",
+        "store::",
+        "from_config",
+        "Config::from_env",
+    ] {
+        assert!(
+            !main.contains(forbidden),
+            "functions/{crate_name}/src/main.rs serves no route and opens no store: {forbidden}"
+        );
+    }
 }
 
 #[test]
@@ -308,7 +370,13 @@ fn with_a_jwt_issuer_every_route_requires_the_authorizer_and_without_one_none_do
     assert_eq!(
         guarded,
         routes().into_keys().collect(),
-        "every route, and only those, is guarded"
+        "every contract route, and only those, is guarded"
+    );
+    // Deliberately: the `$default` route (404/405 answers, no data) is not behind the authorizer.
+    let paths = get(body, "paths").as_mapping().expect("paths");
+    assert!(
+        !paths.contains_key("$default") && !paths.contains_key("/$default"),
+        "the $default route is exempt from the authorizer"
     );
 
     // The scheme exists only under the condition, configured from the two parameters.
@@ -358,11 +426,13 @@ fn with_a_jwt_issuer_every_route_requires_the_authorizer_and_without_one_none_do
     assert_eq!(operands[1].as_str(), Some(""));
 }
 
-/// What a function's policies allow: `(actions, resources as written, conditions)` per statement.
+/// What a function's policies allow: `(actions, resources as written, conditions)` per statement
+/// (none without `Policies`).
 fn statements(f: &Function) -> Vec<(BTreeSet<String>, Vec<String>, Option<Value>)> {
-    let policies = get(&f.resource, "Properties.Policies")
-        .as_sequence()
-        .expect("Policies list");
+    let Some(policies) = get(&f.resource, "Properties").get("Policies") else {
+        return Vec::new();
+    };
+    let policies = policies.as_sequence().expect("Policies list");
     policies
         .iter()
         .flat_map(|policy| {
@@ -447,8 +517,26 @@ fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
     ]);
     let t = template();
     let functions = functions(&t);
-    assert_eq!(functions.len(), expected.len());
+    assert_eq!(
+        functions.len(),
+        expected.len() + 1,
+        "and the $default function"
+    );
+    let default_crate = default_route_crate();
     for f in &functions {
+        if f.crate_name == default_crate {
+            // No store: no policy at all, so only the Lambda basic execution role.
+            let properties = get(&f.resource, "Properties");
+            for key in ["Policies", "Role", "PermissionsBoundary"] {
+                assert!(
+                    properties.get(key).is_none(),
+                    "{}: no {key}: {properties:?}",
+                    f.logical_id
+                );
+            }
+            assert!(statements(f).is_empty());
+            continue;
+        }
         let statements = statements(f);
         assert_eq!(statements.len(), 1, "{}: one statement", f.logical_id);
         let (actions, resources, condition) = &statements[0];

@@ -220,3 +220,62 @@ async fn an_unexpected_failure_returns_500_without_internals_in_the_body() {
         json!({ "error": "INTERNAL_ERROR", "message": "Internal error." })
     );
 }
+
+/// `shared::http::unmatched`, the `$default` route's handler, on an API Gateway v2 event.
+fn unmatched(event: serde_json::Value) -> crate::helpers::TestResponse {
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    crate::helpers::parse(shared::http::unmatched(&request))
+}
+
+#[test]
+fn the_default_route_answers_404_for_an_unknown_path_and_405_for_another_method() {
+    use lambda_http::http::Method;
+    let answer = unmatched(Event::get("/nope").to_json());
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{answer:?}");
+    assert_eq!(answer.error_code(), "ROUTE_NOT_FOUND");
+
+    for (method, path) in [
+        (Method::DELETE, "/slots"),
+        (Method::GET, "/holds"),
+        (
+            Method::PUT,
+            "/holds/3f0c2a9e-6b1d-4c8e-9a57-0d2b6f4e1c33/release",
+        ),
+    ] {
+        let mut event = Event::get(path);
+        event.method = method;
+        let answer = unmatched(event.to_json());
+        assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{answer:?}");
+        assert_eq!(answer.error_code(), "METHOD_NOT_ALLOWED");
+    }
+
+    // A route's own method never reaches `$default` on AWS; if it did, it is not served here.
+    let answer = unmatched(Event::get("/slots?room_id=r-101").to_json());
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{answer:?}");
+    assert_eq!(answer.error_code(), "ROUTE_NOT_FOUND");
+}
+
+#[test]
+fn the_default_route_strips_a_named_stage_but_not_a_look_alike() {
+    // The events carry the named stage `test` in `rawPath` (`/test/slots`).
+    let mut event = Event::get("/slots").to_json();
+    event["requestContext"]["http"]["method"] = json!("PATCH");
+    assert_eq!(
+        unmatched(event.clone()).error_code(),
+        "METHOD_NOT_ALLOWED",
+        "{event}"
+    );
+    // `$default` stage: no prefix to strip.
+    event["rawPath"] = json!("/slots");
+    event["requestContext"]["stage"] = json!("$default");
+    assert_eq!(unmatched(event.clone()).error_code(), "METHOD_NOT_ALLOWED");
+    // A first segment that merely starts with the stage's name is part of the path.
+    let mut event = Event::get("/slots").to_json();
+    event["rawPath"] = json!("/testing/slots");
+    event["requestContext"]["http"]["method"] = json!("PATCH");
+    assert_eq!(unmatched(event).error_code(), "ROUTE_NOT_FOUND");
+    // The stage's root.
+    let mut event = Event::get("/").to_json();
+    event["rawPath"] = json!("/test");
+    assert_eq!(unmatched(event).error_code(), "ROUTE_NOT_FOUND");
+}
