@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use shared::clock::Clock;
 use shared::http::{App, Route};
-use shared::store::Store;
+use shared::store::Provision;
 use shared::store::sqlite::SqliteStore;
 
 fn request(method: &str, uri: &str, body: &str) -> lambda_http::Request {
@@ -44,9 +44,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("handler-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let store = SqliteStore::open(dir.join("bench.db"))?;
-    store.seed(&shared::seed::demo(chrono::Utc::now())?).await?;
+    store.load(&shared::seed::demo(chrono::Utc::now())?).await?;
     store
-        .seed(&shared::seed::bench(1, 50_000, 100, chrono::Utc::now())?)
+        .load(&shared::seed::bench(1, 50_000, 100, chrono::Utc::now())?)
         .await?;
     let app = App::new(
         Arc::new(store),

@@ -1,24 +1,18 @@
 //! `escape-room-server`: the API on one machine (embedded SQLite by default), and the seeding
 //! command. Usage: `escape-room-server [serve]` | `escape-room-server seed [--bench ROOMSxSLOTS] [--user ID]...`.
+//! Wiring only: the server is `server::run`, the command `server::seed_command::run`.
 
-use shared::{App, config::Config, telemetry};
+use shared::{app, config::Config, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _log = telemetry::init_server();
     let config = Config::from_env()?;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        [] | ["serve"] => {
-            let app = App::from_config(&config).await?;
-            shared::server::run(app, config.bind).await?;
-        }
-        ["seed", rest @ ..] => shared::seed::run_command(&config, rest).await?,
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] | ["serve"] => server::run(app::from_config(&config).await?, config.bind).await?,
+        ["seed", rest @ ..] => server::seed_command::run(&config, rest).await?,
         _ => {
             return Err(
                 "usage: escape-room-server [serve] | seed [--bench ROOMSxSLOTS] [--user ID]..."

@@ -85,6 +85,15 @@ impl Config {
             }
         };
 
+        if matches!(store, StoreConfig::Dynamo { .. }) && !cfg!(feature = "dynamodb") {
+            return Err(ConfigError(
+                "TABLE_NAME or STORE=dynamodb selects DynamoDB, but this binary was built without \
+                 it: build with `--features dynamodb` (e.g. `cargo run --release -p server \
+                 --features dynamodb`), or unset TABLE_NAME to use SQLite"
+                    .into(),
+            ));
+        }
+
         let mut bind: SocketAddr = get("BIND_ADDR")
             .unwrap_or_else(|| DEFAULT_BIND.into())
             .parse()
@@ -134,6 +143,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "dynamodb")]
     fn table_name_selects_dynamodb() -> Result<(), ConfigError> {
         let c = config(&[("TABLE_NAME", "bookings")])?;
         assert_eq!(
@@ -153,6 +163,13 @@ mod tests {
                 .map(|e| e.to_string());
             assert!(err.is_some_and(|e| e.contains("HOLD_TTL_SECONDS")), "{bad}");
         }
+    }
+
+    #[test]
+    #[cfg(not(feature = "dynamodb"))]
+    fn a_build_without_dynamodb_refuses_a_table_name_and_says_how_to_get_it() {
+        let err = config(&[("TABLE_NAME", "bookings")]).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("--features dynamodb")));
     }
 
     #[test]

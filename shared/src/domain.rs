@@ -9,7 +9,29 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::Error;
+/// A value the contract does not accept: an id of the wrong form, a field out of range. The
+/// message names the field and is shown to the caller (422).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+/// Why a hold operation is refused, in the domain's terms (the error layer gives each its status).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Unknown, expired, or (for confirm) released.
+    #[error("hold not found or expired")]
+    HoldGone,
+    /// The hold belongs to another user.
+    #[error("hold belongs to another user")]
+    NotHoldOwner,
+    /// Release of a confirmed hold: a booking is not released by that call.
+    #[error("hold is confirmed")]
+    HoldConfirmed,
+    /// The store refused a change the domain allows: a broken invariant (never the caller's
+    /// fault). The text is for the log only.
+    #[error("inconsistent state: {0}")]
+    Inconsistent(String),
+}
 
 /// The longest id the contract accepts for users, rooms and slots.
 pub const MAX_ID_LEN: usize = 64;
@@ -31,7 +53,7 @@ macro_rules! string_id {
 
         impl $name {
             /// Validates `value` against the contract's id form.
-            pub fn parse(value: &str) -> Result<Self, Error> {
+            pub fn parse(value: &str) -> Result<Self, Invalid> {
                 Self::try_from(value.to_owned())
             }
 
@@ -41,12 +63,12 @@ macro_rules! string_id {
         }
 
         impl TryFrom<String> for $name {
-            type Error = Error;
-            fn try_from(value: String) -> Result<Self, Error> {
+            type Error = Invalid;
+            fn try_from(value: String) -> Result<Self, Invalid> {
                 if is_valid_id(&value) {
                     Ok(Self(value))
                 } else {
-                    Err(Error::Validation(format!(
+                    Err(Invalid(format!(
                         "`{}` must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'.",
                         $field
                     )))
@@ -106,10 +128,10 @@ impl HoldId {
     }
 
     /// Parses a hold id from a path segment: any UUID v4 in its hyphenated form.
-    pub fn parse(value: &str) -> Result<Self, Error> {
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
         match Uuid::try_parse(value) {
             Ok(uuid) if uuid.get_version_num() == 4 => Ok(Self(uuid)),
-            _ => Err(Error::Validation("`hold_id` must be a UUID v4.".into())),
+            _ => Err(Invalid("`hold_id` must be a UUID v4.".into())),
         }
     }
 
@@ -335,18 +357,18 @@ pub fn explain_confirm(
     hold: Option<&Hold>,
     caller: &UserId,
     now: DateTime<Utc>,
-) -> Result<Hold, Error> {
-    let hold = hold.ok_or(Error::HoldGone)?;
+) -> Result<Hold, Refusal> {
+    let hold = hold.ok_or(Refusal::HoldGone)?;
     if &hold.user_id != caller {
-        return Err(Error::NotHoldOwner);
+        return Err(Refusal::NotHoldOwner);
     }
     match hold.status {
         HoldStatus::Confirmed => Ok(hold.clone()),
-        HoldStatus::Released => Err(Error::HoldGone),
-        HoldStatus::Hold if !hold.is_live(now) => Err(Error::HoldGone),
+        HoldStatus::Released => Err(Refusal::HoldGone),
+        HoldStatus::Hold if !hold.is_live(now) => Err(Refusal::HoldGone),
         // The hold is live and the caller's, yet the guarded write refused it: only a broken
         // invariant (the slot booked under a live hold) gets here.
-        HoldStatus::Hold => Err(Error::Internal(format!(
+        HoldStatus::Hold => Err(Refusal::Inconsistent(format!(
             "confirm of live hold {} refused by the store",
             hold.id
         ))),
@@ -361,17 +383,17 @@ pub fn explain_release(
     hold: Option<&Hold>,
     caller: &UserId,
     now: DateTime<Utc>,
-) -> Result<Hold, Error> {
-    let hold = hold.ok_or(Error::HoldGone)?;
+) -> Result<Hold, Refusal> {
+    let hold = hold.ok_or(Refusal::HoldGone)?;
     if &hold.user_id != caller {
-        return Err(Error::NotHoldOwner);
+        return Err(Refusal::NotHoldOwner);
     }
     match hold.status {
         HoldStatus::Released if now < hold.expires_at => Ok(hold.clone()),
-        HoldStatus::Released => Err(Error::HoldGone),
-        HoldStatus::Confirmed => Err(Error::HoldConfirmed),
-        HoldStatus::Hold if !hold.is_live(now) => Err(Error::HoldGone),
-        HoldStatus::Hold => Err(Error::Internal(format!(
+        HoldStatus::Released => Err(Refusal::HoldGone),
+        HoldStatus::Confirmed => Err(Refusal::HoldConfirmed),
+        HoldStatus::Hold if !hold.is_live(now) => Err(Refusal::HoldGone),
+        HoldStatus::Hold => Err(Refusal::Inconsistent(format!(
             "release of live hold {} refused by the store",
             hold.id
         ))),
@@ -389,18 +411,12 @@ mod tests {
             .unwrap_or_default()
     }
 
-    fn id<T>(r: Result<T, Error>) -> T {
-        match r {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
-        }
-    }
 
     fn state(hold: Option<Hold>, booked: bool) -> SlotState {
         SlotState {
             slot: Slot {
-                id: id(SlotId::parse("s-1")),
-                room_id: id(RoomId::parse("r-101")),
+                id: SlotId::parse("s-1").unwrap(),
+                room_id: RoomId::parse("r-101").unwrap(),
                 start_time: at(3600),
                 end_time: at(7200),
             },
@@ -410,11 +426,11 @@ mod tests {
     }
 
     fn hold_of(user: &str, status: HoldStatus, expires_at: DateTime<Utc>) -> Hold {
-        let slot = id(SlotId::parse("s-1"));
+        let slot = SlotId::parse("s-1").unwrap();
         Hold {
             id: HoldId::generate(&slot),
             slot_id: slot,
-            user_id: id(UserId::parse(user)),
+            user_id: UserId::parse(user).unwrap(),
             status,
             expires_at,
         }
@@ -452,13 +468,13 @@ mod tests {
 
     #[test]
     fn generated_hold_ids_are_v4_uuids_that_carry_their_slot_key() {
-        let slot = id(SlotId::parse("s-42"));
+        let slot = SlotId::parse("s-42").unwrap();
         let hold = HoldId::generate(&slot);
         assert_eq!(hold.as_uuid().get_version_num(), 4);
         assert_eq!(hold.as_uuid().get_variant(), uuid::Variant::RFC4122);
         assert_eq!(hold.slot_key(), SlotKey::of(&slot));
         assert_ne!(HoldId::generate(&slot), hold);
-        assert_eq!(id(HoldId::parse(&hold.to_string())), hold);
+        assert_eq!(HoldId::parse(&hold.to_string()).unwrap(), hold);
     }
 
     #[test]
@@ -471,7 +487,7 @@ mod tests {
     #[test]
     fn status_is_available_when_the_hold_has_expired_at_exactly_now() {
         let hold = hold_of("u-alice", HoldStatus::Hold, at(300));
-        let me = id(UserId::parse("u-alice"));
+        let me = UserId::parse("u-alice").unwrap();
         assert_eq!(
             slot_status(&state(Some(hold.clone()), false), Some(&me), at(299)),
             SlotStatus::HeldByMe
@@ -485,7 +501,7 @@ mod tests {
     #[test]
     fn status_distinguishes_my_hold_from_another_and_anonymous_callers_see_other() {
         let hold = hold_of("u-alice", HoldStatus::Hold, at(300));
-        let bob = id(UserId::parse("u-bob"));
+        let bob = UserId::parse("u-bob").unwrap();
         let s = state(Some(hold), false);
         assert_eq!(slot_status(&s, Some(&bob), at(0)), SlotStatus::HeldByOther);
         assert_eq!(slot_status(&s, None, at(0)), SlotStatus::HeldByOther);
@@ -501,20 +517,20 @@ mod tests {
 
     #[test]
     fn explaining_a_refused_confirm_follows_the_contract() {
-        let alice = id(UserId::parse("u-alice"));
-        let bob = id(UserId::parse("u-bob"));
+        let alice = UserId::parse("u-alice").unwrap();
+        let bob = UserId::parse("u-bob").unwrap();
         let live = hold_of("u-alice", HoldStatus::Hold, at(300));
         assert!(matches!(
             explain_confirm(None, &alice, at(0)),
-            Err(Error::HoldGone)
+            Err(Refusal::HoldGone)
         ));
         assert!(matches!(
             explain_confirm(Some(&live), &bob, at(0)),
-            Err(Error::NotHoldOwner)
+            Err(Refusal::NotHoldOwner)
         ));
         assert!(matches!(
             explain_confirm(Some(&live), &alice, at(300)),
-            Err(Error::HoldGone)
+            Err(Refusal::HoldGone)
         ));
         let confirmed = Hold {
             status: HoldStatus::Confirmed,
@@ -527,13 +543,13 @@ mod tests {
         };
         assert!(matches!(
             explain_confirm(Some(&released), &alice, at(0)),
-            Err(Error::HoldGone)
+            Err(Refusal::HoldGone)
         ));
     }
 
     #[test]
     fn explaining_a_refused_release_follows_the_contract() {
-        let alice = id(UserId::parse("u-alice"));
+        let alice = UserId::parse("u-alice").unwrap();
         let live = hold_of("u-alice", HoldStatus::Hold, at(300));
         let released = Hold {
             status: HoldStatus::Released,
@@ -542,7 +558,7 @@ mod tests {
         assert!(explain_release(Some(&released), &alice, at(0)).is_ok());
         assert!(matches!(
             explain_release(Some(&released), &alice, at(300)),
-            Err(Error::HoldGone)
+            Err(Refusal::HoldGone)
         ));
         let confirmed = Hold {
             status: HoldStatus::Confirmed,
@@ -550,11 +566,11 @@ mod tests {
         };
         assert!(matches!(
             explain_release(Some(&confirmed), &alice, at(0)),
-            Err(Error::HoldConfirmed)
+            Err(Refusal::HoldConfirmed)
         ));
         assert!(matches!(
             explain_release(Some(&live), &alice, at(301)),
-            Err(Error::HoldGone)
+            Err(Refusal::HoldGone)
         ));
     }
 }

@@ -1,7 +1,8 @@
-//! The one error type, and the one place where it becomes an HTTP status and a JSON body.
+//! The one error type of a request. It knows nothing of HTTP: `http::response` is the one place
+//! where it becomes a status and a JSON body. The domain's own refusals ([`Refusal`], [`Invalid`])
+//! convert into it, so `?` carries them up unchanged.
 
-use lambda_http::{Body, Response, http::StatusCode};
-use serde::Serialize;
+use crate::domain::{Invalid, Refusal};
 
 /// Everything that can go wrong while answering a request. Stores return the domain variants
 /// (`SlotUnavailable`, `HoldGone`, …) for refused conditional writes, so the HTTP layer never sees
@@ -46,55 +47,19 @@ pub enum Error {
     Internal(String),
 }
 
-/// Seconds a client is asked to wait after a 503.
-pub const RETRY_AFTER_SECONDS: u32 = 1;
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: String,
+impl From<Invalid> for Error {
+    fn from(invalid: Invalid) -> Self {
+        Self::Validation(invalid.0)
+    }
 }
 
-impl Error {
-    /// The HTTP status and the stable machine code of this error.
-    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
-        match self {
-            Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
-            Self::RoomNotFound => (StatusCode::NOT_FOUND, "ROOM_NOT_FOUND"),
-            Self::SlotNotFound => (StatusCode::NOT_FOUND, "SLOT_NOT_FOUND"),
-            Self::UserNotFound => (StatusCode::NOT_FOUND, "USER_NOT_FOUND"),
-            Self::RouteNotFound => (StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND"),
-            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
-            Self::SlotUnavailable => (StatusCode::CONFLICT, "SLOT_UNAVAILABLE"),
-            Self::NotHoldOwner => (StatusCode::FORBIDDEN, "NOT_HOLD_OWNER"),
-            Self::IdentityMismatch => (StatusCode::FORBIDDEN, "IDENTITY_MISMATCH"),
-            Self::HoldGone => (StatusCode::GONE, "HOLD_GONE"),
-            Self::HoldConfirmed => (StatusCode::CONFLICT, "HOLD_CONFIRMED"),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::HoldGone => Self::HoldGone,
+            Refusal::NotHoldOwner => Self::NotHoldOwner,
+            Refusal::HoldConfirmed => Self::HoldConfirmed,
+            Refusal::Inconsistent(detail) => Self::Internal(detail),
         }
-    }
-
-    /// The response for this error: the contract's JSON body, `Retry-After` on 503. Server-side
-    /// failures are logged here, with the request id, and their details never reach the body.
-    pub fn into_response(self, request_id: &str) -> Response<Body> {
-        let (status, code) = self.status_and_code();
-        match &self {
-            Self::Unavailable(cause) => tracing::warn!(request_id, cause, "store unavailable"),
-            Self::Internal(cause) => tracing::error!(request_id, cause, "internal error"),
-            _ => {}
-        }
-        let body = ErrorBody {
-            error: code,
-            message: self.to_string(),
-        };
-        let mut response = crate::http::json_response(status, &body);
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert("retry-after", RETRY_AFTER_SECONDS.into());
-        }
-        response
     }
 }

@@ -1,38 +1,51 @@
 //! The escape-room booking core, shared by every Lambda function and the local server.
 //!
-//! # Layout
+//! # The map
+//! Imports run one way, upwards from the bottom; no module imports one above it, and nothing in
+//! the crate imports [`app`]:
 //! ```text
-//! API Gateway ─► functions/<route>/main.rs ─┐
-//!                                            ├─► http (parse, validate, identity, error mapping)
-//! local server (server.rs, hyper) ───────────┘        │
-//!                                                     ▼
-//!                                  domain (pure: ids, status, `now` as argument)
-//!                                                     │
-//!                                                     ▼
-//!                                  store::Store ─► store::sqlite | store::dynamo
+//!   app        assembly: config → store → App              (used by server/ and functions/)
+//!    ↑
+//!   http       parse, validate, identity, handlers; http::response: Error → status + JSON
+//!    ↑
+//!   store      Store (request path) + Provision (set-up): sqlite | dynamo (feature "dynamodb")
+//!    ↑
+//!   error      the one Error enum (no HTTP in it)
+//!    ↑
+//!   domain     pure: ids, holds, slot status, why a write was refused; `now` as an argument
+//!
+//!   leaves (import nothing above `domain`): route (the route table), config, clock, telemetry,
+//!   seed (demo and benchmark data as plain values)
 //! ```
 //! A request is parsed and validated in [`http`], which calls one [`store::Store`] method; the
 //! store decides races in one guarded write and answers with [`domain`] values or an [`Error`];
-//! [`Error::into_response`] is the only place an error becomes a status and a JSON body.
+//! [`http::response::error_response`] is the only place an error becomes a status and a body.
+//! The hyper server and the `seed` command are in the `server` crate.
 
+// ── layers, bottom first ──
+/// Validated ids, slots, holds and the caller-aware slot status; pure functions of state and `now`.
+pub mod domain;
+/// The one error enum of a request; the domain's refusals convert into it.
+pub mod error;
+/// The storage port (`Store`), set-up (`Provision`) and the adapters (SQLite, DynamoDB).
+pub mod store;
+/// The route handlers over `lambda_http::Request` → `Response`, and the error → response map.
+pub mod http;
+/// Assembly: configuration to store to app, for the server and the functions.
+pub mod app;
+
+// ── leaves ──
 /// Where `now` comes from: the system clock, or a manual one in tests.
 pub mod clock;
 /// Configuration read once from the environment at cold start.
 pub mod config;
-/// Validated ids, slots, holds and the caller-aware slot status; pure functions of state and `now`.
-pub mod domain;
-/// The one error enum and its mapping to HTTP status + JSON body.
-pub mod error;
-/// The route handlers over `lambda_http::Request` → `Response`, shared by functions and server.
-pub mod http;
-/// Demo data and the large benchmark data set.
+/// The route table: each route's method, path template and function, defined once.
+pub mod route;
+/// Demo data and the large benchmark data set, as plain values.
 pub mod seed;
-/// The single-machine HTTP server (hyper) that serves the same handlers.
-pub mod server;
-/// The storage trait and its adapters (SQLite embedded default, DynamoDB).
-pub mod store;
 /// Logging set-up for functions and server.
 pub mod telemetry;
 
 pub use error::Error;
-pub use http::{App, Route};
+pub use http::App;
+pub use route::Route;

@@ -1,10 +1,18 @@
-//! The contract's demo data and a large data set for benchmarks.
+//! Seed data: the demo venue and a large data set for benchmarks, as plain values. Pure: it
+//! builds data and loads nothing (a store loads it through `store::Provision`; the `seed`
+//! command lives in `server/`).
 
 use chrono::{DateTime, Days, Duration, NaiveTime, Utc};
 
-use crate::domain::{Room, RoomId, Slot, SlotId, UserId};
-use crate::error::Error;
-use crate::store::SeedData;
+use crate::domain::{Invalid, Room, RoomId, Slot, SlotId, UserId};
+
+/// Users, rooms and slots a store can be loaded with.
+#[derive(Debug, Clone, Default)]
+pub struct SeedData {
+    pub users: Vec<UserId>,
+    pub rooms: Vec<Room>,
+    pub slots: Vec<Slot>,
+}
 
 /// Opening hours of a demo day: sessions start at these UTC hours and last 90 minutes.
 const SESSION_HOURS: [u32; 4] = [10, 13, 16, 19];
@@ -23,7 +31,7 @@ fn midnight_after(now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// Users `u-demo`, `u-alice`, `u-bob`; rooms `r-101` and `r-102`; 16 slots per room (four
 /// sessions a day over the four days after `now`), numbered `s-1` … `s-32`.
-pub fn demo(now: DateTime<Utc>) -> Result<SeedData, Error> {
+pub fn demo(now: DateTime<Utc>) -> Result<SeedData, Invalid> {
     let users = ["u-demo", "u-alice", "u-bob"]
         .into_iter()
         .map(UserId::parse)
@@ -72,7 +80,7 @@ pub fn bench(
     slots_per_room: u32,
     users: u32,
     now: DateTime<Utc>,
-) -> Result<SeedData, Error> {
+) -> Result<SeedData, Invalid> {
     let first = midnight_after(now);
     let mut data = SeedData::default();
     for u in 1..=users {
@@ -98,69 +106,13 @@ pub fn bench(
     Ok(data)
 }
 
-/// `seed [--bench ROOMSxSLOTS] [--user ID]...`: creates the DynamoDB table if it is missing, then
-/// loads the demo data into the configured store, with `--bench` the benchmark data set too (as
-/// many users as slots per room), and with `--user` more users (e.g. the `sub` of each identity
-/// that will call through a JWT authorizer). Idempotent: what exists stays as it is.
-pub async fn run_command(config: &crate::config::Config, args: &[&str]) -> Result<(), Error> {
-    const USAGE: &str = "usage: seed [--bench ROOMSxSLOTS] [--user ID]...";
-    let mut bench_size = None;
-    let mut users = Vec::new();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match (*arg, args.next()) {
-            ("--bench", Some(size)) => {
-                bench_size = Some(
-                    size.split_once('x')
-                        .and_then(|(r, s)| Some((r.parse::<u32>().ok()?, s.parse::<u32>().ok()?)))
-                        .ok_or_else(|| {
-                            Error::Validation(format!(
-                                "--bench takes ROOMSxSLOTS, e.g. 100x1000, got `{size}`"
-                            ))
-                        })?,
-                );
-            }
-            ("--user", Some(user)) => users.push(UserId::parse(user)?),
-            _ => return Err(Error::Validation(USAGE.into())),
-        }
-    }
-
-    let store: std::sync::Arc<dyn crate::store::Store> = match &config.store {
-        crate::config::StoreConfig::Dynamo { table } => {
-            use crate::store::dynamo;
-            let client = dynamo::client_from_env().await;
-            dynamo::create_table(&client, table).await?;
-            std::sync::Arc::new(dynamo::DynamoStore::new(client, table.clone()))
-        }
-        crate::config::StoreConfig::Sqlite { path } => {
-            std::sync::Arc::new(crate::store::sqlite::SqliteStore::open(path)?)
-        }
-    };
-    let now = Utc::now();
-    let mut data = demo(now)?;
-    data.users.extend(users);
-    store.seed(&data).await?;
-    if let Some((rooms, slots)) = bench_size {
-        let data = bench(rooms, slots, slots.max(1), now)?;
-        store.seed(&data).await?;
-        tracing::info!(
-            rooms,
-            slots_per_room = slots,
-            total_slots = data.slots.len(),
-            "loaded the benchmark data"
-        );
-    }
-    tracing::info!("seeded");
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn demo_data_has_the_contract_users_rooms_and_at_least_twelve_slots_per_room()
-    -> Result<(), Error> {
+    -> Result<(), Invalid> {
         let now = Utc::now();
         let data = demo(now)?;
         let users: Vec<_> = data.users.iter().map(UserId::as_str).collect();
@@ -183,7 +135,7 @@ mod tests {
     }
 
     #[test]
-    fn bench_data_has_the_asked_size() -> Result<(), Error> {
+    fn bench_data_has_the_asked_size() -> Result<(), Invalid> {
         let data = bench(3, 1000, 10, Utc::now())?;
         assert_eq!(
             (data.rooms.len(), data.slots.len(), data.users.len()),

@@ -1,41 +1,24 @@
-//! The storage port: one trait, implemented by the embedded SQLite store and by DynamoDB.
+//! The storage port: one trait for the request path, implemented by the embedded SQLite store and
+//! by DynamoDB. Creating tables and loading data are not request-path work: they live in
+//! [`provision`], which no Lambda function needs.
 //!
 //! Every method is shaped so that its happy path is ONE round trip to DynamoDB: no method needs a
 //! read before its write. Race safety lives here, in one atomic guarded write per operation; a
 //! refused guard comes back as a domain [`Error`] (`SlotUnavailable`, `HoldGone`, `NotHoldOwner`,
 //! `HoldConfirmed`), the same on every store.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::domain::{Hold, HoldId, HoldStatus, Room, RoomId, Slot, SlotId, SlotState, UserId};
+use crate::domain::{Hold, HoldId, HoldStatus, RoomId, SlotId, SlotState, UserId};
 use crate::error::Error;
 
+#[cfg(feature = "dynamodb")]
 pub mod dynamo;
+pub mod provision;
 pub mod sqlite;
 
-use crate::config::StoreConfig;
-
-/// Opens the configured store once (at cold start). An empty SQLite database gets the demo data;
-/// a DynamoDB table is created and loaded by the seed command, never at a function's cold start
-/// (opening it sends no request).
-pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, Error> {
-    match config {
-        StoreConfig::Sqlite { path } => {
-            let store = sqlite::SqliteStore::open(path)?;
-            if store.is_empty().await? {
-                store.seed(&crate::seed::demo(Utc::now())?).await?;
-                tracing::info!(path = %path.display(), "loaded the demo data into a new database");
-            }
-            Ok(Arc::new(store))
-        }
-        StoreConfig::Dynamo { table } => Ok(Arc::new(
-            dynamo::DynamoStore::from_env(table.as_str()).await,
-        )),
-    }
-}
+pub use provision::Provision;
 
 /// Times are stored as epoch milliseconds (SQLite INTEGER, DynamoDB N): exact, and compared as
 /// numbers in guards.
@@ -48,14 +31,6 @@ pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, Error> {
     Utc.timestamp_millis_opt(ms)
         .single()
         .ok_or_else(|| Error::Internal(format!("stored time {ms} out of range")))
-}
-
-/// Demo and benchmark data a store can be loaded with (see [`crate::seed`]).
-#[derive(Debug, Clone, Default)]
-pub struct SeedData {
-    pub users: Vec<UserId>,
-    pub rooms: Vec<Room>,
-    pub slots: Vec<Slot>,
 }
 
 /// A request for a new hold; the caller (the handler) picks the id and the expiry.
@@ -111,7 +86,9 @@ pub trait Store: Send + Sync {
     ) -> Result<Hold, Error>;
 
     /// Marks the hold `RELEASED` (its slot is free at once) in one atomic step, only if it is
-    /// `user`'s, `HOLD` and live. A hold already released by `user` is returned as is.
+    /// `user`'s, `HOLD` and live. A retry of a release by `user` is answered with the released
+    /// hold only until the hold's `expires_at`; after it, a released hold is as gone as an
+    /// expired one (`HoldGone`), on both stores (see `domain::explain_release`).
     ///
     /// Errors: `NotHoldOwner`, `HoldConfirmed`, `HoldGone` (unknown or expired).
     async fn release_hold(
@@ -120,10 +97,4 @@ pub trait Store: Send + Sync {
         user: &UserId,
         now: DateTime<Utc>,
     ) -> Result<Hold, Error>;
-
-    /// Loads users, rooms and slots, skipping any that already exist (idempotent).
-    async fn seed(&self, data: &SeedData) -> Result<(), Error>;
-
-    /// Whether the store holds no rooms yet (used to load the demo data on first open).
-    async fn is_empty(&self) -> Result<bool, Error>;
 }

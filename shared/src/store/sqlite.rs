@@ -19,9 +19,12 @@ use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{NewHold, SeedData, Store, from_millis, millis};
-use crate::domain::{self, Hold, HoldId, HoldStatus, RoomId, Slot, SlotId, SlotState, UserId};
+use super::{NewHold, Provision, Store, from_millis, millis};
+use crate::domain::{
+    self, Hold, HoldId, HoldStatus, Invalid, RoomId, Slot, SlotId, SlotState, UserId,
+};
 use crate::error::Error;
+use crate::seed::SeedData;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -77,7 +80,7 @@ pub struct SqliteStore {
 
 /// Reads a stored id back through its validating constructor: a malformed row is an internal
 /// error, not a panic.
-fn stored<T>(parsed: Result<T, Error>) -> Result<T, Error> {
+fn stored<T>(parsed: Result<T, Invalid>) -> Result<T, Error> {
     parsed.map_err(|e| Error::Internal(format!("malformed stored id: {e}")))
 }
 
@@ -293,7 +296,11 @@ impl Store for SqliteStore {
     ) -> Result<Hold, Error> {
         self.write(|tx| {
             let Some(hold) = Self::transition(tx, id, user, now, HoldStatus::Confirmed)? else {
-                return domain::explain_confirm(Self::read_hold(tx, id)?.as_ref(), user, now);
+                return Ok(domain::explain_confirm(
+                    Self::read_hold(tx, id)?.as_ref(),
+                    user,
+                    now,
+                )?);
             };
             // Same transaction: book the slot. A live hold implies an unbooked slot, so this
             // guard failing means a broken invariant; the transaction is rolled back.
@@ -321,12 +328,25 @@ impl Store for SqliteStore {
         self.write(
             |tx| match Self::transition(tx, id, user, now, HoldStatus::Released)? {
                 Some(hold) => Ok(hold),
-                None => domain::explain_release(Self::read_hold(tx, id)?.as_ref(), user, now),
+                None => Ok(domain::explain_release(
+                    Self::read_hold(tx, id)?.as_ref(),
+                    user,
+                    now,
+                )?),
             },
         )
     }
 
-    async fn seed(&self, data: &SeedData) -> Result<(), Error> {
+}
+
+/// The schema is created on [`SqliteStore::open`]; loading is one transaction.
+#[async_trait]
+impl Provision for SqliteStore {
+    async fn prepare(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn load(&self, data: &SeedData) -> Result<(), Error> {
         self.write(|tx| {
             let mut user = tx.prepare_cached("INSERT INTO users (id, name) VALUES (?1, ?1) ON CONFLICT (id) DO NOTHING")?;
             for u in &data.users {

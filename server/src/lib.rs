@@ -1,6 +1,9 @@
-//! The single-machine server: hyper on a TCP listener, routing the contract's paths to the same
-//! [`App::handle`] the Lambda functions run. Used for local development and for one-venue
-//! deployments on the SQLite store.
+//! The single-machine server: hyper on a TCP listener, routing by the route table
+//! (`shared::route`) to the same [`App::handle`] the Lambda functions run. Used for local
+//! development and for one-venue deployments on the SQLite store. The `seed` command is in
+//! [`seed_command`].
+
+pub mod seed_command;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,37 +14,20 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response};
+use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use lambda_http::RequestExt;
 use tokio::net::TcpListener;
 
-use crate::error::Error;
-use crate::http::{App, MAX_BODY_BYTES, Route};
+use shared::Error;
+use shared::http::{App, MAX_BODY_BYTES, error_response, router_miss};
+use shared::route::{self, Matched, Route};
 
 /// How long in-flight requests get to finish after Ctrl-C.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
-
-/// Maps a method and path to a route: 404 for an unknown path, 405 for a known path with another
-/// method. Returns the `{hold_id}` path parameter where the route has one.
-pub fn route<'p>(method: &Method, path: &'p str) -> Result<(Route, Option<&'p str>), Error> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (route, hold_id, allowed) = match segments.as_slice() {
-        ["slots"] => (Route::ListSlots, None, Method::GET),
-        ["holds"] => (Route::CreateHold, None, Method::POST),
-        ["holds", id, "confirm"] => (Route::ConfirmHold, Some(*id), Method::POST),
-        ["holds", id, "release"] => (Route::ReleaseHold, Some(*id), Method::POST),
-        _ => return Err(Error::RouteNotFound),
-    };
-    if method == allowed {
-        Ok((route, hold_id))
-    } else {
-        Err(Error::MethodNotAllowed)
-    }
-}
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
@@ -106,7 +92,7 @@ async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> 
             Ok(response) => response,
             Err(never) => match never {},
         },
-        Err(err) => err.into_response(&request_id),
+        Err(err) => error_response(err, &request_id),
     };
     tracing::info!(
         request_id,
@@ -131,8 +117,17 @@ async fn to_lambda_request(
     request: Request<Incoming>,
     request_id: &str,
 ) -> Result<(Route, lambda_http::Request), Error> {
-    let (route, hold_id) = route(request.method(), request.uri().path())?;
-    let hold_id = hold_id.map(str::to_owned);
+    let matched = route::find(request.method().as_str(), request.uri().path());
+    if let Some(miss) = router_miss(&matched) {
+        return Err(miss);
+    }
+    let Matched::Route(route, params) = matched else {
+        return Err(Error::RouteNotFound);
+    };
+    let params: std::collections::HashMap<String, String> = params
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
     let (mut parts, body) = request.into_parts();
     let body = Limited::new(body, MAX_BODY_BYTES)
         .collect()
@@ -163,11 +158,8 @@ async fn to_lambda_request(
     if let Some(query) = query {
         request = request.with_query_string_parameters(query);
     }
-    if let Some(hold_id) = hold_id {
-        request = request.with_path_parameters(std::collections::HashMap::from([(
-            "hold_id".to_owned(),
-            hold_id,
-        )]));
+    if !params.is_empty() {
+        request = request.with_path_parameters(params);
     }
     Ok((route, request))
 }

@@ -1,13 +1,17 @@
 //! The route handlers: `lambda_http::Request` in, `Response` out. Each Lambda function serves one
-//! [`Route`]; the local server routes by path and calls the same [`App::handle`]. The
-//! `unmatched-route` function (API Gateway's `$default` route) answers the rest with [`unmatched`].
+//! [`Route`]; the local server finds the route in the route table and calls the same
+//! [`App::handle`]. The `unmatched-route` function (API Gateway's `$default` route) answers the
+//! rest with [`unmatched`]. Parsing, validation, identity and the error → response map
+//! ([`response`]) live here once.
+
+pub mod response;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use lambda_http::http::header::{CONTENT_TYPE, LOCATION};
+use lambda_http::http::header::LOCATION;
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -15,26 +19,15 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::domain::{self, HoldId, HoldStatus, RoomId, SlotId, SlotStatus, UserId};
 use crate::error::Error;
-use crate::store::{self, NewHold, Store};
+pub use crate::route::Route;
+use crate::route::{self, Matched};
+use crate::store::{NewHold, Store};
+pub use response::{error_response, json_response};
 
 /// The largest request body accepted (413 above it).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The contract's routes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    /// `GET /slots?room_id=…[&user_id=…]`
-    ListSlots,
-    /// `POST /holds`
-    CreateHold,
-    /// `POST /holds/{hold_id}/confirm`
-    ConfirmHold,
-    /// `POST /holds/{hold_id}/release`
-    ReleaseHold,
-}
 
 /// What every handler needs: the store, the clock and the hold length. Built once at cold start.
 #[derive(Clone)]
@@ -53,12 +46,6 @@ impl App {
         }
     }
 
-    /// Opens the configured store (loading the demo data into an empty one) with the system clock.
-    pub async fn from_config(config: &Config) -> Result<Self, Error> {
-        let store = store::open(&config.store).await?;
-        Ok(Self::new(store, Clock::System, config.hold_ttl))
-    }
-
     /// Answers one request for `route`. Never fails: every error becomes its contract response
     /// here, in one place. The `Result` is the shape `lambda_http::service_fn` wants.
     pub async fn handle(
@@ -72,7 +59,7 @@ impl App {
             Route::ConfirmHold => self.confirm_hold(&request).await,
             Route::ReleaseHold => self.release_hold(&request).await,
         };
-        Ok(result.unwrap_or_else(|err| err.into_response(&request_id(&request))))
+        Ok(result.unwrap_or_else(|err| error_response(err, &request_id(&request))))
     }
 
     async fn list_slots(&self, request: &Request) -> Result<Response<Body>, Error> {
@@ -309,18 +296,27 @@ fn caller(request: &Request, claimed: Option<UserId>) -> Result<Option<UserId>, 
 }
 
 /// The handler of the `unmatched-route` function, bound to the HTTP API's `$default` route:
-/// API Gateway sends it every request that no contract route matches. It answers as the local
-/// server's router does ([`crate::server::route`]): 405 `METHOD_NOT_ALLOWED` when the path is a
-/// contract route's with another method, 404 `ROUTE_NOT_FOUND` otherwise, each through
-/// [`Error::into_response`]. A request whose method and path do match a route never reaches
-/// `$default` on AWS (API Gateway sends it to that route's function); should one arrive anyway,
-/// it is answered 404 too: this function serves no route. Needs no store.
+/// API Gateway sends it every request that no route matches. It answers as the local server's
+/// router does (both read [`route::find`]): 405 `METHOD_NOT_ALLOWED` when the path is a route's
+/// with another method, 404 `ROUTE_NOT_FOUND` otherwise, each through [`error_response`]. A
+/// request whose method and path do match a route never reaches `$default` on AWS (API Gateway
+/// sends it to that route's function); should one arrive anyway, it is answered 404 too: this
+/// function serves no route. Needs no store.
 pub fn unmatched(request: &Request) -> Response<Body> {
-    let error = match crate::server::route(request.method(), route_path(request)) {
-        Err(error) => error,
-        Ok(_) => Error::RouteNotFound,
+    let error = match route::find(request.method().as_str(), route_path(request)) {
+        Matched::MethodNotAllowed => Error::MethodNotAllowed,
+        Matched::NotFound | Matched::Route(..) => Error::RouteNotFound,
     };
-    error.into_response(&request_id(request))
+    error_response(error, &request_id(request))
+}
+
+/// The error of a router miss: 404 for an unknown path, 405 for a known path with another method.
+pub fn router_miss(matched: &Matched<'_>) -> Option<Error> {
+    match matched {
+        Matched::Route(..) => None,
+        Matched::NotFound => Some(Error::RouteNotFound),
+        Matched::MethodNotAllowed => Some(Error::MethodNotAllowed),
+    }
 }
 
 /// The request's path as the routes see it: without the API Gateway stage prefix. `lambda_http`
@@ -359,24 +355,4 @@ pub fn request_id(request: &Request) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned()
-}
-
-/// A JSON response with `Content-Type: application/json`.
-pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
-    let (status, body) = match serde_json::to_string(value) {
-        Ok(body) => (status, body),
-        Err(err) => {
-            tracing::error!(%err, "response serialisation failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                r#"{"error":"INTERNAL_ERROR","message":"Internal error."}"#.to_owned(),
-            )
-        }
-    };
-    let mut response = Response::new(Body::Text(body));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
 }

@@ -1,0 +1,102 @@
+//! `seed [--bench ROOMSxSLOTS] [--user ID]...`: provisions the configured store (on DynamoDB the
+//! table, with its index and TTL, if it is missing), then loads the demo data, with `--bench` the
+//! benchmark data set too (as many users as slots per room), and with `--user` more users (e.g.
+//! the `sub` of each identity that will call through a JWT authorizer). Idempotent: what exists
+//! stays as it is.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use shared::Error;
+use shared::config::{Config, StoreConfig};
+use shared::domain::UserId;
+use shared::seed;
+use shared::store::Provision;
+use shared::store::sqlite::SqliteStore;
+
+const USAGE: &str = "usage: seed [--bench ROOMSxSLOTS] [--user ID]...";
+
+/// What the command line asked for.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SeedArgs {
+    pub bench: Option<(u32, u32)>,
+    pub users: Vec<UserId>,
+}
+
+/// Parses the arguments after `seed`.
+pub fn parse_args(args: &[&str]) -> Result<SeedArgs, Error> {
+    let mut parsed = SeedArgs::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match (*arg, args.next()) {
+            ("--bench", Some(size)) => {
+                parsed.bench = Some(
+                    size.split_once('x')
+                        .and_then(|(r, s)| Some((r.parse::<u32>().ok()?, s.parse::<u32>().ok()?)))
+                        .ok_or_else(|| {
+                            Error::Validation(format!(
+                                "--bench takes ROOMSxSLOTS, e.g. 100x1000, got `{size}`"
+                            ))
+                        })?,
+                );
+            }
+            ("--user", Some(user)) => parsed.users.push(UserId::parse(user)?),
+            _ => return Err(Error::Validation(USAGE.into())),
+        }
+    }
+    Ok(parsed)
+}
+
+/// The configured store's set-up side.
+async fn provisioner(config: &StoreConfig) -> Result<Arc<dyn Provision>, Error> {
+    match config {
+        StoreConfig::Sqlite { path } => Ok(Arc::new(SqliteStore::open(path)?)),
+        #[cfg(feature = "dynamodb")]
+        StoreConfig::Dynamo { table } => Ok(Arc::new(
+            shared::store::dynamo::DynamoStore::from_env(table.as_str()).await,
+        )),
+        // `Config` refuses DynamoDB in a build without it; this arm is never reached.
+        #[cfg(not(feature = "dynamodb"))]
+        StoreConfig::Dynamo { .. } => Err(Error::Internal(
+            "this binary was built without the dynamodb feature".into(),
+        )),
+    }
+}
+
+/// Runs `seed` with `args` against the configured store.
+pub async fn run(config: &Config, args: &[&str]) -> Result<(), Error> {
+    let args = parse_args(args)?;
+    let store = provisioner(&config.store).await?;
+    store.prepare().await?;
+    let now = Utc::now();
+    let mut data = seed::demo(now)?;
+    data.users.extend(args.users);
+    store.load(&data).await?;
+    if let Some((rooms, slots)) = args.bench {
+        let data = seed::bench(rooms, slots, slots.max(1), now)?;
+        store.load(&data).await?;
+        tracing::info!(
+            rooms,
+            slots_per_room = slots,
+            total_slots = data.slots.len(),
+            "loaded the benchmark data"
+        );
+    }
+    tracing::info!("seeded");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_sizes_and_users_are_read_and_anything_else_is_a_usage_error() {
+        let parsed = parse_args(&["--bench", "3x10", "--user", "u-x"]).unwrap();
+        assert_eq!(parsed.bench, Some((3, 10)));
+        assert_eq!(parsed.users, vec![UserId::parse("u-x").unwrap()]);
+        assert!(parse_args(&["--bench", "3by10"]).is_err());
+        assert!(parse_args(&["--user"]).is_err());
+        assert!(parse_args(&["--nope", "x"]).is_err());
+    }
+}

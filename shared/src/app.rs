@@ -1,0 +1,47 @@
+//! Assembly: configuration → store → [`App`]. The top of the crate, used by the local server and
+//! the Lambda functions' `main`s; nothing in the crate imports it.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::clock::Clock;
+use crate::config::{Config, StoreConfig};
+use crate::error::Error;
+use crate::http::App;
+use crate::seed;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Provision, Store};
+
+/// The configured store, opened once (at cold start). A new (empty) SQLite database is loaded
+/// with the demo data first, so the local server (and functions under `cargo lambda watch`)
+/// answer with rooms and slots at once. Opening DynamoDB sends no request and provisions
+/// nothing: its table is created and loaded by the `seed` command.
+pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, Error> {
+    match config {
+        StoreConfig::Sqlite { path } => {
+            let store = SqliteStore::open(path)?;
+            if store.is_empty().await? {
+                store.load(&seed::demo(Utc::now())?).await?;
+                tracing::info!(path = %path.display(), "loaded the demo data into a new database");
+            }
+            Ok(Arc::new(store))
+        }
+        #[cfg(feature = "dynamodb")]
+        StoreConfig::Dynamo { table } => Ok(Arc::new(
+            crate::store::dynamo::DynamoStore::from_env(table.as_str()).await,
+        )),
+        // `Config` refuses DynamoDB in a build without it; this arm is never reached.
+        #[cfg(not(feature = "dynamodb"))]
+        StoreConfig::Dynamo { .. } => Err(Error::Internal(
+            "this binary was built without the dynamodb feature".into(),
+        )),
+    }
+}
+
+/// The app of the local server and of every Lambda function: the configured store, the system
+/// clock, the hold length.
+pub async fn from_config(config: &Config) -> Result<App, Error> {
+    let store = open_store(&config.store).await?;
+    Ok(App::new(store, Clock::System, config.hold_ttl))
+}

@@ -1,0 +1,81 @@
+//! The one place an [`Error`] becomes an HTTP status and a JSON body, and the JSON response
+//! builder every handler uses.
+
+use lambda_http::http::header::CONTENT_TYPE;
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::error::Error;
+
+/// Seconds a client is asked to wait after a 503.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: String,
+}
+
+/// The HTTP status and the stable machine code of `error`.
+pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
+    match error {
+        Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
+        Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+        Error::RoomNotFound => (StatusCode::NOT_FOUND, "ROOM_NOT_FOUND"),
+        Error::SlotNotFound => (StatusCode::NOT_FOUND, "SLOT_NOT_FOUND"),
+        Error::UserNotFound => (StatusCode::NOT_FOUND, "USER_NOT_FOUND"),
+        Error::RouteNotFound => (StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND"),
+        Error::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+        Error::SlotUnavailable => (StatusCode::CONFLICT, "SLOT_UNAVAILABLE"),
+        Error::NotHoldOwner => (StatusCode::FORBIDDEN, "NOT_HOLD_OWNER"),
+        Error::IdentityMismatch => (StatusCode::FORBIDDEN, "IDENTITY_MISMATCH"),
+        Error::HoldGone => (StatusCode::GONE, "HOLD_GONE"),
+        Error::HoldConfirmed => (StatusCode::CONFLICT, "HOLD_CONFIRMED"),
+        Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
+        Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+    }
+}
+
+/// The response for `error`: the JSON body `{"error", "message"}`, `Retry-After` on 503.
+/// Server-side failures are logged here, with the request id, and their details never reach the
+/// body.
+pub fn error_response(error: Error, request_id: &str) -> Response<Body> {
+    let (status, code) = status_and_code(&error);
+    match &error {
+        Error::Unavailable(cause) => tracing::warn!(request_id, cause, "store unavailable"),
+        Error::Internal(cause) => tracing::error!(request_id, cause, "internal error"),
+        _ => {}
+    }
+    let body = ErrorBody {
+        error: code,
+        message: error.to_string(),
+    };
+    let mut response = json_response(status, &body);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert("retry-after", RETRY_AFTER_SECONDS.into());
+    }
+    response
+}
+
+/// A JSON response with `Content-Type: application/json`.
+pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    let (status, body) = match serde_json::to_string(value) {
+        Ok(body) => (status, body),
+        Err(err) => {
+            tracing::error!(%err, "response serialisation failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"error":"INTERNAL_ERROR","message":"Internal error."}"#.to_owned(),
+            )
+        }
+    };
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}

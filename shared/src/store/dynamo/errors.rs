@@ -1,0 +1,227 @@
+//! What an SDK error means for the API, decided by pure functions of the error's codes so that
+//! each rule has a unit test without DynamoDB Local: unreachable, timed out or throttled → 503
+//! (`Unavailable`); a create transaction's cancellation reasons → the domain's refusal; anything
+//! else → 500.
+
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::CancellationReason;
+use serde::Deserialize;
+
+use super::schema::{SlotItem, parse_item};
+use crate::domain::SlotId;
+use crate::error::Error;
+
+// ── Errors ──────────────────────────────────────────────────────────────────────────────────
+
+/// Error codes that mean "too much traffic right now": 503 after the SDK's own retries.
+const THROTTLING_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottledException",
+    "LimitExceededException",
+];
+
+/// Cancellation reason codes (per transaction item) that mean the same.
+const THROTTLING_REASONS: &[&str] = &[
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+];
+
+const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+const TRANSACTION_CONFLICT: &str = "TransactionConflict";
+
+/// Classifies an SDK error that no operation-specific rule took: unreachable, timed out or
+/// throttled (after the SDK's retries) → `Unavailable` (503, `Retry-After`); anything else →
+/// `Internal`. The error is turned into text only for the log, after it has been classified.
+pub(super) fn sdk_error<E>(operation: &str, err: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let unavailable = match &err {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(failure) => !failure.is_user(),
+        // A response that could not be read (e.g. the connection dropped mid-body).
+        SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => {
+            service_error_is_unavailable(err.code(), service.raw().status().as_u16())
+        }
+        _ => false,
+    };
+    let detail = format!("dynamodb {operation}: {}", DisplayErrorContext(&err));
+    if unavailable {
+        Error::Unavailable(detail)
+    } else {
+        Error::Internal(detail)
+    }
+}
+
+/// A service error is "try again later" when DynamoDB throttled it or failed itself (5xx).
+pub(super) fn service_error_is_unavailable(code: Option<&str>, http_status: u16) -> bool {
+    code.is_some_and(|code| THROTTLING_CODES.contains(&code)) || (500..600).contains(&http_status)
+}
+
+fn reason_code(reasons: &[CancellationReason], index: usize) -> &str {
+    reasons
+        .get(index)
+        .and_then(CancellationReason::code)
+        .unwrap_or("None")
+}
+
+fn reason_item<T: for<'de> Deserialize<'de>>(
+    reasons: &[CancellationReason],
+    index: usize,
+) -> Result<Option<T>, Error> {
+    reasons
+        .get(index)
+        .and_then(CancellationReason::item)
+        .filter(|item| !item.is_empty())
+        .map(|item| parse_item(item.clone()))
+        .transpose()
+}
+
+/// A transaction cancelled because another transaction was writing one of its items.
+pub(super) fn is_transaction_conflict(err: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(TransactWriteItemsError::TransactionCanceledException(c))
+            if c.cancellation_reasons().iter().any(|r| r.code() == Some(TRANSACTION_CONFLICT))
+    )
+}
+
+fn describe_reasons(reasons: &[CancellationReason]) -> String {
+    reasons
+        .iter()
+        .map(|r| r.code().unwrap_or("None"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why the create transaction `[user check, slot update, hold record]` was cancelled, from its
+/// cancellation reasons (one per item, in order; a refused slot update carries the slot as it
+/// was). In order: the slot does not exist (no item under its key, or another slot's) → 404
+/// `SlotNotFound`; the user does not exist → 404 `UserNotFound`; the slot is booked or held →
+/// 409 `SlotUnavailable`; throttled or still conflicting after retries → 503; anything else
+/// (e.g. a hold id already recorded, which 74 random bits make a broken invariant) → 500.
+pub(super) fn create_refusal(reasons: &[CancellationReason], asked: &SlotId) -> Error {
+    let (user_code, slot_code, record_code) = (
+        reason_code(reasons, 0),
+        reason_code(reasons, 1),
+        reason_code(reasons, 2),
+    );
+    if slot_code == CONDITION_FAILED {
+        let old: Option<SlotItem> = match reason_item(reasons, 1) {
+            Ok(old) => old,
+            Err(err) => return err,
+        };
+        if old.as_ref().is_none_or(|s| &s.slot_id != asked) {
+            return Error::SlotNotFound;
+        }
+    }
+    if user_code == CONDITION_FAILED {
+        return Error::UserNotFound;
+    }
+    if slot_code == CONDITION_FAILED {
+        return Error::SlotUnavailable;
+    }
+    let detail = format!(
+        "dynamodb TransactWriteItems (create hold): cancelled: [{}]",
+        describe_reasons(reasons)
+    );
+    if [user_code, slot_code, record_code]
+        .iter()
+        .any(|c| THROTTLING_REASONS.contains(c) || *c == TRANSACTION_CONFLICT)
+    {
+        Error::Unavailable(detail)
+    } else {
+        Error::Internal(detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    use super::*;
+
+    fn reason(code: &str) -> CancellationReason {
+        CancellationReason::builder().code(code).build()
+    }
+
+    fn refused_slot(slot_id: &str) -> CancellationReason {
+        let item = HashMap::from([
+            ("pk".to_owned(), AttributeValue::S("SLOT#k".into())),
+            ("sk".to_owned(), AttributeValue::S("SLOT".into())),
+            ("gsi1pk".to_owned(), AttributeValue::S("ROOM#r".into())),
+            ("gsi1sk".to_owned(), AttributeValue::S("SLOT#1".into())),
+            ("slot_id".to_owned(), AttributeValue::S(slot_id.into())),
+            ("room_id".to_owned(), AttributeValue::S("r-101".into())),
+            ("start_time".to_owned(), AttributeValue::N("1".into())),
+            ("end_time".to_owned(), AttributeValue::N("2".into())),
+            ("booked".to_owned(), AttributeValue::Bool(true)),
+        ]);
+        CancellationReason::builder()
+            .code(CONDITION_FAILED)
+            .set_item(Some(item))
+            .build()
+    }
+
+    fn refusal(reasons: &[CancellationReason]) -> Error {
+        create_refusal(reasons, &SlotId::parse("s-1").unwrap())
+    }
+
+    #[test]
+    fn a_refused_slot_update_with_the_asked_slot_is_a_409() {
+        let reasons = [reason("None"), refused_slot("s-1"), reason("None")];
+        assert!(matches!(refusal(&reasons), Error::SlotUnavailable));
+    }
+
+    #[test]
+    fn a_refused_slot_update_without_an_item_or_with_another_slots_item_is_a_404() {
+        let missing = [reason("None"), reason(CONDITION_FAILED), reason("None")];
+        assert!(matches!(refusal(&missing), Error::SlotNotFound));
+        let collision = [reason("None"), refused_slot("s-other"), reason("None")];
+        assert!(matches!(refusal(&collision), Error::SlotNotFound));
+    }
+
+    #[test]
+    fn an_unknown_slot_is_told_before_an_unknown_user_and_a_user_before_a_held_slot() {
+        let both = [reason(CONDITION_FAILED), reason(CONDITION_FAILED), reason("None")];
+        assert!(matches!(refusal(&both), Error::SlotNotFound));
+        let user_and_held = [
+            reason(CONDITION_FAILED),
+            refused_slot("s-1"),
+            reason("None"),
+        ];
+        assert!(matches!(refusal(&user_and_held), Error::UserNotFound));
+    }
+
+    #[test]
+    fn throttling_and_lasting_conflicts_are_503_and_anything_else_is_500() {
+        for code in ["ThrottlingError", "ProvisionedThroughputExceeded", TRANSACTION_CONFLICT] {
+            let reasons = [reason("None"), reason(code), reason("None")];
+            assert!(matches!(refusal(&reasons), Error::Unavailable(_)), "{code}");
+        }
+        let duplicate_record = [reason("None"), reason("None"), reason(CONDITION_FAILED)];
+        assert!(matches!(refusal(&duplicate_record), Error::Internal(_)));
+        assert!(matches!(refusal(&[]), Error::Internal(_)));
+    }
+
+    #[test]
+    fn service_errors_are_unavailable_when_throttled_or_failing_on_the_server() {
+        assert!(service_error_is_unavailable(
+            Some("ProvisionedThroughputExceededException"),
+            400
+        ));
+        assert!(service_error_is_unavailable(Some("InternalServerError"), 500));
+        assert!(service_error_is_unavailable(None, 503));
+        assert!(!service_error_is_unavailable(Some("ValidationException"), 400));
+        assert!(!service_error_is_unavailable(Some("ResourceNotFoundException"), 400));
+    }
+}

@@ -1,0 +1,379 @@
+//! Provisioning: the client's configuration, the table (created with its index and TTL), and
+//! loading seed data. Used by the `seed` command, the local server and the tests; no Lambda
+//! function calls it.
+
+use std::collections::HashMap;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::BehaviorVersion;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus,
+    KeySchemaElement, KeyType, Projection, ProjectionType, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+};
+
+use super::DynamoStore;
+use super::errors::sdk_error;
+use super::schema::*;
+use crate::domain::{Room, Slot, SlotId, SlotKey, UserId};
+use crate::error::Error;
+use crate::seed::SeedData;
+use crate::store::{Provision, millis};
+
+
+/// Requests in flight at once while seeding.
+const SEED_CONCURRENCY: usize = 32;
+
+// ── Client configuration ────────────────────────────────────────────────────────────────────
+
+/// Timeouts for every request: a store that does not answer becomes a 503 in bounded time.
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(StdDuration::from_secs(1))
+        .operation_attempt_timeout(StdDuration::from_secs(2))
+        .operation_timeout(StdDuration::from_secs(4))
+        .build()
+}
+
+/// Standard retries (3 attempts, throttling and transient errors) with a short first backoff, as
+/// suits DynamoDB's single-digit-millisecond latency; all of it within [`timeout_config`].
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(StdDuration::from_millis(50))
+        .with_max_backoff(StdDuration::from_secs(1))
+}
+
+/// A client configured from the environment (region, credentials, and the endpoint: aws-config
+/// reads `AWS_ENDPOINT_URL_DYNAMODB`, then `AWS_ENDPOINT_URL`, itself — DynamoDB Local is one
+/// variable away) with this store's timeouts and retries.
+pub async fn client_from_env() -> Client {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeout_config())
+        .retry_config(retry_config())
+        .load()
+        .await;
+    Client::new(&config)
+}
+
+// ── Table ───────────────────────────────────────────────────────────────────────────────────
+
+/// Creates the table (on-demand, `pk`/`sk`, index `gsi1` projecting everything) unless it exists,
+/// waits until it is `ACTIVE`, and enables TTL on [`TTL`] (a refusal, e.g. from an emulator, is
+/// logged and ignored: nothing depends on TTL). Idempotent; used by the seed command and tests.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
+    let string_key = |name: &str| {
+        built(
+            "attribute definition",
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build(),
+        )
+    };
+    let key = |name: &str, key_type: KeyType| {
+        built(
+            "key schema",
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build(),
+        )
+    };
+    let gsi1 = built(
+        "index gsi1",
+        GlobalSecondaryIndex::builder()
+            .index_name(GSI1)
+            .key_schema(key(GSI1PK, KeyType::Hash)?)
+            .key_schema(key(GSI1SK, KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build(),
+    )?;
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string_key(PK)?)
+        .attribute_definitions(string_key(SK)?)
+        .attribute_definitions(string_key(GSI1PK)?)
+        .attribute_definitions(string_key(GSI1SK)?)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?)
+        .global_secondary_indexes(gsi1)
+        .send()
+        .await;
+    match created {
+        Ok(_) => tracing::info!(table, "created the DynamoDB table"),
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(CreateTableError::ResourceInUseException(_))
+            ) =>
+        {
+            tracing::debug!(table, "the DynamoDB table exists");
+        }
+        Err(err) => return Err(sdk_error("CreateTable", err)),
+    }
+
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(120);
+    loop {
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeTable", e))?;
+        let table_desc = described.table();
+        let active = table_desc.and_then(|t| t.table_status()) == Some(&TableStatus::Active)
+            && table_desc
+                .map(|t| t.global_secondary_indexes())
+                .unwrap_or_default()
+                .iter()
+                .all(|i| i.index_status().is_none_or(|s| *s == IndexStatus::Active));
+        if active {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::Unavailable(format!(
+                "table {table} did not become ACTIVE in 120 s"
+            )));
+        }
+        tokio::time::sleep(StdDuration::from_millis(500)).await;
+    }
+
+    let ttl = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(TTL)
+        .build();
+    match built("TTL specification", ttl) {
+        Ok(spec) => {
+            if let Err(err) = client
+                .update_time_to_live()
+                .table_name(table)
+                .time_to_live_specification(spec)
+                .send()
+                .await
+            {
+                // Already enabled, or an emulator that does not do TTL: clean-up only, go on.
+                tracing::info!(
+                    table,
+                    code = err.code(),
+                    message = err.message(),
+                    "TTL left as it is"
+                );
+            }
+        }
+        Err(err) => tracing::warn!(table, ?err, "TTL not enabled"),
+    }
+    Ok(())
+}
+
+/// Puts `item` unless an item with its key exists. `Ok(None)`: written; `Ok(Some(old))`: the
+/// existing item, left as it was.
+async fn put_new(
+        client: &Client,
+        table: &str,
+        item: HashMap<String, AttributeValue>,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, Error> {
+        let put = client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression(format!("attribute_not_exists({PK})"))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(None),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(existing)) => {
+                    Ok(Some(existing.item().cloned().unwrap_or_default()))
+                }
+                _ => Err(sdk_error("PutItem (seed)", err)),
+            },
+        }
+    }
+
+/// One seed item: what it is (for messages) and, for slots, the slot id its key must belong to.
+struct SeedItem {
+    item: HashMap<String, AttributeValue>,
+    slot: Option<SlotId>,
+}
+
+fn room_item(room: &Room) -> Result<SeedItem, Error> {
+    let pk = room_pk(&room.id);
+    let item = item_of(&RoomItem {
+        pk: pk.clone(),
+        sk: ROOM_SK.into(),
+        gsi1pk: pk,
+        gsi1sk: ROOM_SK.into(),
+        room_id: room.id.clone(),
+        name: room.name.clone(),
+        capacity: room.capacity,
+    })?;
+    Ok(SeedItem { item, slot: None })
+}
+
+fn slot_item(slot: &Slot) -> Result<SeedItem, Error> {
+    let (start, end) = (millis(slot.start_time), millis(slot.end_time));
+    if start < 0 || start >= end {
+        return Err(Error::Validation(format!(
+            "slot {} must start after 1970 and before it ends",
+            slot.id
+        )));
+    }
+    let item = item_of(&SlotItem {
+        pk: slot_pk(SlotKey::of(&slot.id)),
+        sk: SLOT_SK.into(),
+        gsi1pk: room_pk(&slot.room_id),
+        gsi1sk: slot_gsi1sk(start, &slot.id),
+        slot_id: slot.id.clone(),
+        room_id: slot.room_id.clone(),
+        start_time: start,
+        end_time: end,
+        booked: false,
+        hold_id: None,
+        holder: None,
+        hold_expires_at: None,
+        hold_status: None,
+    })?;
+    Ok(SeedItem {
+        item,
+        slot: Some(slot.id.clone()),
+    })
+}
+
+fn user_item(user: &UserId) -> Result<SeedItem, Error> {
+    let Key { pk, sk } = Key::user(user);
+    Ok(SeedItem {
+        item: item_of(&UserItem {
+            pk,
+            sk,
+            user_id: user.clone(),
+        })?,
+        slot: None,
+    })
+}
+
+/// Writes one seed item if new. An existing item is kept as it is (a re-seed must not reset a
+/// slot's holds), except that a slot key taken by a *different* slot id is an error: two slot ids
+/// with the same 48-bit key cannot both live in this table.
+async fn seed_one(client: Client, table: String, seed: SeedItem) -> Result<(), Error> {
+    let Some(old) = put_new(&client, &table, seed.item).await? else {
+        return Ok(());
+    };
+    if let Some(slot) = seed.slot {
+        let existing: SlotItem = parse_item(old)?;
+        if existing.slot_id != slot {
+            return Err(Error::Validation(format!(
+                "slot ids `{slot}` and `{}` share the storage key {}; rename one of them",
+                existing.slot_id,
+                SlotKey::of(&slot)
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Provision for DynamoStore {
+    async fn prepare(&self) -> Result<(), Error> {
+        create_table(&self.client, &self.table).await
+    }
+
+    async fn load(&self, data: &SeedData) -> Result<(), Error> {
+        let items = data
+            .users
+            .iter()
+            .map(user_item)
+            .chain(data.rooms.iter().map(room_item))
+            .chain(data.slots.iter().map(slot_item))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut first_error = None;
+        for item in items {
+            if tasks.len() >= SEED_CONCURRENCY
+                && let Some(done) = tasks.join_next().await
+            {
+                record_seed_result(done, &mut first_error);
+            }
+            if first_error.is_some() {
+                break;
+            }
+            tasks.spawn(seed_one(self.client.clone(), self.table.clone(), item));
+        }
+        while let Some(done) = tasks.join_next().await {
+            record_seed_result(done, &mut first_error);
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    async fn is_empty(&self) -> Result<bool, Error> {
+        let page = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .limit(1)
+            .projection_expression(PK)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Scan (is empty)", e))?;
+        Ok(page.items.unwrap_or_default().is_empty())
+    }
+}
+
+fn record_seed_result(
+    done: Result<Result<(), Error>, tokio::task::JoinError>,
+    first_error: &mut Option<Error>,
+) {
+    let result = done.unwrap_or_else(|e| Err(Error::Internal(format!("seed task: {e}"))));
+    if let Err(err) = result
+        && first_error.is_none()
+    {
+        *first_error = Some(err);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RoomId;
+    use crate::store::from_millis;
+
+    #[test]
+    fn a_fresh_slot_has_no_hold_fields_and_listing_keys_sort_by_start_time() {
+        let slot = Slot {
+            id: SlotId::parse("s-9").unwrap(),
+            room_id: RoomId::parse("r-1").unwrap(),
+            start_time: from_millis(1_800_000_000_000).unwrap(),
+            end_time: from_millis(1_800_000_900_000).unwrap(),
+        };
+        let item = slot_item(&slot).unwrap().item;
+        assert!(!item.contains_key(HOLD_ID) && !item.contains_key(HOLD_STATUS));
+        assert!(slot_gsi1sk(999, &slot.id) < slot_gsi1sk(1_000, &slot.id));
+        assert!(ROOM_SK < slot_gsi1sk(0, &slot.id).as_str());
+    }
+
+    #[test]
+    fn a_slot_that_ends_before_it_starts_is_refused() {
+        let t = from_millis(1_800_000_000_000).unwrap();
+        let slot = Slot {
+            id: SlotId::parse("s-1").unwrap(),
+            room_id: RoomId::parse("r-1").unwrap(),
+            start_time: t,
+            end_time: t,
+        };
+        assert!(matches!(slot_item(&slot), Err(Error::Validation(_))));
+    }
+}

@@ -1,0 +1,274 @@
+//! The table's schema: attribute names (constants, used in every expression), keys, and the items
+//! as serde structs (mapped through `serde_dynamo`, never built by hand). A unit test checks that
+//! the structs' field names are the constants.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
+
+use crate::domain::{Hold, HoldId, HoldStatus, RoomId, SlotId, SlotKey, UserId};
+use crate::error::Error;
+use crate::store::from_millis;
+
+// ── Attribute names ─────────────────────────────────────────────────────────────────────────
+// The item structs below use the same names as field names; a unit test checks they agree.
+
+/// Partition key (string) of the table.
+pub const PK: &str = "pk";
+/// Sort key (string) of the table.
+pub const SK: &str = "sk";
+/// The listing index: its partition key, sort key and name.
+pub const GSI1PK: &str = "gsi1pk";
+pub const GSI1SK: &str = "gsi1sk";
+pub const GSI1: &str = "gsi1";
+/// Epoch seconds after which DynamoDB TTL may delete a hold record (clean-up only).
+pub const TTL: &str = "ttl";
+
+pub(super) const SLOT_ID: &str = "slot_id";
+pub(super) const BOOKED: &str = "booked";
+pub(super) const HOLD_ID: &str = "hold_id";
+pub(super) const HOLDER: &str = "holder";
+pub(super) const HOLD_EXPIRES_AT: &str = "hold_expires_at";
+pub(super) const HOLD_STATUS: &str = "hold_status";
+
+pub(super) const ROOM_SK: &str = "#ROOM";
+pub(super) const SLOT_SK: &str = "SLOT";
+pub(super) const HOLD_SK: &str = "HOLD";
+pub(super) const USER_SK: &str = "USER";
+
+// ── Keys ────────────────────────────────────────────────────────────────────────────────────
+
+pub(super) fn room_pk(room: &RoomId) -> String {
+    format!("ROOM#{room}")
+}
+
+pub(super) fn slot_pk(key: SlotKey) -> String {
+    format!("SLOT#{key}")
+}
+
+pub(super) fn hold_pk(id: HoldId) -> String {
+    format!("HOLD#{id}")
+}
+
+pub(super) fn user_pk(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+/// The slot's sort key in the listing index: start time (epoch ms, zero-padded so strings sort
+/// as numbers), then the slot id, as SQLite orders them.
+pub(super) fn slot_gsi1sk(start_ms: i64, slot: &SlotId) -> String {
+    format!("SLOT#{start_ms:015}#{slot}")
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Key {
+    pub(super) pk: String,
+    pub(super) sk: String,}
+
+impl Key {
+    pub(super) fn slot(key: SlotKey) -> Self {
+        Self {
+            pk: slot_pk(key),
+            sk: SLOT_SK.into(),
+        }
+    }
+
+    pub(super) fn hold(id: HoldId) -> Self {
+        Self {
+            pk: hold_pk(id),
+            sk: HOLD_SK.into(),
+        }
+    }
+
+    pub(super) fn user(user: &UserId) -> Self {
+        Self {
+            pk: user_pk(user),
+            sk: USER_SK.into(),
+        }
+    }
+
+    pub(super) fn item(&self) -> Result<HashMap<String, AttributeValue>, Error> {
+        item_of(self)
+    }
+}
+
+// ── Items ───────────────────────────────────────────────────────────────────────────────────
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct UserItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) user_id: UserId,}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct RoomItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) gsi1pk: String,
+    pub(super) gsi1sk: String,
+    pub(super) room_id: RoomId,
+    pub(super) name: String,
+    pub(super) capacity: u32,}
+
+/// A slot and its latest hold. The hold fields are absent until the first hold.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct SlotItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) gsi1pk: String,
+    pub(super) gsi1sk: String,
+    pub(super) slot_id: SlotId,
+    pub(super) room_id: RoomId,
+    /// Epoch milliseconds.
+    pub(super) start_time: i64,
+    pub(super) end_time: i64,
+    pub(super) booked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_id: Option<HoldId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) holder: Option<UserId>,
+    /// Epoch milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_status: Option<HoldStatus>,}
+
+impl SlotItem {
+    /// The slot's latest hold, if it is `id` (as the slot records it: owner, status, expiry).
+    pub(super) fn hold_if(&self, id: HoldId) -> Result<Option<Hold>, Error> {
+        match (
+            self.hold_id,
+            &self.holder,
+            self.hold_expires_at,
+            self.hold_status,
+        ) {
+            (Some(current), Some(holder), Some(expires), Some(status)) if current == id => {
+                Ok(Some(Hold {
+                    id,
+                    slot_id: self.slot_id.clone(),
+                    user_id: holder.clone(),
+                    status,
+                    expires_at: from_millis(expires)?,
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The immutable record of a hold, written with it. Its state after creation is the slot's.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct HoldItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) hold_id: HoldId,
+    pub(super) slot_id: SlotId,
+    /// The slot item's key (hex), for people reading the table.
+    pub(super) slot_key: String,
+    pub(super) user_id: UserId,
+    /// Epoch milliseconds.
+    pub(super) expires_at: i64,
+    pub(super) created_at: i64,
+    /// Epoch seconds: DynamoDB TTL may delete the record after this (clean-up only).
+    pub(super) ttl: i64,}
+
+// ── Conversions ─────────────────────────────────────────────────────────────────────────────
+
+pub(super) fn item_of<T: Serialize>(value: &T) -> Result<HashMap<String, AttributeValue>, Error> {
+    to_item(value).map_err(|e| Error::Internal(format!("dynamodb item encoding: {e}")))
+}
+
+pub(super) fn parse_item<T: for<'de> Deserialize<'de>>(
+    item: HashMap<String, AttributeValue>,
+) -> Result<T, Error> {
+    from_item(item).map_err(|e| Error::Internal(format!("malformed dynamodb item: {e}")))
+}
+
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(super) fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(super) fn built<T>(
+    what: &str,
+    result: Result<T, aws_sdk_dynamodb::error::BuildError>,
+) -> Result<T, Error> {
+    result.map_err(|e| Error::Internal(format!("building {what}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+
+    fn keys(item: &HashMap<String, AttributeValue>) -> Vec<&str> {
+        let mut keys: Vec<&str> = item.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn item_attribute_names_are_the_constants_used_in_expressions() {
+        let slot_id = SlotId::parse("s-1").unwrap();
+        let hold_id = HoldId::generate(&slot_id);
+        let slot = SlotItem {
+            pk: "p".into(),
+            sk: "s".into(),
+            gsi1pk: "g".into(),
+            gsi1sk: "h".into(),
+            slot_id: slot_id.clone(),
+            room_id: RoomId::parse("r-1").unwrap(),
+            start_time: 1,
+            end_time: 2,
+            booked: false,
+            hold_id: Some(hold_id),
+            holder: Some(UserId::parse("u-1").unwrap()),
+            hold_expires_at: Some(3),
+            hold_status: Some(HoldStatus::Hold),
+        };
+        let item = item_of(&slot).unwrap();
+        for name in [
+            PK,
+            SK,
+            GSI1PK,
+            GSI1SK,
+            SLOT_ID,
+            BOOKED,
+            HOLD_ID,
+            HOLDER,
+            HOLD_EXPIRES_AT,
+            HOLD_STATUS,
+        ] {
+            assert!(
+                item.contains_key(name),
+                "{name} missing from {:?}",
+                keys(&item)
+            );
+        }
+        assert_eq!(item.get(HOLD_STATUS), Some(&s("HOLD")));
+        assert_eq!(item.get(HOLD_ID), Some(&s(hold_id.to_string())));
+        assert_eq!(item.get(HOLD_EXPIRES_AT), Some(&n(3)));
+        assert_eq!(item.get(BOOKED), Some(&AttributeValue::Bool(false)));
+        let back: SlotItem = parse_item(item).unwrap();
+        assert_eq!(back.hold_id, Some(hold_id));
+
+        let record = item_of(&HoldItem {
+            pk: "p".into(),
+            sk: "s".into(),
+            hold_id,
+            slot_id,
+            slot_key: "k".into(),
+            user_id: UserId::parse("u-1").unwrap(),
+            expires_at: 1,
+            created_at: 0,
+            ttl: 2,
+        }).unwrap();
+        assert!(record.contains_key(TTL) && record.contains_key(PK));
+        assert_eq!(Key::slot(hold_id.slot_key()).item().unwrap().len(), 2);
+    }
+}
