@@ -168,7 +168,9 @@ mod tests {
     #[test]
     #[cfg(not(feature = "dynamodb"))]
     fn a_build_without_dynamodb_refuses_a_table_name_and_says_how_to_get_it() {
-        let err = config(&[("TABLE_NAME", "bookings")]).err().map(|e| e.to_string());
+        let err = config(&[("TABLE_NAME", "bookings")])
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("--features dynamodb")));
     }
 

@@ -411,7 +411,6 @@ mod tests {
             .unwrap_or_default()
     }
 
-
     fn state(hold: Option<Hold>, booked: bool) -> SlotState {
         SlotState {
             slot: Slot {

@@ -23,16 +23,16 @@
 //! The hyper server and the `seed` command are in the `server` crate.
 
 // ── layers, bottom first ──
+/// Assembly: configuration to store to app, for the server and the functions.
+pub mod app;
 /// Validated ids, slots, holds and the caller-aware slot status; pure functions of state and `now`.
 pub mod domain;
 /// The one error enum of a request; the domain's refusals convert into it.
 pub mod error;
-/// The storage port (`Store`), set-up (`Provision`) and the adapters (SQLite, DynamoDB).
-pub mod store;
 /// The route handlers over `lambda_http::Request` → `Response`, and the error → response map.
 pub mod http;
-/// Assembly: configuration to store to app, for the server and the functions.
-pub mod app;
+/// The storage port (`Store`), set-up (`Provision`) and the adapters (SQLite, DynamoDB).
+pub mod store;
 
 // ── leaves ──
 /// Where `now` comes from: the system clock, or a manual one in tests.

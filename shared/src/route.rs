@@ -152,8 +152,14 @@ mod tests {
             find("POST", "/holds/abc/confirm"),
             Matched::Route(Route::ConfirmHold, vec![("hold_id", "abc")])
         );
-        assert_eq!(find("GET", "/slots"), Matched::Route(Route::ListSlots, vec![]));
-        assert_eq!(find("GET", "/slots/"), Matched::Route(Route::ListSlots, vec![]));
+        assert_eq!(
+            find("GET", "/slots"),
+            Matched::Route(Route::ListSlots, vec![])
+        );
+        assert_eq!(
+            find("GET", "/slots/"),
+            Matched::Route(Route::ListSlots, vec![])
+        );
         assert_eq!(find("POST", "/slots"), Matched::MethodNotAllowed);
         assert_eq!(find("GET", "/holds/abc/release"), Matched::MethodNotAllowed);
         // An empty id is still the route; the handler refuses it (422), as any malformed id.

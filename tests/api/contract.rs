@@ -1,10 +1,12 @@
 //! The contract suite: the seed's test scenarios and the contract's rules, each written once as a
-//! scenario over a [`TestApp`] and run against every store (see `for_each_store!` at the bottom).
+//! scenario over a [`TestApp`] and run on both stores through every transport where it makes
+//! sense (see the `scenarios!` table at the bottom): the handlers in process, the local server
+//! over loopback, and the function binaries through the Lambda Runtime API.
 
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TTL_SECONDS, TestApp};
+use crate::harness::{Event, STAGE, TTL_SECONDS, TestApp, assert_status};
 
 // ── Basic flow ──────────────────────────────────────────────────────────────────────────────
 
@@ -348,7 +350,7 @@ pub async fn listing_only_shows_the_asked_rooms_slots(t: TestApp) {
 // ── Identity ────────────────────────────────────────────────────────────────────────────────
 
 pub async fn with_a_jwt_the_claimed_user_must_be_the_authenticated_one(t: TestApp) {
-    use crate::helpers::Event;
+    use crate::harness::Event;
     let body = json!({ "slot_id": "s-1", "user_id": "u-bob" });
     let spoof = t
         .send(Event::post("/holds", body.clone()).authenticated_as("u-alice"))
@@ -378,7 +380,7 @@ pub async fn with_a_jwt_the_claimed_user_must_be_the_authenticated_one(t: TestAp
 }
 
 pub async fn with_a_jwt_the_listing_is_seen_as_the_authenticated_user(t: TestApp) {
-    use crate::helpers::Event;
+    use crate::harness::Event;
     t.hold("s-1", "u-bob").await;
     let as_bob = t
         .send(Event::get("/slots?room_id=r-101").authenticated_as("u-bob"))
@@ -396,29 +398,328 @@ pub async fn with_a_jwt_the_listing_is_seen_as_the_authenticated_user(t: TestApp
     assert_eq!(spoof.status, StatusCode::FORBIDDEN);
 }
 
-/// Generates one `#[tokio::test]` per scenario and store, named `<store>::<scenario>`.
-macro_rules! for_each_store {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(crate::helpers::TestApp::sqlite().await).await
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(crate::helpers::TestApp::dynamodb().await).await
-                }
-            )*
+// ── Whole flows ─────────────────────────────────────────────────────────────────────────
+
+/// Without an authorizer the `user_id` of the request is the caller.
+pub async fn the_booking_flow_from_listing_to_booking_and_release(t: TestApp) {
+    let slots = t.slots("r-101", Some("u-demo")).await;
+    assert!(slots.len() >= 12, "{slots:?}");
+    assert!(
+        slots.iter().all(|s| s["status"] == "AVAILABLE"),
+        "{slots:?}"
+    );
+    let starts: Vec<&str> = slots
+        .iter()
+        .map(|s| s["start_time"].as_str().unwrap())
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] < w[1]),
+        "start-time order: {starts:?}"
+    );
+    let first = slots[0]["slot_id"].as_str().unwrap().to_owned();
+    let second = slots[1]["slot_id"].as_str().unwrap().to_owned();
+
+    let created = t
+        .post("/holds", json!({ "slot_id": first, "user_id": "u-demo" }))
+        .await;
+    assert_status(&created, 201, None);
+    let hold = created.body["hold_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/holds/{hold}").as_str())
+    );
+    assert_eq!(created.body["status"], "HOLD");
+    assert_eq!(created.body["slot_id"], first.as_str());
+    assert_eq!(created.body["user_id"], "u-demo");
+    assert!(created.body["expires_at"].as_str().unwrap().ends_with('Z'));
+
+    let mine = t.slot("r-101", &first, Some("u-demo")).await;
+    assert_eq!(
+        (mine["status"].as_str(), mine["hold_id"].as_str()),
+        (Some("HELD_BY_ME"), Some(hold.as_str()))
+    );
+    assert_eq!(mine["expires_at"], created.body["expires_at"]);
+    let theirs = t.slot("r-101", &first, Some("u-bob")).await;
+    assert_eq!(theirs["status"], "HELD_BY_OTHER");
+    assert!(
+        theirs.get("hold_id").is_none() && theirs.get("expires_at").is_none(),
+        "{theirs}"
+    );
+    assert_eq!(
+        t.slot("r-101", &first, None).await["status"],
+        "HELD_BY_OTHER"
+    );
+
+    let race = t
+        .post("/holds", json!({ "slot_id": first, "user_id": "u-bob" }))
+        .await;
+    assert_status(&race, 409, Some("SLOT_UNAVAILABLE"));
+    let foreign = t
+        .post(
+            &format!("/holds/{hold}/confirm"),
+            json!({ "user_id": "u-bob" }),
+        )
+        .await;
+    assert_status(&foreign, 403, Some("NOT_HOLD_OWNER"));
+
+    let confirmed = t
+        .post(
+            &format!("/holds/{hold}/confirm"),
+            json!({ "user_id": "u-demo" }),
+        )
+        .await;
+    assert_status(&confirmed, 200, None);
+    assert_eq!(
+        confirmed.body,
+        json!({ "hold_id": hold, "slot_id": first, "status": "CONFIRMED" })
+    );
+    let again = t
+        .post(
+            &format!("/holds/{hold}/confirm"),
+            json!({ "user_id": "u-demo" }),
+        )
+        .await;
+    assert_eq!(
+        (again.status.as_u16(), &again.body),
+        (200, &confirmed.body),
+        "confirming again is idempotent"
+    );
+    let release = t
+        .post(
+            &format!("/holds/{hold}/release"),
+            json!({ "user_id": "u-demo" }),
+        )
+        .await;
+    assert_status(&release, 409, Some("HOLD_CONFIRMED"));
+    assert_eq!(
+        t.slot("r-101", &first, Some("u-demo")).await["status"],
+        "BOOKED"
+    );
+    let booked = t
+        .post("/holds", json!({ "slot_id": first, "user_id": "u-alice" }))
+        .await;
+    assert_status(&booked, 409, Some("SLOT_UNAVAILABLE"));
+
+    let created = t
+        .post("/holds", json!({ "slot_id": second, "user_id": "u-alice" }))
+        .await;
+    assert_status(&created, 201, None);
+    let hold2 = created.body["hold_id"].as_str().unwrap().to_owned();
+    let released = t
+        .post(
+            &format!("/holds/{hold2}/release"),
+            json!({ "user_id": "u-alice" }),
+        )
+        .await;
+    assert_status(&released, 200, None);
+    assert_eq!(
+        released.body,
+        json!({ "hold_id": hold2, "status": "RELEASED" })
+    );
+    let again = t
+        .post(
+            &format!("/holds/{hold2}/release"),
+            json!({ "user_id": "u-alice" }),
+        )
+        .await;
+    assert_eq!(
+        (again.status.as_u16(), &again.body),
+        (200, &released.body),
+        "releasing again is idempotent"
+    );
+    assert_eq!(
+        t.slot("r-101", &second, Some("u-alice")).await["status"],
+        "AVAILABLE"
+    );
+    let gone = t
+        .post(
+            &format!("/holds/{hold2}/confirm"),
+            json!({ "user_id": "u-alice" }),
+        )
+        .await;
+    assert_status(&gone, 410, Some("HOLD_GONE"));
+}
+
+/// The contract's 4xx answers, each a JSON `{error, message}` from the function.
+pub async fn client_errors_come_back_as_json_with_their_codes(t: TestApp) {
+    assert_status(&t.get("/slots").await, 422, Some("VALIDATION_ERROR"));
+    assert_status(
+        &t.get("/slots?room_id=r-999").await,
+        404,
+        Some("ROOM_NOT_FOUND"),
+    );
+    assert_status(
+        &t.get("/slots?room_id=r*1").await,
+        422,
+        Some("VALIDATION_ERROR"),
+    );
+
+    let no_body = Event::post("/holds", json!({})).without_body();
+    assert_status(&t.send(no_body).await, 422, Some("VALIDATION_ERROR"));
+    let form = Event::post_raw("/holds", b"slot_id=s-1&user_id=u-demo".to_vec());
+    assert_status(&t.send(form).await, 422, Some("VALIDATION_ERROR"));
+    let missing = t.post("/holds", json!({ "slot_id": "s-1" })).await;
+    assert_status(&missing, 422, Some("VALIDATION_ERROR"));
+    assert!(
+        missing.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("user_id"),
+        "{missing:?}"
+    );
+    let large = Event::post(
+        "/holds",
+        json!({ "slot_id": "s-1", "user_id": "u-demo", "pad": "x".repeat(70_000) }),
+    );
+    assert_status(&t.send(large).await, 413, Some("PAYLOAD_TOO_LARGE"));
+    let unknown_slot = t
+        .post(
+            "/holds",
+            json!({ "slot_id": "s-9999", "user_id": "u-demo" }),
+        )
+        .await;
+    assert_status(&unknown_slot, 404, Some("SLOT_NOT_FOUND"));
+    let unknown_user = t
+        .post("/holds", json!({ "slot_id": "s-3", "user_id": "u-nobody" }))
+        .await;
+    assert_status(&unknown_user, 404, Some("USER_NOT_FOUND"));
+
+    let bad_id = t
+        .post("/holds/not-a-hold/confirm", json!({ "user_id": "u-demo" }))
+        .await;
+    assert_status(&bad_id, 422, Some("VALIDATION_ERROR"));
+    let unknown = uuid::Uuid::new_v4();
+    let gone = t
+        .post(
+            &format!("/holds/{unknown}/confirm"),
+            json!({ "user_id": "u-demo" }),
+        )
+        .await;
+    assert_status(&gone, 410, Some("HOLD_GONE"));
+    assert_eq!(gone.body["message"], "Hold not found or expired.");
+    let gone = t
+        .post(
+            &format!("/holds/{unknown}/release"),
+            json!({ "user_id": "u-demo" }),
+        )
+        .await;
+    assert_status(&gone, 410, Some("HOLD_GONE"));
+}
+
+/// With API Gateway's JWT authorizer, the token's `sub` is the caller.
+pub async fn with_a_jwt_the_token_subject_is_the_caller_on_every_route(t: TestApp) {
+    let slot = t.slots("r-101", None).await[2]["slot_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let as_alice = |event: Event| event.authenticated_as("u-alice");
+
+    let posing = as_alice(Event::post(
+        "/holds",
+        json!({ "slot_id": slot, "user_id": "u-demo" }),
+    ));
+    assert_status(&t.send(posing).await, 403, Some("IDENTITY_MISMATCH"));
+    let created = t
+        .send(as_alice(Event::post(
+            "/holds",
+            json!({ "slot_id": slot, "user_id": "u-alice" }),
+        )))
+        .await;
+    assert_status(&created, 201, None);
+    let hold = created.body["hold_id"].as_str().unwrap().to_owned();
+
+    // Listing without user_id: the authenticated user is the caller.
+    let list = t.send(as_alice(Event::get("/slots?room_id=r-101"))).await;
+    assert_status(&list, 200, None);
+    let listed = list.body["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slot_id"] == slot.as_str())
+        .cloned();
+    assert_eq!(
+        listed.map(|s| s["status"].clone()),
+        Some(json!("HELD_BY_ME"))
+    );
+    let other = t
+        .send(as_alice(Event::get("/slots?room_id=r-101&user_id=u-bob")))
+        .await;
+    assert_status(&other, 403, Some("IDENTITY_MISMATCH"));
+
+    let confirm = |sub: &str, user: &str| {
+        Event::post(
+            &format!("/holds/{hold}/confirm"),
+            json!({ "user_id": user }),
+        )
+        .authenticated_as(sub)
+    };
+    assert_status(
+        &t.send(confirm("u-alice", "u-demo")).await,
+        403,
+        Some("IDENTITY_MISMATCH"),
+    );
+    assert_status(
+        &t.send(confirm("u-bob", "u-bob")).await,
+        403,
+        Some("NOT_HOLD_OWNER"),
+    );
+    let confirmed = t.send(confirm("u-alice", "u-alice")).await;
+    assert_status(&confirmed, 200, None);
+    assert_eq!(confirmed.body["status"], "CONFIRMED");
+}
+
+/// API Gateway sends bodies it does not consider text base64-encoded; the stage is in `rawPath`.
+pub async fn base64_bodies_behind_a_named_stage_are_read_as_json(t: TestApp) {
+    let event = Event::post("/holds", json!({ "slot_id": "s-4", "user_id": "u-bob" })).base64(None);
+    let raw_path = event.to_json()["rawPath"].as_str().unwrap().to_owned();
+    assert_eq!(
+        raw_path,
+        format!("/{STAGE}/holds"),
+        "the event carries a named stage"
+    );
+    let created = t.send(event).await;
+    assert_status(&created, 201, None);
+    let hold = created.body["hold_id"].as_str().unwrap();
+    let confirm = Event::post(
+        &format!("/holds/{hold}/confirm"),
+        json!({ "user_id": "u-bob" }),
+    )
+    .base64(Some("application/octet-stream"));
+    assert_status(&t.send(confirm).await, 200, None);
+}
+
+/// Generates, for one transport, one `#[tokio::test]` per scenario and store, named
+/// `<transport>::<store>::<scenario>`.
+macro_rules! scenarios {
+    ($via:ident as $transport:ident: $($scenario:ident),* $(,)?) => {
+        mod $transport {
+            mod sqlite {
+                use crate::harness::{StoreKind, TestApp, Via};
+                $(
+                    #[tokio::test]
+                    async fn $scenario() {
+                        let t = TestApp::start(Via::$via, StoreKind::Sqlite, &[]).await;
+                        crate::contract::$scenario(t).await
+                    }
+                )*
+            }
+            mod dynamodb {
+                use crate::harness::{StoreKind, TestApp, Via};
+                $(
+                    #[tokio::test]
+                    async fn $scenario() {
+                        let t = TestApp::start(Via::$via, StoreKind::Dynamodb, &[]).await;
+                        crate::contract::$scenario(t).await
+                    }
+                )*
+            }
         }
     };
 }
 
-for_each_store!(
+// Every scenario, through the handlers with API Gateway v2 events.
+scenarios!(
+    Handlers as handlers:
     listing_a_fresh_room_shows_every_slot_available_in_start_time_order,
     create_returns_201_with_the_hold_and_its_location,
     confirm_books_the_slot_for_everyone,
@@ -444,6 +745,71 @@ for_each_store!(
     listing_tells_my_holds_from_other_users_holds,
     listing_an_unknown_room_returns_404,
     listing_only_shows_the_asked_rooms_slots,
+    with_a_jwt_the_claimed_user_must_be_the_authenticated_one,
+    with_a_jwt_the_listing_is_seen_as_the_authenticated_user,
+    the_booking_flow_from_listing_to_booking_and_release,
+    client_errors_come_back_as_json_with_their_codes,
+    with_a_jwt_the_token_subject_is_the_caller_on_every_route,
+    base64_bodies_behind_a_named_stage_are_read_as_json,
+);
+
+// Over TCP to the local server: all but what only API Gateway events carry (JWT claims,
+// base64 bodies, the stage).
+scenarios!(
+    Loopback as loopback:
+    listing_a_fresh_room_shows_every_slot_available_in_start_time_order,
+    create_returns_201_with_the_hold_and_its_location,
+    confirm_books_the_slot_for_everyone,
+    release_frees_the_slot_at_once,
+    a_second_user_holding_a_held_slot_gets_409,
+    the_holder_holding_the_same_slot_again_gets_409,
+    holding_a_booked_slot_gets_409_even_after_the_hold_would_have_expired,
+    holding_an_unknown_slot_or_as_an_unknown_user_gets_404,
+    an_expired_hold_no_longer_blocks_the_slot,
+    confirm_returns_410_when_the_hold_expired,
+    confirm_just_before_expiry_succeeds,
+    an_expired_hold_taken_over_by_another_user_cannot_be_confirmed_by_its_first_owner,
+    release_returns_410_when_the_hold_expired,
+    confirm_and_release_of_an_unknown_hold_return_410,
+    confirming_another_users_hold_returns_403_and_leaves_it_held,
+    releasing_another_users_hold_returns_403_and_leaves_it_held,
+    confirming_twice_returns_200_with_the_same_body,
+    releasing_twice_returns_200,
+    a_release_retried_after_the_slot_was_held_again_still_returns_200,
+    a_release_retried_after_the_hold_would_have_expired_returns_410,
+    releasing_a_confirmed_hold_returns_409_and_keeps_the_booking,
+    confirming_a_released_hold_returns_410,
+    listing_tells_my_holds_from_other_users_holds,
+    listing_an_unknown_room_returns_404,
+    listing_only_shows_the_asked_rooms_slots,
+    the_booking_flow_from_listing_to_booking_and_release,
+    client_errors_come_back_as_json_with_their_codes,
+);
+
+// Through the function binaries: all but the scenarios that move the clock (the functions run
+// on the system clock).
+scenarios!(
+    Runtime as runtime:
+    listing_a_fresh_room_shows_every_slot_available_in_start_time_order,
+    confirm_books_the_slot_for_everyone,
+    release_frees_the_slot_at_once,
+    a_second_user_holding_a_held_slot_gets_409,
+    the_holder_holding_the_same_slot_again_gets_409,
+    holding_an_unknown_slot_or_as_an_unknown_user_gets_404,
+    confirm_and_release_of_an_unknown_hold_return_410,
+    confirming_another_users_hold_returns_403_and_leaves_it_held,
+    releasing_another_users_hold_returns_403_and_leaves_it_held,
+    releasing_twice_returns_200,
+    a_release_retried_after_the_slot_was_held_again_still_returns_200,
+    releasing_a_confirmed_hold_returns_409_and_keeps_the_booking,
+    confirming_a_released_hold_returns_410,
+    listing_tells_my_holds_from_other_users_holds,
+    listing_an_unknown_room_returns_404,
+    listing_only_shows_the_asked_rooms_slots,
+    the_booking_flow_from_listing_to_booking_and_release,
+    client_errors_come_back_as_json_with_their_codes,
+    with_a_jwt_the_token_subject_is_the_caller_on_every_route,
+    base64_bodies_behind_a_named_stage_are_read_as_json,
     with_a_jwt_the_claimed_user_must_be_the_authenticated_one,
     with_a_jwt_the_listing_is_seen_as_the_authenticated_user,
 );

@@ -14,14 +14,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use lambda_http::http::StatusCode;
 use shared::Error;
-use shared::clock::Clock;
 use shared::domain::{HoldId, HoldStatus, RoomId, SlotId, SlotKey, UserId};
+use shared::seed::SeedData;
 use shared::store::dynamo::DynamoStore;
-use shared::store::{NewHold, SeedData, Store};
-use shared::{App, Route};
+use shared::store::{NewHold, Provision, Store};
 
 use crate::dynamodb_local;
-use crate::helpers::{Event, parse};
+use crate::harness::{Event, TestApp};
 
 const TTL: Duration = Duration::seconds(300);
 
@@ -48,12 +47,10 @@ fn new_hold(slot_id: &str, user_id: &str, now: DateTime<Utc>) -> NewHold {
     }
 }
 
-/// A store over a fresh table on DynamoDB Local, loaded with the demo data (as of `now`).
+/// A store over a fresh table on DynamoDB Local through `client` (which may count requests),
+/// loaded with the demo data (as of `now`): `harness::seeded`'s DynamoDB store on another client.
 async fn demo_store(client: Client, now: DateTime<Utc>) -> DynamoStore {
-    let table = dynamodb_local::fresh_table(&client).await;
-    let store = DynamoStore::new(client, table);
-    store.seed(&shared::seed::demo(now).unwrap()).await.unwrap();
-    store
+    crate::harness::demo_dynamo_store(client, now, &[]).await
 }
 
 // ── (a) the race ────────────────────────────────────────────────────────────────────────────
@@ -64,7 +61,7 @@ async fn fifty_users_racing_for_one_slot_get_exactly_one_hold_and_forty_nine_409
     let store = Arc::new(demo_store(dynamodb_local::client().await, now).await);
     let users: Vec<UserId> = (1..=50).map(|i| user(&format!("u-race-{i}"))).collect();
     store
-        .seed(&SeedData {
+        .load(&SeedData {
             users: users.clone(),
             ..SeedData::default()
         })
@@ -306,7 +303,7 @@ async fn seeding_again_keeps_holds_and_bookings_and_a_slot_key_taken_by_another_
         .create_hold(&new_hold("s-1", "u-demo", now), now)
         .await
         .unwrap();
-    store.seed(&shared::seed::demo(now).unwrap()).await.unwrap();
+    store.load(&shared::seed::demo(now).unwrap()).await.unwrap();
     let states = store
         .list_slots(&RoomId::parse("r-101").unwrap(), now)
         .await
@@ -328,7 +325,7 @@ async fn seeding_again_keeps_holds_and_bookings_and_a_slot_key_taken_by_another_
         .send()
         .await
         .unwrap();
-    let refused = store.seed(&shared::seed::demo(now).unwrap()).await;
+    let refused = store.load(&shared::seed::demo(now).unwrap()).await;
     assert!(
         matches!(&refused, Err(Error::Validation(m)) if m.contains("s-2") && m.contains("s-other")),
         "{refused:?}"
@@ -407,32 +404,22 @@ async fn an_unreachable_dynamodb_is_a_503_with_retry_after_in_bounded_time() {
         "{confirmed:?}"
     );
 
-    let app = App::new(store, Clock::System, TTL);
-    for (route, event) in [
-        (Route::ListSlots, Event::get("/slots?room_id=r-101")),
-        (
-            Route::CreateHold,
-            Event::post(
-                "/holds",
-                serde_json::json!({ "slot_id": "s-1", "user_id": "u-demo" }),
-            ),
+    let t = TestApp::with_store(store);
+    for event in [
+        Event::get("/slots?room_id=r-101"),
+        Event::post(
+            "/holds",
+            serde_json::json!({ "slot_id": "s-1", "user_id": "u-demo" }),
         ),
     ] {
-        let request = lambda_http::request::from_str(&event.to_json().to_string()).unwrap();
-        let response = parse(app.handle(route, request).await.unwrap());
+        let response = t.send(event).await;
         assert_eq!(
             response.status,
             StatusCode::SERVICE_UNAVAILABLE,
             "{response:?}"
         );
         assert_eq!(response.error_code(), "SERVICE_UNAVAILABLE");
-        assert_eq!(
-            response
-                .headers
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok()),
-            Some("1")
-        );
+        assert_eq!(response.header("retry-after"), Some("1"));
         assert!(
             !response.body.to_string().contains("dynamodb"),
             "no internals in the body: {:?}",

@@ -1,16 +1,25 @@
-//! One integration-test binary for the whole API (one link step, shared helpers).
+//! One integration-test binary for the whole API (one link step, one harness).
 //!
-//! - `contract`: every seed scenario and contract rule, run against every store.
-//! - `validation`: the contract's error table through the handlers with API Gateway v2 events.
-//! - `dynamodb`: what only the DynamoDB store has: the 50-way race on DynamoDB Local, one
-//!   request per operation, 503 when the store is unreachable. (`dynamodb_local` runs it.)
-//! - `loopback`: the local server over real TCP: routing, body limit, the 50-way race.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! - `harness`: a seeded store of either kind, the three transports (handlers in process with
+//!   API Gateway v2 events, the local server over loopback, the function binaries through a
+//!   Lambda Runtime API), one answer type and the client scenarios are written against.
+//! - `contract`: every scenario of the contract, written once, run on both stores through every
+//!   transport where it makes sense (`contract::<transport>::<store>::<scenario>`).
+//! - `validation`: the error table through the handlers: 422s, 413, 503 and 500 without
+//!   internals, the `$default` route's 404/405.
+//! - `dynamodb`: what only the DynamoDB store has: the 50-way race on the store itself, one
+//!   request per operation, explanations from the hold record, idempotent seeding, 503 when the
+//!   store is unreachable. (`dynamodb_local` starts DynamoDB Local for the whole process.)
+//! - `loopback`: the local server over real TCP: the 50-way race on both stores, routing, body
+//!   limit, curl's form content type, stopping.
+//! - `runtime`: the function binaries and a minimal Lambda Runtime API (the `Runtime` transport),
+//!   the `$default` function, a bad configuration at cold start.
+//! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
 
 mod contract;
 mod dynamodb;
 mod dynamodb_local;
-mod helpers;
+mod harness;
 mod loopback;
 mod runtime;
 mod template;

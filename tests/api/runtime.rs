@@ -23,12 +23,13 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+use shared::route::{DEFAULT_ROUTE_FUNCTION, ROUTES};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::{OnceCell, mpsc, oneshot};
 
-use crate::helpers::{Event, STAGE};
+use crate::harness::{Event, Reply, STAGE, StoreKind, Transport, assert_status, header_map, reply};
 
 /// How long one invocation may take, cold start included.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,8 +50,12 @@ async fn binaries() -> &'static HashMap<String, PathBuf> {
 }
 
 fn build() -> HashMap<String, PathBuf> {
-    let mut crates: Vec<String> = crate::template::routes().into_values().collect();
-    crates.push(crate::template::default_route_crate());
+    let crates: Vec<String> = ROUTES
+        .iter()
+        .map(|spec| spec.function)
+        .chain([DEFAULT_ROUTE_FUNCTION])
+        .map(str::to_owned)
+        .collect();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = std::process::Command::new(cargo);
     command.current_dir(crate::template::repo()).args([
@@ -362,105 +367,40 @@ impl Function {
     }
 }
 
-/// An API Gateway v2 response as the function returned it, body parsed as JSON.
-#[derive(Debug)]
-struct ApiResponse {
-    status: u16,
-    headers: serde_json::Map<String, Value>,
-    body: Value,
-}
-
-impl ApiResponse {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.as_str())
-    }
-
-    fn error_code(&self) -> &str {
-        self.body["error"].as_str().unwrap_or_default()
-    }
-}
-
-/// The four route functions on one store, and the `$default` function.
-struct Stack {
-    functions: HashMap<String, Function>,
-    /// `(METHOD, /path/{param})` → function, from template.yaml.
+/// The route functions on one store, and the `$default` function, each its own process.
+pub struct Stack {
+    functions: HashMap<String, tokio::sync::Mutex<Function>>,
+    /// `(METHOD, /path/{param})` → function, from the route table.
     routes: HashMap<(String, String), String>,
-    /// The function of the `$default` route, from template.yaml.
-    default_route: String,
-    _dir: Option<tempfile::TempDir>,
 }
 
 impl Stack {
-    async fn start(env: Vec<(String, String)>, dir: Option<tempfile::TempDir>) -> Self {
-        let routes: HashMap<(String, String), String> =
-            crate::template::routes().into_iter().collect();
-        let default_route = crate::template::default_route_crate();
+    /// Starts every function with `env` (which points it at a store; see `harness::seeded`).
+    pub async fn start(env: Vec<(String, String)>) -> Self {
+        let routes: HashMap<(String, String), String> = ROUTES
+            .iter()
+            .map(|r| {
+                (
+                    (r.method.to_owned(), r.path.to_owned()),
+                    r.function.to_owned(),
+                )
+            })
+            .collect();
         let mut functions = HashMap::new();
-        for name in routes.values().chain([&default_route]) {
-            functions.insert(name.clone(), Function::start(name, &env).await);
+        for name in routes
+            .values()
+            .map(String::as_str)
+            .chain([DEFAULT_ROUTE_FUNCTION])
+        {
+            let function = Function::start(name, &env).await;
+            functions.insert(name.to_owned(), tokio::sync::Mutex::new(function));
         }
-        Self {
-            functions,
-            routes,
-            default_route,
-            _dir: dir,
-        }
-    }
-
-    /// A SQLite file, created and loaded with the demo data here, shared by the four processes.
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("lambda.db");
-        let store = shared::store::sqlite::SqliteStore::open(&path).unwrap();
-        use shared::store::Store as _;
-        store
-            .seed(&shared::seed::demo(chrono::Utc::now()).unwrap())
-            .await
-            .unwrap();
-        drop(store);
-        let env = vec![
-            ("HOLD_TTL_SECONDS".into(), "300".into()),
-            ("SQLITE_PATH".into(), path.display().to_string()),
-        ];
-        Self::start(env, Some(dir)).await
-    }
-
-    /// A fresh table on DynamoDB Local, loaded with the demo data, shared by the four processes.
-    /// DynamoDB Local keeps one database per access key and region: the functions use the
-    /// harness's (`local`, us-east-1).
-    async fn dynamodb() -> Self {
-        use shared::store::Store as _;
-        let endpoint = crate::dynamodb_local::endpoint().await.to_owned();
-        let client = crate::dynamodb_local::client().await;
-        let table = crate::dynamodb_local::fresh_table(&client).await;
-        let store = shared::store::dynamo::DynamoStore::new(client, table.clone());
-        store
-            .seed(&shared::seed::demo(chrono::Utc::now()).unwrap())
-            .await
-            .unwrap();
-        let env = vec![
-            ("HOLD_TTL_SECONDS".into(), "300".into()),
-            ("TABLE_NAME".into(), table),
-            ("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint),
-            ("AWS_ACCESS_KEY_ID".into(), "local".into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
-            ("AWS_REGION".into(), "us-east-1".into()),
-            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-        ];
-        Self::start(env, None).await
-    }
-
-    /// Sends `event` to the function template.yaml binds its route key to, through the runtime.
-    async fn send(&mut self, event: Event) -> ApiResponse {
-        self.send_json(event.to_json()).await
+        Self { functions, routes }
     }
 
     /// As API Gateway does: the function of the event's route key, or, when no route matches,
     /// the `$default` route's (route key `$default`, no path parameters).
-    async fn send_json(&mut self, mut event: Value) -> ApiResponse {
+    async fn send_json(&self, mut event: Value) -> Reply {
         let route_key = event["routeKey"].as_str().unwrap_or_default().to_owned();
         let (method, path) = route_key.split_once(' ').expect("route key `METHOD /path`");
         let name = match self.routes.get(&(method.to_owned(), path.to_owned())) {
@@ -471,10 +411,15 @@ impl Stack {
                 if let Some(event) = event.as_object_mut() {
                     event.remove("pathParameters");
                 }
-                self.default_route.clone()
+                DEFAULT_ROUTE_FUNCTION.to_owned()
             }
         };
-        let function = self.functions.get_mut(&name).expect("a started function");
+        let mut function = self
+            .functions
+            .get(&name)
+            .expect("a started function")
+            .lock()
+            .await;
         let body = match function.invoke(event).await {
             Outcome::Response(body) => body,
             Outcome::Error { error_type, body } => panic!(
@@ -495,391 +440,37 @@ impl Stack {
         } else {
             raw.as_bytes().to_vec()
         };
-        let response = ApiResponse {
-            status: u16::try_from(status).unwrap(),
-            body: serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("{name}: body is not JSON ({e}): {raw:?}")),
-            headers,
-        };
-        assert_eq!(
-            response.header("content-type"),
-            Some("application/json"),
-            "{name}: every answer is JSON: {response:?}"
-        );
-        if response.status >= 400 {
-            assert!(
-                response.body["error"].is_string() && response.body["message"].is_string(),
-                "{name}: an error is {{error, message}}: {response:?}"
-            );
-        }
-        response
-    }
-
-    async fn get(&mut self, path_and_query: &str) -> ApiResponse {
-        self.send(Event::get(path_and_query)).await
-    }
-
-    async fn post(&mut self, path: &str, body: Value) -> ApiResponse {
-        self.send(Event::post(path, body)).await
-    }
-
-    /// Room r-101's slots as `user` sees them (200 asserted).
-    async fn slots(&mut self, user: Option<&str>) -> Vec<Value> {
-        let query = user.map(|u| format!("&user_id={u}")).unwrap_or_default();
-        let list = self.get(&format!("/slots?room_id=r-101{query}")).await;
-        assert_eq!(list.status, 200, "{list:?}");
-        list.body["slots"].as_array().unwrap().clone()
-    }
-
-    async fn slot(&mut self, slot_id: &str, user: Option<&str>) -> Value {
-        let slots = self.slots(user).await;
-        slots
-            .into_iter()
-            .find(|s| s["slot_id"] == slot_id)
-            .unwrap_or_else(|| panic!("{slot_id} listed"))
+        let status = StatusCode::from_u16(u16::try_from(status).unwrap()).unwrap();
+        reply(status, header_map(&headers), &bytes, &name)
     }
 }
 
-fn assert_status(response: &ApiResponse, status: u16, code: Option<&str>) {
-    assert_eq!(response.status, status, "{response:?}");
-    if let Some(code) = code {
-        assert_eq!(response.error_code(), code, "{response:?}");
+#[async_trait::async_trait]
+impl Transport for Stack {
+    /// Sends `event` to the function its route key names, through the runtime.
+    async fn send(&self, event: &Event) -> Reply {
+        self.send_json(event.to_json()).await
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Scenarios, run on each store
-
-/// Without an authorizer the `user_id` of the request is the caller.
-async fn the_booking_flow(stack: &mut Stack) {
-    let slots = stack.slots(Some("u-demo")).await;
-    assert!(slots.len() >= 12, "{slots:?}");
-    assert!(
-        slots.iter().all(|s| s["status"] == "AVAILABLE"),
-        "{slots:?}"
-    );
-    let starts: Vec<&str> = slots
-        .iter()
-        .map(|s| s["start_time"].as_str().unwrap())
-        .collect();
-    assert!(
-        starts.windows(2).all(|w| w[0] < w[1]),
-        "start-time order: {starts:?}"
-    );
-    let first = slots[0]["slot_id"].as_str().unwrap().to_owned();
-    let second = slots[1]["slot_id"].as_str().unwrap().to_owned();
-
-    let created = stack
-        .post("/holds", json!({ "slot_id": first, "user_id": "u-demo" }))
-        .await;
-    assert_status(&created, 201, None);
-    let hold = created.body["hold_id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        created.header("location"),
-        Some(format!("/holds/{hold}").as_str())
-    );
-    assert_eq!(created.body["status"], "HOLD");
-    assert_eq!(created.body["slot_id"], first.as_str());
-    assert_eq!(created.body["user_id"], "u-demo");
-    assert!(created.body["expires_at"].as_str().unwrap().ends_with('Z'));
-
-    let mine = stack.slot(&first, Some("u-demo")).await;
-    assert_eq!(
-        (mine["status"].as_str(), mine["hold_id"].as_str()),
-        (Some("HELD_BY_ME"), Some(hold.as_str()))
-    );
-    assert_eq!(mine["expires_at"], created.body["expires_at"]);
-    let theirs = stack.slot(&first, Some("u-bob")).await;
-    assert_eq!(theirs["status"], "HELD_BY_OTHER");
-    assert!(
-        theirs.get("hold_id").is_none() && theirs.get("expires_at").is_none(),
-        "{theirs}"
-    );
-    assert_eq!(stack.slot(&first, None).await["status"], "HELD_BY_OTHER");
-
-    let race = stack
-        .post("/holds", json!({ "slot_id": first, "user_id": "u-bob" }))
-        .await;
-    assert_status(&race, 409, Some("SLOT_UNAVAILABLE"));
-    let foreign = stack
-        .post(
-            &format!("/holds/{hold}/confirm"),
-            json!({ "user_id": "u-bob" }),
-        )
-        .await;
-    assert_status(&foreign, 403, Some("NOT_HOLD_OWNER"));
-
-    let confirmed = stack
-        .post(
-            &format!("/holds/{hold}/confirm"),
-            json!({ "user_id": "u-demo" }),
-        )
-        .await;
-    assert_status(&confirmed, 200, None);
-    assert_eq!(
-        confirmed.body,
-        json!({ "hold_id": hold, "slot_id": first, "status": "CONFIRMED" })
-    );
-    let again = stack
-        .post(
-            &format!("/holds/{hold}/confirm"),
-            json!({ "user_id": "u-demo" }),
-        )
-        .await;
-    assert_eq!(
-        (again.status, &again.body),
-        (200, &confirmed.body),
-        "confirming again is idempotent"
-    );
-    let release = stack
-        .post(
-            &format!("/holds/{hold}/release"),
-            json!({ "user_id": "u-demo" }),
-        )
-        .await;
-    assert_status(&release, 409, Some("HOLD_CONFIRMED"));
-    assert_eq!(stack.slot(&first, Some("u-demo")).await["status"], "BOOKED");
-    let booked = stack
-        .post("/holds", json!({ "slot_id": first, "user_id": "u-alice" }))
-        .await;
-    assert_status(&booked, 409, Some("SLOT_UNAVAILABLE"));
-
-    let created = stack
-        .post("/holds", json!({ "slot_id": second, "user_id": "u-alice" }))
-        .await;
-    assert_status(&created, 201, None);
-    let hold2 = created.body["hold_id"].as_str().unwrap().to_owned();
-    let released = stack
-        .post(
-            &format!("/holds/{hold2}/release"),
-            json!({ "user_id": "u-alice" }),
-        )
-        .await;
-    assert_status(&released, 200, None);
-    assert_eq!(
-        released.body,
-        json!({ "hold_id": hold2, "status": "RELEASED" })
-    );
-    let again = stack
-        .post(
-            &format!("/holds/{hold2}/release"),
-            json!({ "user_id": "u-alice" }),
-        )
-        .await;
-    assert_eq!(
-        (again.status, &again.body),
-        (200, &released.body),
-        "releasing again is idempotent"
-    );
-    assert_eq!(
-        stack.slot(&second, Some("u-alice")).await["status"],
-        "AVAILABLE"
-    );
-    let gone = stack
-        .post(
-            &format!("/holds/{hold2}/confirm"),
-            json!({ "user_id": "u-alice" }),
-        )
-        .await;
-    assert_status(&gone, 410, Some("HOLD_GONE"));
-}
-
-/// The contract's 4xx answers, each a JSON `{error, message}` from the function.
-async fn the_error_answers(stack: &mut Stack) {
-    assert_status(&stack.get("/slots").await, 422, Some("VALIDATION_ERROR"));
-    assert_status(
-        &stack.get("/slots?room_id=r-999").await,
-        404,
-        Some("ROOM_NOT_FOUND"),
-    );
-    assert_status(
-        &stack.get("/slots?room_id=r*1").await,
-        422,
-        Some("VALIDATION_ERROR"),
-    );
-
-    let no_body = Event::post("/holds", json!({})).without_body();
-    assert_status(&stack.send(no_body).await, 422, Some("VALIDATION_ERROR"));
-    let form = Event::post_raw("/holds", b"slot_id=s-1&user_id=u-demo".to_vec());
-    assert_status(&stack.send(form).await, 422, Some("VALIDATION_ERROR"));
-    let missing = stack.post("/holds", json!({ "slot_id": "s-1" })).await;
-    assert_status(&missing, 422, Some("VALIDATION_ERROR"));
-    assert!(
-        missing.body["message"]
-            .as_str()
-            .unwrap()
-            .contains("user_id"),
-        "{missing:?}"
-    );
-    let large = Event::post(
-        "/holds",
-        json!({ "slot_id": "s-1", "user_id": "u-demo", "pad": "x".repeat(70_000) }),
-    );
-    assert_status(&stack.send(large).await, 413, Some("PAYLOAD_TOO_LARGE"));
-    let unknown_slot = stack
-        .post(
-            "/holds",
-            json!({ "slot_id": "s-9999", "user_id": "u-demo" }),
-        )
-        .await;
-    assert_status(&unknown_slot, 404, Some("SLOT_NOT_FOUND"));
-    let unknown_user = stack
-        .post("/holds", json!({ "slot_id": "s-3", "user_id": "u-nobody" }))
-        .await;
-    assert_status(&unknown_user, 404, Some("USER_NOT_FOUND"));
-
-    let bad_id = stack
-        .post("/holds/not-a-hold/confirm", json!({ "user_id": "u-demo" }))
-        .await;
-    assert_status(&bad_id, 422, Some("VALIDATION_ERROR"));
-    let unknown = uuid::Uuid::new_v4();
-    let gone = stack
-        .post(
-            &format!("/holds/{unknown}/confirm"),
-            json!({ "user_id": "u-demo" }),
-        )
-        .await;
-    assert_status(&gone, 410, Some("HOLD_GONE"));
-    assert_eq!(gone.body["message"], "Hold not found or expired.");
-    let gone = stack
-        .post(
-            &format!("/holds/{unknown}/release"),
-            json!({ "user_id": "u-demo" }),
-        )
-        .await;
-    assert_status(&gone, 410, Some("HOLD_GONE"));
-}
-
-/// With API Gateway's JWT authorizer, the token's `sub` is the caller.
-async fn the_jwt_identity(stack: &mut Stack) {
-    let slot = stack.slots(None).await[2]["slot_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let as_alice = |event: Event| event.authenticated_as("u-alice");
-
-    let posing = as_alice(Event::post(
-        "/holds",
-        json!({ "slot_id": slot, "user_id": "u-demo" }),
-    ));
-    assert_status(&stack.send(posing).await, 403, Some("IDENTITY_MISMATCH"));
-    let created = stack
-        .send(as_alice(Event::post(
-            "/holds",
-            json!({ "slot_id": slot, "user_id": "u-alice" }),
-        )))
-        .await;
-    assert_status(&created, 201, None);
-    let hold = created.body["hold_id"].as_str().unwrap().to_owned();
-
-    // Listing without user_id: the authenticated user is the caller.
-    let list = stack
-        .send(as_alice(Event::get("/slots?room_id=r-101")))
-        .await;
-    assert_status(&list, 200, None);
-    let listed = list.body["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["slot_id"] == slot.as_str())
-        .cloned();
-    assert_eq!(
-        listed.map(|s| s["status"].clone()),
-        Some(json!("HELD_BY_ME"))
-    );
-    let other = stack
-        .send(as_alice(Event::get("/slots?room_id=r-101&user_id=u-bob")))
-        .await;
-    assert_status(&other, 403, Some("IDENTITY_MISMATCH"));
-
-    let confirm = |sub: &str, user: &str| {
-        Event::post(
-            &format!("/holds/{hold}/confirm"),
-            json!({ "user_id": user }),
-        )
-        .authenticated_as(sub)
-    };
-    assert_status(
-        &stack.send(confirm("u-alice", "u-demo")).await,
-        403,
-        Some("IDENTITY_MISMATCH"),
-    );
-    assert_status(
-        &stack.send(confirm("u-bob", "u-bob")).await,
-        403,
-        Some("NOT_HOLD_OWNER"),
-    );
-    let confirmed = stack.send(confirm("u-alice", "u-alice")).await;
-    assert_status(&confirmed, 200, None);
-    assert_eq!(confirmed.body["status"], "CONFIRMED");
-}
-
-/// API Gateway sends bodies it does not consider text base64-encoded; the stage is in `rawPath`.
-async fn the_base64_bodies(stack: &mut Stack) {
-    let event = Event::post("/holds", json!({ "slot_id": "s-4", "user_id": "u-bob" })).base64(None);
-    let raw_path = event.to_json()["rawPath"].as_str().unwrap().to_owned();
-    assert_eq!(
-        raw_path,
-        format!("/{STAGE}/holds"),
-        "the event carries a named stage"
-    );
-    let created = stack.send(event).await;
-    assert_status(&created, 201, None);
-    let hold = created.body["hold_id"].as_str().unwrap();
-    let confirm = Event::post(
-        &format!("/holds/{hold}/confirm"),
-        json!({ "user_id": "u-bob" }),
-    )
-    .base64(Some("application/octet-stream"));
-    assert_status(&stack.send(confirm).await, 200, None);
-}
-
-#[tokio::test]
-async fn the_booking_flow_runs_through_the_lambda_runtime_on_sqlite() {
-    the_booking_flow(&mut Stack::sqlite().await).await;
-}
-
-#[tokio::test]
-async fn the_booking_flow_runs_through_the_lambda_runtime_on_dynamodb() {
-    the_booking_flow(&mut Stack::dynamodb().await).await;
-}
-
-#[tokio::test]
-async fn client_errors_come_back_as_contract_json_through_the_runtime_on_sqlite() {
-    the_error_answers(&mut Stack::sqlite().await).await;
-}
-
-#[tokio::test]
-async fn client_errors_come_back_as_contract_json_through_the_runtime_on_dynamodb() {
-    the_error_answers(&mut Stack::dynamodb().await).await;
-}
-
-#[tokio::test]
-async fn jwt_claims_make_the_token_subject_the_caller_through_the_runtime_on_sqlite() {
-    the_jwt_identity(&mut Stack::sqlite().await).await;
-}
-
-#[tokio::test]
-async fn jwt_claims_make_the_token_subject_the_caller_through_the_runtime_on_dynamodb() {
-    the_jwt_identity(&mut Stack::dynamodb().await).await;
-}
-
-#[tokio::test]
-async fn base64_bodies_behind_a_named_stage_are_read_as_json_through_the_runtime() {
-    the_base64_bodies(&mut Stack::sqlite().await).await;
+/// The stack on a fresh SQLite store with the demo data (the tests below that need a stack
+/// itself rather than the contract client).
+async fn sqlite_stack() -> (Stack, crate::harness::Seeded) {
+    let seeded = crate::harness::seeded(StoreKind::Sqlite, chrono::Utc::now(), &[]).await;
+    (Stack::start(seeded.env.clone()).await, seeded)
 }
 
 /// Requests no route matches reach the `$default` function, which answers the contract's JSON
 /// 404/405 (instead of API Gateway's own `{"message":"Not Found"}`), behind a named stage and on
 /// the `$default` stage.
-async fn the_unmatched_requests(stack: &mut Stack) {
+async fn the_unmatched_requests(stack: &Stack) {
     let unknown = Event::get("/nope");
     assert_eq!(
         unknown.to_json()["rawPath"],
         format!("/{STAGE}/nope"),
         "the event carries a named stage"
     );
-    let answer = stack.send(unknown).await;
+    let answer = stack.send(&unknown).await;
     assert_status(&answer, 404, Some("ROUTE_NOT_FOUND"));
     assert_eq!(
         answer.body["message"].as_str().map(str::is_empty),
@@ -888,22 +479,22 @@ async fn the_unmatched_requests(stack: &mut Stack) {
 
     let mut delete = Event::get("/slots?room_id=r-101");
     delete.method = Method::DELETE;
-    assert_status(&stack.send(delete).await, 405, Some("METHOD_NOT_ALLOWED"));
+    assert_status(&stack.send(&delete).await, 405, Some("METHOD_NOT_ALLOWED"));
     let hold = uuid::Uuid::new_v4();
     let get_confirm = Event::get(&format!("/holds/{hold}/confirm"));
     assert_status(
-        &stack.send(get_confirm).await,
+        &stack.send(&get_confirm).await,
         405,
         Some("METHOD_NOT_ALLOWED"),
     );
     assert_status(
-        &stack.send(Event::post("/holds/extra", json!({}))).await,
+        &stack.send(&Event::post("/holds/extra", json!({}))).await,
         404,
         Some("ROUTE_NOT_FOUND"),
     );
     // A path that only starts like a route once the stage is stripped wrongly: 404.
     assert_status(
-        &stack.get(&format!("/{STAGE}/slots")).await,
+        &stack.send(&Event::get(&format!("/{STAGE}/slots"))).await,
         404,
         Some("ROUTE_NOT_FOUND"),
     );
@@ -924,7 +515,8 @@ async fn the_unmatched_requests(stack: &mut Stack) {
 
 #[tokio::test]
 async fn unmatched_requests_get_contract_json_404_and_405_from_the_default_route_function() {
-    the_unmatched_requests(&mut Stack::sqlite().await).await;
+    let (stack, _store) = sqlite_stack().await;
+    the_unmatched_requests(&stack).await;
 }
 
 #[tokio::test]

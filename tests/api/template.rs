@@ -1,7 +1,8 @@
-//! `template.yaml` (AWS SAM) against the code it deploys: the routes (template = contract = local
-//! router = crates under `functions/`, plus exactly one `$default` route function for everything
-//! else), the table's keys (= the DynamoDB adapter's constants), and each function's permissions
-//! (only the table, only the calls its store operation makes; none for the `$default` function).
+//! `template.yaml` (AWS SAM) against the code it deploys: the routes (template = the route table
+//! `shared::route::ROUTES` = crates under `functions/` = workspace members = the `cargo lambda
+//! watch` router, plus exactly one `$default` route function for everything else), the table's
+//! keys (= the DynamoDB adapter's constants), and each function's permissions (only the table,
+//! only the calls its store operation makes; none for the `$default` function).
 //!
 //! `scripts/check-template` lints the same file with cfn-lint and `sam validate`; these tests
 //! check what a linter cannot know.
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use lambda_http::http::Method;
 use serde_norway::{Mapping, Value};
-use shared::Route;
+use shared::route::{self, DEFAULT_ROUTE_FUNCTION, Matched, ROUTES};
 use shared::store::dynamo::{GSI1, GSI1PK, GSI1SK, PK, SK, TTL};
 
 /// The repository root.
@@ -175,19 +176,16 @@ pub fn default_route_crate() -> String {
     bound[0].clone()
 }
 
-/// The contract's routes, as `shared/docs/api-contract.md` (outside this repository) lists them
-/// in its "Endpoints" section.
-const CONTRACT_ROUTES: [(&str, &str); 4] = [
-    ("GET", "/slots"),
-    ("POST", "/holds"),
-    ("POST", "/holds/{hold_id}/confirm"),
-    ("POST", "/holds/{hold_id}/release"),
-];
-
-fn contract_routes() -> BTreeSet<(String, String)> {
-    CONTRACT_ROUTES
+/// The route table: `(method, path template)` → the function that serves it.
+fn table_routes() -> BTreeMap<(String, String), String> {
+    ROUTES
         .iter()
-        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .map(|r| {
+            (
+                (r.method.to_owned(), r.path.to_owned()),
+                r.function.to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -201,85 +199,27 @@ fn function_crates() -> BTreeSet<String> {
         .collect()
 }
 
-/// Every route of the core; the `match` stops compiling when a route is added without a
-/// function (and so without a line in the template).
-fn all_routes() -> [Route; 4] {
-    let all = [
-        Route::ListSlots,
-        Route::CreateHold,
-        Route::ConfirmHold,
-        Route::ReleaseHold,
-    ];
-    for route in all {
-        match route {
-            Route::ListSlots | Route::CreateHold | Route::ConfirmHold | Route::ReleaseHold => {}
-        }
-    }
-    all
-}
-
-/// The route a function crate serves, read from its `main.rs` (`Route::…`).
-fn route_served_by(crate_name: &str) -> Route {
-    let main = read(
-        &repo()
-            .join("functions")
-            .join(crate_name)
-            .join("src/main.rs"),
-    );
-    let served: Vec<Route> = all_routes()
-        .into_iter()
-        .filter(|r| main.contains(&format!("Route::{r:?}")))
-        .collect();
-    assert_eq!(
-        served.len(),
-        1,
-        "functions/{crate_name}/src/main.rs names one route: {served:?}"
-    );
-    served[0]
+/// The workspace's `Cargo.toml`, as text.
+fn workspace_manifest() -> String {
+    read(&repo().join("Cargo.toml"))
 }
 
 #[test]
-fn the_template_routes_are_the_contract_routes_and_one_default_route() {
-    let template: BTreeSet<(String, String)> = routes().into_keys().collect();
-    assert_eq!(template, contract_routes());
-    assert_eq!(template.len(), 4, "{template:?}");
+fn the_template_routes_are_the_route_table_and_one_default_route() {
+    assert_eq!(
+        routes(),
+        table_routes(),
+        "template.yaml's routes vs shared::route::ROUTES"
+    );
+    assert_eq!(default_route_crate(), DEFAULT_ROUTE_FUNCTION);
+    // Each route has its own function, and `$default` yet another.
     let all = all_template_routes();
-    assert_eq!(all.len(), 5, "four contract routes and `$default`: {all:?}");
-    assert_eq!(default_route_crate(), "unmatched-route");
-    // Each contract route has its own function, and `$default` yet another.
     let crates: BTreeSet<&String> = all.values().collect();
     assert_eq!(crates.len(), all.len(), "one function per route: {all:?}");
 }
 
 #[test]
-fn the_default_route_function_answers_unmatched_requests_without_a_store() {
-    let crate_name = default_route_crate();
-    let main = read(
-        &repo()
-            .join("functions")
-            .join(&crate_name)
-            .join("src/main.rs"),
-    );
-    assert!(
-        main.contains("http::unmatched(&request)"),
-        "functions/{crate_name} runs shared::http::unmatched"
-    );
-    for forbidden in [
-        "Route::",
-        "App",
-        "store::",
-        "from_config",
-        "Config::from_env",
-    ] {
-        assert!(
-            !main.contains(forbidden),
-            "functions/{crate_name}/src/main.rs serves no route and opens no store: {forbidden}"
-        );
-    }
-}
-
-#[test]
-fn each_function_crate_is_deployed_once_and_serves_one_route() {
+fn every_function_of_the_route_table_is_a_crate_a_workspace_member_and_deployed_once() {
     let t = template();
     let functions = functions(&t);
     let deployed: BTreeSet<String> = functions.iter().map(|f| f.crate_name.clone()).collect();
@@ -288,11 +228,28 @@ fn each_function_crate_is_deployed_once_and_serves_one_route() {
         functions.len(),
         "a crate deployed twice: {functions:#?}"
     );
+    let table: BTreeSet<String> = ROUTES
+        .iter()
+        .map(|r| r.function)
+        .chain([DEFAULT_ROUTE_FUNCTION])
+        .map(str::to_owned)
+        .collect();
     assert_eq!(
-        deployed,
-        function_crates(),
-        "template.yaml functions vs the crates under functions/"
+        deployed, table,
+        "template.yaml functions vs the route table"
     );
+    assert_eq!(
+        function_crates(),
+        table,
+        "the crates under functions/ vs the route table"
+    );
+    let manifest = workspace_manifest();
+    for name in &table {
+        assert!(
+            manifest.contains(&format!("\"functions/{name}\"")),
+            "functions/{name} is a workspace member"
+        );
+    }
     for f in &functions {
         assert_eq!(f.routes.len(), 1, "{}: one HttpApi event", f.logical_id);
         assert_eq!(
@@ -305,32 +262,84 @@ fn each_function_crate_is_deployed_once_and_serves_one_route() {
 }
 
 #[test]
-fn the_local_router_sends_each_template_route_to_the_route_its_function_serves() {
-    let hold_id = "3f0c2a9e-6b1d-4c8e-9a57-0d2b6f4e1c33";
-    let mut served = Vec::new();
-    for ((method, path), crate_name) in routes() {
-        let concrete = path.replace("{hold_id}", hold_id);
-        let method = Method::from_bytes(method.as_bytes()).expect("method");
-        let (route, param) = shared::server::route(&method, &concrete)
-            .unwrap_or_else(|e| panic!("the local router refuses {method} {concrete}: {e}"));
-        assert_eq!(
-            route,
-            route_served_by(&crate_name),
-            "{method} {path} → functions/{crate_name}"
+fn the_default_route_function_is_built_without_the_dynamodb_store() {
+    let manifest = read(
+        &repo()
+            .join("functions")
+            .join(DEFAULT_ROUTE_FUNCTION)
+            .join("Cargo.toml"),
+    );
+    assert!(
+        manifest.contains("shared.workspace = true") && !manifest.contains("dynamodb"),
+        "functions/{DEFAULT_ROUTE_FUNCTION} opens no store: {manifest}"
+    );
+    for spec in ROUTES {
+        let manifest = read(
+            &repo()
+                .join("functions")
+                .join(spec.function)
+                .join("Cargo.toml"),
         );
-        assert_eq!(
-            param,
-            path.contains("{hold_id}").then_some(hold_id),
-            "{method} {path}"
-        );
-        served.push(route);
-    }
-    for route in all_routes() {
         assert!(
-            served.contains(&route),
-            "{route:?} has no route in template.yaml"
+            manifest.contains(r#"features = ["dynamodb"]"#),
+            "functions/{} serves from DynamoDB on AWS: {manifest}",
+            spec.function
         );
     }
+}
+
+#[test]
+fn the_router_finds_every_route_of_the_table_with_its_path_parameters() {
+    let hold_id = "3f0c2a9e-6b1d-4c8e-9a57-0d2b6f4e1c33";
+    for spec in ROUTES {
+        let concrete = spec.path.replace("{hold_id}", hold_id);
+        let expected: Vec<(&str, &str)> = if spec.path.contains("{hold_id}") {
+            vec![("hold_id", hold_id)]
+        } else {
+            vec![]
+        };
+        assert_eq!(
+            route::find(spec.method, &concrete),
+            Matched::Route(spec.route, expected),
+            "{} {}",
+            spec.method,
+            spec.path
+        );
+    }
+}
+
+/// The `[workspace.metadata.lambda.watch.router]` table of `Cargo.toml`: `path = [{ method,
+/// function }]` lines, read as the route table they must equal.
+fn lambda_watch_routes() -> BTreeMap<(String, String), String> {
+    let manifest = workspace_manifest();
+    let section = manifest
+        .split("[workspace.metadata.lambda.watch.router]")
+        .nth(1)
+        .expect("a cargo lambda watch router in Cargo.toml");
+    let mut routes = BTreeMap::new();
+    for line in section.lines().take_while(|l| !l.starts_with('[')) {
+        let Some((path, entries)) = line.split_once('=') else {
+            continue;
+        };
+        let path = path.trim().trim_matches('"').to_owned();
+        for entry in entries.split('{').skip(1) {
+            let field = |name: &str| {
+                entry
+                    .split(&format!("{name} = \""))
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            routes.insert((field("method"), path.clone()), field("function"));
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_cargo_lambda_watch_router_is_the_route_table() {
+    assert_eq!(lambda_watch_routes(), table_routes());
 }
 
 /// The OpenAPI body guards each operation with `!If [HasJwtAuthorizer, [{JwtAuthorizer: []}],

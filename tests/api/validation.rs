@@ -6,11 +6,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use serde_json::json;
+use shared::Error;
 use shared::domain::{Hold, HoldId, RoomId, SlotState, UserId};
-use shared::store::{NewHold, SeedData, Store};
-use shared::{Error, Route};
+use shared::store::{NewHold, Store};
 
-use crate::helpers::{Event, TestApp};
+use crate::harness::{Event, TestApp};
 
 async fn assert_422(t: &TestApp, event: Event) -> String {
     let response = t.send(event).await;
@@ -178,26 +178,14 @@ impl Store for FailingStore {
     async fn release_hold(&self, _: HoldId, _: &UserId, _: DateTime<Utc>) -> Result<Hold, Error> {
         Err((self.0)())
     }
-    async fn seed(&self, _: &SeedData) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn is_empty(&self) -> Result<bool, Error> {
-        Ok(false)
-    }
 }
 
 #[tokio::test]
 async fn an_unreachable_store_returns_503_with_retry_after_and_no_internals() {
-    let t = TestApp::with_store(
-        Arc::new(FailingStore(|| {
-            Error::Unavailable("dial tcp 10.0.0.7:443: connection refused".into())
-        })),
-        None,
-    )
-    .await;
-    let response = t
-        .send_to(Route::ListSlots, Event::get("/slots?room_id=r-101"))
-        .await;
+    let t = TestApp::with_store(Arc::new(FailingStore(|| {
+        Error::Unavailable("dial tcp 10.0.0.7:443: connection refused".into())
+    })));
+    let response = t.get("/slots?room_id=r-101").await;
     assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers["retry-after"], "1");
     assert_eq!(response.error_code(), "SERVICE_UNAVAILABLE");
@@ -206,13 +194,9 @@ async fn an_unreachable_store_returns_503_with_retry_after_and_no_internals() {
 
 #[tokio::test]
 async fn an_unexpected_failure_returns_500_without_internals_in_the_body() {
-    let t = TestApp::with_store(
-        Arc::new(FailingStore(|| {
-            Error::Internal("SQLITE_CORRUPT at page 7 of /var/lib/secret.db".into())
-        })),
-        None,
-    )
-    .await;
+    let t = TestApp::with_store(Arc::new(FailingStore(|| {
+        Error::Internal("SQLITE_CORRUPT at page 7 of /var/lib/secret.db".into())
+    })));
     let response = t.create_hold("s-1", "u-demo").await;
     assert_eq!(response.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(
@@ -222,9 +206,10 @@ async fn an_unexpected_failure_returns_500_without_internals_in_the_body() {
 }
 
 /// `shared::http::unmatched`, the `$default` route's handler, on an API Gateway v2 event.
-fn unmatched(event: serde_json::Value) -> crate::helpers::TestResponse {
+fn unmatched(event: serde_json::Value) -> crate::harness::Reply {
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-    crate::helpers::parse(shared::http::unmatched(&request))
+    let (parts, body) = shared::http::unmatched(&request).into_parts();
+    crate::harness::reply(parts.status, parts.headers, body.as_ref(), "$default")
 }
 
 #[test]

@@ -336,7 +336,6 @@ impl Store for SqliteStore {
             },
         )
     }
-
 }
 
 /// The schema is created on [`SqliteStore::open`]; loading is one transaction.

@@ -85,7 +85,9 @@ fn reason_item<T: for<'de> Deserialize<'de>>(
 }
 
 /// A transaction cancelled because another transaction was writing one of its items.
-pub(super) fn is_transaction_conflict(err: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool {
+pub(super) fn is_transaction_conflict(
+    err: &SdkError<TransactWriteItemsError, HttpResponse>,
+) -> bool {
     matches!(
         err.as_service_error(),
         Some(TransactWriteItemsError::TransactionCanceledException(c))
@@ -192,7 +194,11 @@ mod tests {
 
     #[test]
     fn an_unknown_slot_is_told_before_an_unknown_user_and_a_user_before_a_held_slot() {
-        let both = [reason(CONDITION_FAILED), reason(CONDITION_FAILED), reason("None")];
+        let both = [
+            reason(CONDITION_FAILED),
+            reason(CONDITION_FAILED),
+            reason("None"),
+        ];
         assert!(matches!(refusal(&both), Error::SlotNotFound));
         let user_and_held = [
             reason(CONDITION_FAILED),
@@ -204,7 +210,11 @@ mod tests {
 
     #[test]
     fn throttling_and_lasting_conflicts_are_503_and_anything_else_is_500() {
-        for code in ["ThrottlingError", "ProvisionedThroughputExceeded", TRANSACTION_CONFLICT] {
+        for code in [
+            "ThrottlingError",
+            "ProvisionedThroughputExceeded",
+            TRANSACTION_CONFLICT,
+        ] {
             let reasons = [reason("None"), reason(code), reason("None")];
             assert!(matches!(refusal(&reasons), Error::Unavailable(_)), "{code}");
         }
@@ -219,9 +229,18 @@ mod tests {
             Some("ProvisionedThroughputExceededException"),
             400
         ));
-        assert!(service_error_is_unavailable(Some("InternalServerError"), 500));
+        assert!(service_error_is_unavailable(
+            Some("InternalServerError"),
+            500
+        ));
         assert!(service_error_is_unavailable(None, 503));
-        assert!(!service_error_is_unavailable(Some("ValidationException"), 400));
-        assert!(!service_error_is_unavailable(Some("ResourceNotFoundException"), 400));
+        assert!(!service_error_is_unavailable(
+            Some("ValidationException"),
+            400
+        ));
+        assert!(!service_error_is_unavailable(
+            Some("ResourceNotFoundException"),
+            400
+        ));
     }
 }

@@ -134,11 +134,11 @@ impl DynamoStore {
                     .transpose()?;
                 self.explain(id, user, now, action, old).await
             }
-            Some(UpdateItemError::TransactionConflictException(_)) => Err(Error::Unavailable(
-                format!(
+            Some(UpdateItemError::TransactionConflictException(_)) => {
+                Err(Error::Unavailable(format!(
                     "dynamodb {operation}: transaction conflict on hold {id}'s slot {CONFLICT_ATTEMPTS} times"
-                ),
-            )),
+                )))
+            }
             _ => Err(sdk_error(operation, err)),
         }
     }

@@ -27,7 +27,6 @@ use crate::error::Error;
 use crate::seed::SeedData;
 use crate::store::{Provision, millis};
 
-
 /// Requests in flight at once while seeding.
 const SEED_CONCURRENCY: usize = 32;
 
@@ -182,28 +181,28 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
 /// Puts `item` unless an item with its key exists. `Ok(None)`: written; `Ok(Some(old))`: the
 /// existing item, left as it was.
 async fn put_new(
-        client: &Client,
-        table: &str,
-        item: HashMap<String, AttributeValue>,
-    ) -> Result<Option<HashMap<String, AttributeValue>>, Error> {
-        let put = client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(item))
-            .condition_expression(format!("attribute_not_exists({PK})"))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(None),
-            Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(existing)) => {
-                    Ok(Some(existing.item().cloned().unwrap_or_default()))
-                }
-                _ => Err(sdk_error("PutItem (seed)", err)),
-            },
-        }
+    client: &Client,
+    table: &str,
+    item: HashMap<String, AttributeValue>,
+) -> Result<Option<HashMap<String, AttributeValue>>, Error> {
+    let put = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(format!("attribute_not_exists({PK})"))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    match put {
+        Ok(_) => Ok(None),
+        Err(err) => match err.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(existing)) => {
+                Ok(Some(existing.item().cloned().unwrap_or_default()))
+            }
+            _ => Err(sdk_error("PutItem (seed)", err)),
+        },
     }
+}
 
 /// One seed item: what it is (for messages) and, for slots, the slot id its key must belong to.
 struct SeedItem {

@@ -65,7 +65,8 @@ pub(super) fn slot_gsi1sk(start_ms: i64, slot: &SlotId) -> String {
 #[derive(Debug, Serialize)]
 pub(super) struct Key {
     pub(super) pk: String,
-    pub(super) sk: String,}
+    pub(super) sk: String,
+}
 
 impl Key {
     pub(super) fn slot(key: SlotKey) -> Self {
@@ -100,7 +101,8 @@ impl Key {
 pub(super) struct UserItem {
     pub(super) pk: String,
     pub(super) sk: String,
-    pub(super) user_id: UserId,}
+    pub(super) user_id: UserId,
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct RoomItem {
@@ -110,7 +112,8 @@ pub(super) struct RoomItem {
     pub(super) gsi1sk: String,
     pub(super) room_id: RoomId,
     pub(super) name: String,
-    pub(super) capacity: u32,}
+    pub(super) capacity: u32,
+}
 
 /// A slot and its latest hold. The hold fields are absent until the first hold.
 #[derive(Debug, Serialize, Deserialize)]
@@ -133,7 +136,8 @@ pub(super) struct SlotItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) hold_expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) hold_status: Option<HoldStatus>,}
+    pub(super) hold_status: Option<HoldStatus>,
+}
 
 impl SlotItem {
     /// The slot's latest hold, if it is `id` (as the slot records it: owner, status, expiry).
@@ -172,7 +176,8 @@ pub(super) struct HoldItem {
     pub(super) expires_at: i64,
     pub(super) created_at: i64,
     /// Epoch seconds: DynamoDB TTL may delete the record after this (clean-up only).
-    pub(super) ttl: i64,}
+    pub(super) ttl: i64,
+}
 
 // ── Conversions ─────────────────────────────────────────────────────────────────────────────
 
@@ -204,7 +209,6 @@ pub(super) fn built<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     fn keys(item: &HashMap<String, AttributeValue>) -> Vec<&str> {
         let mut keys: Vec<&str> = item.keys().map(String::as_str).collect();
@@ -267,7 +271,8 @@ mod tests {
             expires_at: 1,
             created_at: 0,
             ttl: 2,
-        }).unwrap();
+        })
+        .unwrap();
         assert!(record.contains_key(TTL) && record.contains_key(PK));
         assert_eq!(Key::slot(hold_id.slot_key()).item().unwrap().len(), 2);
     }

@@ -1,0 +1,603 @@
+//! The one test harness.
+//!
+//! - [`seeded`]: a fresh store of either kind (its own SQLite file or DynamoDB Local table) loaded
+//!   with the demo data, built here and nowhere else.
+//! - [`Event`]: a request as a test describes it (method, path, query, body, JWT `sub`), which each
+//!   transport sends its own way; [`Reply`]: the one answer type, made by [`reply`], the one place
+//!   that checks that every answer is JSON and every error is `{error, message}`.
+//! - [`Transport`]: how a request reaches the service. Three of them: [`InProcess`] (the handlers,
+//!   with API Gateway HTTP API v2 events), [`Loopback`] (the local server over TCP), and the
+//!   function binaries through a Lambda Runtime API (`runtime::Stack`).
+//! - [`TestApp`]: the client every scenario is written against (hold, confirm, release, list, the
+//!   status of a slot, the clock), over any transport and either store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde_json::{Value, json};
+use shared::App;
+use shared::clock::{Clock, ManualClock};
+use shared::domain::UserId;
+use shared::route::{self, Matched};
+use shared::store::sqlite::SqliteStore;
+use shared::store::{Provision, Store};
+use tokio::sync::oneshot;
+
+/// The hold length the tests run with (seconds); expiry is driven by the manual clock.
+pub const TTL_SECONDS: i64 = 300;
+
+// ── Stores ──────────────────────────────────────────────────────────────────────────────────
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite,
+    Dynamodb,
+}
+
+/// A fresh store with the demo data, and what a separate process needs to open the same store.
+pub struct Seeded {
+    pub store: Arc<dyn Store>,
+    /// The environment that points a function binary at this store.
+    pub env: Vec<(String, String)>,
+    /// Keeps the SQLite file's directory alive for the test's length.
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh store of `kind` loaded with the demo data of `now` and `extra_users`.
+pub async fn seeded(kind: StoreKind, now: DateTime<Utc>, extra_users: &[UserId]) -> Seeded {
+    match kind {
+        StoreKind::Sqlite => {
+            let mut data = shared::seed::demo(now).unwrap();
+            data.users.extend_from_slice(extra_users);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("test.db");
+            let store = SqliteStore::open(&path).unwrap();
+            store.load(&data).await.unwrap();
+            Seeded {
+                store: Arc::new(store),
+                env: vec![("SQLITE_PATH".into(), path.display().to_string())],
+                _dir: Some(dir),
+            }
+        }
+        StoreKind::Dynamodb => {
+            let endpoint = crate::dynamodb_local::endpoint().await.to_owned();
+            let client = crate::dynamodb_local::client().await;
+            let store = demo_dynamo_store(client, now, extra_users).await;
+            let table = store.table().to_owned();
+            // DynamoDB Local keeps one database per access key and region: a function binary
+            // uses the harness's (`local`, us-east-1).
+            let env = [
+                ("TABLE_NAME", table.as_str()),
+                ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+                ("AWS_ACCESS_KEY_ID", "local"),
+                ("AWS_SECRET_ACCESS_KEY", "local"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ];
+            Seeded {
+                store: Arc::new(store),
+                env: env
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                _dir: None,
+            }
+        }
+    }
+}
+
+/// A DynamoDB store over a fresh table through `client`, loaded with the demo data of `now` and
+/// `extra_users` (tests that count requests pass a client with an interceptor).
+pub async fn demo_dynamo_store(
+    client: aws_sdk_dynamodb::Client,
+    now: DateTime<Utc>,
+    extra_users: &[UserId],
+) -> shared::store::dynamo::DynamoStore {
+    let mut data = shared::seed::demo(now).unwrap();
+    data.users.extend_from_slice(extra_users);
+    let table = crate::dynamodb_local::fresh_table(&client).await;
+    let store = shared::store::dynamo::DynamoStore::new(client, table);
+    store.load(&data).await.unwrap();
+    store
+}
+
+// ── Answers ─────────────────────────────────────────────────────────────────────────────────
+
+/// What the service answered, over any transport, with the body parsed as JSON.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn error_code(&self) -> &str {
+        self.body["error"].as_str().unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The one JSON assertion: every answer is `application/json`, its body parses, and an error
+/// (4xx/5xx) is `{"error", "message"}`. `from` names the transport or function in failures.
+pub fn reply(status: StatusCode, headers: HeaderMap, bytes: &[u8], from: &str) -> Reply {
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/json"),
+        "{from}: every answer is JSON ({status}, {headers:?})"
+    );
+    let body: Value = serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("{from}: body is not JSON ({e}): {bytes:?}"));
+    if status.is_client_error() || status.is_server_error() {
+        assert!(
+            body["error"].is_string() && body["message"].is_string(),
+            "{from}: an error is {{error, message}}: {body}"
+        );
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Asserts an answer's status and, for errors, its machine code.
+pub fn assert_status(reply: &Reply, status: u16, code: Option<&str>) {
+    assert_eq!(reply.status, status, "{reply:?}");
+    if let Some(code) = code {
+        assert_eq!(reply.error_code(), code, "{reply:?}");
+    }
+}
+
+// ── Requests ────────────────────────────────────────────────────────────────────────────────
+
+/// A request as a test describes it. [`Event::to_json`] is how API Gateway's HTTP API (payload
+/// format 2.0) would deliver it to a function: stage prefix in `rawPath`, the route key and path
+/// parameters from the route table, query string parameters, optional base64 body and optional
+/// JWT authorizer claims.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub method: Method,
+    /// The route path without the stage (e.g. `/holds/…/confirm`).
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub base64: bool,
+    pub content_type: Option<String>,
+    pub sub: Option<String>,
+}
+
+pub const STAGE: &str = "test";
+
+impl Event {
+    pub fn get(path_and_query: &str) -> Self {
+        Self::new(Method::GET, path_and_query)
+    }
+
+    /// A request of any method, without a body.
+    pub fn new(method: Method, path_and_query: &str) -> Self {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let query = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect();
+        Self {
+            method,
+            path: path.to_owned(),
+            query,
+            body: None,
+            base64: false,
+            content_type: None,
+            sub: None,
+        }
+    }
+
+    pub fn post(path: &str, body: Value) -> Self {
+        Self::post_raw(path, body.to_string().into_bytes())
+    }
+
+    pub fn post_raw(path: &str, body: Vec<u8>) -> Self {
+        Self {
+            body: Some(body),
+            content_type: Some("application/json".into()),
+            ..Self::new(Method::POST, path)
+        }
+    }
+
+    pub fn without_body(mut self) -> Self {
+        self.body = None;
+        self
+    }
+
+    /// As API Gateway sends a body whose content type it does not consider text: base64.
+    pub fn base64(mut self, content_type: Option<&str>) -> Self {
+        self.base64 = true;
+        self.content_type = content_type.map(str::to_owned);
+        self
+    }
+
+    /// As if API Gateway's JWT authorizer had verified a token with this `sub`.
+    pub fn authenticated_as(mut self, sub: &str) -> Self {
+        self.sub = Some(sub.to_owned());
+        self
+    }
+
+    /// The route key (`METHOD /template`) and path parameters API Gateway would give this
+    /// request, from the route table; a request no route matches keeps its own path as key.
+    fn route_key_and_params(&self) -> (String, Value) {
+        match route::find(self.method.as_str(), &self.path) {
+            Matched::Route(route, params) => {
+                let params: serde_json::Map<String, Value> = params
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+                    .collect();
+                let params = if params.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Object(params)
+                };
+                (format!("{} {}", self.method, route.spec().path), params)
+            }
+            _ => (format!("{} {}", self.method, self.path), Value::Null),
+        }
+    }
+
+    pub fn raw_query(&self) -> String {
+        self.query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    pub fn to_json(&self) -> Value {
+        use base64::Engine as _;
+        let (route_key, path_parameters) = self.route_key_and_params();
+        let raw_query = self.raw_query();
+        let query: serde_json::Map<String, Value> = self
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let mut headers = json!({ "host": "api-id.execute-api.eu-west-1.amazonaws.com", "user-agent": "contract-tests" });
+        if let Some(ct) = &self.content_type {
+            headers["content-type"] = Value::String(ct.clone());
+        }
+        let body = self.body.as_ref().map(|b| {
+            if self.base64 {
+                base64::engine::general_purpose::STANDARD.encode(b)
+            } else {
+                String::from_utf8_lossy(b).into_owned()
+            }
+        });
+        let authorizer = match &self.sub {
+            Some(sub) => {
+                json!({ "jwt": { "claims": { "sub": sub, "iss": "https://issuer.example" }, "scopes": null } })
+            }
+            None => Value::Null,
+        };
+        let raw_path = format!("/{STAGE}{}", self.path);
+        let mut event = json!({
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": raw_path,
+            "rawQueryString": raw_query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "api-id",
+                "domainName": "api-id.execute-api.eu-west-1.amazonaws.com",
+                "domainPrefix": "api-id",
+                "http": {
+                    "method": self.method.as_str(),
+                    "path": raw_path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "192.0.2.1",
+                    "userAgent": "contract-tests"
+                },
+                "requestId": "req-contract-test",
+                "routeKey": route_key,
+                "stage": STAGE,
+                "time": "24/Nov/2026:15:00:00 +0000",
+                "timeEpoch": 1795100400000u64
+            },
+            "isBase64Encoded": self.base64,
+        });
+        if !self.query.is_empty() {
+            event["queryStringParameters"] = Value::Object(query);
+        }
+        if !path_parameters.is_null() {
+            event["pathParameters"] = path_parameters;
+        }
+        if let Some(body) = body {
+            event["body"] = Value::String(body);
+        }
+        if !authorizer.is_null() {
+            event["requestContext"]["authorizer"] = authorizer;
+        }
+        event
+    }
+}
+
+// ── Transports ──────────────────────────────────────────────────────────────────────────────
+
+/// How a request reaches the service.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    async fn send(&self, event: &Event) -> Reply;
+}
+
+/// Which transport a scenario runs through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The handlers in this process, with API Gateway v2 events.
+    Handlers,
+    /// The local server over TCP on 127.0.0.1.
+    Loopback,
+    /// The function binaries through a Lambda Runtime API (`runtime::Stack`).
+    Runtime,
+}
+
+/// The handlers in this process: as API Gateway does, the event goes to the function of its
+/// route, or to the `$default` route's handler when no route matches.
+pub struct InProcess(pub App);
+
+#[async_trait]
+impl Transport for InProcess {
+    async fn send(&self, event: &Event) -> Reply {
+        let request = lambda_http::request::from_str(&event.to_json().to_string()).unwrap();
+        let response = match route::find(event.method.as_str(), &event.path) {
+            Matched::Route(route, _) => self.0.handle(route, request).await.unwrap(),
+            _ => shared::http::unmatched(&request),
+        };
+        let (parts, body) = response.into_parts();
+        reply(parts.status, parts.headers, body.as_ref(), "handler")
+    }
+}
+
+/// The local server (`server::serve`) on 127.0.0.1 and a port of its own, serving `app`.
+pub struct Loopback {
+    pub addr: SocketAddr,
+    client: reqwest::Client,
+    stop: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
+}
+
+impl Loopback {
+    pub async fn start(app: App) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(server::serve(app, listener, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            stop: std::sync::Mutex::new(Some(stop)),
+            task: std::sync::Mutex::new(Some(task)),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Asks the server to stop and waits until it has.
+    pub async fn stop(&self) {
+        if let Some(stop) = self.stop.lock().unwrap().take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.lock().unwrap().take();
+        if let Some(task) = task {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// The answer of the local server to a `reqwest` request, through the one JSON assertion.
+pub async fn http_reply(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.unwrap();
+    reply(status, headers, &bytes, "local server")
+}
+
+#[async_trait]
+impl Transport for Loopback {
+    async fn send(&self, event: &Event) -> Reply {
+        assert!(
+            event.sub.is_none(),
+            "JWT claims come from API Gateway; the local server has no authorizer"
+        );
+        let mut url = self.url(&event.path);
+        if !event.query.is_empty() {
+            url = format!("{url}?{}", event.raw_query());
+        }
+        let mut request = self.client.request(event.method.clone(), url);
+        if let Some(ct) = &event.content_type {
+            request = request.header("content-type", ct);
+        }
+        if let Some(body) = &event.body {
+            request = request.body(body.clone());
+        }
+        http_reply(request.send().await.unwrap()).await
+    }
+}
+
+// ── The client scenarios are written against ───────────────────────────────────────────────
+
+/// A service on a fresh, seeded store, reached through one transport, with a manual clock.
+pub struct TestApp {
+    via: Box<dyn Transport>,
+    /// The service's clock (in-process and loopback); through the runtime the functions run on
+    /// the system clock and scenarios that move time do not run there.
+    pub clock: ManualClock,
+    _seeded: Option<Seeded>,
+}
+
+fn start_time() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.duration_trunc(Duration::seconds(1)).unwrap_or(now)
+}
+
+impl TestApp {
+    /// A fresh store of `kind` with the demo data (and `extra_users`), served through `via`.
+    pub async fn start(via: Via, kind: StoreKind, extra_users: &[UserId]) -> Self {
+        let clock = ManualClock::starting_at(start_time());
+        let seeded = seeded(kind, clock.now(), extra_users).await;
+        let app = || {
+            App::new(
+                seeded.store.clone(),
+                Clock::Manual(clock.clone()),
+                Duration::seconds(TTL_SECONDS),
+            )
+        };
+        let via: Box<dyn Transport> = match via {
+            Via::Handlers => Box::new(InProcess(app())),
+            Via::Loopback => Box::new(Loopback::start(app()).await),
+            Via::Runtime => {
+                let mut env = seeded.env.clone();
+                env.push(("HOLD_TTL_SECONDS".into(), TTL_SECONDS.to_string()));
+                Box::new(crate::runtime::Stack::start(env).await)
+            }
+        };
+        Self {
+            via,
+            clock,
+            _seeded: Some(seeded),
+        }
+    }
+
+    /// The handlers in process on `store` as it is (no data loaded), e.g. a failing test double.
+    pub fn with_store(store: Arc<dyn Store>) -> Self {
+        let clock = ManualClock::starting_at(start_time());
+        let app = App::new(
+            store,
+            Clock::Manual(clock.clone()),
+            Duration::seconds(TTL_SECONDS),
+        );
+        Self {
+            via: Box::new(InProcess(app)),
+            clock,
+            _seeded: None,
+        }
+    }
+
+    /// The handlers in process on a fresh SQLite store (the error-table tests).
+    pub async fn sqlite() -> Self {
+        Self::start(Via::Handlers, StoreKind::Sqlite, &[]).await
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.clock.advance(Duration::seconds(seconds));
+    }
+
+    pub async fn send(&self, event: Event) -> Reply {
+        self.via.send(&event).await
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> Reply {
+        self.send(Event::get(path_and_query)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Event::post(path, body)).await
+    }
+
+    pub async fn list(&self, room: &str, user: Option<&str>) -> Reply {
+        match user {
+            Some(user) => {
+                self.get(&format!("/slots?room_id={room}&user_id={user}"))
+                    .await
+            }
+            None => self.get(&format!("/slots?room_id={room}")).await,
+        }
+    }
+
+    /// The room's slots as `user` sees them (200 asserted).
+    pub async fn slots(&self, room: &str, user: Option<&str>) -> Vec<Value> {
+        let list = self.list(room, user).await;
+        assert_eq!(list.status, StatusCode::OK, "{list:?}");
+        list.body["slots"].as_array().unwrap().clone()
+    }
+
+    /// One slot of the room as `user` sees it.
+    pub async fn slot(&self, room: &str, slot_id: &str, user: Option<&str>) -> Value {
+        self.slots(room, user)
+            .await
+            .into_iter()
+            .find(|s| s["slot_id"] == slot_id)
+            .unwrap_or_else(|| panic!("{slot_id} listed"))
+    }
+
+    /// The caller-aware status of one slot, as listed.
+    pub async fn status_of(&self, room: &str, slot: &str, user: Option<&str>) -> String {
+        let list = self.list(room, user).await;
+        assert_eq!(list.status, StatusCode::OK, "{list:?}");
+        list.body["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["slot_id"] == slot)
+            .map(|s| s["status"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("{slot} not listed"))
+    }
+
+    pub async fn create_hold(&self, slot: &str, user: &str) -> Reply {
+        self.post("/holds", json!({ "slot_id": slot, "user_id": user }))
+            .await
+    }
+
+    /// Holds `slot` for `user`, asserting success; returns the hold id.
+    pub async fn hold(&self, slot: &str, user: &str) -> String {
+        let response = self.create_hold(slot, user).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{response:?}");
+        response.body["hold_id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn confirm(&self, hold_id: &str, user: &str) -> Reply {
+        self.post(
+            &format!("/holds/{hold_id}/confirm"),
+            json!({ "user_id": user }),
+        )
+        .await
+    }
+
+    pub async fn release(&self, hold_id: &str, user: &str) -> Reply {
+        self.post(
+            &format!("/holds/{hold_id}/release"),
+            json!({ "user_id": user }),
+        )
+        .await
+    }
+}
+
+/// Turns a `serde_json` header object (as a function returns it) into a [`HeaderMap`].
+pub fn header_map(headers: &serde_json::Map<String, Value>) -> HeaderMap {
+    headers
+        .iter()
+        .filter_map(|(k, v)| {
+            Some((
+                HeaderName::from_bytes(k.as_bytes()).ok()?,
+                HeaderValue::from_str(v.as_str()?).ok()?,
+            ))
+        })
+        .collect()
+}
