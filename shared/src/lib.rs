@@ -14,8 +14,11 @@
 //!    ↑
 //!   domain     pure: ids, holds, slot status, why a write was refused; `now` as an argument
 //!
-//!   leaves (import nothing above `domain`): route (the route table), config, clock, telemetry,
-//!   seed (demo and benchmark data as plain values)
+//!   leaves, which any layer may import: route (the route table), config, clock, telemetry
+//!   (import nothing of the crate), and seed (demo and benchmark data as plain values; imports
+//!   only `domain`)
+//!
+//! `tests/api/layers.rs` fails when an import breaks this map.
 //! ```
 //! A request is parsed and validated in [`http`], which calls one [`store::Store`] method; the
 //! store decides races in one guarded write and answers with [`domain`] values or an [`Error`];

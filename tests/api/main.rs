@@ -15,11 +15,18 @@
 //! - `runtime`: the function binaries and a minimal Lambda Runtime API (the `Runtime` transport),
 //!   the `$default` function, a bad configuration at cold start.
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
+//! - `layers`: the import map of `shared/src/lib.rs`, enforced.
+//!
+//! The whole binary is test code, so a failed `unwrap` is a failed test: allowed here at the root
+//! (clippy's `allow-unwrap-in-tests` in `clippy.toml` covers `#[test]` functions and the
+//! `#[cfg(test)]` modules of the library crates, not the helpers of an integration binary).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod contract;
 mod dynamodb;
 mod dynamodb_local;
 mod harness;
+mod layers;
 mod loopback;
 mod runtime;
 mod template;
