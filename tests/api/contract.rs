@@ -690,7 +690,7 @@ pub async fn base64_bodies_behind_a_named_stage_are_read_as_json(t: TestApp) {
 
 /// Generates, for one transport, one `#[tokio::test]` per scenario and store, named
 /// `<transport>::<store>::<scenario>`.
-macro_rules! scenarios {
+macro_rules! on_both_stores {
     ($via:ident as $transport:ident: $($scenario:ident),* $(,)?) => {
         mod $transport {
             mod sqlite {
@@ -717,99 +717,60 @@ macro_rules! scenarios {
     };
 }
 
-// Every scenario, through the handlers with API Gateway v2 events.
-scenarios!(
-    Handlers as handlers:
-    listing_a_fresh_room_shows_every_slot_available_in_start_time_order,
-    create_returns_201_with_the_hold_and_its_location,
-    confirm_books_the_slot_for_everyone,
-    release_frees_the_slot_at_once,
-    a_second_user_holding_a_held_slot_gets_409,
-    the_holder_holding_the_same_slot_again_gets_409,
-    holding_a_booked_slot_gets_409_even_after_the_hold_would_have_expired,
-    holding_an_unknown_slot_or_as_an_unknown_user_gets_404,
-    an_expired_hold_no_longer_blocks_the_slot,
-    confirm_returns_410_when_the_hold_expired,
-    confirm_just_before_expiry_succeeds,
-    an_expired_hold_taken_over_by_another_user_cannot_be_confirmed_by_its_first_owner,
-    release_returns_410_when_the_hold_expired,
-    confirm_and_release_of_an_unknown_hold_return_410,
-    confirming_another_users_hold_returns_403_and_leaves_it_held,
-    releasing_another_users_hold_returns_403_and_leaves_it_held,
-    confirming_twice_returns_200_with_the_same_body,
-    releasing_twice_returns_200,
-    a_release_retried_after_the_slot_was_held_again_still_returns_200,
-    a_release_retried_after_the_hold_would_have_expired_returns_410,
-    releasing_a_confirmed_hold_returns_409_and_keeps_the_booking,
-    confirming_a_released_hold_returns_410,
-    listing_tells_my_holds_from_other_users_holds,
-    listing_an_unknown_room_returns_404,
-    listing_only_shows_the_asked_rooms_slots,
-    with_a_jwt_the_claimed_user_must_be_the_authenticated_one,
-    with_a_jwt_the_listing_is_seen_as_the_authenticated_user,
-    the_booking_flow_from_listing_to_booking_and_release,
-    client_errors_come_back_as_json_with_their_codes,
-    with_a_jwt_the_token_subject_is_the_caller_on_every_route,
-    base64_bodies_behind_a_named_stage_are_read_as_json,
-);
+/// Each scenario is named once, in the group of what it needs; every group runs through the
+/// handlers, the clock-moving ones also over loopback (the in-process server shares the manual
+/// clock), the API Gateway ones also through the function binaries (which run on the system
+/// clock, so nothing there moves time).
+macro_rules! scenarios {
+    (
+        everywhere: [$($any:ident),* $(,)?],
+        moving_the_clock: [$($clock:ident),* $(,)?],
+        api_gateway_events: [$($gateway:ident),* $(,)?] $(,)?
+    ) => {
+        on_both_stores!(Handlers as handlers: $($any,)* $($clock,)* $($gateway,)*);
+        on_both_stores!(Loopback as loopback: $($any,)* $($clock,)*);
+        on_both_stores!(Runtime as runtime: $($any,)* $($gateway,)*);
+    };
+}
 
-// Over TCP to the local server: all but what only API Gateway events carry (JWT claims,
-// base64 bodies, the stage).
-scenarios!(
-    Loopback as loopback:
-    listing_a_fresh_room_shows_every_slot_available_in_start_time_order,
-    create_returns_201_with_the_hold_and_its_location,
-    confirm_books_the_slot_for_everyone,
-    release_frees_the_slot_at_once,
-    a_second_user_holding_a_held_slot_gets_409,
-    the_holder_holding_the_same_slot_again_gets_409,
-    holding_a_booked_slot_gets_409_even_after_the_hold_would_have_expired,
-    holding_an_unknown_slot_or_as_an_unknown_user_gets_404,
-    an_expired_hold_no_longer_blocks_the_slot,
-    confirm_returns_410_when_the_hold_expired,
-    confirm_just_before_expiry_succeeds,
-    an_expired_hold_taken_over_by_another_user_cannot_be_confirmed_by_its_first_owner,
-    release_returns_410_when_the_hold_expired,
-    confirm_and_release_of_an_unknown_hold_return_410,
-    confirming_another_users_hold_returns_403_and_leaves_it_held,
-    releasing_another_users_hold_returns_403_and_leaves_it_held,
-    confirming_twice_returns_200_with_the_same_body,
-    releasing_twice_returns_200,
-    a_release_retried_after_the_slot_was_held_again_still_returns_200,
-    a_release_retried_after_the_hold_would_have_expired_returns_410,
-    releasing_a_confirmed_hold_returns_409_and_keeps_the_booking,
-    confirming_a_released_hold_returns_410,
-    listing_tells_my_holds_from_other_users_holds,
-    listing_an_unknown_room_returns_404,
-    listing_only_shows_the_asked_rooms_slots,
-    the_booking_flow_from_listing_to_booking_and_release,
-    client_errors_come_back_as_json_with_their_codes,
-);
-
-// Through the function binaries: all but the scenarios that move the clock (the functions run
-// on the system clock).
-scenarios!(
-    Runtime as runtime:
-    listing_a_fresh_room_shows_every_slot_available_in_start_time_order,
-    confirm_books_the_slot_for_everyone,
-    release_frees_the_slot_at_once,
-    a_second_user_holding_a_held_slot_gets_409,
-    the_holder_holding_the_same_slot_again_gets_409,
-    holding_an_unknown_slot_or_as_an_unknown_user_gets_404,
-    confirm_and_release_of_an_unknown_hold_return_410,
-    confirming_another_users_hold_returns_403_and_leaves_it_held,
-    releasing_another_users_hold_returns_403_and_leaves_it_held,
-    releasing_twice_returns_200,
-    a_release_retried_after_the_slot_was_held_again_still_returns_200,
-    releasing_a_confirmed_hold_returns_409_and_keeps_the_booking,
-    confirming_a_released_hold_returns_410,
-    listing_tells_my_holds_from_other_users_holds,
-    listing_an_unknown_room_returns_404,
-    listing_only_shows_the_asked_rooms_slots,
-    the_booking_flow_from_listing_to_booking_and_release,
-    client_errors_come_back_as_json_with_their_codes,
-    with_a_jwt_the_token_subject_is_the_caller_on_every_route,
-    base64_bodies_behind_a_named_stage_are_read_as_json,
-    with_a_jwt_the_claimed_user_must_be_the_authenticated_one,
-    with_a_jwt_the_listing_is_seen_as_the_authenticated_user,
-);
+scenarios! {
+    everywhere: [
+        listing_a_fresh_room_shows_every_slot_available_in_start_time_order,
+        confirm_books_the_slot_for_everyone,
+        release_frees_the_slot_at_once,
+        a_second_user_holding_a_held_slot_gets_409,
+        the_holder_holding_the_same_slot_again_gets_409,
+        holding_an_unknown_slot_or_as_an_unknown_user_gets_404,
+        confirm_and_release_of_an_unknown_hold_return_410,
+        confirming_another_users_hold_returns_403_and_leaves_it_held,
+        releasing_another_users_hold_returns_403_and_leaves_it_held,
+        releasing_twice_returns_200,
+        a_release_retried_after_the_slot_was_held_again_still_returns_200,
+        releasing_a_confirmed_hold_returns_409_and_keeps_the_booking,
+        confirming_a_released_hold_returns_410,
+        listing_tells_my_holds_from_other_users_holds,
+        listing_an_unknown_room_returns_404,
+        listing_only_shows_the_asked_rooms_slots,
+        the_booking_flow_from_listing_to_booking_and_release,
+        client_errors_come_back_as_json_with_their_codes,
+    ],
+    // The scenario moves the manual clock.
+    moving_the_clock: [
+        create_returns_201_with_the_hold_and_its_location,
+        holding_a_booked_slot_gets_409_even_after_the_hold_would_have_expired,
+        an_expired_hold_no_longer_blocks_the_slot,
+        confirm_returns_410_when_the_hold_expired,
+        confirm_just_before_expiry_succeeds,
+        an_expired_hold_taken_over_by_another_user_cannot_be_confirmed_by_its_first_owner,
+        release_returns_410_when_the_hold_expired,
+        confirming_twice_returns_200_with_the_same_body,
+        a_release_retried_after_the_hold_would_have_expired_returns_410,
+    ],
+    // JWT authorizer claims, base64 bodies and the stage exist only in API Gateway's events.
+    api_gateway_events: [
+        with_a_jwt_the_claimed_user_must_be_the_authenticated_one,
+        with_a_jwt_the_listing_is_seen_as_the_authenticated_user,
+        with_a_jwt_the_token_subject_is_the_caller_on_every_route,
+        base64_bodies_behind_a_named_stage_are_read_as_json,
+    ],
+}
