@@ -19,6 +19,9 @@ pub enum StoreConfig {
 pub struct Config {
     /// How long a hold lives (`HOLD_TTL_SECONDS`, default 300).
     pub hold_ttl: Duration,
+    /// How long before its slot's start a booking can no longer be cancelled
+    /// (`CANCEL_CUTOFF_SECONDS`, default 0).
+    pub cancel_cutoff: Duration,
     pub store: StoreConfig,
     /// Where the local server listens (`BIND_ADDR`, default `127.0.0.1:3000`; `PORT` overrides
     /// just the port).
@@ -32,6 +35,7 @@ pub struct ConfigError(String);
 pub const DEFAULT_HOLD_TTL_SECONDS: i64 = 300;
 pub const DEFAULT_SQLITE_PATH: &str = "escape-room.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+pub const MAX_CANCEL_CUTOFF_SECONDS: i64 = 30 * 86_400;
 
 impl Config {
     /// Reads the process environment.
@@ -53,6 +57,21 @@ impl Config {
                 .ok_or_else(|| {
                     ConfigError(format!(
                         "HOLD_TTL_SECONDS must be a whole number of seconds from 1 to 86400, got `{v}`"
+                    ))
+                })?,
+        };
+
+        let cutoff = match get("CANCEL_CUTOFF_SECONDS") {
+            None => 0,
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|s| (0..=MAX_CANCEL_CUTOFF_SECONDS).contains(s))
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "CANCEL_CUTOFF_SECONDS must be a whole number of seconds from 0 to \
+                         {MAX_CANCEL_CUTOFF_SECONDS} (30 days), got `{v}`"
                     ))
                 })?,
         };
@@ -109,6 +128,7 @@ impl Config {
 
         Ok(Self {
             hold_ttl: Duration::seconds(ttl),
+            cancel_cutoff: Duration::seconds(cutoff),
             store,
             bind,
         })
@@ -178,6 +198,26 @@ mod tests {
     fn dynamodb_without_a_table_and_unknown_stores_are_refused() {
         assert!(config(&[("STORE", "dynamodb")]).is_err());
         assert!(config(&[("STORE", "postgres")]).is_err());
+    }
+
+    #[test]
+    fn the_cancellation_cut_off_defaults_to_none_and_a_bad_one_is_refused_by_name() {
+        assert_eq!(config(&[]).unwrap().cancel_cutoff, Duration::zero());
+        assert_eq!(
+            config(&[("CANCEL_CUTOFF_SECONDS", "3600")])
+                .unwrap()
+                .cancel_cutoff,
+            Duration::hours(1)
+        );
+        for bad in ["-1", "soon", "2592001"] {
+            let err = config(&[("CANCEL_CUTOFF_SECONDS", bad)])
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                err.is_some_and(|e| e.contains("CANCEL_CUTOFF_SECONDS")),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -24,9 +24,24 @@ pub enum Refusal {
     /// The hold belongs to another user.
     #[error("hold belongs to another user")]
     NotHoldOwner,
-    /// Release of a confirmed hold: a booking is not released by that call.
+    /// Release or extension of a confirmed hold: a booking is not released or extended.
     #[error("hold is confirmed")]
     HoldConfirmed,
+    /// Extension of a released hold.
+    #[error("hold is released")]
+    HoldReleased,
+    /// Cancellation of a hold that is not a booking.
+    #[error("hold is not confirmed")]
+    HoldNotConfirmed,
+    /// The hold's one extension is used up.
+    #[error("extension used")]
+    ExtensionUsed,
+    /// The slot has started: it can no longer be held, extended into, confirmed or cancelled.
+    #[error("slot started")]
+    SlotStarted,
+    /// Cancellation closer to the start than the cut-off.
+    #[error("cancellation cut-off passed")]
+    CancelCutoff,
     /// The store refused a change the domain allows: a broken invariant (never the caller's
     /// fault). The text is for the log only.
     #[error("inconsistent state: {0}")]
@@ -272,6 +287,8 @@ pub enum HoldStatus {
     Hold,
     Confirmed,
     Released,
+    /// A booking its owner cancelled before the slot started; the slot is free again.
+    Cancelled,
 }
 
 impl HoldStatus {
@@ -280,6 +297,7 @@ impl HoldStatus {
             Self::Hold => "HOLD",
             Self::Confirmed => "CONFIRMED",
             Self::Released => "RELEASED",
+            Self::Cancelled => "CANCELLED",
         }
     }
 
@@ -288,6 +306,7 @@ impl HoldStatus {
             "HOLD" => Some(Self::Hold),
             "CONFIRMED" => Some(Self::Confirmed),
             "RELEASED" => Some(Self::Released),
+            "CANCELLED" => Some(Self::Cancelled),
             _ => None,
         }
     }
@@ -301,6 +320,10 @@ pub struct Hold {
     pub user_id: UserId,
     pub status: HoldStatus,
     pub expires_at: DateTime<Utc>,
+    /// When the hold's slot starts (the time rules compare it with `now`).
+    pub starts_at: DateTime<Utc>,
+    /// The hold's one extension has been used.
+    pub extended: bool,
 }
 
 impl Hold {
@@ -308,6 +331,47 @@ impl Hold {
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         self.status == HoldStatus::Hold && now < self.expires_at
     }
+
+    /// The hold as a caller sees it at `now` (see [`ViewStatus`]).
+    pub fn view_status(&self, now: DateTime<Utc>) -> ViewStatus {
+        match self.status {
+            HoldStatus::Hold if now < self.expires_at => ViewStatus::Hold,
+            HoldStatus::Hold => ViewStatus::Expired,
+            HoldStatus::Confirmed => ViewStatus::Confirmed,
+            // After its time a released hold is as gone as an expired one (the rule the release
+            // retry follows too); both stores can tell only that much once the slot moved on.
+            HoldStatus::Released if now < self.expires_at => ViewStatus::Released,
+            HoldStatus::Released => ViewStatus::Expired,
+            HoldStatus::Cancelled => ViewStatus::Cancelled,
+        }
+    }
+
+    /// Whole seconds until a live hold expires (rounded up); 0 for anything else.
+    pub fn seconds_left(&self, now: DateTime<Utc>) -> i64 {
+        if self.is_live(now) {
+            let millis = (self.expires_at - now).num_milliseconds();
+            (millis + 999) / 1000
+        } else {
+            0
+        }
+    }
+}
+
+/// A hold's status as a look-up shows it: the stored lifecycle plus `EXPIRED` for a hold whose
+/// time ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ViewStatus {
+    Hold,
+    Confirmed,
+    Released,
+    Expired,
+    Cancelled,
+}
+
+/// Whether a slot starting at `starts_at` has started at `now` (a slot starting exactly now has).
+pub fn has_started(starts_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    starts_at <= now
 }
 
 /// A slot together with what the store knows about its occupancy at one instant.
@@ -328,11 +392,16 @@ pub enum SlotStatus {
     HeldByMe,
     HeldByOther,
     Available,
+    /// The slot has started: nothing can be done with it any more.
+    Past,
 }
 
 /// The caller-aware status of a slot at `now`. An expired hold counts as no hold at all; a caller
 /// without a user id sees every live hold as someone else's.
 pub fn slot_status(state: &SlotState, caller: Option<&UserId>, now: DateTime<Utc>) -> SlotStatus {
+    if has_started(state.slot.start_time, now) {
+        return SlotStatus::Past;
+    }
     if state.booked {
         return SlotStatus::Booked;
     }
@@ -364,8 +433,9 @@ pub fn explain_confirm(
     }
     match hold.status {
         HoldStatus::Confirmed => Ok(hold.clone()),
-        HoldStatus::Released => Err(Refusal::HoldGone),
+        HoldStatus::Released | HoldStatus::Cancelled => Err(Refusal::HoldGone),
         HoldStatus::Hold if !hold.is_live(now) => Err(Refusal::HoldGone),
+        HoldStatus::Hold if has_started(hold.starts_at, now) => Err(Refusal::SlotStarted),
         // The hold is live and the caller's, yet the guarded write refused it: only a broken
         // invariant (the slot booked under a live hold) gets here.
         HoldStatus::Hold => Err(Refusal::Inconsistent(format!(
@@ -390,11 +460,62 @@ pub fn explain_release(
     }
     match hold.status {
         HoldStatus::Released if now < hold.expires_at => Ok(hold.clone()),
-        HoldStatus::Released => Err(Refusal::HoldGone),
+        HoldStatus::Released | HoldStatus::Cancelled => Err(Refusal::HoldGone),
         HoldStatus::Confirmed => Err(Refusal::HoldConfirmed),
         HoldStatus::Hold if !hold.is_live(now) => Err(Refusal::HoldGone),
         HoldStatus::Hold => Err(Refusal::Inconsistent(format!(
             "release of live hold {} refused by the store",
+            hold.id
+        ))),
+    }
+}
+
+/// See [`explain_confirm`]. A hold is extended once, while it is live and its slot has not
+/// started; a confirmed or released hold is 409, an expired or unknown one 410.
+pub fn explain_extend(
+    hold: Option<&Hold>,
+    caller: &UserId,
+    now: DateTime<Utc>,
+) -> Result<Hold, Refusal> {
+    let hold = hold.ok_or(Refusal::HoldGone)?;
+    if &hold.user_id != caller {
+        return Err(Refusal::NotHoldOwner);
+    }
+    match hold.status {
+        HoldStatus::Confirmed => Err(Refusal::HoldConfirmed),
+        HoldStatus::Released => Err(Refusal::HoldReleased),
+        HoldStatus::Cancelled => Err(Refusal::HoldGone),
+        HoldStatus::Hold if !hold.is_live(now) => Err(Refusal::HoldGone),
+        HoldStatus::Hold if hold.extended => Err(Refusal::ExtensionUsed),
+        HoldStatus::Hold if has_started(hold.starts_at, now) => Err(Refusal::SlotStarted),
+        HoldStatus::Hold => Err(Refusal::Inconsistent(format!(
+            "extension of live hold {} refused by the store",
+            hold.id
+        ))),
+    }
+}
+
+/// See [`explain_confirm`]. Only a booking is cancelled, by its owner, before its slot starts and
+/// not within `cutoff` of the start; cancelling again answers the cancelled hold (a retry).
+pub fn explain_cancel(
+    hold: Option<&Hold>,
+    caller: &UserId,
+    now: DateTime<Utc>,
+    cutoff: Duration,
+) -> Result<Hold, Refusal> {
+    let hold = hold.ok_or(Refusal::HoldGone)?;
+    if &hold.user_id != caller {
+        return Err(Refusal::NotHoldOwner);
+    }
+    match hold.status {
+        HoldStatus::Cancelled => Ok(hold.clone()),
+        HoldStatus::Hold | HoldStatus::Released => Err(Refusal::HoldNotConfirmed),
+        HoldStatus::Confirmed if has_started(hold.starts_at, now) => Err(Refusal::SlotStarted),
+        HoldStatus::Confirmed if has_started(hold.starts_at, now + cutoff) => {
+            Err(Refusal::CancelCutoff)
+        }
+        HoldStatus::Confirmed => Err(Refusal::Inconsistent(format!(
+            "cancellation of booking {} refused by the store",
             hold.id
         ))),
     }
@@ -432,6 +553,8 @@ mod tests {
             user_id: UserId::parse(user).unwrap(),
             status,
             expires_at,
+            starts_at: at(3600),
+            extended: false,
         }
     }
 
@@ -571,5 +694,97 @@ mod tests {
             explain_release(Some(&live), &alice, at(301)),
             Err(Refusal::HoldGone)
         ));
+    }
+}
+
+#[cfg(test)]
+mod time_rule_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + secs, 0).single().unwrap()
+    }
+
+    fn hold(status: HoldStatus, extended: bool) -> Hold {
+        let slot = SlotId::parse("s-1").unwrap();
+        Hold {
+            id: HoldId::generate(&slot),
+            slot_id: slot,
+            user_id: UserId::parse("u-alice").unwrap(),
+            status,
+            expires_at: at(300),
+            starts_at: at(3600),
+            extended,
+        }
+    }
+
+    fn alice() -> UserId {
+        UserId::parse("u-alice").unwrap()
+    }
+
+    #[test]
+    fn an_extension_is_refused_once_used_after_expiry_and_for_bookings_and_released_holds() {
+        let a = alice();
+        assert_eq!(
+            explain_extend(Some(&hold(HoldStatus::Hold, true)), &a, at(0)),
+            Err(Refusal::ExtensionUsed)
+        );
+        assert_eq!(
+            explain_extend(Some(&hold(HoldStatus::Hold, false)), &a, at(300)),
+            Err(Refusal::HoldGone)
+        );
+        assert_eq!(
+            explain_extend(Some(&hold(HoldStatus::Confirmed, false)), &a, at(0)),
+            Err(Refusal::HoldConfirmed)
+        );
+        assert_eq!(
+            explain_extend(Some(&hold(HoldStatus::Released, false)), &a, at(0)),
+            Err(Refusal::HoldReleased)
+        );
+        let bob = UserId::parse("u-bob").unwrap();
+        assert_eq!(
+            explain_extend(Some(&hold(HoldStatus::Hold, true)), &bob, at(0)),
+            Err(Refusal::NotHoldOwner)
+        );
+    }
+
+    #[test]
+    fn a_booking_is_cancelled_before_its_start_and_outside_the_cut_off_only() {
+        let a = alice();
+        let booking = hold(HoldStatus::Confirmed, false);
+        let cutoff = Duration::minutes(30);
+        assert_eq!(
+            explain_cancel(Some(&booking), &a, at(3600), cutoff),
+            Err(Refusal::SlotStarted)
+        );
+        assert_eq!(
+            explain_cancel(Some(&booking), &a, at(3600 - 1800), cutoff),
+            Err(Refusal::CancelCutoff)
+        );
+        assert_eq!(
+            explain_cancel(Some(&hold(HoldStatus::Hold, false)), &a, at(0), cutoff),
+            Err(Refusal::HoldNotConfirmed)
+        );
+        let cancelled = hold(HoldStatus::Cancelled, false);
+        assert_eq!(
+            explain_cancel(Some(&cancelled), &a, at(0), cutoff),
+            Ok(cancelled.clone())
+        );
+    }
+
+    #[test]
+    fn a_started_slot_is_past_and_a_look_up_reports_expiry_and_seconds_left() {
+        let live = hold(HoldStatus::Hold, false);
+        assert_eq!(live.view_status(at(0)), ViewStatus::Hold);
+        assert_eq!(live.seconds_left(at(0)), 300);
+        assert_eq!(live.seconds_left(at(299) + Duration::milliseconds(1)), 1);
+        assert_eq!(live.view_status(at(300)), ViewStatus::Expired);
+        assert_eq!(live.seconds_left(at(300)), 0);
+        let released = hold(HoldStatus::Released, false);
+        assert_eq!(released.view_status(at(0)), ViewStatus::Released);
+        assert_eq!(released.view_status(at(300)), ViewStatus::Expired);
+        assert!(has_started(at(3600), at(3600)));
+        assert!(!has_started(at(3600), at(3599)));
     }
 }

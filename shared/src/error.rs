@@ -39,6 +39,30 @@ pub enum Error {
     /// Release of a hold that was confirmed: a booking is not released by this call.
     #[error("Hold is confirmed; a booking cannot be released.")]
     HoldConfirmed,
+    /// Extension of a released hold.
+    #[error("Hold is released; it cannot be extended.")]
+    HoldReleased,
+    /// Cancellation of a hold that is not a confirmed booking.
+    #[error("Only a confirmed booking can be cancelled.")]
+    HoldNotConfirmed,
+    /// The hold's one extension is used up.
+    #[error("This hold has already been extended once.")]
+    ExtensionUsed,
+    /// The slot has started: no hold, extension, confirmation or cancellation any more.
+    #[error("The slot has already started.")]
+    SlotStarted,
+    /// Cancellation closer to the slot's start than the cut-off allows.
+    #[error("Too close to the start to cancel.")]
+    CancelCutoff,
+    /// A look-up of a hold that does not exist (or whose record is gone).
+    #[error("Hold not found.")]
+    HoldNotFound,
+    /// The `Idempotency-Key` was used with another request body.
+    #[error("This Idempotency-Key was used with another request body.")]
+    IdempotencyKeyReused,
+    /// The first request with this `Idempotency-Key` is still being processed.
+    #[error("A request with this Idempotency-Key is still in progress; retry shortly.")]
+    IdempotencyKeyInUse,
     /// The store is unreachable or throttled after retries. The payload is for the log only.
     #[error("Service temporarily unavailable, retry shortly.")]
     Unavailable(String),
@@ -59,6 +83,11 @@ impl From<Refusal> for Error {
             Refusal::HoldGone => Self::HoldGone,
             Refusal::NotHoldOwner => Self::NotHoldOwner,
             Refusal::HoldConfirmed => Self::HoldConfirmed,
+            Refusal::HoldReleased => Self::HoldReleased,
+            Refusal::HoldNotConfirmed => Self::HoldNotConfirmed,
+            Refusal::ExtensionUsed => Self::ExtensionUsed,
+            Refusal::SlotStarted => Self::SlotStarted,
+            Refusal::CancelCutoff => Self::CancelCutoff,
             Refusal::Inconsistent(detail) => Self::Internal(detail),
         }
     }

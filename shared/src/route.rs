@@ -18,6 +18,16 @@ pub enum Route {
     ConfirmHold,
     /// `POST /holds/{hold_id}/release`
     ReleaseHold,
+    /// `POST /holds/{hold_id}/extend`
+    ExtendHold,
+    /// `POST /holds/{hold_id}/cancel`
+    CancelHold,
+    /// `GET /holds/{hold_id}?user_id=…`
+    GetHold,
+    /// `GET /users/{user_id}/holds`
+    ListUserHolds,
+    /// `GET /rooms`
+    ListRooms,
 }
 
 /// A route as API Gateway and the local router see it.
@@ -58,7 +68,66 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/holds/{hold_id}/release",
         function: "release-hold",
     },
+    RouteSpec {
+        route: Route::ExtendHold,
+        method: "POST",
+        path: "/holds/{hold_id}/extend",
+        function: "extend-hold",
+    },
+    RouteSpec {
+        route: Route::CancelHold,
+        method: "POST",
+        path: "/holds/{hold_id}/cancel",
+        function: "cancel-hold",
+    },
+    RouteSpec {
+        route: Route::GetHold,
+        method: "GET",
+        path: "/holds/{hold_id}",
+        function: "get-hold",
+    },
+    RouteSpec {
+        route: Route::ListUserHolds,
+        method: "GET",
+        path: "/users/{user_id}/holds",
+        function: "list-user-holds",
+    },
+    RouteSpec {
+        route: Route::ListRooms,
+        method: "GET",
+        path: "/rooms",
+        function: "list-rooms",
+    },
 ];
+
+/// Every route, for tests that must cover each (the `match` fails to compile when one is added
+/// without being listed).
+pub const ALL: [Route; 9] = {
+    let all = [
+        Route::ListSlots,
+        Route::CreateHold,
+        Route::ConfirmHold,
+        Route::ReleaseHold,
+        Route::ExtendHold,
+        Route::CancelHold,
+        Route::GetHold,
+        Route::ListUserHolds,
+        Route::ListRooms,
+    ];
+    // Exhaustive: a new variant must be added to `all` above.
+    match all[0] {
+        Route::ListSlots
+        | Route::CreateHold
+        | Route::ConfirmHold
+        | Route::ReleaseHold
+        | Route::ExtendHold
+        | Route::CancelHold
+        | Route::GetHold
+        | Route::ListUserHolds
+        | Route::ListRooms => {}
+    }
+    all
+};
 
 /// The function bound to API Gateway's `$default` route: it answers every request no route of
 /// [`ROUTES`] matches (404 or 405 as JSON).
@@ -131,12 +200,8 @@ mod tests {
 
     #[test]
     fn every_route_has_exactly_one_entry_and_one_function() {
-        for route in [
-            Route::ListSlots,
-            Route::CreateHold,
-            Route::ConfirmHold,
-            Route::ReleaseHold,
-        ] {
+        assert_eq!(ROUTES.len(), ALL.len());
+        for route in ALL {
             assert_eq!(ROUTES.iter().filter(|s| s.route == route).count(), 1);
             assert_eq!(route.spec().route, route);
         }
@@ -169,5 +234,14 @@ mod tests {
         );
         assert_eq!(find("POST", "/holds/abc/confirm/x"), Matched::NotFound);
         assert_eq!(find("GET", "/nope"), Matched::NotFound);
+        assert_eq!(
+            find("GET", "/holds/abc"),
+            Matched::Route(Route::GetHold, vec![("hold_id", "abc")])
+        );
+        assert_eq!(
+            find("GET", "/users/u-1/holds"),
+            Matched::Route(Route::ListUserHolds, vec![("user_id", "u-1")])
+        );
+        assert_eq!(find("DELETE", "/holds/abc"), Matched::MethodNotAllowed);
     }
 }

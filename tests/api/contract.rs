@@ -688,6 +688,477 @@ pub async fn base64_bodies_behind_a_named_stage_are_read_as_json(t: TestApp) {
     assert_status(&t.send(confirm).await, 200, None);
 }
 
+// ── Extension ───────────────────────────────────────────────────────────────────────────────
+
+pub async fn extending_a_hold_moves_its_expiry_once(t: TestApp) {
+    let hold_id = t.hold("s-1", "u-alice").await;
+    t.advance(100);
+    let extended = t.extend(&hold_id, "u-alice").await;
+    assert_status(&extended, 200, None);
+    let expires = t.clock.now() + chrono::Duration::seconds(TTL_SECONDS);
+    assert_eq!(
+        extended.body,
+        json!({ "hold_id": hold_id, "status": "HOLD", "expires_at": shared::domain::format_time(expires) })
+    );
+    let again = t.extend(&hold_id, "u-alice").await;
+    assert_status(&again, 409, Some("EXTENSION_USED"));
+    let looked_up = t.look_up(&hold_id, "u-alice").await;
+    assert_eq!(looked_up.body["expires_at"], extended.body["expires_at"]);
+    assert_eq!(looked_up.body["extended"], true);
+    // It lives until the new expiry, and not a moment longer.
+    t.advance(TTL_SECONDS - 1);
+    assert_eq!(
+        t.status_of("r-101", "s-1", Some("u-alice")).await,
+        "HELD_BY_ME"
+    );
+    t.advance(1);
+    assert_eq!(
+        t.status_of("r-101", "s-1", Some("u-alice")).await,
+        "AVAILABLE"
+    );
+}
+
+pub async fn another_users_extension_is_403_and_does_not_use_up_the_owners(t: TestApp) {
+    let hold_id = t.hold("s-1", "u-alice").await;
+    assert_status(
+        &t.extend(&hold_id, "u-bob").await,
+        403,
+        Some("NOT_HOLD_OWNER"),
+    );
+    assert_status(&t.extend(&hold_id, "u-alice").await, 200, None);
+}
+
+pub async fn extending_an_expired_hold_is_410(t: TestApp) {
+    let hold_id = t.hold("s-1", "u-alice").await;
+    t.advance(TTL_SECONDS);
+    assert_status(&t.extend(&hold_id, "u-alice").await, 410, Some("HOLD_GONE"));
+}
+
+pub async fn extending_a_confirmed_or_released_hold_is_409(t: TestApp) {
+    let booked = t.hold("s-1", "u-alice").await;
+    assert_status(&t.confirm(&booked, "u-alice").await, 200, None);
+    assert_status(
+        &t.extend(&booked, "u-alice").await,
+        409,
+        Some("HOLD_CONFIRMED"),
+    );
+    let released = t.hold("s-2", "u-alice").await;
+    assert_status(&t.release(&released, "u-alice").await, 200, None);
+    assert_status(
+        &t.extend(&released, "u-alice").await,
+        409,
+        Some("HOLD_RELEASED"),
+    );
+}
+
+pub async fn six_simultaneous_extensions_have_exactly_one_winner(t: TestApp) {
+    let hold_id = t.hold("s-1", "u-alice").await;
+    let t = std::sync::Arc::new(t);
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let (t, hold_id) = (t.clone(), hold_id.clone());
+            tokio::spawn(async move { t.extend(&hold_id, "u-alice").await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        let reply = task.await.unwrap();
+        if reply.status != 200 {
+            assert_status(&reply, 409, Some("EXTENSION_USED"));
+        }
+        statuses.push(reply.status.as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+}
+
+// ── Look-ups ────────────────────────────────────────────────────────────────────────────────
+
+pub async fn a_hold_is_looked_up_by_its_owner_with_its_status_and_seconds_left(t: TestApp) {
+    let hold_id = t.hold("s-1", "u-alice").await;
+    let live = t.look_up(&hold_id, "u-alice").await;
+    assert_status(&live, 200, None);
+    assert_eq!(live.body["status"], "HOLD");
+    assert_eq!(live.body["slot_id"], "s-1");
+    assert_eq!(live.body["user_id"], "u-alice");
+    assert_eq!(live.body["seconds_left"], TTL_SECONDS);
+    assert_eq!(live.body["extended"], false);
+    t.advance(100);
+    assert_eq!(
+        t.look_up(&hold_id, "u-alice").await.body["seconds_left"],
+        TTL_SECONDS - 100
+    );
+    assert_status(&t.confirm(&hold_id, "u-alice").await, 200, None);
+    let booked = t.look_up(&hold_id, "u-alice").await;
+    assert_eq!(
+        (&booked.body["status"], &booked.body["seconds_left"]),
+        (&json!("CONFIRMED"), &json!(0))
+    );
+    t.advance(TTL_SECONDS);
+    assert_eq!(
+        t.look_up(&hold_id, "u-alice").await.body["status"],
+        "CONFIRMED"
+    );
+}
+
+pub async fn a_look_up_is_for_the_owner_only_and_needs_a_user_id(t: TestApp) {
+    let hold_id = t.hold("s-1", "u-alice").await;
+    assert_status(
+        &t.look_up(&hold_id, "u-bob").await,
+        403,
+        Some("NOT_HOLD_OWNER"),
+    );
+    assert_status(
+        &t.get(&format!("/holds/{hold_id}")).await,
+        422,
+        Some("VALIDATION_ERROR"),
+    );
+    let unknown = uuid::Uuid::new_v4();
+    assert_status(
+        &t.look_up(&unknown.to_string(), "u-alice").await,
+        404,
+        Some("HOLD_NOT_FOUND"),
+    );
+    assert_status(
+        &t.look_up("not-a-hold", "u-alice").await,
+        422,
+        Some("VALIDATION_ERROR"),
+    );
+}
+
+pub async fn a_look_up_tells_expired_released_and_cancelled_holds(t: TestApp) {
+    let expired = t.hold("s-1", "u-alice").await;
+    let released = t.hold("s-2", "u-alice").await;
+    assert_status(&t.release(&released, "u-alice").await, 200, None);
+    let cancelled = t.hold("s-3", "u-alice").await;
+    assert_status(&t.confirm(&cancelled, "u-alice").await, 200, None);
+    assert_status(&t.cancel(&cancelled, "u-alice").await, 200, None);
+    assert_eq!(
+        t.look_up(&released, "u-alice").await.body["status"],
+        "RELEASED"
+    );
+    assert_eq!(
+        t.look_up(&cancelled, "u-alice").await.body["status"],
+        "CANCELLED"
+    );
+    t.advance(TTL_SECONDS);
+    let gone = t.look_up(&expired, "u-alice").await;
+    assert_eq!(
+        (&gone.body["status"], &gone.body["seconds_left"]),
+        (&json!("EXPIRED"), &json!(0))
+    );
+    // The slots moved on to other users: the answers stay the same.
+    t.hold("s-1", "u-bob").await;
+    t.hold("s-3", "u-bob").await;
+    assert_eq!(
+        t.look_up(&expired, "u-alice").await.body["status"],
+        "EXPIRED"
+    );
+    assert_eq!(
+        t.look_up(&cancelled, "u-alice").await.body["status"],
+        "CANCELLED"
+    );
+}
+
+pub async fn my_bookings_are_my_live_holds_and_bookings_newest_first(t: TestApp) {
+    let expired = t.hold("s-5", "u-alice").await;
+    t.advance(TTL_SECONDS);
+    let booked = t.hold("s-1", "u-alice").await;
+    assert_status(&t.confirm(&booked, "u-alice").await, 200, None);
+    t.advance(1);
+    let released = t.hold("s-3", "u-alice").await;
+    assert_status(&t.release(&released, "u-alice").await, 200, None);
+    t.advance(1);
+    let held = t.hold("s-2", "u-alice").await;
+    t.hold("s-4", "u-bob").await;
+    let mine = t.bookings_of("u-alice").await;
+    assert_status(&mine, 200, None);
+    assert_eq!(mine.body["user_id"], "u-alice");
+    let holds = mine.body["holds"].as_array().unwrap();
+    let listed: Vec<(&str, &str)> = holds
+        .iter()
+        .map(|h| {
+            (
+                h["hold_id"].as_str().unwrap(),
+                h["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [(held.as_str(), "HOLD"), (booked.as_str(), "CONFIRMED")]
+    );
+    assert!(
+        !listed
+            .iter()
+            .any(|(id, _)| *id == expired || *id == released)
+    );
+    assert_eq!(holds[0]["slot_id"], "s-2");
+    assert_eq!(holds[0]["room_id"], "r-101");
+    assert_eq!(holds[0]["seconds_left"], TTL_SECONDS);
+    assert!(holds[0]["start_time"].as_str().unwrap().ends_with('Z'));
+    let nobody = t.bookings_of("u-demo").await;
+    assert_eq!(nobody.body["holds"], json!([]));
+}
+
+pub async fn rooms_are_listed_with_their_name_and_capacity(t: TestApp) {
+    let rooms = t.get("/rooms").await;
+    assert_status(&rooms, 200, None);
+    assert_eq!(
+        rooms.body,
+        json!({ "rooms": [
+            { "room_id": "r-101", "name": "The Cursed Library", "capacity": 6 },
+            { "room_id": "r-102", "name": "Submarine 7", "capacity": 4 },
+        ] })
+    );
+}
+
+// ── Pages and time windows ──────────────────────────────────────────────────────────────────
+
+pub async fn a_room_is_listed_page_by_page_with_a_cursor(t: TestApp) {
+    let all = t.slots("r-101", None).await;
+    assert_eq!(all.len(), 16);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let query = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let page = t.get(&format!("/slots?room_id=r-101&limit=5{query}")).await;
+        assert_status(&page, 200, None);
+        let slots = page.body["slots"].as_array().unwrap();
+        assert!(slots.len() <= 5);
+        seen.extend(slots.iter().map(|s| s["slot_id"].clone()));
+        pages += 1;
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 4);
+    let every: Vec<_> = all.iter().map(|s| s["slot_id"].clone()).collect();
+    assert_eq!(seen, every, "every slot once, in order");
+}
+
+pub async fn a_cursor_of_another_room_a_garbage_cursor_or_a_bad_limit_is_422(t: TestApp) {
+    let page = t.get("/slots?room_id=r-101&limit=2").await;
+    let cursor = page.body["next_cursor"].as_str().unwrap().to_owned();
+    let other = t
+        .get(&format!("/slots?room_id=r-102&cursor={cursor}"))
+        .await;
+    assert_status(&other, 422, Some("VALIDATION_ERROR"));
+    for bad in [
+        "cursor=garbage",
+        "cursor=%00%01",
+        "limit=201",
+        "limit=0",
+        "limit=ten",
+        "from=yesterday",
+    ] {
+        assert_status(
+            &t.get(&format!("/slots?room_id=r-101&{bad}")).await,
+            422,
+            Some("VALIDATION_ERROR"),
+        );
+    }
+    assert_status(&t.get("/slots?room_id=r-101&limit=200").await, 200, None);
+}
+
+pub async fn from_and_to_select_slots_by_start_time(t: TestApp) {
+    let all = t.slots("r-101", None).await;
+    let start = |i: usize| all[i]["start_time"].as_str().unwrap().to_owned();
+    let window = t
+        .get(&format!(
+            "/slots?room_id=r-101&from={}&to={}",
+            start(2),
+            start(6)
+        ))
+        .await;
+    assert_status(&window, 200, None);
+    let ids: Vec<_> = window.body["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["slot_id"].clone())
+        .collect();
+    let expected: Vec<_> = all[2..6].iter().map(|s| s["slot_id"].clone()).collect();
+    assert_eq!(ids, expected, "from inclusive, to exclusive");
+    let empty = t
+        .get(&format!(
+            "/slots?room_id=r-101&from={}&to={}",
+            start(2),
+            start(2)
+        ))
+        .await;
+    assert_status(&empty, 422, Some("VALIDATION_ERROR"));
+    let unknown = t
+        .get(&format!("/slots?room_id=r-999&from={}", start(2)))
+        .await;
+    assert_status(&unknown, 404, Some("ROOM_NOT_FOUND"));
+}
+
+// ── Time rules ──────────────────────────────────────────────────────────────────────────────
+
+pub async fn a_started_slot_cannot_be_held_and_is_left_out_of_the_listing_unless_asked(t: TestApp) {
+    let first_start = t.slot("r-101", "s-1", None).await["start_time"].clone();
+    t.advance_to_before_start("r-101", "s-1", 0).await;
+    assert_status(
+        &t.create_hold("s-1", "u-alice").await,
+        409,
+        Some("SLOT_STARTED"),
+    );
+    let listed = t.slots("r-101", None).await;
+    assert!(
+        !listed.iter().any(|s| s["slot_id"] == "s-1"),
+        "past slots are left out by default"
+    );
+    let asked = t
+        .get(&format!(
+            "/slots?room_id=r-101&from={}",
+            first_start.as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(asked.body["slots"][0]["slot_id"], "s-1");
+    assert_eq!(asked.body["slots"][0]["status"], "PAST");
+}
+
+pub async fn a_hold_cannot_be_confirmed_or_extended_once_its_slot_started(t: TestApp) {
+    t.advance_to_before_start("r-101", "s-1", 60).await;
+    let hold_id = t.hold("s-1", "u-alice").await;
+    t.advance(60);
+    assert_status(
+        &t.confirm(&hold_id, "u-alice").await,
+        409,
+        Some("SLOT_STARTED"),
+    );
+    assert_status(
+        &t.extend(&hold_id, "u-alice").await,
+        409,
+        Some("SLOT_STARTED"),
+    );
+}
+
+// ── Idempotency-Key ─────────────────────────────────────────────────────────────────────────
+
+pub async fn a_repeated_idempotency_key_returns_the_first_hold_and_creates_nothing(t: TestApp) {
+    let first = t.create_hold_with_key("s-1", "u-alice", "key-1").await;
+    assert_status(&first, 201, None);
+    let again = t.create_hold_with_key("s-1", "u-alice", "key-1").await;
+    assert_status(&again, 201, None);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("location"), first.header("location"));
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let hold_id = first.body["hold_id"].as_str().unwrap();
+    assert_status(&t.release(hold_id, "u-alice").await, 200, None);
+    let after_release = t.create_hold_with_key("s-1", "u-alice", "key-1").await;
+    assert_eq!(
+        (after_release.status.as_u16(), &after_release.body),
+        (201, &first.body)
+    );
+    assert_eq!(
+        t.status_of("r-101", "s-1", Some("u-alice")).await,
+        "AVAILABLE",
+        "nothing created"
+    );
+    let other = t.create_hold_with_key("s-2", "u-alice", "key-1").await;
+    assert_status(&other, 422, Some("IDEMPOTENCY_KEY_REUSED"));
+    assert_status(
+        &t.create_hold_with_key("s-2", "u-alice", "").await,
+        422,
+        Some("VALIDATION_ERROR"),
+    );
+}
+
+pub async fn an_idempotency_key_is_forgotten_after_24_hours(t: TestApp) {
+    let first = t.create_hold_with_key("s-1", "u-alice", "key-day").await;
+    assert_status(&first, 201, None);
+    t.advance(24 * 3600);
+    let later = t.create_hold_with_key("s-9", "u-alice", "key-day").await;
+    assert_status(&later, 201, None);
+    assert_ne!(later.body["hold_id"], first.body["hold_id"]);
+}
+
+pub async fn ten_simultaneous_duplicates_make_one_hold(t: TestApp) {
+    let t = std::sync::Arc::new(t);
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let t = t.clone();
+            tokio::spawn(async move { t.create_hold_with_key("s-1", "u-alice", "key-10").await })
+        })
+        .collect();
+    let mut holds = std::collections::BTreeSet::new();
+    for task in tasks {
+        let reply = task.await.unwrap();
+        match reply.status.as_u16() {
+            201 => {
+                holds.insert(reply.body["hold_id"].as_str().unwrap().to_owned());
+            }
+            // The first request was still being written: the client retries later.
+            _ => assert_status(&reply, 409, Some("IDEMPOTENCY_KEY_IN_USE")),
+        }
+    }
+    assert_eq!(holds.len(), 1, "{holds:?}");
+    let mine = t.bookings_of("u-alice").await;
+    assert_eq!(mine.body["holds"].as_array().unwrap().len(), 1);
+}
+
+// ── Cancellation ────────────────────────────────────────────────────────────────────────────
+
+pub async fn cancelling_a_booking_frees_the_slot_for_anyone_at_once(t: TestApp) {
+    let hold_id = t.hold("s-1", "u-alice").await;
+    assert_status(&t.confirm(&hold_id, "u-alice").await, 200, None);
+    let cancelled = t.cancel(&hold_id, "u-alice").await;
+    assert_status(&cancelled, 200, None);
+    assert_eq!(
+        cancelled.body,
+        json!({ "hold_id": hold_id, "status": "CANCELLED" })
+    );
+    assert_eq!(t.status_of("r-101", "s-1", None).await, "AVAILABLE");
+    assert_status(
+        &t.confirm(&hold_id, "u-alice").await,
+        410,
+        Some("HOLD_GONE"),
+    );
+    let bobs = t.hold("s-1", "u-bob").await;
+    assert_status(&t.confirm(&bobs, "u-bob").await, 200, None);
+    // A stale second cancel answers as done and never touches the newer booking.
+    assert_status(&t.cancel(&hold_id, "u-alice").await, 200, None);
+    assert_eq!(t.status_of("r-101", "s-1", Some("u-bob")).await, "BOOKED");
+    assert_eq!(t.look_up(&bobs, "u-bob").await.body["status"], "CONFIRMED");
+}
+
+pub async fn only_the_owner_cancels_and_only_a_booking(t: TestApp) {
+    let hold_id = t.hold("s-1", "u-alice").await;
+    assert_status(
+        &t.cancel(&hold_id, "u-alice").await,
+        409,
+        Some("HOLD_NOT_CONFIRMED"),
+    );
+    assert_status(&t.confirm(&hold_id, "u-alice").await, 200, None);
+    assert_status(
+        &t.cancel(&hold_id, "u-bob").await,
+        403,
+        Some("NOT_HOLD_OWNER"),
+    );
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert_status(&t.cancel(&unknown, "u-alice").await, 410, Some("HOLD_GONE"));
+    assert_eq!(t.status_of("r-101", "s-1", None).await, "BOOKED");
+}
+
+pub async fn a_booking_cannot_be_cancelled_once_its_slot_started(t: TestApp) {
+    t.advance_to_before_start("r-101", "s-1", 120).await;
+    let hold_id = t.hold("s-1", "u-alice").await;
+    assert_status(&t.confirm(&hold_id, "u-alice").await, 200, None);
+    t.advance(120);
+    assert_status(
+        &t.cancel(&hold_id, "u-alice").await,
+        409,
+        Some("SLOT_STARTED"),
+    );
+}
+
 /// Generates, for one transport, one `#[tokio::test]` per scenario and store, named
 /// `<transport>::<store>::<scenario>`.
 macro_rules! on_both_stores {
@@ -753,9 +1224,31 @@ scenarios! {
         listing_only_shows_the_asked_rooms_slots,
         the_booking_flow_from_listing_to_booking_and_release,
         client_errors_come_back_as_json_with_their_codes,
+        rooms_are_listed_with_their_name_and_capacity,
+        a_room_is_listed_page_by_page_with_a_cursor,
+        a_cursor_of_another_room_a_garbage_cursor_or_a_bad_limit_is_422,
+        from_and_to_select_slots_by_start_time,
+        another_users_extension_is_403_and_does_not_use_up_the_owners,
+        extending_a_confirmed_or_released_hold_is_409,
+        a_look_up_is_for_the_owner_only_and_needs_a_user_id,
+        a_repeated_idempotency_key_returns_the_first_hold_and_creates_nothing,
+        cancelling_a_booking_frees_the_slot_for_anyone_at_once,
+        only_the_owner_cancels_and_only_a_booking,
     ],
-    // The scenario moves the manual clock.
+    // The scenario moves the manual clock, or races requests at one instant (the function
+    // binaries run on the system clock and answer one request at a time).
     moving_the_clock: [
+        extending_a_hold_moves_its_expiry_once,
+        extending_an_expired_hold_is_410,
+        six_simultaneous_extensions_have_exactly_one_winner,
+        a_hold_is_looked_up_by_its_owner_with_its_status_and_seconds_left,
+        a_look_up_tells_expired_released_and_cancelled_holds,
+        my_bookings_are_my_live_holds_and_bookings_newest_first,
+        a_started_slot_cannot_be_held_and_is_left_out_of_the_listing_unless_asked,
+        a_hold_cannot_be_confirmed_or_extended_once_its_slot_started,
+        an_idempotency_key_is_forgotten_after_24_hours,
+        ten_simultaneous_duplicates_make_one_hold,
+        a_booking_cannot_be_cancelled_once_its_slot_started,
         create_returns_201_with_the_hold_and_its_location,
         holding_a_booked_slot_gets_409_even_after_the_hold_would_have_expired,
         an_expired_hold_no_longer_blocks_the_slot,

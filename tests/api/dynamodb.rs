@@ -17,12 +17,22 @@ use shared::Error;
 use shared::domain::{HoldId, HoldStatus, RoomId, SlotId, SlotKey, UserId};
 use shared::seed::SeedData;
 use shared::store::dynamo::DynamoStore;
-use shared::store::{NewHold, Provision, Store};
+use shared::store::{NewHold, Provision, SlotWindow, Store};
 
 use crate::dynamodb_local;
 use crate::harness::{Event, TestApp};
 
 const TTL: Duration = Duration::seconds(300);
+
+/// A listing window over the whole room (from `now`, one page).
+fn everything(now: DateTime<Utc>) -> SlotWindow {
+    SlotWindow {
+        from: now,
+        to: None,
+        after: None,
+        limit: 10_000,
+    }
+}
 
 fn now() -> DateTime<Utc> {
     let now = Utc::now();
@@ -72,7 +82,7 @@ async fn fifty_users_racing_for_one_slot_get_exactly_one_hold_and_forty_nine_409
     for u in &users {
         let store = store.clone();
         let hold = new_hold("s-5", u.as_str(), now);
-        racers.spawn(async move { store.create_hold(&hold, now).await });
+        racers.spawn(async move { store.create_hold(&hold, None, now).await });
     }
     let (mut won, mut lost, mut other) = (Vec::new(), 0, Vec::new());
     while let Some(result) = racers.join_next().await {
@@ -91,7 +101,7 @@ async fn fifty_users_racing_for_one_slot_get_exactly_one_hold_and_forty_nine_409
     // The listing shows the winner's hold, and only the winner can confirm it.
     let winner = &won[0];
     let states = store
-        .list_slots(&RoomId::parse("r-101").unwrap(), now)
+        .list_slots(&RoomId::parse("r-101").unwrap(), &everything(now), now)
         .await
         .unwrap();
     let s5 = states.iter().find(|s| s.slot.id.as_str() == "s-5").unwrap();
@@ -156,10 +166,10 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
         }};
     }
 
-    let (listed, list_requests) = requests!(store.list_slots(&room, now));
+    let (listed, list_requests) = requests!(store.list_slots(&room, &everything(now), now));
     assert_eq!(listed.unwrap().len(), 16);
     let (held, create_requests) =
-        requests!(store.create_hold(&new_hold("s-1", "u-demo", now), now));
+        requests!(store.create_hold(&new_hold("s-1", "u-demo", now), None, now));
     let hold = held.unwrap();
     let (refused, refused_confirm_requests) = requests!(store.confirm_hold(hold.id, &bob, now));
     assert!(matches!(refused, Err(Error::NotHoldOwner)), "{refused:?}");
@@ -168,11 +178,11 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
     let (again, retried_confirm_requests) = requests!(store.confirm_hold(hold.id, &demo, now));
     assert_eq!(again.unwrap().status, HoldStatus::Confirmed);
     let (taken, conflict_requests) =
-        requests!(store.create_hold(&new_hold("s-1", "u-bob", now), now));
+        requests!(store.create_hold(&new_hold("s-1", "u-bob", now), None, now));
     assert!(matches!(taken, Err(Error::SlotUnavailable)), "{taken:?}");
 
     let second = store
-        .create_hold(&new_hold("s-2", "u-demo", now), now)
+        .create_hold(&new_hold("s-2", "u-demo", now), None, now)
         .await
         .unwrap();
     let (released, release_requests) = requests!(store.release_hold(second.id, &demo, now));
@@ -207,12 +217,12 @@ async fn a_hold_its_slot_no_longer_carries_is_explained_from_its_record() {
 
     // Alice holds and releases; Bob then holds the same slot, so the slot forgets Alice's hold.
     let first = store
-        .create_hold(&new_hold("s-3", "u-alice", now), now)
+        .create_hold(&new_hold("s-3", "u-alice", now), None, now)
         .await
         .unwrap();
     store.release_hold(first.id, &alice, now).await.unwrap();
     let second = store
-        .create_hold(&new_hold("s-3", "u-bob", now), now)
+        .create_hold(&new_hold("s-3", "u-bob", now), None, now)
         .await
         .unwrap();
 
@@ -246,11 +256,11 @@ async fn a_hold_its_slot_no_longer_carries_is_explained_from_its_record() {
 
     // An expired hold taken over: its owner gets 410, the new holder confirms.
     let third = store
-        .create_hold(&new_hold("s-4", "u-alice", now), now)
+        .create_hold(&new_hold("s-4", "u-alice", now), None, now)
         .await
         .unwrap();
     let fourth = store
-        .create_hold(&new_hold("s-4", "u-bob", later), later)
+        .create_hold(&new_hold("s-4", "u-bob", later), None, later)
         .await
         .unwrap();
     assert!(matches!(
@@ -300,12 +310,12 @@ async fn seeding_again_keeps_holds_and_bookings_and_a_slot_key_taken_by_another_
     let store = demo_store(client.clone(), now).await;
     assert!(!store.is_empty().await.unwrap());
     let hold = store
-        .create_hold(&new_hold("s-1", "u-demo", now), now)
+        .create_hold(&new_hold("s-1", "u-demo", now), None, now)
         .await
         .unwrap();
     store.load(&shared::seed::demo(now).unwrap()).await.unwrap();
     let states = store
-        .list_slots(&RoomId::parse("r-101").unwrap(), now)
+        .list_slots(&RoomId::parse("r-101").unwrap(), &everything(now), now)
         .await
         .unwrap();
     assert_eq!(states[0].hold.as_ref().map(|h| h.id), Some(hold.id));
@@ -345,15 +355,21 @@ async fn a_listing_that_spans_several_query_pages_is_complete_and_in_order() {
     let whole = demo_store(Client::from_conf(config), now).await;
     let room = RoomId::parse("r-102").unwrap();
     whole
-        .create_hold(&new_hold("s-20", "u-bob", now), now)
+        .create_hold(&new_hold("s-20", "u-bob", now), None, now)
         .await
         .unwrap();
-    let expected = whole.list_slots(&room, now).await.unwrap();
+    let expected = whole
+        .list_slots(&room, &everything(now), now)
+        .await
+        .unwrap();
 
     // The room item and 16 slots, 5 items a page: 4 pages, each one request.
     let paged = DynamoStore::new(whole.client().clone(), whole.table()).with_page_size(5);
     counter.store(0, Ordering::SeqCst);
-    let listed = paged.list_slots(&room, now).await.unwrap();
+    let listed = paged
+        .list_slots(&room, &everything(now), now)
+        .await
+        .unwrap();
     assert_eq!(counter.load(Ordering::SeqCst), 4);
     assert_eq!(listed, expected);
     assert_eq!(listed.len(), 16);
@@ -387,13 +403,13 @@ async fn an_unreachable_dynamodb_is_a_503_with_retry_after_in_bounded_time() {
 
     let started = Instant::now();
     let listed = store
-        .list_slots(&RoomId::parse("r-101").unwrap(), now)
+        .list_slots(&RoomId::parse("r-101").unwrap(), &everything(now), now)
         .await;
     let elapsed = started.elapsed();
     assert!(matches!(listed, Err(Error::Unavailable(_))), "{listed:?}");
     assert!(elapsed < StdDuration::from_secs(10), "took {elapsed:?}");
     let created = store
-        .create_hold(&new_hold("s-1", "u-demo", now), now)
+        .create_hold(&new_hold("s-1", "u-demo", now), None, now)
         .await;
     assert!(matches!(created, Err(Error::Unavailable(_))), "{created:?}");
     let confirmed = store

@@ -171,6 +171,8 @@ pub struct Event {
     pub base64: bool,
     pub content_type: Option<String>,
     pub sub: Option<String>,
+    /// More request headers (lower-case names), e.g. `idempotency-key`.
+    pub headers: Vec<(String, String)>,
 }
 
 pub const STAGE: &str = "test";
@@ -201,7 +203,15 @@ impl Event {
             base64: false,
             content_type: None,
             sub: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// The same request with one more header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
     }
 
     pub fn post(path: &str, body: Value) -> Self {
@@ -274,6 +284,9 @@ impl Event {
         let mut headers = json!({ "host": "api-id.execute-api.eu-west-1.amazonaws.com", "user-agent": "contract-tests" });
         if let Some(ct) = &self.content_type {
             headers["content-type"] = Value::String(ct.clone());
+        }
+        for (name, value) in &self.headers {
+            headers[name.as_str()] = Value::String(value.clone());
         }
         let body = self.body.as_ref().map(|b| {
             if self.base64 {
@@ -434,6 +447,9 @@ impl Transport for Loopback {
         if let Some(ct) = &event.content_type {
             request = request.header("content-type", ct);
         }
+        for (name, value) in &event.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
         if let Some(body) = &event.body {
             request = request.body(body.clone());
         }
@@ -460,6 +476,16 @@ fn start_time() -> DateTime<Utc> {
 impl TestApp {
     /// A fresh store of `kind` with the demo data (and `extra_users`), served through `via`.
     pub async fn start(via: Via, kind: StoreKind, extra_users: &[UserId]) -> Self {
+        Self::start_with_cutoff(via, kind, extra_users, Duration::zero()).await
+    }
+
+    /// As [`Self::start`], with a cancellation cut-off.
+    pub async fn start_with_cutoff(
+        via: Via,
+        kind: StoreKind,
+        extra_users: &[UserId],
+        cancel_cutoff: Duration,
+    ) -> Self {
         let clock = ManualClock::starting_at(start_time());
         let seeded = seeded(kind, clock.now(), extra_users).await;
         let app = || {
@@ -468,6 +494,7 @@ impl TestApp {
                 Clock::Manual(clock.clone()),
                 Duration::seconds(TTL_SECONDS),
             )
+            .with_cancel_cutoff(cancel_cutoff)
         };
         let via: Box<dyn Transport> = match via {
             Via::Handlers => Box::new(InProcess(app())),
@@ -475,6 +502,10 @@ impl TestApp {
             Via::Runtime => {
                 let mut env = seeded.env.clone();
                 env.push(("HOLD_TTL_SECONDS".into(), TTL_SECONDS.to_string()));
+                env.push((
+                    "CANCEL_CUTOFF_SECONDS".into(),
+                    cancel_cutoff.num_seconds().to_string(),
+                ));
                 Box::new(crate::runtime::Stack::start(env).await)
             }
         };
@@ -586,6 +617,53 @@ impl TestApp {
             json!({ "user_id": user }),
         )
         .await
+    }
+
+    pub async fn extend(&self, hold_id: &str, user: &str) -> Reply {
+        self.post(
+            &format!("/holds/{hold_id}/extend"),
+            json!({ "user_id": user }),
+        )
+        .await
+    }
+
+    pub async fn cancel(&self, hold_id: &str, user: &str) -> Reply {
+        self.post(
+            &format!("/holds/{hold_id}/cancel"),
+            json!({ "user_id": user }),
+        )
+        .await
+    }
+
+    /// `GET /holds/{hold_id}?user_id=…`
+    pub async fn look_up(&self, hold_id: &str, user: &str) -> Reply {
+        self.get(&format!("/holds/{hold_id}?user_id={user}")).await
+    }
+
+    /// `GET /users/{user}/holds`
+    pub async fn bookings_of(&self, user: &str) -> Reply {
+        self.get(&format!("/users/{user}/holds")).await
+    }
+
+    /// `POST /holds` with an `Idempotency-Key`.
+    pub async fn create_hold_with_key(&self, slot: &str, user: &str, key: &str) -> Reply {
+        self.send(
+            Event::post("/holds", json!({ "slot_id": slot, "user_id": user }))
+                .header("idempotency-key", key),
+        )
+        .await
+    }
+
+    /// Moves the clock to `seconds` before the slot's start (as listed for `room`).
+    pub async fn advance_to_before_start(&self, room: &str, slot: &str, seconds: i64) {
+        let start: DateTime<Utc> = self.slot(room, slot, None).await["start_time"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let by = start - Duration::seconds(seconds) - self.clock.now();
+        assert!(by >= Duration::zero(), "{slot} starts too soon");
+        self.clock.advance(by);
     }
 }
 

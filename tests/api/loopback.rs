@@ -109,7 +109,7 @@ async fn the_readme_flow_works_over_http_with_curls_form_content_type() {
 async fn unknown_paths_return_404_and_wrong_methods_405_as_json() {
     let (server, _store) = sqlite_server().await;
     let client = server.client();
-    let unknown = http_reply(client.get(server.url("/rooms")).send().await.unwrap()).await;
+    let unknown = http_reply(client.get(server.url("/nope")).send().await.unwrap()).await;
     assert_status(&unknown, 404, Some("ROUTE_NOT_FOUND"));
     let delete = http_reply(
         client

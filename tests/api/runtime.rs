@@ -488,7 +488,7 @@ async fn the_unmatched_requests(stack: &Stack) {
         Some("METHOD_NOT_ALLOWED"),
     );
     assert_status(
-        &stack.send(&Event::post("/holds/extra", json!({}))).await,
+        &stack.send(&Event::post("/holds/a/b/c", json!({}))).await,
         404,
         Some("ROUTE_NOT_FOUND"),
     );

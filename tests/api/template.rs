@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use lambda_http::http::Method;
 use serde_norway::{Mapping, Value};
 use shared::route::{self, DEFAULT_ROUTE_FUNCTION, Matched, ROUTES};
-use shared::store::dynamo::{GSI1, GSI1PK, GSI1SK, PK, SK, TTL};
+use shared::store::dynamo::{GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK, TTL};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -290,14 +290,25 @@ fn the_default_route_function_is_built_without_the_dynamodb_store() {
 
 #[test]
 fn the_router_finds_every_route_of_the_table_with_its_path_parameters() {
-    let hold_id = "3f0c2a9e-6b1d-4c8e-9a57-0d2b6f4e1c33";
+    let values = [
+        ("hold_id", "3f0c2a9e-6b1d-4c8e-9a57-0d2b6f4e1c33"),
+        ("user_id", "u-demo"),
+    ];
     for spec in ROUTES {
-        let concrete = spec.path.replace("{hold_id}", hold_id);
-        let expected: Vec<(&str, &str)> = if spec.path.contains("{hold_id}") {
-            vec![("hold_id", hold_id)]
-        } else {
-            vec![]
-        };
+        let mut concrete = spec.path.to_owned();
+        let mut expected: Vec<(&str, &str)> = Vec::new();
+        for (name, value) in values {
+            let placeholder = format!("{{{name}}}");
+            if concrete.contains(&placeholder) {
+                concrete = concrete.replace(&placeholder, value);
+                expected.push((name, value));
+            }
+        }
+        assert!(
+            !concrete.contains('{'),
+            "a value for each parameter of {}",
+            spec.path
+        );
         assert_eq!(
             route::find(spec.method, &concrete),
             Matched::Route(spec.route, expected),
@@ -482,6 +493,10 @@ fn index() -> String {
     format!("!Sub ${{Table.Arn}}/index/{GSI1}")
 }
 
+fn index2() -> String {
+    format!("!Sub ${{Table.Arn}}/index/{GSI2}")
+}
+
 #[test]
 fn each_function_may_touch_only_the_table_or_its_index() {
     let t = template();
@@ -496,8 +511,8 @@ fn each_function_may_touch_only_the_table_or_its_index() {
             }
             for resource in &resources {
                 assert!(
-                    resource == TABLE || *resource == index(),
-                    "{}: {resource} is neither the table nor its index",
+                    resource == TABLE || *resource == index() || *resource == index2(),
+                    "{}: {resource} is neither the table nor one of its indexes",
                     f.logical_id
                 );
             }
@@ -505,24 +520,49 @@ fn each_function_may_touch_only_the_table_or_its_index() {
     }
 }
 
+/// One statement a function's policy must have: its actions, its resources, and whether they are
+/// allowed only inside a `TransactWriteItems`.
+type Grant = (BTreeSet<String>, Vec<String>, bool);
+
 #[test]
 fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
-    // What shared/src/store/dynamo.rs sends per operation (docs/dynamodb-table.md).
-    let set = |actions: &[&str]| -> BTreeSet<String> {
-        actions.iter().map(|a| format!("dynamodb:{a}")).collect()
+    // What shared/src/store/dynamo/holds.rs sends per operation (docs/dynamodb-table.md).
+    let grant = |actions: &[&str], resource: String, transact_only: bool| -> Grant {
+        (
+            actions.iter().map(|a| format!("dynamodb:{a}")).collect(),
+            vec![resource],
+            transact_only,
+        )
     };
-    let update_or_read_back = (set(&["UpdateItem", "GetItem"]), vec![TABLE.to_owned()]);
-    let expected: BTreeMap<&str, (BTreeSet<String>, Vec<String>)> = BTreeMap::from([
-        ("list-slots", (set(&["Query"]), vec![index()])),
+    let table = || TABLE.to_owned();
+    let update_or_read_back = vec![grant(&["UpdateItem", "GetItem"], table(), false)];
+    let transact_or_read_back = vec![
+        grant(&["UpdateItem"], table(), true),
+        grant(&["GetItem"], table(), false),
+    ];
+    let expected: BTreeMap<&str, Vec<Grant>> = BTreeMap::from([
+        (
+            "list-slots",
+            vec![
+                grant(&["Query"], index(), false),
+                grant(&["GetItem"], table(), false),
+            ],
+        ),
         (
             "create-hold",
-            (
-                set(&["ConditionCheckItem", "UpdateItem", "PutItem"]),
-                vec![TABLE.to_owned()],
-            ),
+            vec![grant(
+                &["ConditionCheckItem", "UpdateItem", "PutItem"],
+                table(),
+                true,
+            )],
         ),
         ("confirm-hold", update_or_read_back.clone()),
         ("release-hold", update_or_read_back),
+        ("extend-hold", transact_or_read_back.clone()),
+        ("cancel-hold", transact_or_read_back),
+        ("get-hold", vec![grant(&["BatchGetItem"], table(), false)]),
+        ("list-user-holds", vec![grant(&["Query"], index2(), false)]),
+        ("list-rooms", vec![grant(&["Query"], index2(), false)]),
     ]);
     let t = template();
     let functions = functions(&t);
@@ -546,27 +586,31 @@ fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
             assert!(statements(f).is_empty());
             continue;
         }
-        let statements = statements(f);
-        assert_eq!(statements.len(), 1, "{}: one statement", f.logical_id);
-        let (actions, resources, condition) = &statements[0];
+        let granted: Vec<Grant> = statements(f)
+            .into_iter()
+            .map(|(actions, resources, condition)| {
+                let transact_only = match condition {
+                    None => false,
+                    Some(c) => {
+                        assert_eq!(
+                            get(&c, "ForAnyValue:StringEquals.dynamodb:EnclosingOperation"),
+                            &serde_norway::from_str::<Value>("[TransactWriteItems]")
+                                .expect("literal YAML"),
+                            "{}: the only condition is `inside a transaction`",
+                            f.logical_id
+                        );
+                        true
+                    }
+                };
+                (actions, resources, transact_only)
+            })
+            .collect();
         assert_eq!(
-            (actions, resources),
+            &granted,
             expected
                 .get(f.crate_name.as_str())
-                .map(|(a, r)| (a, r))
                 .expect("a known function"),
             "{}",
-            f.logical_id
-        );
-        // create-hold writes only inside its TransactWriteItems.
-        let transact_only = condition.as_ref().map(|c| {
-            get(c, "ForAnyValue:StringEquals.dynamodb:EnclosingOperation")
-                == &serde_norway::from_str::<Value>("[TransactWriteItems]").expect("literal YAML")
-        });
-        let expected_condition = (f.crate_name == "create-hold").then_some(true);
-        assert_eq!(
-            transact_only, expected_condition,
-            "{}: condition {condition:?}",
             f.logical_id
         );
     }
@@ -596,7 +640,14 @@ fn the_table_has_the_keys_index_and_ttl_of_the_dynamodb_adapter() {
     };
     let mut attributes = pairs("AttributeDefinitions", "AttributeName", "AttributeType");
     attributes.sort();
-    let mut expected = owned(&[(PK, "S"), (SK, "S"), (GSI1PK, "S"), (GSI1SK, "S")]);
+    let mut expected = owned(&[
+        (PK, "S"),
+        (SK, "S"),
+        (GSI1PK, "S"),
+        (GSI1SK, "S"),
+        (GSI2PK, "S"),
+        (GSI2SK, "S"),
+    ]);
     expected.sort();
     assert_eq!(attributes, expected);
     assert_eq!(
@@ -607,22 +658,26 @@ fn the_table_has_the_keys_index_and_ttl_of_the_dynamodb_adapter() {
     let indexes = get(p, "GlobalSecondaryIndexes")
         .as_sequence()
         .expect("GSI list");
-    assert_eq!(indexes.len(), 1);
-    let gsi = &indexes[0];
-    assert_eq!(str_at(gsi, "IndexName"), GSI1);
-    let key: Vec<(String, String)> = get(gsi, "KeySchema")
-        .as_sequence()
-        .expect("GSI key schema")
+    assert_eq!(indexes.len(), 2);
+    for (gsi, (name, pk, sk)) in indexes
         .iter()
-        .map(|k| {
-            (
-                str_at(k, "AttributeName").to_owned(),
-                str_at(k, "KeyType").to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(key, owned(&[(GSI1PK, "HASH"), (GSI1SK, "RANGE")]));
-    assert_eq!(str_at(gsi, "Projection.ProjectionType"), "ALL");
+        .zip([(GSI1, GSI1PK, GSI1SK), (GSI2, GSI2PK, GSI2SK)])
+    {
+        assert_eq!(str_at(gsi, "IndexName"), name);
+        let key: Vec<(String, String)> = get(gsi, "KeySchema")
+            .as_sequence()
+            .expect("GSI key schema")
+            .iter()
+            .map(|k| {
+                (
+                    str_at(k, "AttributeName").to_owned(),
+                    str_at(k, "KeyType").to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(key, owned(&[(pk, "HASH"), (sk, "RANGE")]));
+        assert_eq!(str_at(gsi, "Projection.ProjectionType"), "ALL");
+    }
 
     assert_eq!(str_at(p, "TimeToLiveSpecification.AttributeName"), TTL);
     assert_eq!(

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::Error;
-use shared::domain::{Hold, HoldId, RoomId, SlotState, UserId};
-use shared::store::{NewHold, Store};
+use shared::domain::{Hold, HoldId, Room, RoomId, SlotState, UserId};
+use shared::store::{Created, IdempotencyKey, NewHold, SlotWindow, Store, UserHold};
 
 use crate::harness::{Event, TestApp};
 
@@ -166,16 +166,53 @@ struct FailingStore(fn() -> Error);
 
 #[async_trait]
 impl Store for FailingStore {
-    async fn list_slots(&self, _: &RoomId, _: DateTime<Utc>) -> Result<Vec<SlotState>, Error> {
+    async fn list_slots(
+        &self,
+        _: &RoomId,
+        _: &SlotWindow,
+        _: DateTime<Utc>,
+    ) -> Result<Vec<SlotState>, Error> {
         Err((self.0)())
     }
-    async fn create_hold(&self, _: &NewHold, _: DateTime<Utc>) -> Result<Hold, Error> {
+    async fn create_hold(
+        &self,
+        _: &NewHold,
+        _: Option<&IdempotencyKey>,
+        _: DateTime<Utc>,
+    ) -> Result<Created, Error> {
         Err((self.0)())
     }
     async fn confirm_hold(&self, _: HoldId, _: &UserId, _: DateTime<Utc>) -> Result<Hold, Error> {
         Err((self.0)())
     }
     async fn release_hold(&self, _: HoldId, _: &UserId, _: DateTime<Utc>) -> Result<Hold, Error> {
+        Err((self.0)())
+    }
+    async fn extend_hold(
+        &self,
+        _: HoldId,
+        _: &UserId,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, Error> {
+        Err((self.0)())
+    }
+    async fn cancel_hold(
+        &self,
+        _: HoldId,
+        _: &UserId,
+        _: chrono::Duration,
+        _: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        Err((self.0)())
+    }
+    async fn get_hold(&self, _: HoldId, _: DateTime<Utc>) -> Result<Option<Hold>, Error> {
+        Err((self.0)())
+    }
+    async fn user_holds(&self, _: &UserId, _: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
+        Err((self.0)())
+    }
+    async fn list_rooms(&self) -> Result<Vec<Room>, Error> {
         Err((self.0)())
     }
 }

@@ -19,22 +19,34 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::domain::{self, HoldId, HoldStatus, RoomId, SlotId, SlotStatus, UserId};
+use crate::domain::{
+    self, Hold, HoldId, HoldStatus, RoomId, SlotId, SlotStatus, UserId, ViewStatus,
+};
 use crate::error::Error;
 pub use crate::route::Route;
 use crate::route::{self, Matched};
-use crate::store::{NewHold, Store};
+use crate::store::{IdempotencyKey, NewHold, SlotWindow, Store};
 pub use response::{error_response, json_response};
 
 /// The largest request body accepted (413 above it).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// What every handler needs: the store, the clock and the hold length. Built once at cold start.
+/// A listing page's size when the request names none, and the largest it may name.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+pub const MAX_PAGE_SIZE: usize = 200;
+
+/// The longest `Idempotency-Key` accepted.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// What every handler needs: the store, the clock, the hold length and the cancellation
+/// cut-off. Built once at cold start.
 #[derive(Clone)]
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Clock,
     pub hold_ttl: Duration,
+    /// How long before a slot's start a booking can no longer be cancelled.
+    pub cancel_cutoff: Duration,
 }
 
 impl App {
@@ -43,11 +55,18 @@ impl App {
             store,
             clock,
             hold_ttl,
+            cancel_cutoff: Duration::zero(),
         }
     }
 
-    /// Answers one request for `route`. Never fails: every error becomes its contract response
-    /// here, in one place. The `Result` is the shape `lambda_http::service_fn` wants.
+    /// The same app with a cancellation cut-off.
+    pub fn with_cancel_cutoff(mut self, cutoff: Duration) -> Self {
+        self.cancel_cutoff = cutoff;
+        self
+    }
+
+    /// Answers one request for `route`. Never fails: every error becomes its response here, in
+    /// one place. The `Result` is the shape `lambda_http::service_fn` wants.
     pub async fn handle(
         &self,
         route: Route,
@@ -58,6 +77,11 @@ impl App {
             Route::CreateHold => self.create_hold(&request).await,
             Route::ConfirmHold => self.confirm_hold(&request).await,
             Route::ReleaseHold => self.release_hold(&request).await,
+            Route::ExtendHold => self.extend_hold(&request).await,
+            Route::CancelHold => self.cancel_hold(&request).await,
+            Route::GetHold => self.get_hold(&request).await,
+            Route::ListUserHolds => self.list_user_holds(&request).await,
+            Route::ListRooms => self.list_rooms().await,
         };
         Ok(result.unwrap_or_else(|err| error_response(err, &request_id(&request))))
     }
@@ -68,9 +92,44 @@ impl App {
         let room = RoomId::parse(param("room_id").ok_or_else(|| missing("room_id"))?)?;
         let claimed = param("user_id").map(UserId::parse).transpose()?;
         let caller = caller(request, claimed)?;
-
+        let limit = match param("limit") {
+            None => DEFAULT_PAGE_SIZE,
+            Some(limit) => limit
+                .parse::<usize>()
+                .ok()
+                .filter(|l| (1..=MAX_PAGE_SIZE).contains(l))
+                .ok_or_else(|| {
+                    Error::Validation(format!(
+                        "`limit` must be a whole number from 1 to {MAX_PAGE_SIZE}."
+                    ))
+                })?,
+        };
         let now = self.clock.now();
-        let states = self.store.list_slots(&room, now).await?;
+        let from = param("from").map(|t| time_param("from", t)).transpose()?;
+        let to = param("to").map(|t| time_param("to", t)).transpose()?;
+        // By default the slots that have not started: a slot starting exactly now has.
+        let from = from.unwrap_or(now + Duration::milliseconds(1));
+        if to.is_some_and(|to| to <= from) {
+            return Err(Error::Validation("`to` must be after `from`.".into()));
+        }
+        let after = param("cursor")
+            .map(|c| cursor::decode(c, &room))
+            .transpose()?;
+        let window = SlotWindow {
+            from,
+            to,
+            after,
+            limit,
+        };
+        let mut states = self.store.list_slots(&room, &window, now).await?;
+        let next_cursor = if states.len() > limit {
+            states.truncate(limit);
+            states
+                .last()
+                .map(|last| cursor::encode(&room, last.slot.start_time, &last.slot.id))
+        } else {
+            None
+        };
         let slots = states
             .iter()
             .map(|state| {
@@ -95,7 +154,7 @@ impl App {
             &SlotList {
                 room_id: room.as_str(),
                 slots,
-                next_cursor: None,
+                next_cursor,
             },
         ))
     }
@@ -103,6 +162,10 @@ impl App {
     async fn create_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
         let body: CreateHoldBody = json_body(request)?;
         caller(request, Some(body.user_id.clone()))?;
+        let key = idempotency_key(request)?.map(|key| IdempotencyKey {
+            key,
+            request: format!("{}\n{}", body.slot_id, body.user_id),
+        });
         let now = self.clock.now();
         let new = NewHold {
             id: HoldId::generate(&body.slot_id),
@@ -110,26 +173,31 @@ impl App {
             user_id: body.user_id,
             expires_at: now + self.hold_ttl,
         };
-        let hold = self.store.create_hold(&new, now).await?;
-        let hold_id = hold.id.to_string();
+        let created = self.store.create_hold(&new, key.as_ref(), now).await?;
+        let hold_id = created.id.to_string();
         let mut response = json_response(
             StatusCode::CREATED,
             &HoldCreated {
                 hold_id: &hold_id,
-                slot_id: hold.slot_id.as_str(),
-                user_id: hold.user_id.as_str(),
+                slot_id: created.slot_id.as_str(),
+                user_id: created.user_id.as_str(),
                 status: HoldStatus::Hold,
-                expires_at: hold.expires_at,
+                expires_at: created.expires_at,
             },
         );
         if let Ok(location) = HeaderValue::from_str(&format!("/holds/{hold_id}")) {
             response.headers_mut().insert(LOCATION, location);
         }
+        if created.replayed {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
         Ok(response)
     }
 
     async fn confirm_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
-        let (hold_id, user) = self.hold_action(request)?;
+        let (hold_id, user) = self.hold_action(request, Route::ConfirmHold)?;
         let hold = self
             .store
             .confirm_hold(hold_id, &user, self.clock.now())
@@ -145,26 +213,230 @@ impl App {
     }
 
     async fn release_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
-        let (hold_id, user) = self.hold_action(request)?;
+        let (hold_id, user) = self.hold_action(request, Route::ReleaseHold)?;
         let hold = self
             .store
             .release_hold(hold_id, &user, self.clock.now())
             .await?;
         Ok(json_response(
             StatusCode::OK,
-            &HoldReleased {
+            &HoldChanged {
                 hold_id: hold.id.to_string(),
                 status: HoldStatus::Released,
             },
         ))
     }
 
-    /// The hold id from the path and the caller from the body, validated, for confirm/release.
-    fn hold_action(&self, request: &Request) -> Result<(HoldId, UserId), Error> {
-        let hold_id = HoldId::parse(&hold_id_param(request).ok_or_else(|| missing("hold_id"))?)?;
+    async fn extend_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
+        let (hold_id, user) = self.hold_action(request, Route::ExtendHold)?;
+        let now = self.clock.now();
+        let expires_at = self
+            .store
+            .extend_hold(hold_id, &user, now + self.hold_ttl, now)
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &HoldExtended {
+                hold_id: hold_id.to_string(),
+                status: HoldStatus::Hold,
+                expires_at,
+            },
+        ))
+    }
+
+    async fn cancel_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
+        let (hold_id, user) = self.hold_action(request, Route::CancelHold)?;
+        self.store
+            .cancel_hold(hold_id, &user, self.cancel_cutoff, self.clock.now())
+            .await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &HoldChanged {
+                hold_id: hold_id.to_string(),
+                status: HoldStatus::Cancelled,
+            },
+        ))
+    }
+
+    async fn get_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
+        let hold_id = HoldId::parse(
+            &path_param(request, Route::GetHold, "hold_id").ok_or_else(|| missing("hold_id"))?,
+        )?;
+        let claimed = request
+            .query_string_parameters_ref()
+            .and_then(|q| q.first("user_id"))
+            .ok_or_else(|| missing("user_id"))
+            .and_then(|u| Ok(UserId::parse(u)?))?;
+        caller(request, Some(claimed.clone()))?;
+        let now = self.clock.now();
+        let hold = self
+            .store
+            .get_hold(hold_id, now)
+            .await?
+            .ok_or(Error::HoldNotFound)?;
+        if hold.user_id != claimed {
+            return Err(Error::NotHoldOwner);
+        }
+        Ok(json_response(StatusCode::OK, &HoldView::of(&hold, now)))
+    }
+
+    async fn list_user_holds(&self, request: &Request) -> Result<Response<Body>, Error> {
+        let user = UserId::parse(
+            &path_param(request, Route::ListUserHolds, "user_id")
+                .ok_or_else(|| missing("user_id"))?,
+        )?;
+        caller(request, Some(user.clone()))?;
+        let now = self.clock.now();
+        let holds = self.store.user_holds(&user, now).await?;
+        let holds = holds
+            .iter()
+            .map(|h| UserHoldView {
+                hold_id: h.hold.id.to_string(),
+                slot_id: h.hold.slot_id.as_str(),
+                room_id: h.room_id.as_str(),
+                start_time: h.hold.starts_at,
+                status: h.hold.view_status(now),
+                expires_at: h.hold.expires_at,
+                seconds_left: h.hold.seconds_left(now),
+            })
+            .collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &UserHolds {
+                user_id: user.as_str(),
+                holds,
+            },
+        ))
+    }
+
+    async fn list_rooms(&self) -> Result<Response<Body>, Error> {
+        let rooms = self.store.list_rooms().await?;
+        let rooms = rooms
+            .iter()
+            .map(|r| RoomView {
+                room_id: r.id.as_str(),
+                name: &r.name,
+                capacity: r.capacity,
+            })
+            .collect();
+        Ok(json_response(StatusCode::OK, &RoomList { rooms }))
+    }
+
+    /// The hold id from the path and the caller from the body, validated, for the actions on a
+    /// hold.
+    fn hold_action(&self, request: &Request, route: Route) -> Result<(HoldId, UserId), Error> {
+        let hold_id = HoldId::parse(
+            &path_param(request, route, "hold_id").ok_or_else(|| missing("hold_id"))?,
+        )?;
         let body: UserBody = json_body(request)?;
         caller(request, Some(body.user_id.clone()))?;
         Ok((hold_id, body.user_id))
+    }
+}
+
+/// The opaque `next_cursor` of a listing: the position after the page's last slot, bound to its
+/// room. It carries nothing but a position in a public listing, so a changed cursor can only move
+/// within the room it was issued for; one of another room, or one that does not decode, is 422.
+mod cursor {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use chrono::{DateTime, Utc};
+
+    use crate::domain::{RoomId, SlotId};
+    use crate::error::Error;
+
+    const VERSION: &str = "v1";
+
+    pub fn encode(room: &RoomId, start: DateTime<Utc>, slot: &SlotId) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "{VERSION}|{room}|{}|{slot}",
+            start.timestamp_millis()
+        ))
+    }
+
+    pub fn decode(cursor: &str, room: &RoomId) -> Result<(DateTime<Utc>, SlotId), Error> {
+        let invalid =
+            || Error::Validation("`cursor` is not a cursor of this room's listing.".into());
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let mut parts = text.split('|');
+        let (Some(VERSION), Some(of_room), Some(start), Some(slot), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(invalid());
+        };
+        if of_room != room.as_str() {
+            return Err(invalid());
+        }
+        let start = start
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::from_timestamp_millis)
+            .ok_or_else(invalid)?;
+        let slot = SlotId::parse(slot).map_err(|_| invalid())?;
+        Ok((start, slot))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_cursor_decodes_to_its_position_in_its_own_room_only() {
+            let room = RoomId::parse("r-101").unwrap();
+            let slot = SlotId::parse("s-7").unwrap();
+            let start = DateTime::from_timestamp_millis(1_800_000_000_000).unwrap();
+            let cursor = encode(&room, start, &slot);
+            assert_eq!(decode(&cursor, &room).unwrap(), (start, slot));
+            let other = RoomId::parse("r-102").unwrap();
+            assert!(matches!(decode(&cursor, &other), Err(Error::Validation(_))));
+            for garbage in ["", "!!", "djE", "djF8ci0xMDF8eHx5", &cursor[1..]] {
+                assert!(
+                    matches!(decode(garbage, &room), Err(Error::Validation(_))),
+                    "{garbage}"
+                );
+            }
+        }
+    }
+}
+
+/// An RFC 3339 time in a query parameter.
+fn time_param(name: &str, value: &str) -> Result<DateTime<Utc>, Error> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            Error::Validation(format!(
+                "`{name}` must be an RFC 3339 time such as 2026-12-01T18:00:00Z."
+            ))
+        })
+}
+
+/// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters, as a plain token or a
+/// structured-field string (`"…"`, as the IETF draft writes it).
+fn idempotency_key(request: &Request) -> Result<Option<String>, Error> {
+    let Some(value) = request.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let invalid = || {
+        Error::Validation(format!(
+            "`Idempotency-Key` must be 1-{MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters."
+        ))
+    };
+    let value = value.to_str().map_err(|_| invalid())?.trim();
+    let key = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    if (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_graphic() && b != b'"')
+    {
+        Ok(Some(key.to_owned()))
+    } else {
+        Err(invalid())
     }
 }
 
@@ -221,10 +493,76 @@ struct HoldConfirmed<'a> {
     status: HoldStatus,
 }
 
+/// The answer of release and cancel.
 #[derive(Serialize)]
-struct HoldReleased {
+struct HoldChanged {
     hold_id: String,
     status: HoldStatus,
+}
+
+#[derive(Serialize)]
+struct HoldExtended {
+    hold_id: String,
+    status: HoldStatus,
+    #[serde(with = "domain::rfc3339")]
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+struct HoldView<'a> {
+    hold_id: String,
+    slot_id: &'a str,
+    user_id: &'a str,
+    status: ViewStatus,
+    #[serde(with = "domain::rfc3339")]
+    expires_at: DateTime<Utc>,
+    seconds_left: i64,
+    extended: bool,
+}
+
+impl<'a> HoldView<'a> {
+    fn of(hold: &'a Hold, now: DateTime<Utc>) -> Self {
+        Self {
+            hold_id: hold.id.to_string(),
+            slot_id: hold.slot_id.as_str(),
+            user_id: hold.user_id.as_str(),
+            status: hold.view_status(now),
+            expires_at: hold.expires_at,
+            seconds_left: hold.seconds_left(now),
+            extended: hold.extended,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct UserHolds<'a> {
+    user_id: &'a str,
+    holds: Vec<UserHoldView<'a>>,
+}
+
+#[derive(Serialize)]
+struct UserHoldView<'a> {
+    hold_id: String,
+    slot_id: &'a str,
+    room_id: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    start_time: DateTime<Utc>,
+    status: ViewStatus,
+    #[serde(with = "domain::rfc3339")]
+    expires_at: DateTime<Utc>,
+    seconds_left: i64,
+}
+
+#[derive(Serialize)]
+struct RoomList<'a> {
+    rooms: Vec<RoomView<'a>>,
+}
+
+#[derive(Serialize)]
+struct RoomView<'a> {
+    room_id: &'a str,
+    name: &'a str,
+    capacity: u32,
 }
 
 fn missing(name: &str) -> Error {
@@ -253,17 +591,18 @@ fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Error> {
         .map_err(|e| Error::Validation(format!("Invalid request body: {e}.")))
 }
 
-/// The `{hold_id}` path parameter; when a router did not set it, the segment before the action.
-fn hold_id_param(request: &Request) -> Option<String> {
-    if let Some(id) = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("hold_id"))
-    {
-        return Some(id.to_owned());
+/// A path parameter of `route`: as API Gateway or the local router set it, or, when none did,
+/// read from the request's path (without a stage prefix) against the route's template.
+fn path_param(request: &Request, route: Route, name: &str) -> Option<String> {
+    if let Some(value) = request.path_parameters_ref().and_then(|p| p.first(name)) {
+        return Some(value.to_owned());
     }
-    let mut segments = request.uri().path().rsplit('/').filter(|s| !s.is_empty());
-    segments.next()?;
-    segments.next().map(str::to_owned)
+    route
+        .spec()
+        .params(route_path(request))?
+        .into_iter()
+        .find(|(param, _)| *param == name)
+        .map(|(_, value)| value.to_owned())
 }
 
 /// The caller proven by API Gateway's JWT authorizer (`sub` claim), if the request carries one.

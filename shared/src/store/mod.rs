@@ -8,9 +8,9 @@
 //! `HoldConfirmed`), the same on every store.
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use crate::domain::{Hold, HoldId, HoldStatus, RoomId, SlotId, SlotState, UserId};
+use crate::domain::{Hold, HoldId, Room, RoomId, SlotId, SlotState, UserId};
 use crate::error::Error;
 
 #[cfg(feature = "dynamodb")]
@@ -33,6 +33,9 @@ pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, Error> {
         .ok_or_else(|| Error::Internal(format!("stored time {ms} out of range")))
 }
 
+/// How long an `Idempotency-Key` is remembered (the IETF draft's suggested window).
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
+
 /// A request for a new hold; the caller (the handler) picks the id and the expiry.
 #[derive(Debug, Clone)]
 pub struct NewHold {
@@ -42,17 +45,58 @@ pub struct NewHold {
     pub expires_at: DateTime<Utc>,
 }
 
+/// An `Idempotency-Key` with what identifies its request (`request`: the normalised body), so a
+/// retry with the same key and body is told from a reuse with another body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request: String,
+}
+
+/// A created hold, or, for a repeated `Idempotency-Key`, the hold its first request created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub id: HoldId,
+    pub slot_id: SlotId,
+    pub user_id: UserId,
+    pub expires_at: DateTime<Utc>,
+    /// This is the first request's answer again; nothing was created now.
+    pub replayed: bool,
+}
+
 impl NewHold {
-    /// The hold as it stands once created.
-    pub fn created(&self) -> Hold {
-        Hold {
+    /// The hold as its create answers it.
+    pub fn created(&self) -> Created {
+        Created {
             id: self.id,
             slot_id: self.slot_id.clone(),
             user_id: self.user_id.clone(),
-            status: HoldStatus::Hold,
             expires_at: self.expires_at,
+            replayed: false,
         }
     }
+}
+
+/// Which of a room's slots a listing page asks for, in (start time, slot id) order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotWindow {
+    /// Slots starting at or after this.
+    pub from: DateTime<Utc>,
+    /// Slots starting before this, if set.
+    pub to: Option<DateTime<Utc>>,
+    /// The last slot of the previous page (its start time and id): this page begins after it.
+    pub after: Option<(DateTime<Utc>, SlotId)>,
+    /// The page size; a store returns up to `limit + 1` slots, so the caller knows whether
+    /// another page follows.
+    pub limit: usize,
+}
+
+/// One of a user's live holds or bookings, with where and when it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserHold {
+    pub hold: Hold,
+    pub room_id: RoomId,
+    pub created_at: DateTime<Utc>,
 }
 
 #[async_trait]
@@ -63,21 +107,37 @@ pub trait Store: Send + Sync {
     /// is eventually consistent, so a write of the last moment may not show yet. Listing only
     /// informs; every decision is taken by the guarded writes below, which are always current.
     ///
-    /// Errors: `RoomNotFound` when the room does not exist.
-    async fn list_slots(&self, room: &RoomId, now: DateTime<Utc>) -> Result<Vec<SlotState>, Error>;
-
-    /// Creates `hold` unless the slot is booked or carries a live hold (`expires_at > now`), in
-    /// one atomic guarded write: however many callers race on one slot, exactly one succeeds.
-    /// An expired hold does not block (lazy expiry).
+    /// Up to `window.limit + 1` slots of the window, in (start time, id) order: one query.
     ///
-    /// Errors: `SlotUnavailable` (held or booked), `SlotNotFound`, `UserNotFound`.
-    async fn create_hold(&self, hold: &NewHold, now: DateTime<Utc>) -> Result<Hold, Error>;
+    /// Errors: `RoomNotFound` when the room does not exist.
+    async fn list_slots(
+        &self,
+        room: &RoomId,
+        window: &SlotWindow,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SlotState>, Error>;
+
+    /// Creates `hold` unless the slot is booked, carries a live hold (`expires_at > now`) or has
+    /// started, in one atomic guarded write: however many callers race on one slot, exactly one
+    /// succeeds. An expired hold does not block (lazy expiry). With `key`, the key is stored in
+    /// the same atomic step; a key already stored (within [`IDEMPOTENCY_WINDOW`]) for the same
+    /// request answers its first hold again (`replayed`) and creates nothing.
+    ///
+    /// Errors: `SlotUnavailable` (held or booked), `SlotStarted`, `SlotNotFound`,
+    /// `UserNotFound`, `IdempotencyKeyReused` (the key with another request),
+    /// `IdempotencyKeyInUse` (its first request is being written at this moment).
+    async fn create_hold(
+        &self,
+        hold: &NewHold,
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<Created, Error>;
 
     /// Marks the hold `CONFIRMED` and its slot booked in one atomic step, only if the hold is
-    /// `user`'s, in status `HOLD` and `now < expires_at`. A hold already confirmed by `user`
-    /// is returned as is (idempotent retry).
+    /// `user`'s, in status `HOLD`, `now < expires_at` and the slot has not started. A hold
+    /// already confirmed by `user` is returned as is (idempotent retry).
     ///
-    /// Errors: `NotHoldOwner`, `HoldGone` (unknown, expired or released).
+    /// Errors: `NotHoldOwner`, `HoldGone` (unknown, expired or released), `SlotStarted`.
     async fn confirm_hold(
         &self,
         id: HoldId,
@@ -97,4 +157,43 @@ pub trait Store: Send + Sync {
         user: &UserId,
         now: DateTime<Utc>,
     ) -> Result<Hold, Error>;
+
+    /// Moves a live hold's `expires_at` to `expires_at`, once, in one atomic guarded step (only
+    /// if it is `user`'s, `HOLD`, live, not extended yet and its slot has not started). Returns
+    /// the new expiry.
+    ///
+    /// Errors: `NotHoldOwner`, `HoldGone` (unknown or expired), `ExtensionUsed`,
+    /// `HoldConfirmed`, `HoldReleased`, `SlotStarted`.
+    async fn extend_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, Error>;
+
+    /// Cancels `user`'s booking: the hold becomes `CANCELLED` and its slot free, in one atomic
+    /// step guarded on the hold being this slot's `CONFIRMED` booking (a stale cancel never
+    /// touches a newer booking) and on `now + cutoff` being before the start. Cancelling again
+    /// is answered as done.
+    ///
+    /// Errors: `NotHoldOwner`, `HoldGone` (unknown), `HoldNotConfirmed`, `SlotStarted`,
+    /// `CancelCutoff`.
+    async fn cancel_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        cutoff: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error>;
+
+    /// The hold as stored (a released hold whose record alone remains reports `RELEASED` until
+    /// its `expires_at`, `HOLD` after it, as `domain::Hold::view_status` expects). One read.
+    async fn get_hold(&self, id: HoldId, now: DateTime<Utc>) -> Result<Option<Hold>, Error>;
+
+    /// `user`'s live holds and bookings (`HOLD` not expired, or `CONFIRMED`), newest first.
+    async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error>;
+
+    /// Every room, by id.
+    async fn list_rooms(&self) -> Result<Vec<Room>, Error>;
 }

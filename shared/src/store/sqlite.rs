@@ -14,14 +14,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{NewHold, Provision, Store, from_millis, millis};
+use super::{
+    Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, Provision, SlotWindow, Store, UserHold,
+    from_millis, millis,
+};
 use crate::domain::{
-    self, Hold, HoldId, HoldStatus, Invalid, RoomId, Slot, SlotId, SlotState, UserId,
+    self, Hold, HoldId, HoldStatus, Invalid, Room, RoomId, Slot, SlotId, SlotState, UserId,
 };
 use crate::error::Error;
 use crate::seed::SeedData;
@@ -48,16 +51,49 @@ CREATE TABLE IF NOT EXISTS time_slots (
 CREATE INDEX IF NOT EXISTS time_slots_listing
     ON time_slots(room_id, start_time, id, end_time, is_booked);
 CREATE TABLE IF NOT EXISTS holds (
-    id         TEXT PRIMARY KEY,
-    slot_id    TEXT NOT NULL REFERENCES time_slots(id),
-    user_id    TEXT NOT NULL REFERENCES users(id),
-    status     TEXT NOT NULL CHECK (status IN ('HOLD', 'CONFIRMED', 'RELEASED')),
-    expires_at INTEGER NOT NULL,  -- epoch milliseconds
-    created_at INTEGER NOT NULL
+    id           TEXT PRIMARY KEY,
+    slot_id      TEXT NOT NULL REFERENCES time_slots(id),
+    user_id      TEXT NOT NULL REFERENCES users(id),
+    status       TEXT NOT NULL CHECK (status IN ('HOLD', 'CONFIRMED', 'RELEASED', 'CANCELLED')),
+    expires_at   INTEGER NOT NULL,  -- epoch milliseconds
+    created_at   INTEGER NOT NULL,
+    extended     INTEGER NOT NULL DEFAULT 0,
+    cancelled_at INTEGER
 ) WITHOUT ROWID;
 -- finding a slot's live hold (the guard of create and the join of list), covering the join
 CREATE INDEX IF NOT EXISTS holds_open_by_slot
     ON holds(slot_id, expires_at, user_id) WHERE status = 'HOLD';
+-- a user's holds, newest first
+CREATE INDEX IF NOT EXISTS holds_by_user ON holds(user_id, created_at);
+-- Idempotency-Key of POST /holds: written in the hold's own transaction
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key        TEXT PRIMARY KEY,
+    request    TEXT NOT NULL,
+    hold_id    TEXT NOT NULL,
+    slot_id    TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+/// A database made before holds could be extended or cancelled: its `holds` table is rebuilt with
+/// the new columns and status, rows kept, in one transaction (SQLite cannot alter a CHECK).
+const MIGRATE_HOLDS: &str = "
+CREATE TABLE holds_v2 (
+    id           TEXT PRIMARY KEY,
+    slot_id      TEXT NOT NULL REFERENCES time_slots(id),
+    user_id      TEXT NOT NULL REFERENCES users(id),
+    status       TEXT NOT NULL CHECK (status IN ('HOLD', 'CONFIRMED', 'RELEASED', 'CANCELLED')),
+    expires_at   INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    extended     INTEGER NOT NULL DEFAULT 0,
+    cancelled_at INTEGER
+) WITHOUT ROWID;
+INSERT INTO holds_v2 (id, slot_id, user_id, status, expires_at, created_at)
+    SELECT id, slot_id, user_id, status, expires_at, created_at FROM holds;
+DROP TABLE holds;
+ALTER TABLE holds_v2 RENAME TO holds;
 ";
 
 // busy_timeout first: processes starting together on a new file (four functions under
@@ -84,18 +120,48 @@ fn stored<T>(parsed: Result<T, Invalid>) -> Result<T, Error> {
     parsed.map_err(|e| Error::Internal(format!("malformed stored id: {e}")))
 }
 
+/// A hold with its slot's start, as `SELECT … FROM holds h JOIN time_slots s` reads it.
+const HOLD_COLUMNS: &str =
+    "h.id, h.slot_id, h.user_id, h.status, h.expires_at, s.start_time, h.extended";
+
+fn hold_of_row(row: &rusqlite::Row<'_>) -> Result<Hold, Error> {
+    let status: String = row.get(3)?;
+    Ok(Hold {
+        id: stored(HoldId::parse(&row.get::<_, String>(0)?))?,
+        slot_id: stored(SlotId::try_from(row.get::<_, String>(1)?))?,
+        user_id: stored(UserId::try_from(row.get::<_, String>(2)?))?,
+        status: HoldStatus::parse(&status)
+            .ok_or_else(|| Error::Internal(format!("stored status {status}")))?,
+        expires_at: from_millis(row.get(4)?)?,
+        starts_at: from_millis(row.get(5)?)?,
+        extended: row.get(6)?,
+    })
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`, sets WAL mode and the schema.
+    /// Opens (creating if needed) the database at `path`, sets WAL mode and the schema (and
+    /// migrates a database of an earlier version).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path)?;
         writer.execute_batch(PRAGMAS)?;
-        writer.execute_batch(SCHEMA)?;
+        {
+            let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let holds_sql: Option<String> = tx
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'holds'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if holds_sql.is_some_and(|sql| !sql.contains("CANCELLED")) {
+                tx.execute_batch(MIGRATE_HOLDS)?;
+            }
+            tx.execute_batch(SCHEMA)?;
+            // Committed before readers open.
+            tx.commit()?;
+        }
         writer.set_prepared_statement_cache_capacity(32);
-        // Make sure the schema is committed before readers open.
-        writer
-            .transaction_with_behavior(TransactionBehavior::Immediate)?
-            .commit()?;
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
             c.execute_batch(
                 "PRAGMA busy_timeout = 5000; PRAGMA query_only = ON; PRAGMA mmap_size = 268435456;",
@@ -136,34 +202,20 @@ impl SqliteStore {
     }
 
     fn read_hold(conn: &Connection, id: HoldId) -> Result<Option<Hold>, Error> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT slot_id, user_id, status, expires_at FROM holds WHERE id = ?1",
-        )?;
-        let row = stmt
-            .query_row([id.to_string()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })
-            .optional()?;
-        row.map(|(slot, user, status, expires)| {
-            Ok(Hold {
-                id,
-                slot_id: stored(SlotId::parse(&slot))?,
-                user_id: stored(UserId::parse(&user))?,
-                status: HoldStatus::parse(&status)
-                    .ok_or_else(|| Error::Internal(format!("stored status {status}")))?,
-                expires_at: from_millis(expires)?,
-            })
-        })
-        .transpose()
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {HOLD_COLUMNS} FROM holds h JOIN time_slots s ON s.id = h.slot_id
+             WHERE h.id = ?1"
+        ))?;
+        let mut rows = stmt.query([id.to_string()])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(hold_of_row(row)?)),
+            None => Ok(None),
+        }
     }
 
-    /// Moves a live hold of `user` from `HOLD` to `to`, in one guarded statement. Returns the
-    /// hold as it now stands when the guard held, `None` when it refused.
+    /// Moves a live hold of `user` from `HOLD` to `to`, in one guarded statement (the caller's
+    /// hold, still `HOLD`, not expired, and for a confirmation a slot that has not started).
+    /// Returns the hold as it now stands when the guard held, `None` when it refused.
     fn transition(
         tx: &Connection,
         id: HoldId,
@@ -171,54 +223,102 @@ impl SqliteStore {
         now: DateTime<Utc>,
         to: HoldStatus,
     ) -> Result<Option<Hold>, Error> {
-        // The guard: the caller's hold, still HOLD, not expired. Zero rows means "explain".
-        let mut stmt = tx.prepare_cached(
+        let started_guard = if to == HoldStatus::Confirmed {
+            "AND (SELECT start_time FROM time_slots WHERE id = holds.slot_id) > ?3"
+        } else {
+            ""
+        };
+        let mut stmt = tx.prepare_cached(&format!(
             "UPDATE holds SET status = ?4
-             WHERE id = ?1 AND user_id = ?2 AND status = 'HOLD' AND expires_at > ?3
-             RETURNING slot_id, expires_at",
-        )?;
-        let row: Option<(String, i64)> = stmt
+             WHERE id = ?1 AND user_id = ?2 AND status = 'HOLD' AND expires_at > ?3 {started_guard}
+             RETURNING id"
+        ))?;
+        let updated = stmt
             .query_row(
                 params![id.to_string(), user.as_str(), millis(now), to.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| r.get::<_, String>(0),
             )
             .optional()?;
-        row.map(|(slot_id, expires_at)| {
-            Ok(Hold {
-                id,
-                slot_id: stored(SlotId::try_from(slot_id))?,
-                user_id: user.clone(),
-                status: to,
-                expires_at: from_millis(expires_at)?,
-            })
-        })
-        .transpose()
+        match updated {
+            Some(_) => Self::read_hold(tx, id),
+            None => Ok(None),
+        }
+    }
+
+    /// The live answer to a repeated `Idempotency-Key`: its first hold, or a refusal when the key
+    /// came with another request. `None` when the key is new (or older than the window).
+    fn replay(
+        tx: &Connection,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Created>, Error> {
+        let mut stmt = tx.prepare_cached(
+            "SELECT request, hold_id, slot_id, user_id, expires_at FROM idempotency_keys
+             WHERE key = ?1 AND created_at > ?2",
+        )?;
+        let mut rows = stmt.query(params![key.key, millis(now - IDEMPOTENCY_WINDOW)])?;
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        if row.get::<_, String>(0)? != key.request {
+            return Err(Error::IdempotencyKeyReused);
+        }
+        Ok(Some(Created {
+            id: stored(HoldId::parse(&row.get::<_, String>(1)?))?,
+            slot_id: stored(SlotId::try_from(row.get::<_, String>(2)?))?,
+            user_id: stored(UserId::try_from(row.get::<_, String>(3)?))?,
+            expires_at: from_millis(row.get(4)?)?,
+            replayed: true,
+        }))
     }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn list_slots(&self, room: &RoomId, now: DateTime<Utc>) -> Result<Vec<SlotState>, Error> {
+    async fn list_slots(
+        &self,
+        room: &RoomId,
+        window: &SlotWindow,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SlotState>, Error> {
         let conn = self.readers.get()?;
-        // One statement, one snapshot: the room (so an unknown room is told from an empty one),
-        // its slots in order, and each slot's live hold if any.
+        // One statement, one snapshot: the room (so an unknown room is told from an empty
+        // window), the window's slots in order, and each slot's live hold if any.
         let mut stmt = conn.prepare_cached(
-            "SELECT s.id, s.start_time, s.end_time, s.is_booked, h.id, h.user_id, h.expires_at
+            "SELECT s.id, s.start_time, s.end_time, s.is_booked, h.id, h.user_id, h.expires_at,
+                    h.extended
              FROM rooms r
              LEFT JOIN time_slots s ON s.room_id = r.id
+                 AND s.start_time >= ?3 AND s.start_time < ?4
+                 AND (s.start_time, s.id) > (?5, ?6)
              LEFT JOIN holds h ON h.slot_id = s.id AND h.status = 'HOLD' AND h.expires_at > ?2
              WHERE r.id = ?1
-             ORDER BY s.start_time, s.id",
+             ORDER BY s.start_time, s.id
+             LIMIT ?7",
         )?;
-        let mut rows = stmt.query(params![room.as_str(), millis(now)])?;
+        let (after_start, after_id) = match &window.after {
+            Some((start, id)) => (millis(*start), id.as_str().to_owned()),
+            None => (i64::MIN, String::new()),
+        };
+        let limit = i64::try_from(window.limit.saturating_add(1)).unwrap_or(i64::MAX);
+        let mut rows = stmt.query(params![
+            room.as_str(),
+            millis(now),
+            millis(window.from),
+            window.to.map_or(i64::MAX, millis),
+            after_start,
+            after_id,
+            limit,
+        ])?;
         let mut found_room = false;
         let mut slots = Vec::new();
         while let Some(row) = rows.next()? {
             found_room = true;
             let Some(slot_id) = row.get::<_, Option<String>>(0)? else {
-                continue; // the room has no slots
+                continue; // no slots in the window
             };
             let slot_id = stored(SlotId::try_from(slot_id))?;
+            let start_time = from_millis(row.get(1)?)?;
             let hold = match row.get::<_, Option<String>>(4)? {
                 Some(hold_id) => Some(Hold {
                     id: stored(HoldId::parse(&hold_id))?,
@@ -226,6 +326,8 @@ impl Store for SqliteStore {
                     user_id: stored(UserId::try_from(row.get::<_, String>(5)?))?,
                     status: HoldStatus::Hold,
                     expires_at: from_millis(row.get(6)?)?,
+                    starts_at: start_time,
+                    extended: row.get(7)?,
                 }),
                 None => None,
             };
@@ -233,7 +335,7 @@ impl Store for SqliteStore {
                 slot: Slot {
                     id: slot_id,
                     room_id: room.clone(),
-                    start_time: from_millis(row.get(1)?)?,
+                    start_time,
                     end_time: from_millis(row.get(2)?)?,
                 },
                 booked: row.get(3)?,
@@ -247,16 +349,28 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn create_hold(&self, hold: &NewHold, now: DateTime<Utc>) -> Result<Hold, Error> {
+    async fn create_hold(
+        &self,
+        hold: &NewHold,
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<Created, Error> {
         self.write(|tx| {
+            // A repeated key answers its first hold; its check and the new key's insert are in
+            // this one write transaction, so duplicates racing each other queue on the lock.
+            if let Some(key) = key
+                && let Some(first) = Self::replay(tx, key, now)?
+            {
+                return Ok(first);
+            }
             // The guard and the write in one statement: insert only if the slot and user exist,
-            // the slot is not booked and no live hold is on it.
+            // the slot has not started, is not booked and no live hold is on it.
             let inserted = tx
                 .prepare_cached(
                     "INSERT INTO holds (id, slot_id, user_id, status, expires_at, created_at)
                      SELECT ?1, s.id, u.id, 'HOLD', ?4, ?5
                      FROM time_slots s, users u
-                     WHERE s.id = ?2 AND u.id = ?3 AND s.is_booked = 0
+                     WHERE s.id = ?2 AND u.id = ?3 AND s.is_booked = 0 AND s.start_time > ?5
                        AND NOT EXISTS (SELECT 1 FROM holds h
                                        WHERE h.slot_id = s.id AND h.status = 'HOLD'
                                          AND h.expires_at > ?5)",
@@ -269,20 +383,41 @@ impl Store for SqliteStore {
                     millis(now),
                 ])?;
             if inserted == 1 {
+                if let Some(key) = key {
+                    tx.prepare_cached(
+                        "INSERT INTO idempotency_keys
+                             (key, request, hold_id, slot_id, user_id, expires_at, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (key) DO UPDATE SET request = ?2, hold_id = ?3,
+                             slot_id = ?4, user_id = ?5, expires_at = ?6, created_at = ?7",
+                    )?
+                    .execute(params![
+                        key.key,
+                        key.request,
+                        hold.id.to_string(),
+                        hold.slot_id.as_str(),
+                        hold.user_id.as_str(),
+                        millis(hold.expires_at),
+                        millis(now),
+                    ])?;
+                }
                 return Ok(hold.created());
             }
             // Refused: say why (inside the same transaction, so the answer matches the guard).
-            let (slot_exists, user_exists): (bool, bool) = tx
+            let (start, user_exists): (Option<i64>, bool) = tx
                 .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM time_slots WHERE id = ?1),
+                    "SELECT (SELECT start_time FROM time_slots WHERE id = ?1),
                             EXISTS (SELECT 1 FROM users WHERE id = ?2)",
                 )?
                 .query_row(params![hold.slot_id.as_str(), hold.user_id.as_str()], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
-            Err(match (slot_exists, user_exists) {
-                (false, _) => Error::SlotNotFound,
+            Err(match (start, user_exists) {
+                (None, _) => Error::SlotNotFound,
                 (_, false) => Error::UserNotFound,
+                (Some(start), _) if domain::has_started(from_millis(start)?, now) => {
+                    Error::SlotStarted
+                }
                 _ => Error::SlotUnavailable,
             })
         })
@@ -335,6 +470,125 @@ impl Store for SqliteStore {
                 )?),
             },
         )
+    }
+
+    async fn extend_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, Error> {
+        self.write(|tx| {
+            // The guard: the caller's live hold, not extended yet, on a slot not started.
+            let extended = tx
+                .prepare_cached(
+                    "UPDATE holds SET expires_at = ?4, extended = 1
+                     WHERE id = ?1 AND user_id = ?2 AND status = 'HOLD' AND expires_at > ?3
+                       AND extended = 0
+                       AND (SELECT start_time FROM time_slots WHERE id = holds.slot_id) > ?3",
+                )?
+                .execute(params![
+                    id.to_string(),
+                    user.as_str(),
+                    millis(now),
+                    millis(expires_at)
+                ])?;
+            if extended == 1 {
+                return Ok(expires_at);
+            }
+            let hold = domain::explain_extend(Self::read_hold(tx, id)?.as_ref(), user, now)?;
+            Err(Error::Internal(format!(
+                "extension of {} refused but explained as allowed",
+                hold.id
+            )))
+        })
+    }
+
+    async fn cancel_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        cutoff: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        self.write(|tx| {
+            // The guard: the caller's booking, its slot starting after now + cut-off.
+            let cancelled = tx
+                .prepare_cached(
+                    "UPDATE holds SET status = 'CANCELLED', cancelled_at = ?3
+                     WHERE id = ?1 AND user_id = ?2 AND status = 'CONFIRMED'
+                       AND (SELECT start_time FROM time_slots WHERE id = holds.slot_id) > ?4
+                     RETURNING slot_id",
+                )?
+                .query_row(
+                    params![
+                        id.to_string(),
+                        user.as_str(),
+                        millis(now),
+                        millis(now + cutoff)
+                    ],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?;
+            let Some(slot_id) = cancelled else {
+                domain::explain_cancel(Self::read_hold(tx, id)?.as_ref(), user, now, cutoff)?;
+                return Ok(());
+            };
+            // Same transaction: the slot is free again.
+            let freed = tx
+                .prepare_cached(
+                    "UPDATE time_slots SET is_booked = 0 WHERE id = ?1 AND is_booked = 1",
+                )?
+                .execute([slot_id.as_str()])?;
+            if freed != 1 {
+                return Err(Error::Internal(format!(
+                    "slot {slot_id} of booking {id} was not booked"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    async fn get_hold(&self, id: HoldId, _now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
+        let conn = self.readers.get()?;
+        Self::read_hold(&conn, id)
+    }
+
+    async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
+        let conn = self.readers.get()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {HOLD_COLUMNS}, s.room_id, h.created_at
+             FROM holds h JOIN time_slots s ON s.id = h.slot_id
+             WHERE h.user_id = ?1
+               AND (h.status = 'CONFIRMED' OR (h.status = 'HOLD' AND h.expires_at > ?2))
+             ORDER BY h.created_at DESC, h.id DESC"
+        ))?;
+        let mut rows = stmt.query(params![user.as_str(), millis(now)])?;
+        let mut holds = Vec::new();
+        while let Some(row) = rows.next()? {
+            holds.push(UserHold {
+                hold: hold_of_row(row)?,
+                room_id: stored(RoomId::try_from(row.get::<_, String>(7)?))?,
+                created_at: from_millis(row.get(8)?)?,
+            });
+        }
+        Ok(holds)
+    }
+
+    async fn list_rooms(&self) -> Result<Vec<Room>, Error> {
+        let conn = self.readers.get()?;
+        let mut stmt = conn.prepare_cached("SELECT id, name, capacity FROM rooms ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        let mut rooms = Vec::new();
+        while let Some(row) = rows.next()? {
+            rooms.push(Room {
+                id: stored(RoomId::try_from(row.get::<_, String>(0)?))?,
+                name: row.get(1)?,
+                capacity: row.get(2)?,
+            });
+        }
+        Ok(rooms)
     }
 }
 

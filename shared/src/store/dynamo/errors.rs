@@ -9,9 +9,12 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::CancellationReason;
 use serde::Deserialize;
 
-use super::schema::{SlotItem, parse_item};
-use crate::domain::SlotId;
+use chrono::{DateTime, Utc};
+
+use super::schema::{IdemItem, SlotItem, parse_item};
+use crate::domain::{self, SlotId};
 use crate::error::Error;
+use crate::store::{Created, IdempotencyKey, from_millis};
 
 // ── Errors ──────────────────────────────────────────────────────────────────────────────────
 
@@ -103,13 +106,17 @@ fn describe_reasons(reasons: &[CancellationReason]) -> String {
         .join(", ")
 }
 
-/// Why the create transaction `[user check, slot update, hold record]` was cancelled, from its
-/// cancellation reasons (one per item, in order; a refused slot update carries the slot as it
-/// was). In order: the slot does not exist (no item under its key, or another slot's) → 404
-/// `SlotNotFound`; the user does not exist → 404 `UserNotFound`; the slot is booked or held →
-/// 409 `SlotUnavailable`; throttled or still conflicting after retries → 503; anything else
+/// Why the create transaction `[user check, slot update, hold record, idempotency key?]` was
+/// cancelled, from its cancellation reasons (one per item, in order; a refused slot update
+/// carries the slot as it was). In order: the slot does not exist (no item under its key, or
+/// another slot's) → 404 `SlotNotFound`; the user does not exist → 404 `UserNotFound`; the slot
+/// has started → 409 `SlotStarted`; it is booked or held → 409 `SlotUnavailable`; throttled or still conflicting after retries → 503; anything else
 /// (e.g. a hold id already recorded, which 74 random bits make a broken invariant) → 500.
-pub(super) fn create_refusal(reasons: &[CancellationReason], asked: &SlotId) -> Error {
+pub(super) fn create_refusal(
+    reasons: &[CancellationReason],
+    asked: &SlotId,
+    now: DateTime<Utc>,
+) -> Error {
     let (user_code, slot_code, record_code) = (
         reason_code(reasons, 0),
         reason_code(reasons, 1),
@@ -120,15 +127,20 @@ pub(super) fn create_refusal(reasons: &[CancellationReason], asked: &SlotId) -> 
             Ok(old) => old,
             Err(err) => return err,
         };
-        if old.as_ref().is_none_or(|s| &s.slot_id != asked) {
+        let Some(old) = old.filter(|s| &s.slot_id == asked) else {
             return Error::SlotNotFound;
+        };
+        if user_code == CONDITION_FAILED {
+            return Error::UserNotFound;
         }
+        return match from_millis(old.start_time) {
+            Ok(start) if domain::has_started(start, now) => Error::SlotStarted,
+            Ok(_) => Error::SlotUnavailable,
+            Err(err) => err,
+        };
     }
     if user_code == CONDITION_FAILED {
         return Error::UserNotFound;
-    }
-    if slot_code == CONDITION_FAILED {
-        return Error::SlotUnavailable;
     }
     let detail = format!(
         "dynamodb TransactWriteItems (create hold): cancelled: [{}]",
@@ -144,6 +156,65 @@ pub(super) fn create_refusal(reasons: &[CancellationReason], asked: &SlotId) -> 
     }
 }
 
+/// The answer to a create whose idempotency key (transaction item `index`) was refused: the
+/// key is live. With the same request: the first request's hold again (`replayed`; whatever else
+/// the transaction said, e.g. the slot now held by that very hold). With another request: 422.
+/// Still being written by its first request (a conflict left after the retries): 409.
+/// `None` when the key was not what refused.
+pub(super) fn idempotent_replay(
+    reasons: &[CancellationReason],
+    index: usize,
+    key: &IdempotencyKey,
+) -> Option<Result<Created, Error>> {
+    match reason_code(reasons, index) {
+        CONDITION_FAILED => {}
+        TRANSACTION_CONFLICT => return Some(Err(Error::IdempotencyKeyInUse)),
+        _ => return None,
+    }
+    let first: IdemItem = match reason_item(reasons, index) {
+        Ok(Some(item)) => item,
+        Ok(None) => {
+            return Some(Err(Error::Internal(
+                "idempotency key refused without its item".into(),
+            )));
+        }
+        Err(err) => return Some(Err(err)),
+    };
+    if first.request != key.request {
+        return Some(Err(Error::IdempotencyKeyReused));
+    }
+    Some(from_millis(first.expires_at).map(|expires_at| Created {
+        id: first.hold_id,
+        slot_id: first.slot_id,
+        user_id: first.user_id,
+        expires_at,
+        replayed: true,
+    }))
+}
+
+/// For a cancelled transaction whose item `index` is a guarded update returning its old item:
+/// throttled or still conflicting → 503; otherwise the item as it was when its guard refused
+/// (`None` when that guard did not refuse, or there was no item).
+pub(super) fn transaction_refusal_item<T: for<'de> Deserialize<'de>>(
+    reasons: &[CancellationReason],
+    index: usize,
+    operation: &str,
+) -> Result<Option<T>, Error> {
+    if reasons.iter().any(|r| {
+        let code = r.code().unwrap_or("None");
+        THROTTLING_REASONS.contains(&code) || code == TRANSACTION_CONFLICT
+    }) {
+        return Err(Error::Unavailable(format!(
+            "dynamodb {operation}: cancelled: [{}]",
+            describe_reasons(reasons)
+        )));
+    }
+    if reason_code(reasons, index) != CONDITION_FAILED {
+        return Ok(None);
+    }
+    reason_item(reasons, index)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -157,6 +228,10 @@ mod tests {
     }
 
     fn refused_slot(slot_id: &str) -> CancellationReason {
+        refused_slot_starting(slot_id, 5_000)
+    }
+
+    fn refused_slot_starting(slot_id: &str, start_ms: i64) -> CancellationReason {
         let item = HashMap::from([
             ("pk".to_owned(), AttributeValue::S("SLOT#k".into())),
             ("sk".to_owned(), AttributeValue::S("SLOT".into())),
@@ -164,8 +239,14 @@ mod tests {
             ("gsi1sk".to_owned(), AttributeValue::S("SLOT#1".into())),
             ("slot_id".to_owned(), AttributeValue::S(slot_id.into())),
             ("room_id".to_owned(), AttributeValue::S("r-101".into())),
-            ("start_time".to_owned(), AttributeValue::N("1".into())),
-            ("end_time".to_owned(), AttributeValue::N("2".into())),
+            (
+                "start_time".to_owned(),
+                AttributeValue::N(start_ms.to_string()),
+            ),
+            (
+                "end_time".to_owned(),
+                AttributeValue::N((start_ms + 1).to_string()),
+            ),
             ("booked".to_owned(), AttributeValue::Bool(true)),
         ]);
         CancellationReason::builder()
@@ -175,13 +256,94 @@ mod tests {
     }
 
     fn refusal(reasons: &[CancellationReason]) -> Error {
-        create_refusal(reasons, &SlotId::parse("s-1").unwrap())
+        create_refusal(reasons, &SlotId::parse("s-1").unwrap(), now())
+    }
+
+    fn now() -> DateTime<Utc> {
+        from_millis(1_000).unwrap()
     }
 
     #[test]
     fn a_refused_slot_update_with_the_asked_slot_is_a_409() {
         let reasons = [reason("None"), refused_slot("s-1"), reason("None")];
         assert!(matches!(refusal(&reasons), Error::SlotUnavailable));
+    }
+
+    #[test]
+    fn a_refused_slot_update_of_a_started_slot_is_slot_started() {
+        let reasons = [
+            reason("None"),
+            refused_slot_starting("s-1", 1_000),
+            reason("None"),
+        ];
+        assert!(matches!(refusal(&reasons), Error::SlotStarted));
+    }
+
+    fn refused_key(request: &str) -> CancellationReason {
+        let item = HashMap::from([
+            ("pk".to_owned(), AttributeValue::S("IDEM#k".into())),
+            ("sk".to_owned(), AttributeValue::S("IDEM".into())),
+            ("request".to_owned(), AttributeValue::S(request.into())),
+            (
+                "hold_id".to_owned(),
+                AttributeValue::S("3f0c2a9e-6b1d-4c8e-9a57-0d2b6f4e1c33".into()),
+            ),
+            ("slot_id".to_owned(), AttributeValue::S("s-1".into())),
+            ("user_id".to_owned(), AttributeValue::S("u-demo".into())),
+            ("expires_at".to_owned(), AttributeValue::N("300000".into())),
+            ("created_at".to_owned(), AttributeValue::N("0".into())),
+            ("ttl".to_owned(), AttributeValue::N("86400".into())),
+        ]);
+        CancellationReason::builder()
+            .code(CONDITION_FAILED)
+            .set_item(Some(item))
+            .build()
+    }
+
+    #[test]
+    fn a_live_idempotency_key_replays_its_first_hold_or_refuses_another_request() {
+        let key = IdempotencyKey {
+            key: "k".into(),
+            request: "s-1\nu-demo".into(),
+        };
+        let held_by_itself = [
+            reason("None"),
+            refused_slot("s-1"),
+            reason("None"),
+            refused_key("s-1\nu-demo"),
+        ];
+        let replayed = idempotent_replay(&held_by_itself, 3, &key)
+            .unwrap()
+            .unwrap();
+        assert!(replayed.replayed);
+        assert_eq!(replayed.slot_id.as_str(), "s-1");
+        let other = [
+            reason("None"),
+            reason("None"),
+            reason("None"),
+            refused_key("s-2\nu-demo"),
+        ];
+        assert!(matches!(
+            idempotent_replay(&other, 3, &key),
+            Some(Err(Error::IdempotencyKeyReused))
+        ));
+        let in_flight = [
+            reason("None"),
+            reason(TRANSACTION_CONFLICT),
+            reason("None"),
+            reason(TRANSACTION_CONFLICT),
+        ];
+        assert!(matches!(
+            idempotent_replay(&in_flight, 3, &key),
+            Some(Err(Error::IdempotencyKeyInUse))
+        ));
+        let not_the_key = [
+            reason("None"),
+            refused_slot("s-1"),
+            reason("None"),
+            reason("None"),
+        ];
+        assert!(idempotent_replay(&not_the_key, 3, &key).is_none());
     }
 
     #[test]

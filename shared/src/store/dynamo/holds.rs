@@ -1,5 +1,10 @@
-//! The request-path operations: list, create, confirm, release. Each happy path is ONE request.
+//! The request-path operations. Each happy path is ONE request: a `Query` (list slots, a user's
+//! holds, rooms), a conditional `UpdateItem` (confirm, release), a `BatchGetItem` (look-up), or a
+//! `TransactWriteItems` where two items must change in one atomic step (create: user check, slot,
+//! hold record and idempotency key; extend and cancel: the slot and the hold record, so the
+//! record stays true once the slot moves on).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration as StdDuration;
 
@@ -7,17 +12,24 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, KeysAndAttributes, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Duration, Utc};
 
 use super::DynamoStore;
-use super::errors::{create_refusal, is_transaction_conflict, sdk_error};
+use super::errors::{
+    create_refusal, idempotent_replay, is_transaction_conflict, sdk_error, transaction_refusal_item,
+};
 use super::schema::*;
-use crate::domain::{self, Hold, HoldId, HoldStatus, RoomId, Slot, SlotKey, SlotState, UserId};
+use crate::domain::{
+    self, Hold, HoldId, HoldStatus, Refusal, Room, RoomId, Slot, SlotKey, SlotState, UserId,
+};
 use crate::error::Error;
-use crate::store::{NewHold, Store, from_millis, millis};
+use crate::store::{
+    Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, SlotWindow, Store, UserHold, from_millis,
+    millis,
+};
 
 /// How long a hold record is kept after its expiry before TTL may delete it. Nothing depends on
 /// the deletion; the record only answers late retries (e.g. a release retried after a re-hold).
@@ -51,18 +63,43 @@ where
     }
 }
 
-/// What a refused confirm or release is explained with.
+/// What a refused hold operation is explained with.
 #[derive(Clone, Copy)]
 enum Action {
     Confirm,
     Release,
+    Extend,
+    Cancel(Duration),
+}
+
+impl Action {
+    fn explain(
+        self,
+        hold: Option<&Hold>,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Hold, Refusal> {
+        match self {
+            Self::Confirm => domain::explain_confirm(hold, user, now),
+            Self::Release => domain::explain_release(hold, user, now),
+            Self::Extend => domain::explain_extend(hold, user, now),
+            Self::Cancel(cutoff) => domain::explain_cancel(hold, user, now, cutoff),
+        }
+    }
+}
+
+fn update(
+    what: &str,
+    builder: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+) -> Result<Update, Error> {
+    built(what, builder.build())
 }
 
 impl DynamoStore {
     /// Confirm or release: ONE conditional `UpdateItem` on the hold's slot item (its key comes
     /// from the hold id), guarded on the slot's latest hold being `id`, the caller's, `HOLD` and
-    /// live. On success the new slot image gives the hold's slot and expiry; on refusal the old
-    /// image explains it (see [`Self::explain`]).
+    /// live (and, to confirm, the slot not started). On success the new slot image gives the
+    /// hold's slot and expiry; on refusal the old image explains it (see [`Self::explain`]).
     async fn transition(
         &self,
         id: HoldId,
@@ -70,25 +107,31 @@ impl DynamoStore {
         now: DateTime<Utc>,
         action: Action,
     ) -> Result<Hold, Error> {
-        let (to, operation) = match action {
-            Action::Confirm => (HoldStatus::Confirmed, "UpdateItem (confirm)"),
-            Action::Release => (HoldStatus::Released, "UpdateItem (release)"),
+        let (to, operation, condition, update) = match action {
+            Action::Confirm => (
+                HoldStatus::Confirmed,
+                "UpdateItem (confirm)",
+                format!(
+                    "{HOLD_ID} = :hold_id AND {HOLDER} = :user AND {HOLD_STATUS} = :hold \
+                     AND {HOLD_EXPIRES_AT} > :now AND {BOOKED} = :false AND {START_TIME} > :now"
+                ),
+                format!("SET {HOLD_STATUS} = :to, {BOOKED} = :true"),
+            ),
+            _ => (
+                HoldStatus::Released,
+                "UpdateItem (release)",
+                format!(
+                    "{HOLD_ID} = :hold_id AND {HOLDER} = :user AND {HOLD_STATUS} = :hold \
+                     AND {HOLD_EXPIRES_AT} > :now AND {BOOKED} = :false"
+                ),
+                format!("SET {HOLD_STATUS} = :to"),
+            ),
         };
-        // The hold counts while now < expires_at, so it can be confirmed or released only then.
-        let condition = format!(
-            "{HOLD_ID} = :hold_id AND {HOLDER} = :user AND {HOLD_STATUS} = :hold \
-             AND {HOLD_EXPIRES_AT} > :now AND {BOOKED} = :false"
-        );
-        let update = match action {
-            Action::Confirm => format!("SET {HOLD_STATUS} = :to, {BOOKED} = :true"),
-            Action::Release => format!("SET {HOLD_STATUS} = :to"),
-        };
-        let key = Key::slot(id.slot_key()).item()?;
         let request = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key))
+            .set_key(Some(Key::slot(id.slot_key()).item()?))
             .condition_expression(condition)
             .update_expression(update)
             .expression_attribute_values(":hold_id", s(id.to_string()))
@@ -103,7 +146,7 @@ impl DynamoStore {
             Action::Confirm => {
                 request.expression_attribute_values(":true", AttributeValue::Bool(true))
             }
-            Action::Release => request,
+            _ => request,
         };
         // A transaction (someone's create on this slot) may be writing the item right now.
         let sent = retry_on_conflict(
@@ -143,16 +186,51 @@ impl DynamoStore {
         }
     }
 
-    /// Why a confirm or release of `id` was refused, from the slot item as it was (`slot`).
+    /// Extend or cancel: ONE `TransactWriteItems` of the guarded slot update and the hold
+    /// record's update (two items must change together: the record has to carry the new expiry
+    /// or the cancellation once the slot moves on, or later look-ups and retries would be told
+    /// wrong). A transaction returns no attributes; the caller knows what it wrote.
+    async fn transact_on_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        now: DateTime<Utc>,
+        action: Action,
+        slot: Update,
+        record: Update,
+    ) -> Result<Option<Hold>, Error> {
+        let operation = match action {
+            Action::Extend => "TransactWriteItems (extend)",
+            _ => "TransactWriteItems (cancel)",
+        };
+        let request = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(slot).build())
+            .transact_items(TransactWriteItem::builder().update(record).build());
+        let err = match retry_on_conflict(|| request.clone().send(), is_transaction_conflict).await
+        {
+            Ok(_) => return Ok(None),
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        else {
+            return Err(sdk_error(operation, err));
+        };
+        // The slot as it was when its guard refused (or none: only the record's guard refused,
+        // i.e. the hold is unknown), explained as any refusal.
+        let old =
+            transaction_refusal_item::<SlotItem>(cancelled.cancellation_reasons(), 0, operation)?;
+        Ok(Some(self.explain(id, user, now, action, old).await?))
+    }
+
+    /// Why an operation on `id` was refused, from the slot item as it was (`slot`).
     ///
-    /// - The slot's latest hold is `id`: the slot's record of it (owner, status, expiry) goes to
-    ///   the domain's explanation — 403, 410, 409 (release of a booking) or the idempotent 200.
-    ///   No further request.
-    /// - Otherwise the slot has moved on (the hold was released and the slot held again, or it
-    ///   expired and was taken over) or `id` is unknown: the hold record (one consistent read,
-    ///   refusals only) tells the owner. A hold that left its slot while its time had not run
-    ///   out can only have been released, so a release retry then gets its 200; after its
-    ///   expiry it is simply gone (410).
+    /// - The slot's latest hold is `id`: the slot's record of it (owner, status, expiry, start,
+    ///   extension) goes to the domain's explanation. No further request.
+    /// - Otherwise the slot has moved on or `id` is unknown: the hold record (one consistent
+    ///   read, refusals only) tells the owner and what became of it ([`HoldItem::hold`]).
     async fn explain(
         &self,
         id: HoldId,
@@ -163,25 +241,14 @@ impl DynamoStore {
     ) -> Result<Hold, Error> {
         let hold = match slot.as_ref().map(|s| s.hold_if(id)).transpose()?.flatten() {
             Some(hold) => Some(hold),
-            None => self.hold_record(id).await?.map(|record| {
-                let status = if now < record.expires_at {
-                    HoldStatus::Released
-                } else {
-                    HoldStatus::Hold
-                };
-                Hold { status, ..record }
-            }),
+            None => self.hold_record(id, now).await?,
         };
-        let explained = match action {
-            Action::Confirm => domain::explain_confirm(hold.as_ref(), user, now),
-            Action::Release => domain::explain_release(hold.as_ref(), user, now),
-        };
-        Ok(explained?)
+        Ok(action.explain(hold.as_ref(), user, now)?)
     }
 
-    /// The hold record of `id`, read consistently; `None` if there is none (unknown, or deleted
-    /// by TTL long after its expiry).
-    async fn hold_record(&self, id: HoldId) -> Result<Option<Hold>, Error> {
+    /// The hold record of `id`, read consistently, as [`HoldItem::hold`] tells it; `None` if there
+    /// is none (unknown, or deleted by TTL long after its expiry).
+    async fn hold_record(&self, id: HoldId, now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
         let output = self
             .client
             .get_item()
@@ -195,14 +262,41 @@ impl DynamoStore {
             return Ok(None);
         };
         let record: HoldItem = parse_item(item)?;
-        Ok(Some(Hold {
-            id: record.hold_id,
-            slot_id: record.slot_id,
-            user_id: record.user_id,
-            status: HoldStatus::Hold,
-            expires_at: from_millis(record.expires_at)?,
-        }))
+        Ok(Some(record.hold(now)?))
     }
+
+    /// Whether the room exists (a second request, made only when a listing window is empty).
+    async fn room_exists(&self, room: &RoomId) -> Result<bool, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Key::room(room).item()?))
+            .projection_expression(PK)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem (room)", e))?;
+        Ok(output.item.is_some_and(|i| !i.is_empty()))
+    }
+}
+
+fn slot_state(slot: SlotItem) -> Result<SlotState, Error> {
+    // Only a slot's open hold is reported; a booked slot's latest hold is the booking itself.
+    // Expired holds are reported too: the caller compares with `now`.
+    let hold = match (slot.hold_id, slot.hold_status) {
+        (Some(id), Some(HoldStatus::Hold)) if !slot.booked => slot.hold_if(id)?,
+        _ => None,
+    };
+    Ok(SlotState {
+        slot: Slot {
+            id: slot.slot_id,
+            room_id: slot.room_id,
+            start_time: from_millis(slot.start_time)?,
+            end_time: from_millis(slot.end_time)?,
+        },
+        booked: slot.booked,
+        hold,
+    })
 }
 
 #[async_trait]
@@ -210,64 +304,61 @@ impl Store for DynamoStore {
     async fn list_slots(
         &self,
         room: &RoomId,
+        window: &SlotWindow,
         _now: DateTime<Utc>,
     ) -> Result<Vec<SlotState>, Error> {
-        let mut found_room = false;
+        let wanted = window.limit.saturating_add(1);
+        let (low, high) = slot_window_bounds(millis(window.from), window.to.map(millis));
+        let mut start_key = match &window.after {
+            Some((start, id)) => {
+                let mut key = Key::slot(SlotKey::of(id)).item()?;
+                key.insert(GSI1PK.into(), s(room_pk(room)));
+                key.insert(GSI1SK.into(), s(slot_gsi1sk(millis(*start), id)));
+                Some(key)
+            }
+            None => None,
+        };
         let mut slots = Vec::new();
-        let mut start_key = None;
+        // One Query per page; more only when a test sets a smaller page size.
         loop {
+            let remaining = i32::try_from(wanted - slots.len()).unwrap_or(i32::MAX);
+            let limit = self.page_size.map_or(remaining, |p| p.min(remaining));
             let page = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .index_name(GSI1)
-                .key_condition_expression(format!("{GSI1PK} = :room"))
+                .key_condition_expression(format!(
+                    "{GSI1PK} = :room AND {GSI1SK} BETWEEN :low AND :high"
+                ))
                 .expression_attribute_values(":room", s(room_pk(room)))
+                .expression_attribute_values(":low", s(low.clone()))
+                .expression_attribute_values(":high", s(high.clone()))
                 .set_exclusive_start_key(start_key)
-                .set_limit(self.page_size)
+                .limit(limit)
                 .send()
                 .await
                 .map_err(|e| sdk_error("Query (list slots)", e))?;
             for item in page.items.unwrap_or_default() {
-                match item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) {
-                    Some(ROOM_SK) => found_room = true,
-                    Some(SLOT_SK) => {
-                        let slot: SlotItem = parse_item(item)?;
-                        // Only a slot's open hold is reported; a booked slot's latest hold is the
-                        // booking itself. Expired holds are reported too: the caller compares.
-                        let hold = match (slot.hold_id, slot.hold_status) {
-                            (Some(id), Some(HoldStatus::Hold)) if !slot.booked => {
-                                slot.hold_if(id)?
-                            }
-                            _ => None,
-                        };
-                        slots.push(SlotState {
-                            slot: Slot {
-                                id: slot.slot_id,
-                                room_id: slot.room_id,
-                                start_time: from_millis(slot.start_time)?,
-                                end_time: from_millis(slot.end_time)?,
-                            },
-                            booked: slot.booked,
-                            hold,
-                        });
-                    }
-                    _ => {}
-                }
+                slots.push(slot_state(parse_item(item)?)?);
             }
             start_key = page.last_evaluated_key.filter(|k| !k.is_empty());
-            if start_key.is_none() {
+            if start_key.is_none() || slots.len() >= wanted {
                 break;
             }
         }
-        if found_room {
-            Ok(slots)
-        } else {
-            Err(Error::RoomNotFound)
+        if slots.is_empty() && !self.room_exists(room).await? {
+            return Err(Error::RoomNotFound);
         }
+        Ok(slots)
     }
 
-    async fn create_hold(&self, hold: &NewHold, now: DateTime<Utc>) -> Result<Hold, Error> {
+    async fn create_hold(
+        &self,
+        hold: &NewHold,
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<Created, Error> {
         let slot_key = SlotKey::of(&hold.slot_id);
         let user_exists = built(
             "user check",
@@ -278,20 +369,23 @@ impl Store for DynamoStore {
                 .build(),
         )?;
         // The guard of the whole service: the slot exists (and is this slot, not another with
-        // the same key), is not booked, and its latest hold is not a live one. The contract's
-        // expiry rule is "a hold counts while now < expires_at", so an expired lock is free
-        // when hold_expires_at <= now (`<=`, not `<`).
-        let take_lock = built(
+        // the same key), has not started, is not booked, and its latest hold is not a live one.
+        // The contract's expiry rule is "a hold counts while now < expires_at", so an expired
+        // lock is free when hold_expires_at <= now (`<=`, not `<`).
+        let take_lock = update(
             "slot update",
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(Key::slot(slot_key).item()?))
                 .condition_expression(format!(
-                    "attribute_exists({PK}) AND {SLOT_ID} = :slot AND {BOOKED} = :false AND \
+                    "attribute_exists({PK}) AND {SLOT_ID} = :slot AND {BOOKED} = :false \
+                     AND {START_TIME} > :now AND \
                      (attribute_not_exists({HOLD_STATUS}) OR {HOLD_STATUS} <> :hold OR {HOLD_EXPIRES_AT} <= :now)"
                 ))
                 .update_expression(format!(
-                    "SET {HOLD_ID} = :hold_id, {HOLDER} = :user, {HOLD_EXPIRES_AT} = :expires, {HOLD_STATUS} = :hold"
+                    "SET {HOLD_ID} = :hold_id, {HOLDER} = :user, {HOLD_EXPIRES_AT} = :expires, \
+                     {HOLD_STATUS} = :hold, {HOLD_EXTENDED} = :false, {HOLD_CREATED_AT} = :now, \
+                     {GSI2PK} = :user_pk, {GSI2SK} = :user_sk"
                 ))
                 .expression_attribute_values(":slot", s(hold.slot_id.as_str()))
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
@@ -300,8 +394,14 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":hold_id", s(hold.id.to_string()))
                 .expression_attribute_values(":user", s(hold.user_id.as_str()))
                 .expression_attribute_values(":expires", n(millis(hold.expires_at)))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .build(),
+                .expression_attribute_values(":user_pk", s(user_pk(&hold.user_id)))
+                .expression_attribute_values(
+                    ":user_sk",
+                    s(user_hold_gsi2sk(millis(now), hold.id)),
+                )
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                ),
         )?;
         let record = built(
             "hold record",
@@ -317,11 +417,13 @@ impl Store for DynamoStore {
                     expires_at: millis(hold.expires_at),
                     created_at: millis(now),
                     ttl: (hold.expires_at + HOLD_RECORD_RETENTION).timestamp(),
+                    extended: false,
+                    cancelled_at: None,
                 })?))
                 .condition_expression(format!("attribute_not_exists({PK})"))
                 .build(),
         )?;
-        let request = self
+        let mut request = self
             .client
             .transact_write_items()
             .transact_items(
@@ -331,6 +433,35 @@ impl Store for DynamoStore {
             )
             .transact_items(TransactWriteItem::builder().update(take_lock).build())
             .transact_items(TransactWriteItem::builder().put(record).build());
+        if let Some(key) = key {
+            // The key, new or older than its window; a live one comes back (ALL_OLD) and is
+            // answered from (see `idempotent_replay`).
+            let idem = built(
+                "idempotency key",
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item_of(&IdemItem {
+                        pk: idem_pk(&key.key),
+                        sk: IDEM_SK.into(),
+                        request: key.request.clone(),
+                        hold_id: hold.id,
+                        slot_id: hold.slot_id.clone(),
+                        user_id: hold.user_id.clone(),
+                        expires_at: millis(hold.expires_at),
+                        created_at: millis(now),
+                        ttl: (now + IDEMPOTENCY_WINDOW).timestamp(),
+                    })?))
+                    .condition_expression(format!(
+                        "attribute_not_exists({PK}) OR created_at <= :stale"
+                    ))
+                    .expression_attribute_values(":stale", n(millis(now - IDEMPOTENCY_WINDOW)))
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .build(),
+            )?;
+            request = request.transact_items(TransactWriteItem::builder().put(idem).build());
+        }
         // A competing create, or the holder's confirm or release, may be writing these items.
         let err = match retry_on_conflict(|| request.clone().send(), is_transaction_conflict).await
         {
@@ -342,10 +473,13 @@ impl Store for DynamoStore {
         else {
             return Err(sdk_error("TransactWriteItems (create hold)", err));
         };
-        Err(create_refusal(
-            cancelled.cancellation_reasons(),
-            &hold.slot_id,
-        ))
+        let reasons = cancelled.cancellation_reasons();
+        if let Some(key) = key
+            && let Some(answer) = idempotent_replay(reasons, 3, key)
+        {
+            return answer;
+        }
+        Err(create_refusal(reasons, &hold.slot_id, now))
     }
 
     async fn confirm_hold(
@@ -364,5 +498,218 @@ impl Store for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Hold, Error> {
         self.transition(id, user, now, Action::Release).await
+    }
+
+    async fn extend_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, Error> {
+        let slot = update(
+            "slot extension",
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(Key::slot(id.slot_key()).item()?))
+                .condition_expression(format!(
+                    "{HOLD_ID} = :hold_id AND {HOLDER} = :user AND {HOLD_STATUS} = :hold \
+                     AND {HOLD_EXPIRES_AT} > :now AND {BOOKED} = :false AND {START_TIME} > :now \
+                     AND (attribute_not_exists({HOLD_EXTENDED}) OR {HOLD_EXTENDED} = :false)"
+                ))
+                .update_expression(format!(
+                    "SET {HOLD_EXPIRES_AT} = :expires, {HOLD_EXTENDED} = :true"
+                ))
+                .expression_attribute_values(":hold_id", s(id.to_string()))
+                .expression_attribute_values(":user", s(user.as_str()))
+                .expression_attribute_values(":hold", s(HoldStatus::Hold.as_str()))
+                .expression_attribute_values(":now", n(millis(now)))
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":expires", n(millis(expires_at)))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                ),
+        )?;
+        let record = update(
+            "hold record extension",
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(Key::hold(id).item()?))
+                .condition_expression(format!("attribute_exists({PK})"))
+                // `extended` and `ttl` are DynamoDB reserved words: every name goes through a
+                // placeholder.
+                .update_expression("SET #expires = :expires, #extended = :true, #ttl = :ttl")
+                .expression_attribute_names("#expires", EXPIRES_AT)
+                .expression_attribute_names("#extended", EXTENDED)
+                .expression_attribute_names("#ttl", TTL)
+                .expression_attribute_values(":expires", n(millis(expires_at)))
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(
+                    ":ttl",
+                    n((expires_at + HOLD_RECORD_RETENTION).timestamp()),
+                ),
+        )?;
+        match self
+            .transact_on_hold(id, user, now, Action::Extend, slot, record)
+            .await?
+        {
+            None => Ok(expires_at),
+            Some(hold) => Err(Error::Internal(format!(
+                "extension of {} refused but explained as allowed",
+                hold.id
+            ))),
+        }
+    }
+
+    async fn cancel_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        cutoff: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let slot = update(
+            "slot cancellation",
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(Key::slot(id.slot_key()).item()?))
+                .condition_expression(format!(
+                    "{HOLD_ID} = :hold_id AND {HOLDER} = :user AND {HOLD_STATUS} = :confirmed \
+                     AND {START_TIME} > :latest"
+                ))
+                .update_expression(format!("SET {HOLD_STATUS} = :cancelled, {BOOKED} = :false"))
+                .expression_attribute_values(":hold_id", s(id.to_string()))
+                .expression_attribute_values(":user", s(user.as_str()))
+                .expression_attribute_values(":confirmed", s(HoldStatus::Confirmed.as_str()))
+                .expression_attribute_values(":cancelled", s(HoldStatus::Cancelled.as_str()))
+                .expression_attribute_values(":latest", n(millis(now + cutoff)))
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                ),
+        )?;
+        let record = update(
+            "hold record cancellation",
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(Key::hold(id).item()?))
+                .condition_expression(format!("attribute_exists({PK})"))
+                .update_expression("SET #cancelled = :now")
+                .expression_attribute_names("#cancelled", CANCELLED_AT)
+                .expression_attribute_values(":now", n(millis(now))),
+        )?;
+        // Refused but explained as done: a retry of a cancellation.
+        self.transact_on_hold(id, user, now, Action::Cancel(cutoff), slot, record)
+            .await
+            .map(|_| ())
+    }
+
+    async fn get_hold(&self, id: HoldId, now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
+        // The slot (the authority while it carries the hold) and the record, in one request.
+        let keys = built(
+            "look-up keys",
+            KeysAndAttributes::builder()
+                .keys(Key::slot(id.slot_key()).item()?)
+                .keys(Key::hold(id).item()?)
+                .consistent_read(true)
+                .build(),
+        )?;
+        let output = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(|e| sdk_error("BatchGetItem (hold)", e))?;
+        if output
+            .unprocessed_keys
+            .as_ref()
+            .is_some_and(|k| !k.is_empty())
+        {
+            return Err(Error::Unavailable(format!(
+                "dynamodb BatchGetItem (hold {id}): keys left unprocessed"
+            )));
+        }
+        let mut items = output
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default();
+        let sort_key = |item: &HashMap<String, AttributeValue>| {
+            item.get(SK).and_then(|v| v.as_s().ok()).cloned()
+        };
+        let slot = items
+            .iter()
+            .position(|i| sort_key(i).as_deref() == Some(SLOT_SK))
+            .map(|at| items.swap_remove(at));
+        if let Some(slot) = slot {
+            let slot: SlotItem = parse_item(slot)?;
+            if let Some(hold) = slot.hold_if(id)? {
+                return Ok(Some(hold));
+            }
+        }
+        match items
+            .into_iter()
+            .find(|i| sort_key(i).as_deref() == Some(HOLD_SK))
+        {
+            Some(record) => Ok(Some(parse_item::<HoldItem>(record)?.hold(now)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI2)
+            .key_condition_expression(format!("{GSI2PK} = :user"))
+            .expression_attribute_values(":user", s(user_pk(user)))
+            .scan_index_forward(false)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query (user holds)", e))?;
+        let mut holds = Vec::new();
+        for item in page.items.unwrap_or_default() {
+            let slot: SlotItem = parse_item(item)?;
+            let Some(id) = slot.hold_id else { continue };
+            let Some(hold) = slot.hold_if(id)? else {
+                continue;
+            };
+            let live = hold.status == HoldStatus::Confirmed || hold.is_live(now);
+            if live && &hold.user_id == user {
+                holds.push(UserHold {
+                    hold,
+                    room_id: slot.room_id,
+                    created_at: from_millis(slot.hold_created_at.unwrap_or_default())?,
+                });
+            }
+        }
+        Ok(holds)
+    }
+
+    async fn list_rooms(&self) -> Result<Vec<Room>, Error> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI2)
+            .key_condition_expression(format!("{GSI2PK} = :rooms"))
+            .expression_attribute_values(":rooms", s(ROOMS_PK))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query (rooms)", e))?;
+        page.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let room: RoomItem = parse_item(item)?;
+                Ok(Room {
+                    id: room.room_id,
+                    name: room.name,
+                    capacity: room.capacity,
+                })
+            })
+            .collect()
     }
 }

@@ -64,7 +64,8 @@ pub async fn client_from_env() -> Client {
 
 // ── Table ───────────────────────────────────────────────────────────────────────────────────
 
-/// Creates the table (on-demand, `pk`/`sk`, index `gsi1` projecting everything) unless it exists,
+/// Creates the table (on-demand, `pk`/`sk`, indexes `gsi1` and `gsi2` projecting everything)
+/// unless it exists,
 /// waits until it is `ACTIVE`, and enables TTL on [`TTL`] (a refusal, e.g. from an emulator, is
 /// logged and ignored: nothing depends on TTL). Idempotent; used by the seed command and tests.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
@@ -86,6 +87,19 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
                 .build(),
         )
     };
+    let gsi2 = built(
+        "index gsi2",
+        GlobalSecondaryIndex::builder()
+            .index_name(GSI2)
+            .key_schema(key(GSI2PK, KeyType::Hash)?)
+            .key_schema(key(GSI2SK, KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build(),
+    )?;
     let gsi1 = built(
         "index gsi1",
         GlobalSecondaryIndex::builder()
@@ -107,9 +121,12 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
         .attribute_definitions(string_key(SK)?)
         .attribute_definitions(string_key(GSI1PK)?)
         .attribute_definitions(string_key(GSI1SK)?)
+        .attribute_definitions(string_key(GSI2PK)?)
+        .attribute_definitions(string_key(GSI2SK)?)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
         .global_secondary_indexes(gsi1)
+        .global_secondary_indexes(gsi2)
         .send()
         .await;
     match created {
@@ -217,6 +234,8 @@ fn room_item(room: &Room) -> Result<SeedItem, Error> {
         sk: ROOM_SK.into(),
         gsi1pk: pk,
         gsi1sk: ROOM_SK.into(),
+        gsi2pk: Some(ROOMS_PK.into()),
+        gsi2sk: Some(room.id.to_string()),
         room_id: room.id.clone(),
         name: room.name.clone(),
         capacity: room.capacity,
@@ -246,6 +265,10 @@ fn slot_item(slot: &Slot) -> Result<SeedItem, Error> {
         holder: None,
         hold_expires_at: None,
         hold_status: None,
+        hold_extended: None,
+        hold_created_at: None,
+        gsi2pk: None,
+        gsi2sk: None,
     })?;
     Ok(SeedItem {
         item,

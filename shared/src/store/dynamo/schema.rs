@@ -23,7 +23,13 @@ pub const SK: &str = "sk";
 pub const GSI1PK: &str = "gsi1pk";
 pub const GSI1SK: &str = "gsi1sk";
 pub const GSI1: &str = "gsi1";
-/// Epoch seconds after which DynamoDB TTL may delete a hold record (clean-up only).
+/// The second index: a user's holds (slot items by their latest holder, newest first) and the
+/// list of rooms (room items under one partition).
+pub const GSI2PK: &str = "gsi2pk";
+pub const GSI2SK: &str = "gsi2sk";
+pub const GSI2: &str = "gsi2";
+/// Epoch seconds after which DynamoDB TTL may delete a hold record or an idempotency key
+/// (clean-up only).
 pub const TTL: &str = "ttl";
 
 pub(super) const SLOT_ID: &str = "slot_id";
@@ -32,11 +38,21 @@ pub(super) const HOLD_ID: &str = "hold_id";
 pub(super) const HOLDER: &str = "holder";
 pub(super) const HOLD_EXPIRES_AT: &str = "hold_expires_at";
 pub(super) const HOLD_STATUS: &str = "hold_status";
+pub(super) const HOLD_EXTENDED: &str = "hold_extended";
+pub(super) const HOLD_CREATED_AT: &str = "hold_created_at";
+pub(super) const START_TIME: &str = "start_time";
+/// Hold record attributes changed after creation (extension, cancellation).
+pub(super) const EXPIRES_AT: &str = "expires_at";
+pub(super) const EXTENDED: &str = "extended";
+pub(super) const CANCELLED_AT: &str = "cancelled_at";
 
 pub(super) const ROOM_SK: &str = "#ROOM";
 pub(super) const SLOT_SK: &str = "SLOT";
 pub(super) const HOLD_SK: &str = "HOLD";
 pub(super) const USER_SK: &str = "USER";
+pub(super) const IDEM_SK: &str = "IDEM";
+/// The `gsi2` partition that lists every room.
+pub(super) const ROOMS_PK: &str = "ROOMS";
 
 // ── Keys ────────────────────────────────────────────────────────────────────────────────────
 
@@ -54,6 +70,26 @@ pub(super) fn hold_pk(id: HoldId) -> String {
 
 pub(super) fn user_pk(user: &UserId) -> String {
     format!("USER#{user}")
+}
+
+pub(super) fn idem_pk(key: &str) -> String {
+    format!("IDEM#{key}")
+}
+
+/// A user's holds in `gsi2`: newest first by creation time (epoch ms, zero-padded), then id.
+pub(super) fn user_hold_gsi2sk(created_ms: i64, id: HoldId) -> String {
+    format!("{created_ms:015}#{id}")
+}
+
+/// The bounds of a listing window on `gsi1sk`: slots starting at or after `from_ms` and, with
+/// `to_ms`, before it (a key `SLOT#<to>#id` sorts after `SLOT#<to>`, so `BETWEEN` excludes it).
+pub(super) fn slot_window_bounds(from_ms: i64, to_ms: Option<i64>) -> (String, String) {
+    let low = format!("SLOT#{:015}", from_ms.max(0));
+    let high = match to_ms {
+        Some(to) => format!("SLOT#{:015}", to.max(0)),
+        None => "SLOT#~".to_owned(),
+    };
+    (low, high)
 }
 
 /// The slot's sort key in the listing index: start time (epoch ms, zero-padded so strings sort
@@ -90,6 +126,13 @@ impl Key {
         }
     }
 
+    pub(super) fn room(room: &RoomId) -> Self {
+        Self {
+            pk: room_pk(room),
+            sk: ROOM_SK.into(),
+        }
+    }
+
     pub(super) fn item(&self) -> Result<HashMap<String, AttributeValue>, Error> {
         item_of(self)
     }
@@ -110,6 +153,11 @@ pub(super) struct RoomItem {
     pub(super) sk: String,
     pub(super) gsi1pk: String,
     pub(super) gsi1sk: String,
+    /// [`ROOMS_PK`] and the room id: every room in one `gsi2` partition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi2sk: Option<String>,
     pub(super) room_id: RoomId,
     pub(super) name: String,
     pub(super) capacity: u32,
@@ -137,6 +185,17 @@ pub(super) struct SlotItem {
     pub(super) hold_expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) hold_status: Option<HoldStatus>,
+    /// The latest hold used its one extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_extended: Option<bool>,
+    /// Epoch milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_created_at: Option<i64>,
+    /// `USER#<holder>` and [`user_hold_gsi2sk`]: the slot is listed under its latest holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi2sk: Option<String>,
 }
 
 impl SlotItem {
@@ -155,6 +214,8 @@ impl SlotItem {
                     user_id: holder.clone(),
                     status,
                     expires_at: from_millis(expires)?,
+                    starts_at: from_millis(self.start_time)?,
+                    extended: self.hold_extended.unwrap_or(false),
                 }))
             }
             _ => Ok(None),
@@ -162,7 +223,11 @@ impl SlotItem {
     }
 }
 
-/// The immutable record of a hold, written with it. Its state after creation is the slot's.
+/// The record of a hold, written with it. While the hold is its slot's latest, the slot item is
+/// the authority; the record answers once the slot has moved on. Extension and cancellation
+/// change it in the same transaction as the slot, so it stays true: an extended `expires_at`,
+/// and `cancelled_at` once cancelled (a hold that left its slot otherwise was released, or
+/// expired).
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct HoldItem {
     pub(super) pk: String,
@@ -176,6 +241,55 @@ pub(super) struct HoldItem {
     pub(super) expires_at: i64,
     pub(super) created_at: i64,
     /// Epoch seconds: DynamoDB TTL may delete the record after this (clean-up only).
+    pub(super) ttl: i64,
+    #[serde(default)]
+    pub(super) extended: bool,
+    /// Epoch milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) cancelled_at: Option<i64>,
+}
+
+impl HoldItem {
+    /// The hold as its record alone tells it, at `now`: cancelled; else, having left its slot
+    /// before its time ran out, released; else expired (`HOLD`, which `now` makes expired). The
+    /// record does not know the slot's start; the explanations that read it never need it.
+    pub(super) fn hold(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Hold, Error> {
+        let expires_at = from_millis(self.expires_at)?;
+        let status = if self.cancelled_at.is_some() {
+            HoldStatus::Cancelled
+        } else if now < expires_at {
+            HoldStatus::Released
+        } else {
+            HoldStatus::Hold
+        };
+        Ok(Hold {
+            id: self.hold_id,
+            slot_id: self.slot_id.clone(),
+            user_id: self.user_id.clone(),
+            status,
+            expires_at,
+            starts_at: expires_at,
+            extended: self.extended,
+        })
+    }
+}
+
+/// An `Idempotency-Key` of `POST /holds` and the answer of its first request, written in the
+/// same transaction as that hold.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct IdemItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    /// The normalised request the key was first used with.
+    pub(super) request: String,
+    pub(super) hold_id: HoldId,
+    pub(super) slot_id: SlotId,
+    pub(super) user_id: UserId,
+    /// Epoch milliseconds.
+    pub(super) expires_at: i64,
+    pub(super) created_at: i64,
+    /// Epoch seconds: TTL may delete the key after its window (clean-up only; the window is
+    /// checked in the condition).
     pub(super) ttl: i64,
 }
 
@@ -234,6 +348,10 @@ mod tests {
             holder: Some(UserId::parse("u-1").unwrap()),
             hold_expires_at: Some(3),
             hold_status: Some(HoldStatus::Hold),
+            hold_extended: Some(false),
+            hold_created_at: Some(1),
+            gsi2pk: Some("USER#u-1".into()),
+            gsi2sk: Some("x".into()),
         };
         let item = item_of(&slot).unwrap();
         for name in [
@@ -247,6 +365,11 @@ mod tests {
             HOLDER,
             HOLD_EXPIRES_AT,
             HOLD_STATUS,
+            HOLD_EXTENDED,
+            HOLD_CREATED_AT,
+            START_TIME,
+            GSI2PK,
+            GSI2SK,
         ] {
             assert!(
                 item.contains_key(name),
@@ -271,9 +394,16 @@ mod tests {
             expires_at: 1,
             created_at: 0,
             ttl: 2,
+            extended: true,
+            cancelled_at: Some(3),
         })
         .unwrap();
-        assert!(record.contains_key(TTL) && record.contains_key(PK));
+        for name in [TTL, PK, EXPIRES_AT, EXTENDED, CANCELLED_AT] {
+            assert!(
+                record.contains_key(name),
+                "{name} missing from the hold record"
+            );
+        }
         assert_eq!(Key::slot(hold_id.slot_key()).item().unwrap().len(), 2);
     }
 }
