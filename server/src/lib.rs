@@ -1,9 +1,30 @@
 //! The single-machine server: hyper on a TCP listener, routing by the route table
-//! (`shared::route`) to the same [`App::handle`] the Lambda functions run. Used for local
+//! (`shared::route`) to the same [`App::handle`] the Lambda functions run, plus the API's
+//! contract at `/openapi.yaml` and its interactive docs at `/docs` ([`docs`]). Used for local
 //! development and for one-venue deployments on the SQLite store. The `seed` command is in
 //! [`seed_command`].
 
 pub mod seed_command;
+
+/// The API's contract and its interactive docs page, embedded in the binary (`server/assets/`).
+pub mod docs {
+    /// `GET /openapi.yaml`: the repository's OpenAPI document.
+    pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
+    /// `GET /docs`: RapiDoc rendering `/openapi.yaml`.
+    pub const DOCS_HTML: &str = include_str!("../assets/docs.html");
+    /// `GET /docs/rapidoc-min.js`: the renderer, vendored (see `server/assets/README.md`).
+    pub const RAPIDOC_JS: &str = include_str!("../assets/rapidoc-min.js");
+
+    /// The file and its content type for a static path, if it is one.
+    pub fn asset(path: &str) -> Option<(&'static str, &'static str)> {
+        match path {
+            "/openapi.yaml" => Some(("application/yaml", OPENAPI_YAML)),
+            "/docs" | "/docs/" => Some(("text/html; charset=utf-8", DOCS_HTML)),
+            "/docs/rapidoc-min.js" => Some(("text/javascript; charset=utf-8", RAPIDOC_JS)),
+            _ => None,
+        }
+    }
+}
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -83,6 +104,16 @@ pub async fn run(app: App, addr: SocketAddr) -> std::io::Result<()> {
 }
 
 async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    if request.method() == hyper::Method::GET
+        && let Some((content_type, body)) = docs::asset(request.uri().path())
+    {
+        let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static(content_type),
+        );
+        return response;
+    }
     let started = Instant::now();
     let request_id = format!("local-{}", NEXT_REQUEST.fetch_add(1, Ordering::Relaxed));
     let method = request.method().clone();

@@ -17,7 +17,7 @@ use shared::Error;
 use shared::domain::{HoldId, HoldStatus, RoomId, SlotId, SlotKey, UserId};
 use shared::seed::SeedData;
 use shared::store::dynamo::DynamoStore;
-use shared::store::{NewHold, Provision, SlotWindow, Store};
+use shared::store::{IdempotencyKey, NewHold, Provision, SlotWindow, Store};
 
 use crate::dynamodb_local;
 use crate::harness::{Event, TestApp};
@@ -191,8 +191,55 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
         requests!(store.release_hold(second.id, &demo, now));
     assert_eq!(released_again.unwrap().status, HoldStatus::Released);
 
+    let third = store
+        .create_hold(&new_hold("s-3", "u-demo", now), None, now)
+        .await
+        .unwrap();
+    let later = now + Duration::seconds(TTL.num_seconds() * 2 / 3);
+    let (extended, extend_requests) =
+        requests!(store.extend_hold(third.id, &demo, later + TTL, later));
+    assert_eq!(extended.unwrap(), later + TTL);
+    let (used, refused_extend_requests) =
+        requests!(store.extend_hold(third.id, &demo, later + TTL, later));
+    assert!(matches!(used, Err(Error::ExtensionUsed)), "{used:?}");
+    let (cancelled, cancel_requests) =
+        requests!(store.cancel_hold(hold.id, &demo, Duration::zero(), now));
+    cancelled.unwrap();
+    let (looked_up, get_requests) = requests!(store.get_hold(hold.id, now));
+    assert_eq!(looked_up.unwrap().map(|h| h.status), Some(HoldStatus::Cancelled));
+    let (mine, user_holds_requests) = requests!(store.user_holds(&demo, later));
+    assert_eq!(mine.unwrap().len(), 1, "the extended hold");
+    let (rooms, rooms_requests) = requests!(store.list_rooms());
+    assert_eq!(rooms.unwrap().len(), 2);
+    let page = SlotWindow {
+        limit: 5,
+        ..everything(now)
+    };
+    let (first_page, page_requests) = requests!(store.list_slots(&room, &page, now));
+    assert_eq!(first_page.unwrap().len(), 6, "a page and one more");
+    let key = IdempotencyKey {
+        key: "k-count".into(),
+        request: "s-4\nu-demo".into(),
+    };
+    let (keyed, keyed_create_requests) =
+        requests!(store.create_hold(&new_hold("s-4", "u-demo", now), Some(&key), now));
+    let keyed = keyed.unwrap();
+    let (replayed, replay_requests) =
+        requests!(store.create_hold(&new_hold("s-4", "u-demo", now), Some(&key), now));
+    let replayed = replayed.unwrap();
+    assert!(replayed.replayed && replayed.id == keyed.id);
+
     let figures = [
         ("list_slots", list_requests),
+        ("list_slots, a page of 5", page_requests),
+        ("create_hold with an Idempotency-Key", keyed_create_requests),
+        ("create_hold replayed", replay_requests),
+        ("extend_hold", extend_requests),
+        ("extend_hold refused (409)", refused_extend_requests),
+        ("cancel_hold", cancel_requests),
+        ("get_hold", get_requests),
+        ("user_holds", user_holds_requests),
+        ("list_rooms", rooms_requests),
         ("create_hold", create_requests),
         ("create_hold refused (409)", conflict_requests),
         ("confirm_hold", confirm_requests),

@@ -150,3 +150,47 @@ async fn the_server_stops_when_asked_and_the_port_closes() {
     server.stop().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn the_local_server_serves_the_openapi_document_and_its_docs_page() {
+    let (server, _store) = sqlite_server().await;
+    let client = server.client();
+    let get = |path: &str| client.get(server.url(path)).send();
+    let spec = get("/openapi.yaml").await.unwrap();
+    assert_eq!(spec.status(), 200);
+    assert_eq!(spec.headers()["content-type"], "application/yaml");
+    let text = spec.text().await.unwrap();
+    assert!(text.starts_with("openapi: 3.1") || text.contains("\nopenapi: 3.1"), "{}", &text[..80]);
+    assert_eq!(text, server::docs::OPENAPI_YAML);
+    let page = get("/docs").await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/openapi.yaml") && html.contains("/docs/rapidoc-min.js"));
+    assert!(!html.contains("http://") && !html.contains("https://"), "nothing from elsewhere");
+    let script = get("/docs/rapidoc-min.js").await.unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(script.text().await.unwrap().len() > 100_000);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancellation_cut_off_refuses_cancelling_too_close_to_the_start() {
+    for kind in [StoreKind::Sqlite, StoreKind::Dynamodb] {
+        let t = TestApp::start_with_cutoff(Via::Loopback, kind, &[], Duration::hours(2)).await;
+        t.advance_to_before_start("r-101", "s-1", 3 * 3600).await;
+        let early = t.hold("s-1", "u-alice").await;
+        assert_status(&t.confirm(&early, "u-alice").await, 200, None);
+        assert_status(&t.cancel(&early, "u-alice").await, 200, None);
+        let late = t.hold("s-1", "u-alice").await;
+        assert_status(&t.confirm(&late, "u-alice").await, 200, None);
+        t.advance(3600 + 1);
+        assert_status(&t.cancel(&late, "u-alice").await, 409, Some("CANCEL_CUTOFF"));
+        assert_eq!(t.status_of("r-101", "s-1", None).await, "BOOKED");
+    }
+}

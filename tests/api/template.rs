@@ -348,6 +348,45 @@ fn lambda_watch_routes() -> BTreeMap<(String, String), String> {
     routes
 }
 
+/// `openapi.yaml`'s operations: `(METHOD, path)` → `operationId`.
+fn openapi_operations() -> BTreeMap<(String, String), String> {
+    let path = repo().join("openapi.yaml");
+    let doc: Value =
+        serde_norway::from_str(&read(&path)).unwrap_or_else(|e| panic!("openapi.yaml: {e}"));
+    assert!(
+        str_at(&doc, "openapi").starts_with("3.1"),
+        "an OpenAPI 3.1 document"
+    );
+    let mut operations = BTreeMap::new();
+    let paths = get(&doc, "paths").as_mapping().expect("paths");
+    for (path, item) in paths {
+        let path = path.as_str().expect("a path").to_owned();
+        for (method, operation) in item.as_mapping().expect("a path item") {
+            let method = method.as_str().expect("a method");
+            if ["get", "post", "put", "patch", "delete"].contains(&method) {
+                let id = str_at(operation, "operationId").to_owned();
+                operations.insert((method.to_ascii_uppercase(), path.clone()), id);
+            }
+        }
+    }
+    operations
+}
+
+#[test]
+fn the_openapi_operations_are_the_route_table_the_template_and_the_functions() {
+    let operations = openapi_operations();
+    assert_eq!(
+        operations,
+        table_routes(),
+        "openapi.yaml (operationId = function) vs shared::route::ROUTES"
+    );
+    assert_eq!(operations, routes(), "openapi.yaml vs template.yaml");
+    let functions: BTreeSet<String> = operations.into_values().collect();
+    let mut crates = function_crates();
+    crates.remove(DEFAULT_ROUTE_FUNCTION);
+    assert_eq!(functions, crates, "openapi.yaml vs the crates under functions/");
+}
+
 #[test]
 fn the_cargo_lambda_watch_router_is_the_route_table() {
     assert_eq!(lambda_watch_routes(), table_routes());
