@@ -471,7 +471,8 @@ pub fn explain_release(
 }
 
 /// See [`explain_confirm`]. A hold is extended once, while it is live and its slot has not
-/// started; a confirmed or released hold is 409, an expired or unknown one 410.
+/// started; a confirmed hold, or a released one before its expiry, is 409; an expired or unknown
+/// one (or a released one after its expiry) 410.
 pub fn explain_extend(
     hold: Option<&Hold>,
     caller: &UserId,
@@ -483,8 +484,10 @@ pub fn explain_extend(
     }
     match hold.status {
         HoldStatus::Confirmed => Err(Refusal::HoldConfirmed),
-        HoldStatus::Released => Err(Refusal::HoldReleased),
-        HoldStatus::Cancelled => Err(Refusal::HoldGone),
+        // After its time a released hold is as gone as an expired one (the rule of release
+        // retries and look-ups), which both stores can tell once the slot has moved on.
+        HoldStatus::Released if now < hold.expires_at => Err(Refusal::HoldReleased),
+        HoldStatus::Released | HoldStatus::Cancelled => Err(Refusal::HoldGone),
         HoldStatus::Hold if !hold.is_live(now) => Err(Refusal::HoldGone),
         HoldStatus::Hold if hold.extended => Err(Refusal::ExtensionUsed),
         HoldStatus::Hold if has_started(hold.starts_at, now) => Err(Refusal::SlotStarted),
@@ -741,6 +744,10 @@ mod time_rule_tests {
         assert_eq!(
             explain_extend(Some(&hold(HoldStatus::Released, false)), &a, at(0)),
             Err(Refusal::HoldReleased)
+        );
+        assert_eq!(
+            explain_extend(Some(&hold(HoldStatus::Released, false)), &a, at(300)),
+            Err(Refusal::HoldGone)
         );
         let bob = UserId::parse("u-bob").unwrap();
         assert_eq!(

@@ -206,7 +206,10 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
         requests!(store.cancel_hold(hold.id, &demo, Duration::zero(), now));
     cancelled.unwrap();
     let (looked_up, get_requests) = requests!(store.get_hold(hold.id, now));
-    assert_eq!(looked_up.unwrap().map(|h| h.status), Some(HoldStatus::Cancelled));
+    assert_eq!(
+        looked_up.unwrap().map(|h| h.status),
+        Some(HoldStatus::Cancelled)
+    );
     let (mine, user_holds_requests) = requests!(store.user_holds(&demo, later));
     assert_eq!(mine.unwrap().len(), 1, "the extended hold");
     let (rooms, rooms_requests) = requests!(store.list_rooms());

@@ -160,7 +160,11 @@ async fn the_local_server_serves_the_openapi_document_and_its_docs_page() {
     assert_eq!(spec.status(), 200);
     assert_eq!(spec.headers()["content-type"], "application/yaml");
     let text = spec.text().await.unwrap();
-    assert!(text.starts_with("openapi: 3.1") || text.contains("\nopenapi: 3.1"), "{}", &text[..80]);
+    assert!(
+        text.starts_with("openapi: 3.1") || text.contains("\nopenapi: 3.1"),
+        "{}",
+        &text[..80]
+    );
     assert_eq!(text, server::docs::OPENAPI_YAML);
     let page = get("/docs").await.unwrap();
     assert_eq!(page.status(), 200);
@@ -172,7 +176,10 @@ async fn the_local_server_serves_the_openapi_document_and_its_docs_page() {
     );
     let html = page.text().await.unwrap();
     assert!(html.contains("/openapi.yaml") && html.contains("/docs/rapidoc-min.js"));
-    assert!(!html.contains("http://") && !html.contains("https://"), "nothing from elsewhere");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from elsewhere"
+    );
     let script = get("/docs/rapidoc-min.js").await.unwrap();
     assert_eq!(script.status(), 200);
     assert!(script.text().await.unwrap().len() > 100_000);
@@ -190,7 +197,11 @@ async fn a_cancellation_cut_off_refuses_cancelling_too_close_to_the_start() {
         let late = t.hold("s-1", "u-alice").await;
         assert_status(&t.confirm(&late, "u-alice").await, 200, None);
         t.advance(3600 + 1);
-        assert_status(&t.cancel(&late, "u-alice").await, 409, Some("CANCEL_CUTOFF"));
+        assert_status(
+            &t.cancel(&late, "u-alice").await,
+            409,
+            Some("CANCEL_CUTOFF"),
+        );
         assert_eq!(t.status_of("r-101", "s-1", None).await, "BOOKED");
     }
 }

@@ -384,7 +384,10 @@ fn the_openapi_operations_are_the_route_table_the_template_and_the_functions() {
     let functions: BTreeSet<String> = operations.into_values().collect();
     let mut crates = function_crates();
     crates.remove(DEFAULT_ROUTE_FUNCTION);
-    assert_eq!(functions, crates, "openapi.yaml vs the crates under functions/");
+    assert_eq!(
+        functions, crates,
+        "openapi.yaml vs the crates under functions/"
+    );
 }
 
 #[test]

@@ -187,8 +187,9 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), Error>;
 
-    /// The hold as stored (a released hold whose record alone remains reports `RELEASED` until
-    /// its `expires_at`, `HOLD` after it, as `domain::Hold::view_status` expects). One read.
+    /// The hold as stored, one read. (On DynamoDB a hold its slot no longer carries is told from
+    /// its record: `CANCELLED`, else `RELEASED` before its `expires_at` and `HOLD` after it —
+    /// either way `domain::Hold::view_status` shows `EXPIRED` after it, as for SQLite's rows.)
     async fn get_hold(&self, id: HoldId, now: DateTime<Utc>) -> Result<Option<Hold>, Error>;
 
     /// `user`'s live holds and bookings (`HOLD` not expired, or `CONFIRMED`), newest first.
