@@ -15,8 +15,8 @@
 //!   domain     pure: ids, holds, slot status, why a write was refused; `now` as an argument
 //!
 //!   leaves, which any layer may import: route (the route table), config, clock, telemetry
-//!   (import nothing of the crate), and seed (demo and benchmark data as plain values; imports
-//!   only `domain`)
+//!   (import nothing of the crate), seed (demo and benchmark data as plain values) and schedule
+//!   (a venue's weekly schedule in its time zone → slots; pure), which import only `domain`
 //!
 //! `tests/api/layers.rs` fails when an import breaks this map.
 //! ```
@@ -44,6 +44,8 @@ pub mod clock;
 pub mod config;
 /// The route table: each route's method, path template and function, defined once.
 pub mod route;
+/// A venue's weekly schedule in its own time zone, validated and planned into concrete slots.
+pub mod schedule;
 /// Demo data and the large benchmark data set, as plain values.
 pub mod seed;
 /// Logging set-up for functions and server.

@@ -396,6 +396,32 @@ async fn seeding_again_keeps_holds_and_bookings_and_a_slot_key_taken_by_another_
 }
 
 #[tokio::test]
+async fn seeding_a_table_of_an_earlier_version_gives_its_rooms_their_listing_keys() {
+    let now = now();
+    let client = dynamodb_local::client().await;
+    let store = demo_store(client.clone(), now).await;
+    // A room item as the first version wrote it: no `gsi2` keys, so `GET /rooms` misses it.
+    client
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S("ROOM#r-102".into()))
+        .key("sk", AttributeValue::S("#ROOM".into()))
+        .update_expression("REMOVE gsi2pk, gsi2sk")
+        .send()
+        .await
+        .unwrap();
+    let listed = |rooms: Vec<shared::domain::Room>| -> Vec<String> {
+        rooms.into_iter().map(|r| r.id.to_string()).collect()
+    };
+    assert_eq!(listed(store.list_rooms().await.unwrap()), ["r-101"]);
+    store.load(&shared::seed::demo(now).unwrap()).await.unwrap();
+    assert_eq!(
+        listed(store.list_rooms().await.unwrap()),
+        ["r-101", "r-102"]
+    );
+}
+
+#[tokio::test]
 async fn a_listing_that_spans_several_query_pages_is_complete_and_in_order() {
     let counter = Arc::new(AtomicUsize::new(0));
     let config = dynamodb_local::client_config(dynamodb_local::endpoint().await)

@@ -304,6 +304,23 @@ async fn seed_one(client: Client, table: String, seed: SeedItem) -> Result<(), E
                 SlotKey::of(&slot)
             )));
         }
+    } else if old.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(ROOM_SK)
+        && !old.contains_key(GSI2PK)
+    {
+        // A room stored before rooms were listed through `gsi2`: give it its index keys, and
+        // nothing else (a re-seed keeps what exists).
+        let room: RoomItem = parse_item(old)?;
+        client
+            .update_item()
+            .table_name(&table)
+            .set_key(Some(Key::room(&room.room_id).item()?))
+            .condition_expression(format!("attribute_exists({PK})"))
+            .update_expression(format!("SET {GSI2PK} = :rooms, {GSI2SK} = :room"))
+            .expression_attribute_values(":rooms", s(ROOMS_PK))
+            .expression_attribute_values(":room", s(room.room_id.as_str()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateItem (room index keys)", e))?;
     }
     Ok(())
 }
