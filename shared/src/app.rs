@@ -43,5 +43,7 @@ pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, Error> {
 /// clock, the hold length.
 pub async fn from_config(config: &Config) -> Result<App, Error> {
     let store = open_store(&config.store).await?;
-    Ok(App::new(store, Clock::System, config.hold_ttl).with_cancel_cutoff(config.cancel_cutoff))
+    Ok(App::new(store, Clock::System, config.hold_ttl)
+        .with_cancel_cutoff(config.cancel_cutoff)
+        .with_operators(config.operators.clone()))
 }

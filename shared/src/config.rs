@@ -22,11 +22,35 @@ pub struct Config {
     /// How long before its slot's start a booking can no longer be cancelled
     /// (`CANCEL_CUTOFF_SECONDS`, default 0).
     pub cancel_cutoff: Duration,
+    /// Who may use the operator routes (`OPERATOR_TOKEN`, `OPERATOR_SCOPE`); nobody by default.
+    pub operators: Operators,
     pub store: StoreConfig,
     /// Where the local server listens (`BIND_ADDR`, default `127.0.0.1:3000`; `PORT` overrides
     /// just the port).
     pub bind: SocketAddr,
 }
+
+/// Who is an operator: the bearer of `OPERATOR_TOKEN` (no JWT authorizer), or a caller whose
+/// verified JWT carries `OPERATOR_SCOPE` in its `scope` or `cognito:groups` claim. Neither set: no
+/// one (operator routes answer 403).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Operators {
+    pub token: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for Operators {
+    // The token never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operators")
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// The shortest operator token accepted: a guessable one would be worse than none.
+pub const MIN_OPERATOR_TOKEN_LEN: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
@@ -74,6 +98,20 @@ impl Config {
                          {MAX_CANCEL_CUTOFF_SECONDS} (30 days), got `{v}`"
                     ))
                 })?,
+        };
+
+        let token = get("OPERATOR_TOKEN").map(|t| t.trim().to_owned());
+        if let Some(t) = &token
+            && (t.len() < MIN_OPERATOR_TOKEN_LEN || !t.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ConfigError(format!(
+                "OPERATOR_TOKEN must be at least {MIN_OPERATOR_TOKEN_LEN} visible ASCII \
+                 characters (e.g. `openssl rand -hex 32`)"
+            )));
+        }
+        let operators = Operators {
+            token,
+            scope: get("OPERATOR_SCOPE").map(|s| s.trim().to_owned()),
         };
 
         let table = get("TABLE_NAME");
@@ -129,6 +167,7 @@ impl Config {
         Ok(Self {
             hold_ttl: Duration::seconds(ttl),
             cancel_cutoff: Duration::seconds(cutoff),
+            operators,
             store,
             bind,
         })
@@ -218,6 +257,17 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn no_operator_is_configured_by_default_and_a_short_token_is_refused() {
+        assert_eq!(config(&[]).unwrap().operators, Operators::default());
+        assert!(config(&[("OPERATOR_TOKEN", "short")]).is_err());
+        let c = config(&[("OPERATOR_TOKEN", "a-long-enough-operator-token")]).unwrap();
+        assert!(
+            !format!("{c:?}").contains("a-long-enough"),
+            "the token is not logged"
+        );
     }
 
     #[test]

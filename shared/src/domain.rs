@@ -263,12 +263,140 @@ pub mod rfc3339 {
     }
 }
 
-/// A room, as stored.
+/// A room, as stored. `capacity` is its most players (`max_players`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Room {
     pub id: RoomId,
     pub name: String,
     pub capacity: u32,
+    pub policy: RoomPolicy,
+}
+
+/// A room's rules besides its name and capacity: its venue's time zone, game length, players and
+/// booking rules. Stored with the room; a room stored before rooms had rules gets the defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RoomPolicy {
+    /// IANA time zone name, e.g. `Europe/Berlin`.
+    pub time_zone: String,
+    pub min_players: u32,
+    pub duration_minutes: u32,
+    pub buffer_minutes: u32,
+    pub min_notice_minutes: u32,
+    pub max_advance_days: u32,
+    pub cancel_cutoff_minutes: u32,
+}
+
+impl Default for RoomPolicy {
+    fn default() -> Self {
+        Self {
+            time_zone: "UTC".into(),
+            min_players: 1,
+            duration_minutes: 90,
+            buffer_minutes: 0,
+            min_notice_minutes: 0,
+            max_advance_days: 60,
+            cancel_cutoff_minutes: 0,
+        }
+    }
+}
+
+/// The body of `PUT /rooms/{room_id}`: the room's name and rules, validated by [`RoomSpec::room`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomSpec {
+    pub name: String,
+    pub time_zone: String,
+    pub min_players: u32,
+    pub max_players: u32,
+    pub duration_minutes: u32,
+    #[serde(default)]
+    pub buffer_minutes: u32,
+    #[serde(default)]
+    pub min_notice_minutes: u32,
+    #[serde(default = "default_max_advance_days")]
+    pub max_advance_days: u32,
+    #[serde(default)]
+    pub cancel_cutoff_minutes: u32,
+}
+
+fn default_max_advance_days() -> u32 {
+    60
+}
+
+/// The limits a room's rules are held to (422 outside them).
+pub const MAX_ROOM_NAME_LEN: usize = 100;
+pub const MAX_PLAYERS: u32 = 100;
+pub const MAX_GAME_MINUTES: u32 = 24 * 60;
+pub const MAX_NOTICE_MINUTES: u32 = 30 * 24 * 60;
+pub const MAX_ADVANCE_DAYS: u32 = 366;
+
+impl RoomSpec {
+    /// The room `id` these rules describe, or the first rule it breaks, named.
+    pub fn room(self, id: RoomId) -> Result<Room, Invalid> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_ROOM_NAME_LEN {
+            return Err(Invalid(format!(
+                "`name` must be 1-{MAX_ROOM_NAME_LEN} characters."
+            )));
+        }
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(Invalid(format!(
+                "`time_zone` must be an IANA time zone such as Europe/Berlin, got `{}`.",
+                self.time_zone
+            )));
+        }
+        if self.min_players == 0 || self.max_players > MAX_PLAYERS {
+            return Err(Invalid(format!(
+                "`min_players` and `max_players` must be from 1 to {MAX_PLAYERS}."
+            )));
+        }
+        if self.min_players > self.max_players {
+            return Err(Invalid(format!(
+                "`min_players` ({}) must not be more than `max_players` ({}).",
+                self.min_players, self.max_players
+            )));
+        }
+        if self.duration_minutes == 0 || self.duration_minutes > MAX_GAME_MINUTES {
+            return Err(Invalid(format!(
+                "`duration_minutes` must be from 1 to {MAX_GAME_MINUTES}."
+            )));
+        }
+        if self.buffer_minutes > MAX_GAME_MINUTES {
+            return Err(Invalid(format!(
+                "`buffer_minutes` must be from 0 to {MAX_GAME_MINUTES}."
+            )));
+        }
+        for (field, value) in [
+            ("min_notice_minutes", self.min_notice_minutes),
+            ("cancel_cutoff_minutes", self.cancel_cutoff_minutes),
+        ] {
+            if value > MAX_NOTICE_MINUTES {
+                return Err(Invalid(format!(
+                    "`{field}` must be from 0 to {MAX_NOTICE_MINUTES} (30 days)."
+                )));
+            }
+        }
+        if self.max_advance_days == 0 || self.max_advance_days > MAX_ADVANCE_DAYS {
+            return Err(Invalid(format!(
+                "`max_advance_days` must be from 1 to {MAX_ADVANCE_DAYS}."
+            )));
+        }
+        Ok(Room {
+            id,
+            name: name.to_owned(),
+            capacity: self.max_players,
+            policy: RoomPolicy {
+                time_zone: self.time_zone,
+                min_players: self.min_players,
+                duration_minutes: self.duration_minutes,
+                buffer_minutes: self.buffer_minutes,
+                min_notice_minutes: self.min_notice_minutes,
+                max_advance_days: self.max_advance_days,
+                cancel_cutoff_minutes: self.cancel_cutoff_minutes,
+            },
+        })
+    }
 }
 
 /// A bookable time window of one room, as stored.
@@ -793,5 +921,61 @@ mod time_rule_tests {
         assert_eq!(released.view_status(at(300)), ViewStatus::Expired);
         assert!(has_started(at(3600), at(3600)));
         assert!(!has_started(at(3600), at(3599)));
+    }
+}
+
+#[cfg(test)]
+mod room_tests {
+    use super::*;
+
+    fn spec() -> RoomSpec {
+        serde_json::from_value(serde_json::json!({
+            "name": "The Vault",
+            "time_zone": "Europe/Berlin",
+            "min_players": 2,
+            "max_players": 6,
+            "duration_minutes": 60
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_room_takes_its_defaults_and_its_capacity_is_its_most_players() {
+        let room = spec().room(RoomId::parse("r-vault").unwrap()).unwrap();
+        assert_eq!(room.capacity, 6);
+        assert_eq!(room.policy.max_advance_days, 60);
+        assert_eq!(
+            (
+                room.policy.buffer_minutes,
+                room.policy.min_notice_minutes,
+                room.policy.cancel_cutoff_minutes
+            ),
+            (0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn each_bad_rule_is_refused_by_name() {
+        let id = RoomId::parse("r-vault").unwrap();
+        type Spoil = fn(&mut RoomSpec);
+        let cases: [(&str, Spoil); 6] = [
+            ("time_zone", |s| s.time_zone = "Mars/Olympus".into()),
+            ("min_players", |s| s.min_players = 7),
+            ("duration_minutes", |s| s.duration_minutes = 0),
+            ("name", |s| s.name = "  ".into()),
+            ("max_advance_days", |s| s.max_advance_days = 0),
+            ("min_notice_minutes", |s| {
+                s.min_notice_minutes = MAX_NOTICE_MINUTES + 1
+            }),
+        ];
+        for (field, spoil) in cases {
+            let mut bad = spec();
+            spoil(&mut bad);
+            let err = bad.room(id.clone()).err().map(|e| e.0);
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains(field)),
+                "{field}: {err:?}"
+            );
+        }
     }
 }

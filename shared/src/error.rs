@@ -63,6 +63,12 @@ pub enum Error {
     /// The first request with this `Idempotency-Key` is still being processed.
     #[error("A request with this Idempotency-Key is still in progress; retry shortly.")]
     IdempotencyKeyInUse,
+    /// An operator route without credentials.
+    #[error("This route needs an operator's credentials (Authorization: Bearer).")]
+    Unauthenticated,
+    /// An operator route with credentials that are not an operator's (or no operator configured).
+    #[error("Only an operator may do this.")]
+    OperatorOnly,
     /// The store is unreachable or throttled after retries. The payload is for the log only.
     #[error("Service temporarily unavailable, retry shortly.")]
     Unavailable(String),

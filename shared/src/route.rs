@@ -28,6 +28,10 @@ pub enum Route {
     ListUserHolds,
     /// `GET /rooms`
     ListRooms,
+    /// `GET /rooms/{room_id}`
+    GetRoom,
+    /// `PUT /rooms/{room_id}` (operator)
+    PutRoom,
 }
 
 /// A route as API Gateway and the local router see it.
@@ -98,11 +102,23 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/rooms",
         function: "list-rooms",
     },
+    RouteSpec {
+        route: Route::GetRoom,
+        method: "GET",
+        path: "/rooms/{room_id}",
+        function: "get-room",
+    },
+    RouteSpec {
+        route: Route::PutRoom,
+        method: "PUT",
+        path: "/rooms/{room_id}",
+        function: "put-room",
+    },
 ];
 
 /// Every route, for tests that must cover each (the `match` fails to compile when one is added
 /// without being listed).
-pub const ALL: [Route; 9] = {
+pub const ALL: [Route; 11] = {
     let all = [
         Route::ListSlots,
         Route::CreateHold,
@@ -113,6 +129,8 @@ pub const ALL: [Route; 9] = {
         Route::GetHold,
         Route::ListUserHolds,
         Route::ListRooms,
+        Route::GetRoom,
+        Route::PutRoom,
     ];
     // Exhaustive: a new variant must be added to `all` above.
     match all[0] {
@@ -124,7 +142,9 @@ pub const ALL: [Route; 9] = {
         | Route::CancelHold
         | Route::GetHold
         | Route::ListUserHolds
-        | Route::ListRooms => {}
+        | Route::ListRooms
+        | Route::GetRoom
+        | Route::PutRoom => {}
     }
     all
 };

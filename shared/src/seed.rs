@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Days, Duration, NaiveTime, Utc};
 
-use crate::domain::{Invalid, Room, RoomId, Slot, SlotId, UserId};
+use crate::domain::{Invalid, Room, RoomId, RoomPolicy, Slot, SlotId, UserId};
 
 /// Users, rooms and slots a store can be loaded with.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +29,15 @@ fn midnight_after(now: DateTime<Utc>) -> DateTime<Utc> {
     today.checked_add_days(Days::new(1)).unwrap_or(today)
 }
 
+/// The demo rooms' rules: their sessions (UTC hours, 90 minutes) as a room's rules.
+fn demo_policy(min_players: u32) -> RoomPolicy {
+    RoomPolicy {
+        min_players,
+        duration_minutes: SESSION_MINUTES as u32,
+        ..RoomPolicy::default()
+    }
+}
+
 /// Users `u-demo`, `u-alice`, `u-bob`; rooms `r-101` and `r-102`; 16 slots per room (four
 /// sessions a day over the four days after `now`), numbered `s-1` … `s-32`.
 pub fn demo(now: DateTime<Utc>) -> Result<SeedData, Invalid> {
@@ -41,11 +50,13 @@ pub fn demo(now: DateTime<Utc>) -> Result<SeedData, Invalid> {
             id: RoomId::parse("r-101")?,
             name: "The Cursed Library".into(),
             capacity: 6,
+            policy: demo_policy(2),
         },
         Room {
             id: RoomId::parse("r-102")?,
             name: "Submarine 7".into(),
             capacity: 4,
+            policy: demo_policy(2),
         },
     ];
     let first_day = midnight_after(now);
@@ -101,6 +112,7 @@ pub fn bench(
             id: room,
             name: format!("Bench room {r}"),
             capacity: 6,
+            policy: demo_policy(2),
         });
     }
     Ok(data)

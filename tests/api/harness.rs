@@ -29,6 +29,17 @@ use tokio::sync::oneshot;
 /// The hold length the tests run with (seconds); expiry is driven by the manual clock.
 pub const TTL_SECONDS: i64 = 300;
 
+/// The operator token and JWT scope every test service is configured with.
+pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
+pub const OPERATOR_SCOPE: &str = "escape-room/operator";
+
+fn test_operators() -> shared::config::Operators {
+    shared::config::Operators {
+        token: Some(OPERATOR_TOKEN.into()),
+        scope: Some(OPERATOR_SCOPE.into()),
+    }
+}
+
 // ── Stores ──────────────────────────────────────────────────────────────────────────────────
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +182,8 @@ pub struct Event {
     pub base64: bool,
     pub content_type: Option<String>,
     pub sub: Option<String>,
+    /// More JWT claims besides `sub` (e.g. `scope`), with `sub` set.
+    pub claims: Vec<(String, String)>,
     /// More request headers (lower-case names), e.g. `idempotency-key`.
     pub headers: Vec<(String, String)>,
 }
@@ -203,8 +216,28 @@ impl Event {
             base64: false,
             content_type: None,
             sub: None,
+            claims: Vec::new(),
             headers: Vec::new(),
         }
+    }
+
+    /// A request with a JSON body and any method.
+    pub fn with_json(method: Method, path: &str, body: Value) -> Self {
+        Self {
+            method,
+            ..Self::post(path, body)
+        }
+    }
+
+    /// As an operator sends it without a JWT authorizer: `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// With one more JWT claim (the caller must be `authenticated_as` someone).
+    pub fn claim(mut self, name: &str, value: &str) -> Self {
+        self.claims.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     /// The same request with one more header.
@@ -297,7 +330,11 @@ impl Event {
         });
         let authorizer = match &self.sub {
             Some(sub) => {
-                json!({ "jwt": { "claims": { "sub": sub, "iss": "https://issuer.example" }, "scopes": null } })
+                let mut claims = json!({ "sub": sub, "iss": "https://issuer.example" });
+                for (name, value) in &self.claims {
+                    claims[name.as_str()] = Value::String(value.clone());
+                }
+                json!({ "jwt": { "claims": claims, "scopes": null } })
             }
             None => Value::Null,
         };
@@ -495,6 +532,7 @@ impl TestApp {
                 Duration::seconds(TTL_SECONDS),
             )
             .with_cancel_cutoff(cancel_cutoff)
+            .with_operators(test_operators())
         };
         let via: Box<dyn Transport> = match via {
             Via::Handlers => Box::new(InProcess(app())),
@@ -506,6 +544,8 @@ impl TestApp {
                     "CANCEL_CUTOFF_SECONDS".into(),
                     cancel_cutoff.num_seconds().to_string(),
                 ));
+                env.push(("OPERATOR_TOKEN".into(), OPERATOR_TOKEN.into()));
+                env.push(("OPERATOR_SCOPE".into(), OPERATOR_SCOPE.into()));
                 Box::new(crate::runtime::Stack::start(env).await)
             }
         };
@@ -638,6 +678,14 @@ impl TestApp {
     /// `GET /holds/{hold_id}?user_id=…`
     pub async fn look_up(&self, hold_id: &str, user: &str) -> Reply {
         self.get(&format!("/holds/{hold_id}?user_id={user}")).await
+    }
+
+    /// `PUT /rooms/{room}` with `body`, as the operator (bearer token).
+    pub async fn put_room(&self, room: &str, body: Value) -> Reply {
+        self.send(
+            Event::with_json(Method::PUT, &format!("/rooms/{room}"), body).bearer(OPERATOR_TOKEN),
+        )
+        .await
     }
 
     /// `GET /users/{user}/holds`

@@ -176,6 +176,9 @@ pub fn default_route_crate() -> String {
     bound[0].clone()
 }
 
+/// The functions of operator routes: the only ones given the operator token.
+const OPERATOR_FUNCTIONS: [&str; 1] = ["put-room"];
+
 /// The route table: `(method, path template)` → the function that serves it.
 fn table_routes() -> BTreeMap<(String, String), String> {
     ROUTES
@@ -293,6 +296,7 @@ fn the_router_finds_every_route_of_the_table_with_its_path_parameters() {
     let values = [
         ("hold_id", "3f0c2a9e-6b1d-4c8e-9a57-0d2b6f4e1c33"),
         ("user_id", "u-demo"),
+        ("room_id", "r-101"),
     ];
     for spec in ROUTES {
         let mut concrete = spec.path.to_owned();
@@ -605,6 +609,8 @@ fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
         ("get-hold", vec![grant(&["BatchGetItem"], table(), false)]),
         ("list-user-holds", vec![grant(&["Query"], index2(), false)]),
         ("list-rooms", vec![grant(&["Query"], index2(), false)]),
+        ("get-room", vec![grant(&["GetItem"], table(), false)]),
+        ("put-room", vec![grant(&["PutItem"], table(), false)]),
     ]);
     let t = template();
     let functions = functions(&t);
@@ -763,13 +769,48 @@ fn every_function_is_an_arm64_cargo_lambda_build_given_the_table_and_the_hold_le
             f.logical_id
         );
         let properties = get(&f.resource, "Properties");
-        for overridden in ["Runtime", "Architectures", "Handler", "Environment"] {
+        for overridden in ["Runtime", "Architectures", "Handler"] {
             assert!(
                 properties.get(overridden).is_none(),
                 "{}: {overridden} comes from Globals",
                 f.logical_id
             );
         }
+        // Only the operator routes' functions add to the Globals' environment: the operator
+        // token (a NoEcho parameter, never plain text) and scope.
+        match properties.get("Environment") {
+            None => {}
+            Some(env) => {
+                assert!(
+                    OPERATOR_FUNCTIONS.contains(&f.crate_name.as_str()),
+                    "{}: only operator functions get an environment of their own",
+                    f.logical_id
+                );
+                assert_eq!(
+                    intrinsic_str(get(env, "Variables.OPERATOR_TOKEN")),
+                    Some(("Ref".into(), "OperatorToken".into()))
+                );
+                assert_eq!(
+                    intrinsic_str(get(env, "Variables.OPERATOR_SCOPE")),
+                    Some(("Ref".into(), "OperatorScope".into()))
+                );
+            }
+        }
+    }
+    assert_eq!(
+        get(&t, "Parameters.OperatorToken.NoEcho"),
+        &Value::Bool(true),
+        "the operator token is a NoEcho parameter"
+    );
+    for name in OPERATOR_FUNCTIONS {
+        let f = functions(&t)
+            .into_iter()
+            .find(|f| f.crate_name == *name)
+            .expect("an operator function");
+        assert!(
+            get(&f.resource, "Properties").get("Environment").is_some(),
+            "{name} is given the operator token"
+        );
     }
 }
 

@@ -215,6 +215,12 @@ impl Store for FailingStore {
     async fn list_rooms(&self) -> Result<Vec<Room>, Error> {
         Err((self.0)())
     }
+    async fn get_room(&self, _: &RoomId) -> Result<Option<Room>, Error> {
+        Err((self.0)())
+    }
+    async fn put_room(&self, _: &Room) -> Result<bool, Error> {
+        Err((self.0)())
+    }
 }
 
 #[tokio::test]
@@ -300,4 +306,25 @@ fn the_default_route_strips_a_named_stage_but_not_a_look_alike() {
     let mut event = Event::get("/").to_json();
     event["rawPath"] = json!("/test");
     assert_eq!(unmatched(event).error_code(), "ROUTE_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn with_no_operator_configured_operator_routes_answer_403_whatever_is_sent() {
+    let seeded =
+        crate::harness::seeded(crate::harness::StoreKind::Sqlite, chrono::Utc::now(), &[]).await;
+    // The app as a deployment without OPERATOR_TOKEN or OPERATOR_SCOPE builds it.
+    let t = TestApp::with_store(seeded.store.clone());
+    let body = json!({ "name": "X", "time_zone": "UTC", "min_players": 1, "max_players": 2, "duration_minutes": 30 });
+    for event in [
+        Event::with_json(lambda_http::http::Method::PUT, "/rooms/r-x", body.clone()),
+        Event::with_json(lambda_http::http::Method::PUT, "/rooms/r-x", body.clone())
+            .bearer(crate::harness::OPERATOR_TOKEN),
+        Event::with_json(lambda_http::http::Method::PUT, "/rooms/r-x", body.clone())
+            .authenticated_as("u-staff")
+            .claim("scope", crate::harness::OPERATOR_SCOPE),
+    ] {
+        let answer = t.send(event).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{answer:?}");
+        assert_eq!(answer.error_code(), "OPERATOR_ONLY");
+    }
 }

@@ -11,16 +11,19 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use lambda_http::http::header::LOCATION;
+use lambda_http::http::header::{AUTHORIZATION, LOCATION};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use subtle::ConstantTimeEq;
+
 use crate::clock::Clock;
+use crate::config::Operators;
 use crate::domain::{
-    self, Hold, HoldId, HoldStatus, RoomId, SlotId, SlotStatus, UserId, ViewStatus,
+    self, Hold, HoldId, HoldStatus, Room, RoomId, RoomSpec, SlotId, SlotStatus, UserId, ViewStatus,
 };
 use crate::error::Error;
 pub use crate::route::Route;
@@ -47,6 +50,8 @@ pub struct App {
     pub hold_ttl: Duration,
     /// How long before a slot's start a booking can no longer be cancelled.
     pub cancel_cutoff: Duration,
+    /// Who may use the operator routes.
+    pub operators: Operators,
 }
 
 impl App {
@@ -56,7 +61,14 @@ impl App {
             clock,
             hold_ttl,
             cancel_cutoff: Duration::zero(),
+            operators: Operators::default(),
         }
+    }
+
+    /// The same app with its operators (see [`Operators`]).
+    pub fn with_operators(mut self, operators: Operators) -> Self {
+        self.operators = operators;
+        self
     }
 
     /// The same app with a cancellation cut-off.
@@ -82,6 +94,8 @@ impl App {
             Route::GetHold => self.get_hold(&request).await,
             Route::ListUserHolds => self.list_user_holds(&request).await,
             Route::ListRooms => self.list_rooms().await,
+            Route::GetRoom => self.get_room(&request).await,
+            Route::PutRoom => self.put_room(&request).await,
         };
         Ok(result.unwrap_or_else(|err| error_response(err, &request_id(&request))))
     }
@@ -311,15 +325,77 @@ impl App {
 
     async fn list_rooms(&self) -> Result<Response<Body>, Error> {
         let rooms = self.store.list_rooms().await?;
-        let rooms = rooms
-            .iter()
-            .map(|r| RoomView {
-                room_id: r.id.as_str(),
-                name: &r.name,
-                capacity: r.capacity,
-            })
-            .collect();
+        let rooms = rooms.iter().map(RoomView::of).collect();
         Ok(json_response(StatusCode::OK, &RoomList { rooms }))
+    }
+
+    async fn get_room(&self, request: &Request) -> Result<Response<Body>, Error> {
+        let room = RoomId::parse(
+            &path_param(request, Route::GetRoom, "room_id").ok_or_else(|| missing("room_id"))?,
+        )?;
+        let room = self
+            .store
+            .get_room(&room)
+            .await?
+            .ok_or(Error::RoomNotFound)?;
+        Ok(json_response(StatusCode::OK, &RoomView::of(&room)))
+    }
+
+    /// `PUT /rooms/{room_id}` (operator): creates (201) or replaces (200) a room's name and rules.
+    async fn put_room(&self, request: &Request) -> Result<Response<Body>, Error> {
+        self.operator(request)?;
+        let id = RoomId::parse(
+            &path_param(request, Route::PutRoom, "room_id").ok_or_else(|| missing("room_id"))?,
+        )?;
+        let spec: RoomSpec = json_body(request)?;
+        let room = spec.room(id)?;
+        let created = self.store.put_room(&room).await?;
+        let status = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Ok(json_response(status, &RoomView::of(&room)))
+    }
+
+    /// The caller is an operator: with a JWT authorizer, its claims carry the operator scope or
+    /// group; without one, `Authorization: Bearer` is the operator token (compared in constant
+    /// time). Nobody configured: 403 whatever the request says (secure by default).
+    fn operator(&self, request: &Request) -> Result<(), Error> {
+        let Operators { token, scope } = &self.operators;
+        if let Some(claims) = jwt_claims(request) {
+            let granted = scope.as_deref().is_some_and(|scope| {
+                ["scope", "scp", "cognito:groups"].iter().any(|claim| {
+                    claims.get(*claim).is_some_and(|value| {
+                        value
+                            .split(|c: char| c.is_whitespace() || "[],\"".contains(c))
+                            .any(|v| v == scope)
+                    })
+                })
+            });
+            return if granted {
+                Ok(())
+            } else {
+                Err(Error::OperatorOnly)
+            };
+        }
+        let Some(token) = token else {
+            return Err(Error::OperatorOnly);
+        };
+        let bearer = request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.split_once(' ')
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, t)| t.trim())
+            });
+        match bearer {
+            None => Err(Error::Unauthenticated),
+            Some(given) if bool::from(given.as_bytes().ct_eq(token.as_bytes())) => Ok(()),
+            Some(_) => Err(Error::OperatorOnly),
+        }
     }
 
     /// The hold id from the path and the caller from the body, validated, for the actions on a
@@ -558,11 +634,39 @@ struct RoomList<'a> {
     rooms: Vec<RoomView<'a>>,
 }
 
+/// A room as the API shows it: its rules, and `capacity` = `max_players`.
 #[derive(Serialize)]
 struct RoomView<'a> {
     room_id: &'a str,
     name: &'a str,
     capacity: u32,
+    time_zone: &'a str,
+    min_players: u32,
+    max_players: u32,
+    duration_minutes: u32,
+    buffer_minutes: u32,
+    min_notice_minutes: u32,
+    max_advance_days: u32,
+    cancel_cutoff_minutes: u32,
+}
+
+impl<'a> RoomView<'a> {
+    fn of(room: &'a Room) -> Self {
+        let p = &room.policy;
+        Self {
+            room_id: room.id.as_str(),
+            name: &room.name,
+            capacity: room.capacity,
+            time_zone: &p.time_zone,
+            min_players: p.min_players,
+            max_players: room.capacity,
+            duration_minutes: p.duration_minutes,
+            buffer_minutes: p.buffer_minutes,
+            min_notice_minutes: p.min_notice_minutes,
+            max_advance_days: p.max_advance_days,
+            cancel_cutoff_minutes: p.cancel_cutoff_minutes,
+        }
+    }
 }
 
 fn missing(name: &str) -> Error {
@@ -605,17 +709,21 @@ fn path_param(request: &Request, route: Route, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// The caller proven by API Gateway's JWT authorizer (`sub` claim), if the request carries one.
-fn authenticated_caller(request: &Request) -> Result<Option<UserId>, Error> {
-    let claims: Option<&HashMap<String, String>> = match request.request_context_ref() {
+/// The claims of API Gateway's JWT authorizer, if the request carries them.
+fn jwt_claims(request: &Request) -> Option<&HashMap<String, String>> {
+    match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx
             .authorizer
             .as_ref()
             .and_then(|a| a.jwt.as_ref())
             .map(|jwt| &jwt.claims),
         _ => None,
-    };
-    match claims.and_then(|c| c.get("sub")) {
+    }
+}
+
+/// The caller proven by API Gateway's JWT authorizer (`sub` claim), if the request carries one.
+fn authenticated_caller(request: &Request) -> Result<Option<UserId>, Error> {
+    match jwt_claims(request).and_then(|c| c.get("sub")) {
         // A `sub` that is not a valid user id can never match one.
         Some(sub) => UserId::parse(sub)
             .map(Some)

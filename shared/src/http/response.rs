@@ -40,12 +40,15 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::HoldNotFound => (StatusCode::NOT_FOUND, "HOLD_NOT_FOUND"),
         Error::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED"),
         Error::IdempotencyKeyInUse => (StatusCode::CONFLICT, "IDEMPOTENCY_KEY_IN_USE"),
+        Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+        Error::OperatorOnly => (StatusCode::FORBIDDEN, "OPERATOR_ONLY"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
     }
 }
 
-/// The response for `error`: the JSON body `{"error", "message"}`, `Retry-After` on 503.
+/// The response for `error`: the JSON body `{"error", "message"}`, `Retry-After` on 503,
+/// `WWW-Authenticate: Bearer` on 401.
 /// Server-side failures are logged here, with the request id, and their details never reach the
 /// body.
 pub fn error_response(error: Error, request_id: &str) -> Response<Body> {
@@ -64,6 +67,12 @@ pub fn error_response(error: Error, request_id: &str) -> Response<Body> {
         response
             .headers_mut()
             .insert("retry-after", RETRY_AFTER_SECONDS.into());
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            "www-authenticate",
+            lambda_http::http::HeaderValue::from_static("Bearer"),
+        );
     }
     response
 }

@@ -197,4 +197,11 @@ pub trait Store: Send + Sync {
 
     /// Every room, by id.
     async fn list_rooms(&self) -> Result<Vec<Room>, Error>;
+
+    /// One room, if it exists.
+    async fn get_room(&self, room: &RoomId) -> Result<Option<Room>, Error>;
+
+    /// Creates or replaces a room (its name and rules; its slots are untouched), in one write.
+    /// Returns whether it was created.
+    async fn put_room(&self, room: &Room) -> Result<bool, Error>;
 }

@@ -24,7 +24,8 @@ use super::{
     from_millis, millis,
 };
 use crate::domain::{
-    self, Hold, HoldId, HoldStatus, Invalid, Room, RoomId, Slot, SlotId, SlotState, UserId,
+    self, Hold, HoldId, HoldStatus, Invalid, Room, RoomId, RoomPolicy, Slot, SlotId, SlotState,
+    UserId,
 };
 use crate::error::Error;
 use crate::seed::SeedData;
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS rooms (
     id       TEXT PRIMARY KEY,
     name     TEXT NOT NULL,
-    capacity INTEGER NOT NULL
+    capacity INTEGER NOT NULL,
+    policy   TEXT  -- domain::RoomPolicy as JSON; NULL: the defaults (a room of an earlier version)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS time_slots (
     id         TEXT PRIMARY KEY,
@@ -152,6 +154,20 @@ fn stable_plans(conn: &Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
+fn room_of_row(row: &rusqlite::Row<'_>) -> Result<Room, Error> {
+    let policy = match row.get::<_, Option<String>>(3)? {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| Error::Internal(format!("stored room policy: {e}")))?,
+        None => RoomPolicy::default(),
+    };
+    Ok(Room {
+        id: stored(RoomId::try_from(row.get::<_, String>(0)?))?,
+        name: row.get(1)?,
+        capacity: row.get(2)?,
+        policy,
+    })
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, sets WAL mode and the schema (and
     /// migrates a database of an earlier version).
@@ -172,6 +188,14 @@ impl SqliteStore {
                 tx.execute_batch(MIGRATE_HOLDS)?;
             }
             tx.execute_batch(SCHEMA)?;
+            let has_policy: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info('rooms') WHERE name = 'policy')",
+                [],
+                |r| r.get(0),
+            )?;
+            if !has_policy {
+                tx.execute_batch("ALTER TABLE rooms ADD COLUMN policy TEXT")?;
+            }
             // Committed before readers open.
             tx.commit()?;
         }
@@ -593,17 +617,41 @@ impl Store for SqliteStore {
 
     async fn list_rooms(&self) -> Result<Vec<Room>, Error> {
         let conn = self.readers.get()?;
-        let mut stmt = conn.prepare_cached("SELECT id, name, capacity FROM rooms ORDER BY id")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT id, name, capacity, policy FROM rooms ORDER BY id")?;
         let mut rows = stmt.query([])?;
         let mut rooms = Vec::new();
         while let Some(row) = rows.next()? {
-            rooms.push(Room {
-                id: stored(RoomId::try_from(row.get::<_, String>(0)?))?,
-                name: row.get(1)?,
-                capacity: row.get(2)?,
-            });
+            rooms.push(room_of_row(row)?);
         }
         Ok(rooms)
+    }
+
+    async fn get_room(&self, room: &RoomId) -> Result<Option<Room>, Error> {
+        let conn = self.readers.get()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT id, name, capacity, policy FROM rooms WHERE id = ?1")?;
+        let mut rows = stmt.query([room.as_str()])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(room_of_row(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_room(&self, room: &Room) -> Result<bool, Error> {
+        let policy = serde_json::to_string(&room.policy)
+            .map_err(|e| Error::Internal(format!("room policy encoding: {e}")))?;
+        self.write(|tx| {
+            let existed: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1)")?
+                .query_row([room.id.as_str()], |r| r.get(0))?;
+            tx.prepare_cached(
+                "INSERT INTO rooms (id, name, capacity, policy) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET name = ?2, capacity = ?3, policy = ?4",
+            )?
+            .execute(params![room.id.as_str(), room.name, room.capacity, policy])?;
+            Ok(!existed)
+        })
     }
 }
 
@@ -621,9 +669,11 @@ impl Provision for SqliteStore {
                 user.execute([u.as_str()])?;
             }
             let mut room =
-                tx.prepare_cached("INSERT INTO rooms (id, name, capacity) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING")?;
+                tx.prepare_cached("INSERT INTO rooms (id, name, capacity, policy) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING")?;
             for r in &data.rooms {
-                room.execute(params![r.id.as_str(), r.name, r.capacity])?;
+                let policy = serde_json::to_string(&r.policy)
+                    .map_err(|e| Error::Internal(format!("room policy encoding: {e}")))?;
+                room.execute(params![r.id.as_str(), r.name, r.capacity, policy])?;
             }
             let mut slot = tx.prepare_cached(
                 "INSERT INTO time_slots (id, room_id, start_time, end_time) VALUES (?1, ?2, ?3, ?4)

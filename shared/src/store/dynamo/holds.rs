@@ -702,14 +702,39 @@ impl Store for DynamoStore {
         page.items
             .unwrap_or_default()
             .into_iter()
-            .map(|item| {
-                let room: RoomItem = parse_item(item)?;
-                Ok(Room {
-                    id: room.room_id,
-                    name: room.name,
-                    capacity: room.capacity,
-                })
-            })
+            .map(|item| Ok(parse_item::<RoomItem>(item)?.room()))
             .collect()
+    }
+
+    async fn get_room(&self, room: &RoomId) -> Result<Option<Room>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Key::room(room).item()?))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem (room)", e))?;
+        output
+            .item
+            .filter(|i| !i.is_empty())
+            .map(|item| Ok(parse_item::<RoomItem>(item)?.room()))
+            .transpose()
+    }
+
+    async fn put_room(&self, room: &Room) -> Result<bool, Error> {
+        // One PutItem: the room's name and rules replace the old ones; the old item, returned,
+        // tells a replacement (200) from a creation (201).
+        let output = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item_of(&RoomItem::of(room))?))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem (room)", e))?;
+        Ok(output.attributes.is_none_or(|old| old.is_empty()))
     }
 }

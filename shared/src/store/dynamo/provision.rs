@@ -228,19 +228,10 @@ struct SeedItem {
 }
 
 fn room_item(room: &Room) -> Result<SeedItem, Error> {
-    let pk = room_pk(&room.id);
-    let item = item_of(&RoomItem {
-        pk: pk.clone(),
-        sk: ROOM_SK.into(),
-        gsi1pk: pk,
-        gsi1sk: ROOM_SK.into(),
-        gsi2pk: Some(ROOMS_PK.into()),
-        gsi2sk: Some(room.id.to_string()),
-        room_id: room.id.clone(),
-        name: room.name.clone(),
-        capacity: room.capacity,
-    })?;
-    Ok(SeedItem { item, slot: None })
+    Ok(SeedItem {
+        item: item_of(&RoomItem::of(room))?,
+        slot: None,
+    })
 }
 
 fn slot_item(slot: &Slot) -> Result<SeedItem, Error> {

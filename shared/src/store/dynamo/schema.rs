@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
-use crate::domain::{Hold, HoldId, HoldStatus, RoomId, SlotId, SlotKey, UserId};
+use crate::domain::{Hold, HoldId, HoldStatus, Room, RoomId, RoomPolicy, SlotId, SlotKey, UserId};
 use crate::error::Error;
 use crate::store::from_millis;
 
@@ -161,6 +161,36 @@ pub(super) struct RoomItem {
     pub(super) room_id: RoomId,
     pub(super) name: String,
     pub(super) capacity: u32,
+    /// The room's rules (a map); absent on a room of an earlier version: the defaults.
+    #[serde(default)]
+    pub(super) policy: RoomPolicy,
+}
+
+impl RoomItem {
+    pub(super) fn of(room: &Room) -> Self {
+        let pk = room_pk(&room.id);
+        Self {
+            pk: pk.clone(),
+            sk: ROOM_SK.into(),
+            gsi1pk: pk,
+            gsi1sk: ROOM_SK.into(),
+            gsi2pk: Some(ROOMS_PK.into()),
+            gsi2sk: Some(room.id.to_string()),
+            room_id: room.id.clone(),
+            name: room.name.clone(),
+            capacity: room.capacity,
+            policy: room.policy.clone(),
+        }
+    }
+
+    pub(super) fn room(self) -> Room {
+        Room {
+            id: self.room_id,
+            name: self.name,
+            capacity: self.capacity,
+            policy: self.policy,
+        }
+    }
 }
 
 /// A slot and its latest hold. The hold fields are absent until the first hold.
