@@ -69,6 +69,9 @@ pub enum Error {
     /// An operator route with credentials that are not an operator's (or no operator configured).
     #[error("Only an operator may do this.")]
     OperatorOnly,
+    /// A room without a stored schedule.
+    #[error("This room has no schedule.")]
+    ScheduleNotFound,
     /// The store is unreachable or throttled after retries. The payload is for the log only.
     #[error("Service temporarily unavailable, retry shortly.")]
     Unavailable(String),

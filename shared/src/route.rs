@@ -32,6 +32,10 @@ pub enum Route {
     GetRoom,
     /// `PUT /rooms/{room_id}` (operator)
     PutRoom,
+    /// `GET /rooms/{room_id}/schedule`
+    GetSchedule,
+    /// `PUT /rooms/{room_id}/schedule` (operator)
+    PutSchedule,
 }
 
 /// A route as API Gateway and the local router see it.
@@ -114,11 +118,23 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/rooms/{room_id}",
         function: "put-room",
     },
+    RouteSpec {
+        route: Route::GetSchedule,
+        method: "GET",
+        path: "/rooms/{room_id}/schedule",
+        function: "get-schedule",
+    },
+    RouteSpec {
+        route: Route::PutSchedule,
+        method: "PUT",
+        path: "/rooms/{room_id}/schedule",
+        function: "put-schedule",
+    },
 ];
 
 /// Every route, for tests that must cover each (the `match` fails to compile when one is added
 /// without being listed).
-pub const ALL: [Route; 11] = {
+pub const ALL: [Route; 13] = {
     let all = [
         Route::ListSlots,
         Route::CreateHold,
@@ -131,6 +147,8 @@ pub const ALL: [Route; 11] = {
         Route::ListRooms,
         Route::GetRoom,
         Route::PutRoom,
+        Route::GetSchedule,
+        Route::PutSchedule,
     ];
     // Exhaustive: a new variant must be added to `all` above.
     match all[0] {
@@ -144,7 +162,9 @@ pub const ALL: [Route; 11] = {
         | Route::ListUserHolds
         | Route::ListRooms
         | Route::GetRoom
-        | Route::PutRoom => {}
+        | Route::PutRoom
+        | Route::GetSchedule
+        | Route::PutSchedule => {}
     }
     all
 };

@@ -1288,6 +1288,152 @@ pub async fn with_a_jwt_an_operator_is_a_caller_with_the_operator_scope(t: TestA
     assert_status(&t.send(as_operator).await, 201, None);
 }
 
+// ── Schedules ───────────────────────────────────────────────────────────────────────────────
+
+/// The Vault (Berlin, 60-minute games, 15-minute buffer), bookable two weeks ahead.
+async fn the_vault_is_open(t: &TestApp) {
+    let mut rules = vault();
+    rules["max_advance_days"] = json!(14);
+    assert_status(&t.put_room("r-vault", rules).await, 201, None);
+}
+
+fn daily(starts: &[&str]) -> serde_json::Value {
+    json!({ "weekly": [{ "days": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"], "starts": starts }] })
+}
+
+/// The room's slot ids from now on.
+async fn slot_ids(t: &TestApp, room: &str) -> Vec<String> {
+    let page = t.get(&format!("/slots?room_id={room}&limit=200")).await;
+    assert_status(&page, 200, None);
+    page.body["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["slot_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+pub async fn publishing_a_schedule_makes_its_slots_and_publishing_it_again_changes_nothing(
+    t: TestApp,
+) {
+    the_vault_is_open(&t).await;
+    let published = t.put_schedule("r-vault", daily(&["10:00", "18:00"])).await;
+    assert_status(&published, 200, None);
+    let planned = published.body["planned"].as_u64().unwrap();
+    assert!(
+        (27..=29).contains(&planned),
+        "two games a day for 14 days: {planned}"
+    );
+    assert_eq!(published.body["created"], planned);
+    assert_eq!(
+        (&published.body["removed"], &published.body["kept"]),
+        (&json!(0), &json!([]))
+    );
+    let ids = slot_ids(&t, "r-vault").await;
+    assert_eq!(ids.len() as u64, planned);
+    assert!(
+        ids.iter().all(
+            |id| id.starts_with("r-vault.") && (id.ends_with("T1000") || id.ends_with("T1800"))
+        ),
+        "ids carry the local start in Berlin: {ids:?}"
+    );
+    let again = t.put_schedule("r-vault", daily(&["18:00", "10:00"])).await;
+    assert_eq!(
+        (
+            &again.body["created"],
+            &again.body["removed"],
+            &again.body["kept"]
+        ),
+        (&json!(0), &json!(0), &json!([]))
+    );
+    assert_eq!(slot_ids(&t, "r-vault").await, ids);
+    let mut stored = daily(&["18:00", "10:00"]);
+    stored["closed"] = json!([]);
+    assert_eq!(t.get("/rooms/r-vault/schedule").await.body, stored);
+}
+
+pub async fn a_new_schedule_removes_free_slots_and_keeps_held_and_booked_ones(t: TestApp) {
+    the_vault_is_open(&t).await;
+    t.put_schedule("r-vault", daily(&["10:00", "18:00"])).await;
+    let evenings: Vec<String> = slot_ids(&t, "r-vault")
+        .await
+        .into_iter()
+        .filter(|id| id.ends_with("T1800"))
+        .collect();
+    let held = t.hold(&evenings[0], "u-alice").await;
+    let booked = t.hold(&evenings[1], "u-bob").await;
+    assert_status(&t.confirm(&booked, "u-bob").await, 200, None);
+    let mornings_only = t.put_schedule("r-vault", daily(&["10:00"])).await;
+    assert_status(&mornings_only, 200, None);
+    assert_eq!(mornings_only.body["created"], 0);
+    assert_eq!(mornings_only.body["removed"], evenings.len() - 2);
+    let kept: Vec<(&str, &str)> = mornings_only.body["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["slot_id"].as_str().unwrap(),
+                k["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (evenings[0].as_str(), "HELD"),
+            (evenings[1].as_str(), "BOOKED")
+        ]
+    );
+    let left = slot_ids(&t, "r-vault").await;
+    assert!(left.contains(&evenings[0]) && left.contains(&evenings[1]));
+    assert_eq!(left.iter().filter(|id| id.ends_with("T1800")).count(), 2);
+    assert_status(&t.confirm(&held, "u-alice").await, 200, None);
+}
+
+pub async fn no_game_is_offered_on_a_closed_date(t: TestApp) {
+    the_vault_is_open(&t).await;
+    t.put_schedule("r-vault", daily(&["10:00", "18:00"])).await;
+    let ids = slot_ids(&t, "r-vault").await;
+    // A day in the middle of the horizon, as the ids give it (local date YYYYMMDD).
+    let day = ids[ids.len() / 2].split('.').nth(1).unwrap()[..8].to_owned();
+    let date = format!("{}-{}-{}", &day[..4], &day[4..6], &day[6..8]);
+    let mut closed = daily(&["10:00", "18:00"]);
+    closed["closed"] = json!([{ "from": date, "to": date, "reason": "Staff party" }]);
+    let published = t.put_schedule("r-vault", closed).await;
+    assert_eq!(published.body["removed"], 2);
+    let left = slot_ids(&t, "r-vault").await;
+    assert_eq!(left.len(), ids.len() - 2);
+    assert!(!left.iter().any(|id| id.contains(&format!(".{day}T"))));
+}
+
+pub async fn a_schedule_with_overlapping_games_is_refused_naming_the_clash(t: TestApp) {
+    the_vault_is_open(&t).await;
+    let refused = t.put_schedule("r-vault", daily(&["10:00", "10:30"])).await;
+    assert_status(&refused, 422, Some("VALIDATION_ERROR"));
+    let message = refused.body["message"].as_str().unwrap();
+    assert!(
+        message.contains("10:00") && message.contains("10:30"),
+        "{message}"
+    );
+    assert!(slot_ids(&t, "r-vault").await.is_empty(), "nothing was made");
+    assert_status(
+        &t.get("/rooms/r-vault/schedule").await,
+        404,
+        Some("SCHEDULE_NOT_FOUND"),
+    );
+    let no_room = t.put_schedule("r-nowhere", daily(&["10:00"])).await;
+    assert_status(&no_room, 404, Some("ROOM_NOT_FOUND"));
+    let anonymous = t
+        .send(Event::with_json(
+            Method::PUT,
+            "/rooms/r-vault/schedule",
+            daily(&["10:00"]),
+        ))
+        .await;
+    assert_status(&anonymous, 401, Some("UNAUTHENTICATED"));
+}
+
 /// Generates, for one transport, one `#[tokio::test]` per scenario and store, named
 /// `<transport>::<store>::<scenario>`.
 macro_rules! on_both_stores {
@@ -1366,6 +1512,10 @@ scenarios! {
         an_operator_creates_a_room_and_replaces_it_and_anyone_reads_it,
         operator_routes_need_an_operators_token,
         a_room_with_a_rule_out_of_range_is_refused_naming_it,
+        publishing_a_schedule_makes_its_slots_and_publishing_it_again_changes_nothing,
+        a_new_schedule_removes_free_slots_and_keeps_held_and_booked_ones,
+        no_game_is_offered_on_a_closed_date,
+        a_schedule_with_overlapping_games_is_refused_naming_the_clash,
     ],
     // The scenario moves the manual clock, or races requests at one instant (the function
     // binaries run on the system clock and answer one request at a time).

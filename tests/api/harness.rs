@@ -688,6 +688,15 @@ impl TestApp {
         .await
     }
 
+    /// `PUT /rooms/{room}/schedule` with `body`, as the operator.
+    pub async fn put_schedule(&self, room: &str, body: Value) -> Reply {
+        self.send(
+            Event::with_json(Method::PUT, &format!("/rooms/{room}/schedule"), body)
+                .bearer(OPERATOR_TOKEN),
+        )
+        .await
+    }
+
     /// `GET /users/{user}/holds`
     pub async fn bookings_of(&self, user: &str) -> Reply {
         self.get(&format!("/users/{user}/holds")).await

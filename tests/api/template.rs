@@ -177,7 +177,7 @@ pub fn default_route_crate() -> String {
 }
 
 /// The functions of operator routes: the only ones given the operator token.
-const OPERATOR_FUNCTIONS: [&str; 1] = ["put-room"];
+const OPERATOR_FUNCTIONS: [&str; 2] = ["put-room", "put-schedule"];
 
 /// The route table: `(method, path template)` → the function that serves it.
 fn table_routes() -> BTreeMap<(String, String), String> {
@@ -611,6 +611,14 @@ fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
         ("list-rooms", vec![grant(&["Query"], index2(), false)]),
         ("get-room", vec![grant(&["GetItem"], table(), false)]),
         ("put-room", vec![grant(&["PutItem"], table(), false)]),
+        ("get-schedule", vec![grant(&["GetItem"], table(), false)]),
+        (
+            "put-schedule",
+            vec![
+                grant(&["GetItem", "PutItem", "DeleteItem"], table(), false),
+                grant(&["Query"], index(), false),
+            ],
+        ),
     ]);
     let t = template();
     let functions = functions(&t);
@@ -769,7 +777,7 @@ fn every_function_is_an_arm64_cargo_lambda_build_given_the_table_and_the_hold_le
             f.logical_id
         );
         let properties = get(&f.resource, "Properties");
-        for overridden in ["Runtime", "Architectures", "Handler"] {
+        for overridden in ["Runtime", "Architectures", "Handler", "MemorySize"] {
             assert!(
                 properties.get(overridden).is_none(),
                 "{}: {overridden} comes from Globals",

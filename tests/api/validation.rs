@@ -8,7 +8,8 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::Error;
 use shared::domain::{Hold, HoldId, Room, RoomId, SlotState, UserId};
-use shared::store::{Created, IdempotencyKey, NewHold, SlotWindow, Store, UserHold};
+use shared::schedule::{PlannedSlot, Schedule};
+use shared::store::{Applied, Created, IdempotencyKey, NewHold, SlotWindow, Store, UserHold};
 
 use crate::harness::{Event, TestApp};
 
@@ -219,6 +220,19 @@ impl Store for FailingStore {
         Err((self.0)())
     }
     async fn put_room(&self, _: &Room) -> Result<bool, Error> {
+        Err((self.0)())
+    }
+    async fn get_schedule(&self, _: &RoomId) -> Result<Option<Schedule>, Error> {
+        Err((self.0)())
+    }
+    async fn apply_schedule(
+        &self,
+        _: &RoomId,
+        _: &Schedule,
+        _: &[PlannedSlot],
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<Applied, Error> {
         Err((self.0)())
     }
 }

@@ -28,6 +28,7 @@ use crate::domain::{
 use crate::error::Error;
 pub use crate::route::Route;
 use crate::route::{self, Matched};
+use crate::schedule::{self, Schedule};
 use crate::store::{IdempotencyKey, NewHold, SlotWindow, Store};
 pub use response::{error_response, json_response};
 
@@ -96,6 +97,8 @@ impl App {
             Route::ListRooms => self.list_rooms().await,
             Route::GetRoom => self.get_room(&request).await,
             Route::PutRoom => self.put_room(&request).await,
+            Route::GetSchedule => self.get_schedule(&request).await,
+            Route::PutSchedule => self.put_schedule(&request).await,
         };
         Ok(result.unwrap_or_else(|err| error_response(err, &request_id(&request))))
     }
@@ -356,6 +359,66 @@ impl App {
             StatusCode::OK
         };
         Ok(json_response(status, &RoomView::of(&room)))
+    }
+
+    async fn get_schedule(&self, request: &Request) -> Result<Response<Body>, Error> {
+        let room = RoomId::parse(
+            &path_param(request, Route::GetSchedule, "room_id")
+                .ok_or_else(|| missing("room_id"))?,
+        )?;
+        let schedule = self
+            .store
+            .get_schedule(&room)
+            .await?
+            .ok_or(Error::ScheduleNotFound)?;
+        Ok(json_response(StatusCode::OK, &schedule))
+    }
+
+    /// `PUT /rooms/{room_id}/schedule` (operator): stores the room's weekly schedule and makes
+    /// its slots from now to `max_advance_days` ahead the schedule's, in the room's time zone.
+    async fn put_schedule(&self, request: &Request) -> Result<Response<Body>, Error> {
+        self.operator(request)?;
+        let id = RoomId::parse(
+            &path_param(request, Route::PutSchedule, "room_id")
+                .ok_or_else(|| missing("room_id"))?,
+        )?;
+        let schedule: Schedule = json_body(request)?;
+        schedule::validate_room_id_for_schedule(&id)?;
+        let room = self.store.get_room(&id).await?.ok_or(Error::RoomNotFound)?;
+        let rules = schedule::RoomRules {
+            time_zone: room.policy.time_zone.parse().map_err(|_| {
+                Error::Internal(format!("room {id} has time zone {}", room.policy.time_zone))
+            })?,
+            duration_minutes: room.policy.duration_minutes,
+            buffer_minutes: room.policy.buffer_minutes,
+        };
+        schedule::validate(&schedule, &rules)?;
+        let now = self.clock.now();
+        let until = now + Duration::days(i64::from(room.policy.max_advance_days));
+        let planned = schedule::plan(&schedule, &rules, &id, now, until);
+        let applied = self
+            .store
+            .apply_schedule(&id, &schedule, &planned, now, now)
+            .await?;
+        let kept = applied
+            .kept
+            .iter()
+            .map(|state| KeptSlot {
+                slot_id: state.slot.id.as_str(),
+                start_time: state.slot.start_time,
+                status: if state.booked { "BOOKED" } else { "HELD" },
+            })
+            .collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &ScheduleApplied {
+                room_id: id.as_str(),
+                planned: planned.len(),
+                created: applied.created,
+                removed: applied.removed,
+                kept,
+            },
+        ))
     }
 
     /// The caller is an operator: with a JWT authorizer, its claims carry the operator scope or
@@ -632,6 +695,25 @@ struct UserHoldView<'a> {
 #[derive(Serialize)]
 struct RoomList<'a> {
     rooms: Vec<RoomView<'a>>,
+}
+
+/// What applying a schedule did: `planned` slots in the horizon, of which `created` were new;
+/// `removed` free slots the schedule no longer has; `kept` held or booked ones it no longer has.
+#[derive(Serialize)]
+struct ScheduleApplied<'a> {
+    room_id: &'a str,
+    planned: usize,
+    created: usize,
+    removed: usize,
+    kept: Vec<KeptSlot<'a>>,
+}
+
+#[derive(Serialize)]
+struct KeptSlot<'a> {
+    slot_id: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    start_time: DateTime<Utc>,
+    status: &'static str,
 }
 
 /// A room as the API shows it: its rules, and `capacity` = `max_players`.

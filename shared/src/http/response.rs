@@ -42,6 +42,7 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::IdempotencyKeyInUse => (StatusCode::CONFLICT, "IDEMPOTENCY_KEY_IN_USE"),
         Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
         Error::OperatorOnly => (StatusCode::FORBIDDEN, "OPERATOR_ONLY"),
+        Error::ScheduleNotFound => (StatusCode::NOT_FOUND, "SCHEDULE_NOT_FOUND"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
     }

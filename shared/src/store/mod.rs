@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::domain::{Hold, HoldId, Room, RoomId, SlotId, SlotState, UserId};
 use crate::error::Error;
+use crate::schedule::{PlannedSlot, Schedule};
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
@@ -89,6 +90,17 @@ pub struct SlotWindow {
     /// The page size; a store returns up to `limit + 1` slots, so the caller knows whether
     /// another page follows.
     pub limit: usize,
+}
+
+/// What applying a schedule did to a room's future slots.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Planned slots that did not exist yet.
+    pub created: usize,
+    /// Future free slots the schedule no longer has.
+    pub removed: usize,
+    /// Future slots the schedule no longer has but that are held or booked: never touched.
+    pub kept: Vec<SlotState>,
 }
 
 /// One of a user's live holds or bookings, with where and when it is.
@@ -204,4 +216,22 @@ pub trait Store: Send + Sync {
     /// Creates or replaces a room (its name and rules; its slots are untouched), in one write.
     /// Returns whether it was created.
     async fn put_room(&self, room: &Room) -> Result<bool, Error>;
+
+    /// The room's stored weekly schedule, if it has one.
+    async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error>;
+
+    /// Stores `schedule` as the room's and makes its slots from `from` on the `planned` ones:
+    /// creates the planned slots that do not exist (an existing slot is never rewritten), and
+    /// removes each slot starting at or after `from` that the plan no longer has, unless it is
+    /// booked or carries a live hold (those are kept and returned). Every removal is guarded on
+    /// the slot being free at that moment, so a hold racing the schedule is never lost.
+    /// Idempotent: applying the same plan again changes nothing.
+    async fn apply_schedule(
+        &self,
+        room: &RoomId,
+        schedule: &Schedule,
+        planned: &[PlannedSlot],
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, Error>;
 }

@@ -20,14 +20,15 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, Provision, SlotWindow, Store, UserHold,
-    from_millis, millis,
+    Applied, Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, Provision, SlotWindow, Store,
+    UserHold, from_millis, millis,
 };
 use crate::domain::{
     self, Hold, HoldId, HoldStatus, Invalid, Room, RoomId, RoomPolicy, Slot, SlotId, SlotState,
     UserId,
 };
 use crate::error::Error;
+use crate::schedule::{PlannedSlot, Schedule};
 use crate::seed::SeedData;
 
 const SCHEMA: &str = "
@@ -67,6 +68,12 @@ CREATE INDEX IF NOT EXISTS holds_open_by_slot
     ON holds(slot_id, expires_at, user_id) WHERE status = 'HOLD';
 -- a user's holds, newest first
 CREATE INDEX IF NOT EXISTS holds_by_user ON holds(user_id, created_at);
+-- a room's weekly schedule (schedule::Schedule as JSON)
+CREATE TABLE IF NOT EXISTS schedules (
+    room_id    TEXT PRIMARY KEY REFERENCES rooms(id),
+    schedule   TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
 -- Idempotency-Key of POST /holds: written in the hold's own transaction
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     key        TEXT PRIMARY KEY,
@@ -636,6 +643,108 @@ impl Store for SqliteStore {
             Some(row) => Ok(Some(room_of_row(row)?)),
             None => Ok(None),
         }
+    }
+
+    async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error> {
+        let conn = self.readers.get()?;
+        let json: Option<String> = conn
+            .prepare_cached("SELECT schedule FROM schedules WHERE room_id = ?1")?
+            .query_row([room.as_str()], |r| r.get(0))
+            .optional()?;
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|e| Error::Internal(format!("stored schedule: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn apply_schedule(
+        &self,
+        room: &RoomId,
+        schedule: &Schedule,
+        planned: &[PlannedSlot],
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, Error> {
+        let json = serde_json::to_string(schedule)
+            .map_err(|e| Error::Internal(format!("schedule encoding: {e}")))?;
+        // One short write transaction: the schedule, the new slots, the removals; every decision
+        // is taken under the write lock, so no hold can land between a check and a removal.
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO schedules (room_id, schedule, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (room_id) DO UPDATE SET schedule = ?2, updated_at = ?3",
+            )?
+            .execute(params![room.as_str(), json, millis(now)])?;
+            let mut applied = Applied::default();
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO time_slots (id, room_id, start_time, end_time) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO NOTHING",
+            )?;
+            for slot in planned {
+                applied.created += insert.execute(params![
+                    slot.slot_id.as_str(),
+                    room.as_str(),
+                    millis(slot.start_time),
+                    millis(slot.end_time)
+                ])?;
+            }
+            let wanted: std::collections::HashSet<&str> =
+                planned.iter().map(|s| s.slot_id.as_str()).collect();
+            let mut future = tx.prepare_cached(
+                "SELECT s.id, s.start_time, s.end_time, s.is_booked, h.id, h.user_id, h.expires_at
+                 FROM time_slots s
+                 LEFT JOIN holds h ON h.slot_id = s.id AND h.status = 'HOLD' AND h.expires_at > ?3
+                 WHERE s.room_id = ?1 AND s.start_time >= ?2
+                 ORDER BY s.start_time, s.id",
+            )?;
+            let mut rows = future.query(params![room.as_str(), millis(from), millis(now)])?;
+            let mut free = Vec::new();
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                if wanted.contains(id.as_str()) {
+                    continue;
+                }
+                let booked: bool = row.get(3)?;
+                let hold: Option<String> = row.get(4)?;
+                if !booked && hold.is_none() {
+                    free.push(id);
+                    continue;
+                }
+                let slot_id = stored(SlotId::try_from(id))?;
+                let start_time = from_millis(row.get(1)?)?;
+                let hold = match hold {
+                    Some(hold_id) => Some(Hold {
+                        id: stored(HoldId::parse(&hold_id))?,
+                        slot_id: slot_id.clone(),
+                        user_id: stored(UserId::try_from(row.get::<_, String>(5)?))?,
+                        status: HoldStatus::Hold,
+                        expires_at: from_millis(row.get(6)?)?,
+                        starts_at: start_time,
+                        extended: false,
+                    }),
+                    None => None,
+                };
+                applied.kept.push(SlotState {
+                    slot: Slot {
+                        id: slot_id,
+                        room_id: room.clone(),
+                        start_time,
+                        end_time: from_millis(row.get(2)?)?,
+                    },
+                    booked,
+                    hold,
+                });
+            }
+            drop(rows);
+            // A free slot's past holds (released, expired, cancelled) go with it.
+            let mut forget_holds = tx.prepare_cached("DELETE FROM holds WHERE slot_id = ?1")?;
+            let mut remove = tx.prepare_cached("DELETE FROM time_slots WHERE id = ?1")?;
+            for id in &free {
+                forget_holds.execute([id.as_str()])?;
+                applied.removed += remove.execute([id.as_str()])?;
+            }
+            Ok(applied)
+        })
     }
 
     async fn put_room(&self, room: &Room) -> Result<bool, Error> {

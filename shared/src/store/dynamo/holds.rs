@@ -26,9 +26,10 @@ use crate::domain::{
     self, Hold, HoldId, HoldStatus, Refusal, Room, RoomId, Slot, SlotKey, SlotState, UserId,
 };
 use crate::error::Error;
+use crate::schedule::{PlannedSlot, Schedule};
 use crate::store::{
-    Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, SlotWindow, Store, UserHold, from_millis,
-    millis,
+    Applied, Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, SlotWindow, Store, UserHold,
+    from_millis, millis,
 };
 
 /// How long a hold record is kept after its expiry before TTL may delete it. Nothing depends on
@@ -277,6 +278,84 @@ impl DynamoStore {
             .await
             .map_err(|e| sdk_error("GetItem (room)", e))?;
         Ok(output.item.is_some_and(|i| !i.is_empty()))
+    }
+}
+
+/// Slot writes in flight at once while applying a schedule.
+const APPLY_CONCURRENCY: usize = 32;
+
+/// One slot write of a schedule's application.
+enum SlotChange {
+    Create(std::collections::HashMap<String, AttributeValue>),
+    Remove(crate::domain::SlotId),
+}
+
+enum ChangeDone {
+    Created,
+    AlreadyThere,
+    Removed,
+    Kept(crate::domain::SlotId),
+}
+
+impl SlotChange {
+    async fn send(
+        self,
+        client: aws_sdk_dynamodb::Client,
+        table: String,
+        now: DateTime<Utc>,
+    ) -> Result<ChangeDone, Error> {
+        match self {
+            Self::Create(item) => {
+                let put = client
+                    .put_item()
+                    .table_name(table)
+                    .set_item(Some(item))
+                    .condition_expression(format!("attribute_not_exists({PK})"))
+                    .send()
+                    .await;
+                match put {
+                    Ok(_) => Ok(ChangeDone::Created),
+                    Err(err)
+                        if matches!(
+                            err.as_service_error(),
+                            Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_))
+                        ) =>
+                    {
+                        Ok(ChangeDone::AlreadyThere)
+                    }
+                    Err(err) => Err(sdk_error("PutItem (scheduled slot)", err)),
+                }
+            }
+            Self::Remove(id) => {
+                // Only a free slot goes: not booked, and its latest hold (if any) not live.
+                let delete = client
+                    .delete_item()
+                    .table_name(table)
+                    .set_key(Some(Key::slot(SlotKey::of(&id)).item()?))
+                    .condition_expression(format!(
+                        "{SLOT_ID} = :slot AND {BOOKED} = :false AND \
+                         (attribute_not_exists({HOLD_STATUS}) OR {HOLD_STATUS} <> :hold OR {HOLD_EXPIRES_AT} <= :now)"
+                    ))
+                    .expression_attribute_values(":slot", s(id.as_str()))
+                    .expression_attribute_values(":false", AttributeValue::Bool(false))
+                    .expression_attribute_values(":hold", s(HoldStatus::Hold.as_str()))
+                    .expression_attribute_values(":now", n(millis(now)))
+                    .send()
+                    .await;
+                match delete {
+                    Ok(_) => Ok(ChangeDone::Removed),
+                    Err(err)
+                        if matches!(
+                            err.as_service_error(),
+                            Some(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_))
+                        ) =>
+                    {
+                        Ok(ChangeDone::Kept(id))
+                    }
+                    Err(err) => Err(sdk_error("DeleteItem (unscheduled slot)", err)),
+                }
+            }
+        }
     }
 }
 
@@ -721,6 +800,124 @@ impl Store for DynamoStore {
             .filter(|i| !i.is_empty())
             .map(|item| Ok(parse_item::<RoomItem>(item)?.room()))
             .transpose()
+    }
+
+    async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Key::schedule(room).item()?))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem (schedule)", e))?;
+        output
+            .item
+            .filter(|i| !i.is_empty())
+            .map(|item| Ok(parse_item::<ScheduleItem>(item)?.schedule))
+            .transpose()
+    }
+
+    /// Not one request: a schedule changes up to a few hundred slot items. One `PutItem` of the
+    /// schedule, the room's slots from `from` (one `Query` per 1 MB page of `gsi1`), then, 32 in
+    /// flight, one conditional `PutItem` per new slot (`attribute_not_exists`: an existing slot
+    /// is never rewritten) and one conditional `DeleteItem` per slot the plan no longer has
+    /// (guarded on the slot being free at that moment; a refusal means it is held or booked, and
+    /// it is kept).
+    async fn apply_schedule(
+        &self,
+        room: &RoomId,
+        schedule: &Schedule,
+        planned: &[PlannedSlot],
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, Error> {
+        let Key { pk, sk } = Key::schedule(room);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item_of(&ScheduleItem {
+                pk,
+                sk,
+                room_id: room.clone(),
+                schedule: schedule.clone(),
+                updated_at: millis(now),
+            })?))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem (schedule)", e))?;
+
+        let mut existing = Vec::new();
+        let mut after = None;
+        loop {
+            let window = SlotWindow {
+                from,
+                to: None,
+                after,
+                limit: 10_000,
+            };
+            let page = self.list_slots(room, &window, now).await?;
+            let full = page.len() > window.limit;
+            after = page.last().map(|s| (s.slot.start_time, s.slot.id.clone()));
+            existing.extend(page);
+            if !full {
+                break;
+            }
+        }
+        let have: std::collections::HashSet<&str> =
+            existing.iter().map(|s| s.slot.id.as_str()).collect();
+        let wanted: std::collections::HashSet<&str> =
+            planned.iter().map(|s| s.slot_id.as_str()).collect();
+
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut outcomes = Vec::new();
+        let creates = planned
+            .iter()
+            .filter(|p| !have.contains(p.slot_id.as_str()))
+            .map(|p| {
+                Ok(SlotChange::Create(
+                    crate::store::dynamo::provision::slot_seed_item(&Slot {
+                        id: p.slot_id.clone(),
+                        room_id: room.clone(),
+                        start_time: p.start_time,
+                        end_time: p.end_time,
+                    })?,
+                ))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let removes = existing
+            .iter()
+            .filter(|s| !wanted.contains(s.slot.id.as_str()))
+            .map(|s| SlotChange::Remove(s.slot.id.clone()));
+        for change in creates.into_iter().chain(removes) {
+            if tasks.len() >= APPLY_CONCURRENCY
+                && let Some(done) = tasks.join_next().await
+            {
+                outcomes.push(done);
+            }
+            tasks.spawn(change.send(self.client.clone(), self.table.clone(), now));
+        }
+        while let Some(done) = tasks.join_next().await {
+            outcomes.push(done);
+        }
+        let mut applied = Applied::default();
+        let mut kept_ids = std::collections::HashSet::new();
+        for outcome in outcomes {
+            match outcome.map_err(|e| Error::Internal(format!("schedule task: {e}")))?? {
+                ChangeDone::Created => applied.created += 1,
+                ChangeDone::AlreadyThere => {}
+                ChangeDone::Removed => applied.removed += 1,
+                ChangeDone::Kept(id) => {
+                    kept_ids.insert(id);
+                }
+            }
+        }
+        applied.kept = existing
+            .into_iter()
+            .filter(|s| kept_ids.contains(&s.slot.id))
+            .collect();
+        Ok(applied)
     }
 
     async fn put_room(&self, room: &Room) -> Result<bool, Error> {

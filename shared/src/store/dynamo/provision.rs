@@ -234,6 +234,11 @@ fn room_item(room: &Room) -> Result<SeedItem, Error> {
     })
 }
 
+/// A new slot's item, free (no hold fields).
+pub(super) fn slot_seed_item(slot: &Slot) -> Result<HashMap<String, AttributeValue>, Error> {
+    Ok(slot_item(slot)?.item)
+}
+
 fn slot_item(slot: &Slot) -> Result<SeedItem, Error> {
     let (start, end) = (millis(slot.start_time), millis(slot.end_time));
     if start < 0 || start >= end {

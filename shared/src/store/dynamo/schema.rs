@@ -51,6 +51,7 @@ pub(super) const SLOT_SK: &str = "SLOT";
 pub(super) const HOLD_SK: &str = "HOLD";
 pub(super) const USER_SK: &str = "USER";
 pub(super) const IDEM_SK: &str = "IDEM";
+pub(super) const SCHEDULE_SK: &str = "SCHEDULE";
 /// The `gsi2` partition that lists every room.
 pub(super) const ROOMS_PK: &str = "ROOMS";
 
@@ -130,6 +131,13 @@ impl Key {
         Self {
             pk: room_pk(room),
             sk: ROOM_SK.into(),
+        }
+    }
+
+    pub(super) fn schedule(room: &RoomId) -> Self {
+        Self {
+            pk: room_pk(room),
+            sk: SCHEDULE_SK.into(),
         }
     }
 
@@ -302,6 +310,17 @@ impl HoldItem {
             extended: self.extended,
         })
     }
+}
+
+/// A room's weekly schedule, beside its room item (same partition).
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct ScheduleItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) room_id: RoomId,
+    pub(super) schedule: crate::schedule::Schedule,
+    /// Epoch milliseconds.
+    pub(super) updated_at: i64,
 }
 
 /// An `Idempotency-Key` of `POST /holds` and the answer of its first request, written in the
