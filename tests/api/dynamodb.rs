@@ -519,3 +519,60 @@ async fn an_unreachable_dynamodb_is_a_503_with_retry_after_in_bounded_time() {
         );
     }
 }
+
+#[tokio::test]
+async fn publishing_sixty_days_of_a_schedule_costs_one_write_per_new_slot_and_nothing_the_second_time()
+ {
+    use shared::schedule::{self, RoomRules};
+    let counter = Arc::new(AtomicUsize::new(0));
+    let config = dynamodb_local::client_config(dynamodb_local::endpoint().await)
+        .interceptor(CountRequests(counter.clone()))
+        .build();
+    let now = now();
+    let store = demo_store(Client::from_conf(config), now).await;
+    let room = RoomId::parse("r-101").unwrap();
+    let sched: schedule::Schedule = serde_json::from_value(serde_json::json!({
+        "weekly": [
+            { "days": ["MON", "TUE", "WED", "THU", "FRI"], "starts": ["17:00", "19:30"] },
+            { "days": ["SAT", "SUN"], "starts": ["10:00", "12:30", "15:00", "17:30", "20:00"] }
+        ]
+    }))
+    .unwrap();
+    let rules = RoomRules {
+        time_zone: "Europe/Berlin".parse().unwrap(),
+        duration_minutes: 90,
+        buffer_minutes: 30,
+    };
+    let planned = schedule::plan(&sched, &rules, &room, now, now + Duration::days(60));
+    counter.store(0, Ordering::SeqCst);
+    let started = Instant::now();
+    let applied = store
+        .apply_schedule(&room, &sched, &planned, now, now)
+        .await
+        .unwrap();
+    let (first_requests, first_time) = (counter.load(Ordering::SeqCst), started.elapsed());
+    counter.store(0, Ordering::SeqCst);
+    let started = Instant::now();
+    let again = store
+        .apply_schedule(&room, &sched, &planned, now, now)
+        .await
+        .unwrap();
+    let (second_requests, second_time) = (counter.load(Ordering::SeqCst), started.elapsed());
+    eprintln!(
+        "60 days, one room: {} slots planned; first publication: {} created, {} removed, \
+         {first_requests} requests in {first_time:?}; again: {second_requests} requests in \
+         {second_time:?}",
+        planned.len(),
+        applied.created,
+        applied.removed
+    );
+    assert_eq!(applied.created, planned.len());
+    assert_eq!(
+        applied.removed, 16,
+        "the demo slots the schedule does not have"
+    );
+    assert_eq!((again.created, again.removed), (0, 0));
+    // The schedule, one listing page, a write per new slot and per removed slot.
+    assert_eq!(first_requests, 1 + 1 + planned.len() + 16);
+    assert_eq!(second_requests, 1 + 1);
+}
