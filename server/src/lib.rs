@@ -93,14 +93,37 @@ pub async fn serve(
     Ok(())
 }
 
-/// Binds `addr` and serves until Ctrl-C.
+/// How often the local server moves the scheduled rooms' horizons (and once at start).
+const HORIZON_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Moves the horizons now and then daily, for as long as the server runs (the local twin of the
+/// `extend-horizon` function's daily EventBridge rule).
+async fn extend_horizons_daily(app: App) {
+    let mut every = tokio::time::interval(HORIZON_EVERY);
+    loop {
+        every.tick().await;
+        match app.extend_horizons().await {
+            Ok(runs) => {
+                for run in runs {
+                    tracing::info!(room = %run.room_id, created = run.created, removed = run.removed, kept = run.kept, "horizon moved");
+                }
+            }
+            Err(err) => tracing::warn!(%err, "moving the horizons failed; next try in a day"),
+        }
+    }
+}
+
+/// Binds `addr` and serves until Ctrl-C, moving the scheduled rooms' horizons daily.
 pub async fn run(app: App, addr: SocketAddr) -> std::io::Result<()> {
+    let horizons = tokio::spawn(extend_horizons_daily(app.clone()));
     let listener = TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    serve(app, listener, async {
+    let served = serve(app, listener, async {
         let _ = tokio::signal::ctrl_c().await;
     })
-    .await
+    .await;
+    horizons.abort();
+    served
 }
 
 async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> {

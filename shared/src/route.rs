@@ -169,6 +169,10 @@ pub const ALL: [Route; 13] = {
     all
 };
 
+/// Functions that serve no route: they run on a schedule (an EventBridge rule in the template).
+/// `extend-horizon` moves every scheduled room's horizon daily (`App::extend_horizons`).
+pub const SCHEDULED_FUNCTIONS: &[&str] = &["extend-horizon"];
+
 /// The function bound to API Gateway's `$default` route: it answers every request no route of
 /// [`ROUTES`] matches (404 or 405 as JSON).
 pub const DEFAULT_ROUTE_FUNCTION: &str = "unmatched-route";

@@ -205,3 +205,65 @@ async fn a_cancellation_cut_off_refuses_cancelling_too_close_to_the_start() {
         assert_eq!(t.status_of("r-101", "s-1", None).await, "BOOKED");
     }
 }
+
+/// The horizon moves by itself: a day later, a daily run adds that day's slots, and two runs at
+/// once add them once (the local server runs `extend_horizons` at start and daily; on AWS the
+/// `extend-horizon` function does, from an EventBridge rule).
+async fn the_horizon_moves_a_day_at_a_time(kind: StoreKind) {
+    let clock = shared::clock::ManualClock::starting_at(chrono::Utc::now());
+    let seeded = seeded(kind, clock.now(), &[]).await;
+    let app = App::new(
+        seeded.store.clone(),
+        Clock::Manual(clock.clone()),
+        Duration::seconds(300),
+    )
+    .with_operators(shared::config::Operators {
+        token: Some(crate::harness::OPERATOR_TOKEN.into()),
+        scope: None,
+    });
+    assert!(
+        app.extend_horizons().await.unwrap().is_empty(),
+        "no schedule yet"
+    );
+    let server = Loopback::start(app.clone()).await;
+    let put = |path: &str, body: serde_json::Value| {
+        server
+            .client()
+            .put(server.url(path))
+            .bearer_auth(crate::harness::OPERATOR_TOKEN)
+            .json(&body)
+            .send()
+    };
+    let room = json!({ "name": "The Vault", "time_zone": "America/New_York", "min_players": 2,
+                       "max_players": 6, "duration_minutes": 60, "max_advance_days": 7 });
+    assert_status(
+        &http_reply(put("/rooms/r-vault", room).await.unwrap()).await,
+        201,
+        None,
+    );
+    let daily = json!({ "weekly": [{ "days": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"],
+                                      "starts": ["11:00", "19:00"] }] });
+    let published = http_reply(put("/rooms/r-vault/schedule", daily).await.unwrap()).await;
+    assert_status(&published, 200, None);
+    assert!(
+        app.extend_horizons().await.unwrap()[0].created == 0,
+        "nothing new the same day"
+    );
+
+    clock.advance(Duration::days(1));
+    let (first, second) = tokio::join!(app.extend_horizons(), app.extend_horizons());
+    let created: usize = first.unwrap()[0].created + second.unwrap()[0].created;
+    assert_eq!(created, 2, "the new day's two games, once");
+    assert_eq!(app.extend_horizons().await.unwrap()[0].created, 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_horizon_moves_a_day_at_a_time_on_sqlite() {
+    the_horizon_moves_a_day_at_a_time(StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_horizon_moves_a_day_at_a_time_on_dynamodb() {
+    the_horizon_moves_a_day_at_a_time(StoreKind::Dynamodb).await;
+}

@@ -23,7 +23,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use shared::route::{DEFAULT_ROUTE_FUNCTION, ROUTES};
+use shared::route::{DEFAULT_ROUTE_FUNCTION, ROUTES, SCHEDULED_FUNCTIONS};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
@@ -54,6 +54,7 @@ fn build() -> HashMap<String, PathBuf> {
         .iter()
         .map(|spec| spec.function)
         .chain([DEFAULT_ROUTE_FUNCTION])
+        .chain(SCHEDULED_FUNCTIONS.iter().copied())
         .map(str::to_owned)
         .collect();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -536,4 +537,63 @@ async fn a_function_with_an_invalid_configuration_stops_at_cold_start_naming_the
         function.api.state.pending.lock().unwrap().is_empty(),
         "it never took an invocation"
     );
+}
+
+/// The daily `extend-horizon` function, invoked as EventBridge does, re-applies a published
+/// schedule: its binary answers with what it did per room.
+#[tokio::test]
+async fn the_extend_horizon_function_moves_the_scheduled_rooms_horizons_when_eventbridge_calls() {
+    let (_stack, seeded) = sqlite_stack().await;
+    let store = seeded.store.clone();
+    let room = shared::domain::RoomSpec {
+        name: "The Vault".into(),
+        time_zone: "Europe/Berlin".into(),
+        min_players: 2,
+        max_players: 6,
+        duration_minutes: 60,
+        buffer_minutes: 0,
+        min_notice_minutes: 0,
+        max_advance_days: 3,
+        cancel_cutoff_minutes: 0,
+    }
+    .room(shared::domain::RoomId::parse("r-vault").unwrap())
+    .unwrap();
+    store.put_room(&room).await.unwrap();
+    let schedule: shared::schedule::Schedule = serde_json::from_value(json!({
+        "weekly": [{ "days": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"], "starts": ["12:00"] }]
+    }))
+    .unwrap();
+    // Stored, but no slot made yet: the function's run makes them.
+    store
+        .apply_schedule(
+            &room.id,
+            &schedule,
+            &[],
+            chrono::Utc::now(),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let mut function = Function::start("extend-horizon", &seeded.env).await;
+    let event = json!({
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+        "time": "2026-12-01T00:00:00Z", "region": REGION,
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/daily"], "detail": {}
+    });
+    let Outcome::Response(answer) = function.invoke(event.clone()).await else {
+        panic!("extend-horizon failed: {}", function.output());
+    };
+    let runs = answer["rooms"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{answer}");
+    assert_eq!(runs[0]["room_id"], "r-vault");
+    let created = runs[0]["created"].as_u64().unwrap();
+    assert!(
+        (3..=4).contains(&created),
+        "a game a day for 3 days: {answer}"
+    );
+    let Outcome::Response(again) = function.invoke(event).await else {
+        panic!("extend-horizon failed: {}", function.output());
+    };
+    assert_eq!(again["rooms"][0]["created"], 0, "idempotent: {again}");
 }

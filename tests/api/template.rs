@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use lambda_http::http::Method;
 use serde_norway::{Mapping, Value};
-use shared::route::{self, DEFAULT_ROUTE_FUNCTION, Matched, ROUTES};
+use shared::route::{self, DEFAULT_ROUTE_FUNCTION, Matched, ROUTES, SCHEDULED_FUNCTIONS};
 use shared::store::dynamo::{GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK, TTL};
 
 /// The repository root.
@@ -235,6 +235,7 @@ fn every_function_of_the_route_table_is_a_crate_a_workspace_member_and_deployed_
         .iter()
         .map(|r| r.function)
         .chain([DEFAULT_ROUTE_FUNCTION])
+        .chain(SCHEDULED_FUNCTIONS.iter().copied())
         .map(str::to_owned)
         .collect();
     assert_eq!(
@@ -254,6 +255,18 @@ fn every_function_of_the_route_table_is_a_crate_a_workspace_member_and_deployed_
         );
     }
     for f in &functions {
+        if SCHEDULED_FUNCTIONS.contains(&f.crate_name.as_str()) {
+            // A scheduled function has one event: its daily EventBridge rule, and no route.
+            assert!(f.routes.is_empty(), "{}: no route", f.logical_id);
+            let events = get(&f.resource, "Properties.Events")
+                .as_mapping()
+                .expect("events");
+            assert_eq!(events.len(), 1, "{}", f.logical_id);
+            let (_, event) = events.iter().next().expect("one event");
+            assert_eq!(str_at(event, "Type"), "Schedule");
+            assert_eq!(str_at(event, "Properties.Schedule"), "rate(1 day)");
+            continue;
+        }
         assert_eq!(f.routes.len(), 1, "{}: one HttpApi event", f.logical_id);
         assert_eq!(
             str_at(&f.resource, "Metadata.BuildProperties.Binary"),
@@ -388,6 +401,9 @@ fn the_openapi_operations_are_the_route_table_the_template_and_the_functions() {
     let functions: BTreeSet<String> = operations.into_values().collect();
     let mut crates = function_crates();
     crates.remove(DEFAULT_ROUTE_FUNCTION);
+    for scheduled in SCHEDULED_FUNCTIONS {
+        crates.remove(*scheduled);
+    }
     assert_eq!(
         functions, crates,
         "openapi.yaml vs the crates under functions/"
@@ -617,6 +633,17 @@ fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
             vec![
                 grant(&["GetItem", "PutItem", "DeleteItem"], table(), false),
                 grant(&["Query"], index(), false),
+            ],
+        ),
+        (
+            "extend-horizon",
+            vec![
+                (
+                    ["dynamodb:Query".to_owned()].into(),
+                    vec![index(), index2()],
+                    false,
+                ),
+                grant(&["GetItem", "PutItem", "DeleteItem"], table(), false),
             ],
         ),
     ]);

@@ -385,17 +385,10 @@ impl App {
         let schedule: Schedule = json_body(request)?;
         schedule::validate_room_id_for_schedule(&id)?;
         let room = self.store.get_room(&id).await?.ok_or(Error::RoomNotFound)?;
-        let rules = schedule::RoomRules {
-            time_zone: room.policy.time_zone.parse().map_err(|_| {
-                Error::Internal(format!("room {id} has time zone {}", room.policy.time_zone))
-            })?,
-            duration_minutes: room.policy.duration_minutes,
-            buffer_minutes: room.policy.buffer_minutes,
-        };
+        let rules = schedule_rules(&room)?;
         schedule::validate(&schedule, &rules)?;
         let now = self.clock.now();
-        let until = now + Duration::days(i64::from(room.policy.max_advance_days));
-        let planned = schedule::plan(&schedule, &rules, &id, now, until);
+        let planned = plan_horizon(&room, &schedule, &rules, now);
         let applied = self
             .store
             .apply_schedule(&id, &schedule, &planned, now, now)
@@ -419,6 +412,33 @@ impl App {
                 kept,
             },
         ))
+    }
+
+    /// Moves every scheduled room's horizon to now + its `max_advance_days`: re-applies each
+    /// stored schedule (new days' slots created, nothing else changed). Run daily by the
+    /// `extend-horizon` function on AWS and by the local server; idempotent, so two runs at once
+    /// change nothing twice.
+    pub async fn extend_horizons(&self) -> Result<Vec<HorizonRun>, Error> {
+        let now = self.clock.now();
+        let mut runs = Vec::new();
+        for room in self.store.list_rooms().await? {
+            let Some(schedule) = self.store.get_schedule(&room.id).await? else {
+                continue;
+            };
+            let rules = schedule_rules(&room)?;
+            let planned = plan_horizon(&room, &schedule, &rules, now);
+            let applied = self
+                .store
+                .apply_schedule(&room.id, &schedule, &planned, now, now)
+                .await?;
+            runs.push(HorizonRun {
+                room_id: room.id,
+                created: applied.created,
+                removed: applied.removed,
+                kept: applied.kept.len(),
+            });
+        }
+        Ok(runs)
     }
 
     /// The caller is an operator: with a JWT authorizer, its claims carry the operator scope or
@@ -695,6 +715,40 @@ struct UserHoldView<'a> {
 #[derive(Serialize)]
 struct RoomList<'a> {
     rooms: Vec<RoomView<'a>>,
+}
+
+/// What a daily horizon run did for one room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HorizonRun {
+    pub room_id: RoomId,
+    pub created: usize,
+    pub removed: usize,
+    pub kept: usize,
+}
+
+/// A room's rules as the schedule planner takes them.
+fn schedule_rules(room: &Room) -> Result<schedule::RoomRules, Error> {
+    Ok(schedule::RoomRules {
+        time_zone: room.policy.time_zone.parse().map_err(|_| {
+            Error::Internal(format!(
+                "room {} has time zone {}",
+                room.id, room.policy.time_zone
+            ))
+        })?,
+        duration_minutes: room.policy.duration_minutes,
+        buffer_minutes: room.policy.buffer_minutes,
+    })
+}
+
+/// The room's slots from `now` to its horizon (`max_advance_days` ahead).
+fn plan_horizon(
+    room: &Room,
+    schedule: &Schedule,
+    rules: &schedule::RoomRules,
+    now: DateTime<Utc>,
+) -> Vec<schedule::PlannedSlot> {
+    let until = now + Duration::days(i64::from(room.policy.max_advance_days));
+    schedule::plan(schedule, rules, &room.id, now, until)
 }
 
 /// What applying a schedule did: `planned` slots in the horizon, of which `created` were new;

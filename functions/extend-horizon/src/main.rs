@@ -1,0 +1,18 @@
+//! `extend-horizon` Lambda function: run daily by an EventBridge rule, not by a route. Wiring
+//! only: the work is `shared::App::extend_horizons`.
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
+use shared::{app, config::Config, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let app = app::from_config(&config).await?;
+    run(service_fn(|_event: LambdaEvent<Value>| async {
+        let runs = app.extend_horizons().await?;
+        Ok::<_, Error>(serde_json::json!({ "rooms": runs }))
+    }))
+    .await
+}
