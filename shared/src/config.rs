@@ -31,7 +31,7 @@ pub struct Config {
 }
 
 /// Who is an operator: the bearer of `OPERATOR_TOKEN` (no JWT authorizer), or a caller whose
-/// verified JWT carries `OPERATOR_SCOPE` in its `scope` or `cognito:groups` claim. Neither set: no
+/// verified JWT carries `OPERATOR_SCOPE` in its `scope`, `scp` or `cognito:groups` claim. Neither set: no
 /// one (operator routes answer 403).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Operators {

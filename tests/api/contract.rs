@@ -1434,6 +1434,52 @@ pub async fn a_schedule_with_overlapping_games_is_refused_naming_the_clash(t: Te
     assert_status(&anonymous, 401, Some("UNAUTHENTICATED"));
 }
 
+pub async fn a_room_moved_to_another_time_zone_has_its_free_slots_moved(t: TestApp) {
+    let mut rules = vault();
+    rules["time_zone"] = json!("UTC");
+    rules["max_advance_days"] = json!(5);
+    assert_status(&t.put_room("r-vault", rules.clone()).await, 201, None);
+    let first = t.put_schedule("r-vault", daily(&["10:00"])).await;
+    let before = t.slots("r-vault", None).await;
+    assert!(
+        before
+            .iter()
+            .all(|s| s["start_time"].as_str().unwrap().ends_with("T10:00:00Z"))
+    );
+    rules["time_zone"] = json!("Asia/Kolkata");
+    assert_status(&t.put_room("r-vault", rules).await, 200, None);
+    let moved = t.put_schedule("r-vault", daily(&["10:00"])).await;
+    assert_status(&moved, 200, None);
+    assert!(moved.body["updated"].as_u64().unwrap() >= first.body["created"].as_u64().unwrap() - 1);
+    let after = t.slots("r-vault", None).await;
+    assert!(!after.is_empty());
+    assert!(
+        after
+            .iter()
+            .all(|s| s["start_time"].as_str().unwrap().ends_with("T04:30:00Z")),
+        "10:00 in Kolkata is 04:30 UTC: {after:?}"
+    );
+}
+
+pub async fn a_new_game_is_never_offered_over_a_kept_slot(t: TestApp) {
+    // The demo room r-101 (UTC, 90-minute games) has s-1 at 10:00 tomorrow; someone holds it.
+    let held = t.hold("s-1", "u-alice").await;
+    let start = t.slot("r-101", "s-1", None).await["start_time"].clone();
+    let published = t.put_schedule("r-101", daily(&["10:00"])).await;
+    assert_status(&published, 200, None);
+    assert_eq!(published.body["skipped"], 1, "{:?}", published.body);
+    assert_eq!(published.body["kept"][0]["slot_id"], "s-1");
+    let at_that_time: Vec<String> = t
+        .slots("r-101", None)
+        .await
+        .into_iter()
+        .filter(|s| s["start_time"] == start)
+        .map(|s| s["slot_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(at_that_time, ["s-1"], "one game at a time in a room");
+    assert_status(&t.confirm(&held, "u-alice").await, 200, None);
+}
+
 /// Generates, for one transport, one `#[tokio::test]` per scenario and store, named
 /// `<transport>::<store>::<scenario>`.
 macro_rules! on_both_stores {
@@ -1516,6 +1562,8 @@ scenarios! {
         a_new_schedule_removes_free_slots_and_keeps_held_and_booked_ones,
         no_game_is_offered_on_a_closed_date,
         a_schedule_with_overlapping_games_is_refused_naming_the_clash,
+        a_room_moved_to_another_time_zone_has_its_free_slots_moved,
+        a_new_game_is_never_offered_over_a_kept_slot,
     ],
     // The scenario moves the manual clock, or races requests at one instant (the function
     // binaries run on the system clock and answer one request at a time).

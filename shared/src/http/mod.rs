@@ -408,6 +408,8 @@ impl App {
                 room_id: id.as_str(),
                 planned: planned.len(),
                 created: applied.created,
+                updated: applied.updated,
+                skipped: applied.skipped,
                 removed: applied.removed,
                 kept,
             },
@@ -415,7 +417,8 @@ impl App {
     }
 
     /// Moves every scheduled room's horizon to now + its `max_advance_days`: re-applies each
-    /// stored schedule (new days' slots created, nothing else changed). Run daily by the
+    /// stored schedule (the new day's slots created; as any application, free slots the
+    /// schedule does not have are removed). Run daily by the
     /// `extend-horizon` function on AWS and by the local server; idempotent, so two runs at once
     /// change nothing twice.
     pub async fn extend_horizons(&self) -> Result<Vec<HorizonRun>, Error> {
@@ -758,6 +761,10 @@ struct ScheduleApplied<'a> {
     room_id: &'a str,
     planned: usize,
     created: usize,
+    /// Existing free slots moved to the plan's times (a new time zone or game length).
+    updated: usize,
+    /// Planned games not offered because a kept (held or booked) slot overlaps them.
+    skipped: usize,
     removed: usize,
     kept: Vec<KeptSlot<'a>>,
 }

@@ -97,6 +97,10 @@ pub struct SlotWindow {
 pub struct Applied {
     /// Planned slots that did not exist yet.
     pub created: usize,
+    /// Existing free slots whose times the plan changed (a new time zone or game length).
+    pub updated: usize,
+    /// Planned slots not made because a kept (held or booked) slot overlaps them.
+    pub skipped: usize,
     /// Future free slots the schedule no longer has.
     pub removed: usize,
     /// Future slots the schedule no longer has but that are held or booked: never touched.
@@ -221,11 +225,12 @@ pub trait Store: Send + Sync {
     async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error>;
 
     /// Stores `schedule` as the room's and makes its slots from `from` on the `planned` ones:
-    /// creates the planned slots that do not exist (an existing slot is never rewritten), and
     /// removes each slot starting at or after `from` that the plan no longer has, unless it is
-    /// booked or carries a live hold (those are kept and returned). Every removal is guarded on
-    /// the slot being free at that moment, so a hold racing the schedule is never lost.
-    /// Idempotent: applying the same plan again changes nothing.
+    /// booked or carries a live hold (those are kept and returned); moves a free existing slot
+    /// whose planned times differ; creates the planned slots that do not exist, except those a
+    /// kept slot overlaps (a room never has two games at once; counted as skipped). Every
+    /// removal and move is guarded on the slot being free at that moment, so a hold racing the
+    /// schedule is never lost. Idempotent: applying the same plan again changes nothing.
     async fn apply_schedule(
         &self,
         room: &RoomId,
@@ -234,4 +239,12 @@ pub trait Store: Send + Sync {
         from: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Applied, Error>;
+}
+
+/// Whether `[a_start, a_end)` and `[b_start, b_end)` overlap.
+pub(crate) fn overlaps(
+    (a_start, a_end): (DateTime<Utc>, DateTime<Utc>),
+    (b_start, b_end): (DateTime<Utc>, DateTime<Utc>),
+) -> bool {
+    a_start < b_end && b_start < a_end
 }

@@ -21,7 +21,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     Applied, Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, Provision, SlotWindow, Store,
-    UserHold, from_millis, millis,
+    UserHold, from_millis, millis, overlaps,
 };
 use crate::domain::{
     self, Hold, HoldId, HoldStatus, Invalid, Room, RoomId, RoomPolicy, Slot, SlotId, SlotState,
@@ -676,20 +676,8 @@ impl Store for SqliteStore {
             )?
             .execute(params![room.as_str(), json, millis(now)])?;
             let mut applied = Applied::default();
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO time_slots (id, room_id, start_time, end_time) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO NOTHING",
-            )?;
-            for slot in planned {
-                applied.created += insert.execute(params![
-                    slot.slot_id.as_str(),
-                    room.as_str(),
-                    millis(slot.start_time),
-                    millis(slot.end_time)
-                ])?;
-            }
-            let wanted: std::collections::HashSet<&str> =
-                planned.iter().map(|s| s.slot_id.as_str()).collect();
+            let wanted: std::collections::HashMap<&str, &PlannedSlot> =
+                planned.iter().map(|s| (s.slot_id.as_str(), s)).collect();
             let mut future = tx.prepare_cached(
                 "SELECT s.id, s.start_time, s.end_time, s.is_booked, h.id, h.user_id, h.expires_at
                  FROM time_slots s
@@ -699,19 +687,29 @@ impl Store for SqliteStore {
             )?;
             let mut rows = future.query(params![room.as_str(), millis(from), millis(now)])?;
             let mut free = Vec::new();
+            let mut moved = Vec::new();
+            let mut existing = std::collections::HashSet::new();
             while let Some(row) = rows.next()? {
                 let id: String = row.get(0)?;
-                if wanted.contains(id.as_str()) {
-                    continue;
-                }
+                let (start_ms, end_ms): (i64, i64) = (row.get(1)?, row.get(2)?);
                 let booked: bool = row.get(3)?;
                 let hold: Option<String> = row.get(4)?;
-                if !booked && hold.is_none() {
+                let occupied = booked || hold.is_some();
+                if let Some(plan) = wanted.get(id.as_str()) {
+                    if !occupied
+                        && (millis(plan.start_time), millis(plan.end_time)) != (start_ms, end_ms)
+                    {
+                        moved.push((id.clone(), plan.start_time, plan.end_time));
+                    }
+                    existing.insert(id);
+                    continue;
+                }
+                if !occupied {
                     free.push(id);
                     continue;
                 }
                 let slot_id = stored(SlotId::try_from(id))?;
-                let start_time = from_millis(row.get(1)?)?;
+                let start_time = from_millis(start_ms)?;
                 let hold = match hold {
                     Some(hold_id) => Some(Hold {
                         id: stored(HoldId::parse(&hold_id))?,
@@ -729,13 +727,43 @@ impl Store for SqliteStore {
                         id: slot_id,
                         room_id: room.clone(),
                         start_time,
-                        end_time: from_millis(row.get(2)?)?,
+                        end_time: from_millis(end_ms)?,
                     },
                     booked,
                     hold,
                 });
             }
             drop(rows);
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO time_slots (id, room_id, start_time, end_time) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO NOTHING",
+            )?;
+            for slot in planned {
+                if existing.contains(slot.slot_id.as_str()) {
+                    continue;
+                }
+                let span = (slot.start_time, slot.end_time);
+                if applied
+                    .kept
+                    .iter()
+                    .any(|k| overlaps(span, (k.slot.start_time, k.slot.end_time)))
+                {
+                    applied.skipped += 1;
+                    continue;
+                }
+                applied.created += insert.execute(params![
+                    slot.slot_id.as_str(),
+                    room.as_str(),
+                    millis(slot.start_time),
+                    millis(slot.end_time)
+                ])?;
+            }
+            let mut update = tx.prepare_cached(
+                "UPDATE time_slots SET start_time = ?2, end_time = ?3 WHERE id = ?1 AND is_booked = 0",
+            )?;
+            for (id, start, end) in &moved {
+                applied.updated += update.execute(params![id, millis(*start), millis(*end)])?;
+            }
             // A free slot's past holds (released, expired, cancelled) go with it.
             let mut forget_holds = tx.prepare_cached("DELETE FROM holds WHERE slot_id = ?1")?;
             let mut remove = tx.prepare_cached("DELETE FROM time_slots WHERE id = ?1")?;

@@ -287,14 +287,26 @@ const APPLY_CONCURRENCY: usize = 32;
 /// One slot write of a schedule's application.
 enum SlotChange {
     Create(std::collections::HashMap<String, AttributeValue>),
+    /// A free slot to new times (its index key follows).
+    Move(Slot),
     Remove(crate::domain::SlotId),
 }
 
 enum ChangeDone {
     Created,
     AlreadyThere,
+    Moved,
     Removed,
     Kept(crate::domain::SlotId),
+}
+
+/// The guard of a schedule's change to an existing slot: it is this slot, and free (not booked,
+/// its latest hold not live).
+fn free_slot_condition() -> String {
+    format!(
+        "{SLOT_ID} = :slot AND {BOOKED} = :false AND \
+         (attribute_not_exists({HOLD_STATUS}) OR {HOLD_STATUS} <> :hold OR {HOLD_EXPIRES_AT} <= :now)"
+    )
 }
 
 impl SlotChange {
@@ -326,16 +338,47 @@ impl SlotChange {
                     Err(err) => Err(sdk_error("PutItem (scheduled slot)", err)),
                 }
             }
+            Self::Move(slot) => {
+                let moved = client
+                    .update_item()
+                    .table_name(table)
+                    .set_key(Some(Key::slot(SlotKey::of(&slot.id)).item()?))
+                    .condition_expression(free_slot_condition())
+                    .update_expression(format!(
+                        "SET {START_TIME} = :start, end_time = :end, {GSI1SK} = :sort"
+                    ))
+                    .expression_attribute_values(":slot", s(slot.id.as_str()))
+                    .expression_attribute_values(":false", AttributeValue::Bool(false))
+                    .expression_attribute_values(":hold", s(HoldStatus::Hold.as_str()))
+                    .expression_attribute_values(":now", n(millis(now)))
+                    .expression_attribute_values(":start", n(millis(slot.start_time)))
+                    .expression_attribute_values(":end", n(millis(slot.end_time)))
+                    .expression_attribute_values(
+                        ":sort",
+                        s(slot_gsi1sk(millis(slot.start_time), &slot.id)),
+                    )
+                    .send()
+                    .await;
+                match moved {
+                    Ok(_) => Ok(ChangeDone::Moved),
+                    Err(err)
+                        if matches!(
+                            err.as_service_error(),
+                            Some(UpdateItemError::ConditionalCheckFailedException(_))
+                        ) =>
+                    {
+                        Ok(ChangeDone::AlreadyThere)
+                    }
+                    Err(err) => Err(sdk_error("UpdateItem (rescheduled slot)", err)),
+                }
+            }
             Self::Remove(id) => {
                 // Only a free slot goes: not booked, and its latest hold (if any) not live.
                 let delete = client
                     .delete_item()
                     .table_name(table)
                     .set_key(Some(Key::slot(SlotKey::of(&id)).item()?))
-                    .condition_expression(format!(
-                        "{SLOT_ID} = :slot AND {BOOKED} = :false AND \
-                         (attribute_not_exists({HOLD_STATUS}) OR {HOLD_STATUS} <> :hold OR {HOLD_EXPIRES_AT} <= :now)"
-                    ))
+                    .condition_expression(free_slot_condition())
                     .expression_attribute_values(":slot", s(id.as_str()))
                     .expression_attribute_values(":false", AttributeValue::Bool(false))
                     .expression_attribute_values(":hold", s(HoldStatus::Hold.as_str()))
@@ -865,32 +908,53 @@ impl Store for DynamoStore {
                 break;
             }
         }
-        let have: std::collections::HashSet<&str> =
-            existing.iter().map(|s| s.slot.id.as_str()).collect();
+        let by_id: std::collections::HashMap<&str, &SlotState> =
+            existing.iter().map(|s| (s.slot.id.as_str(), s)).collect();
         let wanted: std::collections::HashSet<&str> =
             planned.iter().map(|s| s.slot_id.as_str()).collect();
-
+        let occupied = |s: &SlotState| s.booked || s.hold.as_ref().is_some_and(|h| h.is_live(now));
+        // The slots that will be kept: a new game must not overlap one of them.
+        let staying: Vec<&SlotState> = existing
+            .iter()
+            .filter(|s| !wanted.contains(s.slot.id.as_str()) && occupied(s))
+            .collect();
+        let mut skipped = 0;
+        let mut changes = Vec::new();
+        for p in planned {
+            let slot = Slot {
+                id: p.slot_id.clone(),
+                room_id: room.clone(),
+                start_time: p.start_time,
+                end_time: p.end_time,
+            };
+            match by_id.get(p.slot_id.as_str()) {
+                Some(old)
+                    if (old.slot.start_time, old.slot.end_time) == (p.start_time, p.end_time) => {}
+                Some(old) if occupied(old) => {}
+                Some(_) => changes.push(SlotChange::Move(slot)),
+                None if staying.iter().any(|k| {
+                    crate::store::overlaps(
+                        (p.start_time, p.end_time),
+                        (k.slot.start_time, k.slot.end_time),
+                    )
+                }) =>
+                {
+                    skipped += 1;
+                }
+                None => changes.push(SlotChange::Create(
+                    crate::store::dynamo::provision::slot_seed_item(&slot)?,
+                )),
+            }
+        }
+        changes.extend(
+            existing
+                .iter()
+                .filter(|s| !wanted.contains(s.slot.id.as_str()))
+                .map(|s| SlotChange::Remove(s.slot.id.clone())),
+        );
         let mut tasks = tokio::task::JoinSet::new();
         let mut outcomes = Vec::new();
-        let creates = planned
-            .iter()
-            .filter(|p| !have.contains(p.slot_id.as_str()))
-            .map(|p| {
-                Ok(SlotChange::Create(
-                    crate::store::dynamo::provision::slot_seed_item(&Slot {
-                        id: p.slot_id.clone(),
-                        room_id: room.clone(),
-                        start_time: p.start_time,
-                        end_time: p.end_time,
-                    })?,
-                ))
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
-        let removes = existing
-            .iter()
-            .filter(|s| !wanted.contains(s.slot.id.as_str()))
-            .map(|s| SlotChange::Remove(s.slot.id.clone()));
-        for change in creates.into_iter().chain(removes) {
+        for change in changes {
             if tasks.len() >= APPLY_CONCURRENCY
                 && let Some(done) = tasks.join_next().await
             {
@@ -901,13 +965,17 @@ impl Store for DynamoStore {
         while let Some(done) = tasks.join_next().await {
             outcomes.push(done);
         }
-        let mut applied = Applied::default();
+        let mut applied = Applied {
+            skipped,
+            ..Applied::default()
+        };
         let mut kept_ids = std::collections::HashSet::new();
         for outcome in outcomes {
             match outcome.map_err(|e| Error::Internal(format!("schedule task: {e}")))?? {
                 ChangeDone::Created => applied.created += 1,
                 ChangeDone::AlreadyThere => {}
                 ChangeDone::Removed => applied.removed += 1,
+                ChangeDone::Moved => applied.updated += 1,
                 ChangeDone::Kept(id) => {
                     kept_ids.insert(id);
                 }
