@@ -545,6 +545,17 @@ pub fn slot_status(state: &SlotState, caller: Option<&UserId>, now: DateTime<Utc
     }
 }
 
+/// The hold, if there is one and it is `caller`'s: unknown is 410, another user's 403 whatever
+/// its state (so nobody learns anything about other people's holds).
+fn owned<'h>(hold: Option<&'h Hold>, caller: &UserId) -> Result<&'h Hold, Refusal> {
+    let hold = hold.ok_or(Refusal::HoldGone)?;
+    if &hold.user_id == caller {
+        Ok(hold)
+    } else {
+        Err(Refusal::NotHoldOwner)
+    }
+}
+
 /// The answer to a confirm or release that did not apply.
 ///
 /// Stores make the change with one guarded write; when the guard fails they hand the hold as it
@@ -555,10 +566,7 @@ pub fn explain_confirm(
     caller: &UserId,
     now: DateTime<Utc>,
 ) -> Result<Hold, Refusal> {
-    let hold = hold.ok_or(Refusal::HoldGone)?;
-    if &hold.user_id != caller {
-        return Err(Refusal::NotHoldOwner);
-    }
+    let hold = owned(hold, caller)?;
     match hold.status {
         HoldStatus::Confirmed => Ok(hold.clone()),
         HoldStatus::Released | HoldStatus::Cancelled => Err(Refusal::HoldGone),
@@ -582,10 +590,7 @@ pub fn explain_release(
     caller: &UserId,
     now: DateTime<Utc>,
 ) -> Result<Hold, Refusal> {
-    let hold = hold.ok_or(Refusal::HoldGone)?;
-    if &hold.user_id != caller {
-        return Err(Refusal::NotHoldOwner);
-    }
+    let hold = owned(hold, caller)?;
     match hold.status {
         HoldStatus::Released if now < hold.expires_at => Ok(hold.clone()),
         HoldStatus::Released | HoldStatus::Cancelled => Err(Refusal::HoldGone),
@@ -606,10 +611,7 @@ pub fn explain_extend(
     caller: &UserId,
     now: DateTime<Utc>,
 ) -> Result<Hold, Refusal> {
-    let hold = hold.ok_or(Refusal::HoldGone)?;
-    if &hold.user_id != caller {
-        return Err(Refusal::NotHoldOwner);
-    }
+    let hold = owned(hold, caller)?;
     match hold.status {
         HoldStatus::Confirmed => Err(Refusal::HoldConfirmed),
         // After its time a released hold is as gone as an expired one (the rule of release
@@ -634,10 +636,7 @@ pub fn explain_cancel(
     now: DateTime<Utc>,
     cutoff: Duration,
 ) -> Result<Hold, Refusal> {
-    let hold = hold.ok_or(Refusal::HoldGone)?;
-    if &hold.user_id != caller {
-        return Err(Refusal::NotHoldOwner);
-    }
+    let hold = owned(hold, caller)?;
     match hold.status {
         HoldStatus::Cancelled => Ok(hold.clone()),
         HoldStatus::Hold | HoldStatus::Released => Err(Refusal::HoldNotConfirmed),
