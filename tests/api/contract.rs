@@ -1480,6 +1480,26 @@ pub async fn a_new_game_is_never_offered_over_a_kept_slot(t: TestApp) {
     assert_status(&t.confirm(&held, "u-alice").await, 200, None);
 }
 
+pub async fn with_a_jwt_a_new_player_needs_no_provisioning(t: TestApp) {
+    let first_hold = Event::post(
+        "/holds",
+        json!({ "slot_id": "s-3", "user_id": "u-newcomer" }),
+    )
+    .authenticated_as("u-newcomer");
+    let created = t.send(first_hold).await;
+    assert_status(&created, 201, None);
+    let hold_id = created.body["hold_id"].as_str().unwrap().to_owned();
+    let confirm = Event::post(
+        &format!("/holds/{hold_id}/confirm"),
+        json!({ "user_id": "u-newcomer" }),
+    )
+    .authenticated_as("u-newcomer");
+    assert_status(&t.send(confirm).await, 200, None);
+    // Without a verified identity, an unknown user is still refused.
+    let anonymous = t.create_hold("s-4", "u-stranger").await;
+    assert_status(&anonymous, 404, Some("USER_NOT_FOUND"));
+}
+
 /// Generates, for one transport, one `#[tokio::test]` per scenario and store, named
 /// `<transport>::<store>::<scenario>`.
 macro_rules! on_both_stores {
@@ -1591,6 +1611,7 @@ scenarios! {
     ],
     // JWT authorizer claims, base64 bodies and the stage exist only in API Gateway's events.
     api_gateway_events: [
+        with_a_jwt_a_new_player_needs_no_provisioning,
         with_a_jwt_an_operator_is_a_caller_with_the_operator_scope,
         with_a_jwt_the_claimed_user_must_be_the_authenticated_one,
         with_a_jwt_the_listing_is_seen_as_the_authenticated_user,

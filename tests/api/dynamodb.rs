@@ -54,6 +54,7 @@ fn new_hold(slot_id: &str, user_id: &str, now: DateTime<Utc>) -> NewHold {
         slot_id,
         user_id: user(user_id),
         expires_at: now + TTL,
+        verified_user: false,
     }
 }
 

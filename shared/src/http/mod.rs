@@ -178,6 +178,7 @@ impl App {
 
     async fn create_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
         let body: CreateHoldBody = json_body(request)?;
+        let verified_user = authenticated_caller(request)?.is_some();
         caller(request, Some(body.user_id.clone()))?;
         let key = idempotency_key(request)?.map(|key| IdempotencyKey {
             key,
@@ -189,6 +190,7 @@ impl App {
             slot_id: body.slot_id,
             user_id: body.user_id,
             expires_at: now + self.hold_ttl,
+            verified_user,
         };
         let created = self.store.create_hold(&new, key.as_ref(), now).await?;
         let hold_id = created.id.to_string();

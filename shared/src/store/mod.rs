@@ -44,6 +44,9 @@ pub struct NewHold {
     pub slot_id: SlotId,
     pub user_id: UserId,
     pub expires_at: DateTime<Utc>,
+    /// The user is proven by a verified JWT: their user record is created with the hold if it
+    /// does not exist yet (no provisioning for players). Otherwise an unknown user is 404.
+    pub verified_user: bool,
 }
 
 /// An `Idempotency-Key` with what identifies its request (`request`: the normalised body), so a

@@ -409,6 +409,13 @@ impl Store for SqliteStore {
             {
                 return Ok(first);
             }
+            // A player proven by a verified JWT needs no provisioning: their record is made here.
+            if hold.verified_user {
+                tx.prepare_cached(
+                    "INSERT INTO users (id, name) VALUES (?1, ?1) ON CONFLICT (id) DO NOTHING",
+                )?
+                .execute([hold.user_id.as_str()])?;
+            }
             // The guard and the write in one statement: insert only if the slot and user exist,
             // the slot has not started, is not booked and no live hold is on it.
             let inserted = tx

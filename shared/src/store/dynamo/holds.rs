@@ -482,14 +482,31 @@ impl Store for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Created, Error> {
         let slot_key = SlotKey::of(&hold.slot_id);
-        let user_exists = built(
-            "user check",
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(Key::user(&hold.user_id).item()?))
-                .condition_expression(format!("attribute_exists({PK})"))
-                .build(),
-        )?;
+        // The user must exist; a player proven by a verified JWT needs no provisioning: the same
+        // transaction item creates their record instead (an Update is an upsert).
+        let user_item = if hold.verified_user {
+            TransactWriteItem::builder()
+                .update(update(
+                    "user record",
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(Key::user(&hold.user_id).item()?))
+                        .update_expression("SET user_id = :user")
+                        .expression_attribute_values(":user", s(hold.user_id.as_str())),
+                )?)
+                .build()
+        } else {
+            TransactWriteItem::builder()
+                .condition_check(built(
+                    "user check",
+                    ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(Key::user(&hold.user_id).item()?))
+                        .condition_expression(format!("attribute_exists({PK})"))
+                        .build(),
+                )?)
+                .build()
+        };
         // The guard of the whole service: the slot exists (and is this slot, not another with
         // the same key), has not started, is not booked, and its latest hold is not a live one.
         // The contract's expiry rule is "a hold counts while now < expires_at", so an expired
@@ -548,11 +565,7 @@ impl Store for DynamoStore {
         let mut request = self
             .client
             .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .condition_check(user_exists)
-                    .build(),
-            )
+            .transact_items(user_item)
             .transact_items(TransactWriteItem::builder().update(take_lock).build())
             .transact_items(TransactWriteItem::builder().put(record).build());
         if let Some(key) = key {
