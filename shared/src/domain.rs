@@ -510,6 +510,19 @@ pub struct SlotState {
     pub booked: bool,
     /// The most recent `HOLD`-status hold, if any; it may already be expired.
     pub hold: Option<Hold>,
+    /// The venue's time zone, in which the slot's `local_start` is shown (UTC for a slot whose
+    /// room has none).
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl SlotState {
+    /// The slot's start in its venue's time zone, with that zone's offset at that instant.
+    pub fn local_start(&self) -> DateTime<chrono::FixedOffset> {
+        self.slot
+            .start_time
+            .with_timezone(&self.time_zone)
+            .fixed_offset()
+    }
 }
 
 /// What a caller sees of a slot.
@@ -672,6 +685,7 @@ mod tests {
             },
             booked,
             hold,
+            time_zone: chrono_tz::UTC,
         }
     }
 

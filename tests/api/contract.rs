@@ -34,6 +34,12 @@ pub async fn listing_a_fresh_room_shows_every_slot_available_in_start_time_order
     sorted.sort();
     assert_eq!(starts, sorted);
     assert!(starts.iter().all(|s| s.ends_with('Z')));
+    // The demo rooms are in UTC: their local start is the start itself, with its offset.
+    assert!(
+        slots
+            .iter()
+            .all(|s| s["local_start"].as_str().unwrap().ends_with("+00:00"))
+    );
     assert!(
         slots
             .iter()
@@ -1337,6 +1343,22 @@ pub async fn publishing_a_schedule_makes_its_slots_and_publishing_it_again_chang
         ),
         "ids carry the local start in Berlin: {ids:?}"
     );
+    for slot in t.slots("r-vault", None).await {
+        let local: chrono::DateTime<chrono::FixedOffset> =
+            slot["local_start"].as_str().unwrap().parse().unwrap();
+        let utc: chrono::DateTime<chrono::Utc> =
+            slot["start_time"].as_str().unwrap().parse().unwrap();
+        assert_eq!(local, utc, "the same instant");
+        let clock = local.format("%H:%M:%S").to_string();
+        assert!(
+            clock == "10:00:00" || clock == "18:00:00",
+            "local_start is the schedule's time in Berlin: {slot}"
+        );
+        assert!(
+            [3600, 7200].contains(&local.offset().local_minus_utc()),
+            "{slot}"
+        );
+    }
     let again = t.put_schedule("r-vault", daily(&["18:00", "10:00"])).await;
     assert_eq!(
         (

@@ -532,6 +532,8 @@ async fn publishing_sixty_days_of_a_schedule_costs_one_write_per_new_slot_and_no
     let now = now();
     let store = demo_store(Client::from_conf(config), now).await;
     let room = RoomId::parse("r-101").unwrap();
+    let mut room_101 = store.get_room(&room).await.unwrap().unwrap();
+    room_101.policy.time_zone = "Europe/Berlin".into();
     let sched: schedule::Schedule = serde_json::from_value(serde_json::json!({
         "weekly": [
             { "days": ["MON", "TUE", "WED", "THU", "FRI"], "starts": ["17:00", "19:30"] },
@@ -548,14 +550,14 @@ async fn publishing_sixty_days_of_a_schedule_costs_one_write_per_new_slot_and_no
     counter.store(0, Ordering::SeqCst);
     let started = Instant::now();
     let applied = store
-        .apply_schedule(&room, &sched, &planned, now, now)
+        .apply_schedule(&room_101, &sched, &planned, now, now)
         .await
         .unwrap();
     let (first_requests, first_time) = (counter.load(Ordering::SeqCst), started.elapsed());
     counter.store(0, Ordering::SeqCst);
     let started = Instant::now();
     let again = store
-        .apply_schedule(&room, &sched, &planned, now, now)
+        .apply_schedule(&room_101, &sched, &planned, now, now)
         .await
         .unwrap();
     let (second_requests, second_time) = (counter.load(Ordering::SeqCst), started.elapsed());

@@ -566,7 +566,7 @@ async fn the_extend_horizon_function_moves_the_scheduled_rooms_horizons_when_eve
     // Stored, but no slot made yet: the function's run makes them.
     store
         .apply_schedule(
-            &room.id,
+            &room,
             &schedule,
             &[],
             chrono::Utc::now(),

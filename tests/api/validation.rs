@@ -227,7 +227,7 @@ impl Store for FailingStore {
     }
     async fn apply_schedule(
         &self,
-        _: &RoomId,
+        _: &Room,
         _: &Schedule,
         _: &[PlannedSlot],
         _: DateTime<Utc>,

@@ -160,6 +160,9 @@ impl App {
                     room_id: state.slot.room_id.as_str(),
                     start_time: state.slot.start_time,
                     end_time: state.slot.end_time,
+                    local_start: state
+                        .local_start()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
                     status,
                     expires_at: mine.map(|h| h.expires_at),
                     hold_id: mine.map(|h| h.id.to_string()),
@@ -393,7 +396,7 @@ impl App {
         let planned = plan_horizon(&room, &schedule, &rules, now);
         let applied = self
             .store
-            .apply_schedule(&id, &schedule, &planned, now, now)
+            .apply_schedule(&room, &schedule, &planned, now, now)
             .await?;
         let kept = applied
             .kept
@@ -434,7 +437,7 @@ impl App {
             let planned = plan_horizon(&room, &schedule, &rules, now);
             let applied = self
                 .store
-                .apply_schedule(&room.id, &schedule, &planned, now, now)
+                .apply_schedule(&room, &schedule, &planned, now, now)
                 .await?;
             runs.push(HorizonRun {
                 room_id: room.id,
@@ -630,6 +633,8 @@ struct SlotView<'a> {
     start_time: DateTime<Utc>,
     #[serde(with = "domain::rfc3339")]
     end_time: DateTime<Utc>,
+    /// The start in the venue's time zone, with its offset (`2026-12-07T19:30:00+01:00`).
+    local_start: String,
     status: SlotStatus,
     #[serde(
         skip_serializing_if = "Option::is_none",

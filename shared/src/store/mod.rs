@@ -236,7 +236,7 @@ pub trait Store: Send + Sync {
     /// schedule is never lost. Idempotent: applying the same plan again changes nothing.
     async fn apply_schedule(
         &self,
-        room: &RoomId,
+        room: &Room,
         schedule: &Schedule,
         planned: &[PlannedSlot],
         from: DateTime<Utc>,

@@ -161,6 +161,19 @@ fn stable_plans(conn: &Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
+/// The time zone of a room's stored policy (UTC when it has none).
+fn time_zone_of(policy: Option<&str>) -> Result<chrono_tz::Tz, Error> {
+    let Some(json) = policy else {
+        return Ok(chrono_tz::UTC);
+    };
+    let policy: RoomPolicy = serde_json::from_str(json)
+        .map_err(|e| Error::Internal(format!("stored room policy: {e}")))?;
+    policy
+        .time_zone
+        .parse()
+        .map_err(|_| Error::Internal(format!("stored time zone {}", policy.time_zone)))
+}
+
 fn room_of_row(row: &rusqlite::Row<'_>) -> Result<Room, Error> {
     let policy = match row.get::<_, Option<String>>(3)? {
         Some(json) => serde_json::from_str(&json)
@@ -332,7 +345,7 @@ impl Store for SqliteStore {
         // window), the window's slots in order, and each slot's live hold if any.
         let mut stmt = conn.prepare_cached(
             "SELECT s.id, s.start_time, s.end_time, s.is_booked, h.id, h.user_id, h.expires_at,
-                    h.extended
+                    h.extended, r.policy
              FROM rooms r
              LEFT JOIN time_slots s ON s.room_id = r.id
                  AND s.start_time >= ?3 AND s.start_time < ?4
@@ -358,10 +371,19 @@ impl Store for SqliteStore {
         ])?;
         let mut found_room = false;
         let mut slots = Vec::new();
+        let mut zone = None;
         while let Some(row) = rows.next()? {
             found_room = true;
             let Some(slot_id) = row.get::<_, Option<String>>(0)? else {
                 continue; // no slots in the window
+            };
+            let time_zone = match zone {
+                Some(zone) => zone,
+                None => {
+                    let z = time_zone_of(row.get::<_, Option<String>>(8)?.as_deref())?;
+                    zone = Some(z);
+                    z
+                }
             };
             let slot_id = stored(SlotId::try_from(slot_id))?;
             let start_time = from_millis(row.get(1)?)?;
@@ -386,6 +408,7 @@ impl Store for SqliteStore {
                 },
                 booked: row.get(3)?,
                 hold,
+                time_zone,
             });
         }
         if found_room {
@@ -666,12 +689,13 @@ impl Store for SqliteStore {
 
     async fn apply_schedule(
         &self,
-        room: &RoomId,
+        room: &Room,
         schedule: &Schedule,
         planned: &[PlannedSlot],
         from: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Applied, Error> {
+        let room = &room.id;
         let json = serde_json::to_string(schedule)
             .map_err(|e| Error::Internal(format!("schedule encoding: {e}")))?;
         // One short write transaction: the schedule, the new slots, the removals; every decision
@@ -738,6 +762,7 @@ impl Store for SqliteStore {
                     },
                     booked,
                     hold,
+                    time_zone: chrono_tz::UTC,
                 });
             }
             drop(rows);

@@ -287,8 +287,8 @@ const APPLY_CONCURRENCY: usize = 32;
 /// One slot write of a schedule's application.
 enum SlotChange {
     Create(std::collections::HashMap<String, AttributeValue>),
-    /// A free slot to new times (its index key follows).
-    Move(Slot),
+    /// A free slot to new times (its index key follows) and its room's time zone.
+    Move(Slot, String),
     Remove(crate::domain::SlotId),
 }
 
@@ -338,15 +338,16 @@ impl SlotChange {
                     Err(err) => Err(sdk_error("PutItem (scheduled slot)", err)),
                 }
             }
-            Self::Move(slot) => {
+            Self::Move(slot, time_zone) => {
                 let moved = client
                     .update_item()
                     .table_name(table)
                     .set_key(Some(Key::slot(SlotKey::of(&slot.id)).item()?))
                     .condition_expression(free_slot_condition())
                     .update_expression(format!(
-                        "SET {START_TIME} = :start, end_time = :end, {GSI1SK} = :sort"
+                        "SET {START_TIME} = :start, end_time = :end, {GSI1SK} = :sort, {TIME_ZONE} = :zone"
                     ))
+                    .expression_attribute_values(":zone", s(time_zone))
                     .expression_attribute_values(":slot", s(slot.id.as_str()))
                     .expression_attribute_values(":false", AttributeValue::Bool(false))
                     .expression_attribute_values(":hold", s(HoldStatus::Hold.as_str()))
@@ -409,6 +410,12 @@ fn slot_state(slot: SlotItem) -> Result<SlotState, Error> {
         (Some(id), Some(HoldStatus::Hold)) if !slot.booked => slot.hold_if(id)?,
         _ => None,
     };
+    let time_zone = match slot.time_zone.as_deref() {
+        Some(zone) => zone
+            .parse()
+            .map_err(|_| Error::Internal(format!("slot {} has time zone {zone}", slot.slot_id)))?,
+        None => chrono_tz::UTC,
+    };
     Ok(SlotState {
         slot: Slot {
             id: slot.slot_id,
@@ -418,6 +425,7 @@ fn slot_state(slot: SlotItem) -> Result<SlotState, Error> {
         },
         booked: slot.booked,
         hold,
+        time_zone,
     })
 }
 
@@ -883,12 +891,14 @@ impl Store for DynamoStore {
     /// it is kept).
     async fn apply_schedule(
         &self,
-        room: &RoomId,
+        room: &Room,
         schedule: &Schedule,
         planned: &[PlannedSlot],
         from: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Applied, Error> {
+        let time_zone = room.policy.time_zone.as_str();
+        let room = &room.id;
         let Key { pk, sk } = Key::schedule(room);
         self.client
             .put_item()
@@ -944,7 +954,7 @@ impl Store for DynamoStore {
                 Some(old)
                     if (old.slot.start_time, old.slot.end_time) == (p.start_time, p.end_time) => {}
                 Some(old) if occupied(old) => {}
-                Some(_) => changes.push(SlotChange::Move(slot)),
+                Some(_) => changes.push(SlotChange::Move(slot, time_zone.to_owned())),
                 None if staying.iter().any(|k| {
                     crate::store::overlaps(
                         (p.start_time, p.end_time),
@@ -955,7 +965,7 @@ impl Store for DynamoStore {
                     skipped += 1;
                 }
                 None => changes.push(SlotChange::Create(
-                    crate::store::dynamo::provision::slot_seed_item(&slot)?,
+                    crate::store::dynamo::provision::slot_seed_item(&slot, time_zone)?,
                 )),
             }
         }

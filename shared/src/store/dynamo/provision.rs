@@ -234,9 +234,14 @@ fn room_item(room: &Room) -> Result<SeedItem, Error> {
     })
 }
 
-/// A new slot's item, free (no hold fields).
-pub(super) fn slot_seed_item(slot: &Slot) -> Result<HashMap<String, AttributeValue>, Error> {
-    Ok(slot_item(slot)?.item)
+/// A new slot's item of a room in `time_zone`, free (no hold fields).
+pub(super) fn slot_seed_item(
+    slot: &Slot,
+    time_zone: &str,
+) -> Result<HashMap<String, AttributeValue>, Error> {
+    let mut item = slot_item(slot)?.item;
+    item.insert(TIME_ZONE.into(), s(time_zone));
+    Ok(item)
 }
 
 fn slot_item(slot: &Slot) -> Result<SeedItem, Error> {
@@ -263,6 +268,7 @@ fn slot_item(slot: &Slot) -> Result<SeedItem, Error> {
         hold_status: None,
         hold_extended: None,
         hold_created_at: None,
+        time_zone: None,
         gsi2pk: None,
         gsi2sk: None,
     })?;

@@ -41,6 +41,7 @@ pub(super) const HOLD_STATUS: &str = "hold_status";
 pub(super) const HOLD_EXTENDED: &str = "hold_extended";
 pub(super) const HOLD_CREATED_AT: &str = "hold_created_at";
 pub(super) const START_TIME: &str = "start_time";
+pub(super) const TIME_ZONE: &str = "time_zone";
 /// Hold record attributes changed after creation (extension, cancellation).
 pub(super) const EXPIRES_AT: &str = "expires_at";
 pub(super) const EXTENDED: &str = "extended";
@@ -229,6 +230,10 @@ pub(super) struct SlotItem {
     /// Epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) hold_created_at: Option<i64>,
+    /// The venue's IANA time zone (a schedule's slots carry their room's; absent: UTC), so a
+    /// listing shows `local_start` from the slot items alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) time_zone: Option<String>,
     /// `USER#<holder>` and [`user_hold_gsi2sk`]: the slot is listed under its latest holder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) gsi2pk: Option<String>,
@@ -399,6 +404,7 @@ mod tests {
             hold_status: Some(HoldStatus::Hold),
             hold_extended: Some(false),
             hold_created_at: Some(1),
+            time_zone: Some("Europe/Berlin".into()),
             gsi2pk: Some("USER#u-1".into()),
             gsi2sk: Some("x".into()),
         };
@@ -417,6 +423,7 @@ mod tests {
             HOLD_EXTENDED,
             HOLD_CREATED_AT,
             START_TIME,
+            TIME_ZONE,
             GSI2PK,
             GSI2SK,
         ] {
