@@ -161,17 +161,14 @@ fn stable_plans(conn: &Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
-/// The time zone of a room's stored policy (UTC when it has none).
-fn time_zone_of(policy: Option<&str>) -> Result<chrono_tz::Tz, Error> {
-    let Some(json) = policy else {
-        return Ok(chrono_tz::UTC);
-    };
-    let policy: RoomPolicy = serde_json::from_str(json)
-        .map_err(|e| Error::Internal(format!("stored room policy: {e}")))?;
-    policy
-        .time_zone
-        .parse()
-        .map_err(|_| Error::Internal(format!("stored time zone {}", policy.time_zone)))
+/// A room's stored time zone (UTC for a room stored before rooms had rules).
+fn time_zone_of(zone: Option<&str>) -> Result<chrono_tz::Tz, Error> {
+    match zone {
+        None => Ok(chrono_tz::UTC),
+        Some(zone) => zone
+            .parse()
+            .map_err(|_| Error::Internal(format!("stored time zone {zone}"))),
+    }
 }
 
 fn room_of_row(row: &rusqlite::Row<'_>) -> Result<Room, Error> {
@@ -345,7 +342,7 @@ impl Store for SqliteStore {
         // window), the window's slots in order, and each slot's live hold if any.
         let mut stmt = conn.prepare_cached(
             "SELECT s.id, s.start_time, s.end_time, s.is_booked, h.id, h.user_id, h.expires_at,
-                    h.extended, r.policy
+                    h.extended, json_extract(r.policy, '$.time_zone')
              FROM rooms r
              LEFT JOIN time_slots s ON s.room_id = r.id
                  AND s.start_time >= ?3 AND s.start_time < ?4

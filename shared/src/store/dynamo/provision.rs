@@ -87,32 +87,24 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
                 .build(),
         )
     };
-    let gsi2 = built(
-        "index gsi2",
-        GlobalSecondaryIndex::builder()
-            .index_name(GSI2)
-            .key_schema(key(GSI2PK, KeyType::Hash)?)
-            .key_schema(key(GSI2SK, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build(),
-    )?;
-    let gsi1 = built(
-        "index gsi1",
-        GlobalSecondaryIndex::builder()
-            .index_name(GSI1)
-            .key_schema(key(GSI1PK, KeyType::Hash)?)
-            .key_schema(key(GSI1SK, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build(),
-    )?;
+    // Both indexes: a hash and a range key, projecting everything.
+    let index = |name: &str, hash: &str, range: &str| {
+        built(
+            "global secondary index",
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(hash, KeyType::Hash)?)
+                .key_schema(key(range, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    let gsi1 = index(GSI1, GSI1PK, GSI1SK)?;
+    let gsi2 = index(GSI2, GSI2PK, GSI2SK)?;
     let created = client
         .create_table()
         .table_name(table)
