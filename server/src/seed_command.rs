@@ -1,8 +1,9 @@
 //! `seed [--bench ROOMSxSLOTS] [--user ID]...`: provisions the configured store (on DynamoDB the
-//! table, with its index and TTL, if it is missing), then loads the demo data, with `--bench` the
-//! benchmark data set too (as many users as slots per room), and with `--user` more users (e.g.
-//! the `sub` of each identity that will call through a JWT authorizer). Idempotent: what exists
-//! stays as it is.
+//! table, with its index and TTL, if it is missing), then loads the demo venue (its users, rooms
+//! and schedules) and makes the schedules' slots (one horizon run), with `--bench` the benchmark
+//! data set too (as many users as slots per room), and with `--user` more users (e.g. the `sub`
+//! of each identity that will call through a JWT authorizer). Idempotent: what exists stays as
+//! it is.
 
 use std::sync::Arc;
 
@@ -69,9 +70,16 @@ pub async fn run(config: &Config, args: &[&str]) -> Result<(), Error> {
     let store = provisioner(&config.store).await?;
     store.prepare().await?;
     let now = Utc::now();
-    let mut data = seed::demo(now)?;
+    let mut data = seed::demo()?;
     data.users.extend(args.users);
     store.load(&data).await?;
+    let runs = shared::app::from_config(config)
+        .await?
+        .extend_horizons()
+        .await?;
+    for run in runs {
+        tracing::info!(room = %run.room_id, created = run.created, "the demo schedule's slots");
+    }
     if let Some((rooms, slots)) = args.bench {
         let data = seed::bench(rooms, slots, slots.max(1), now)?;
         store.load(&data).await?;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::Duration;
 
 use crate::clock::Clock;
 use crate::config::{Config, StoreConfig};
@@ -14,18 +14,23 @@ use crate::store::sqlite::SqliteStore;
 use crate::store::{Provision, Store};
 
 /// The configured store, opened once (at cold start). A new (empty) SQLite database is loaded
-/// with the demo data first, so the local server (and functions under `cargo lambda watch`)
-/// answer with rooms and slots at once. Opening DynamoDB sends no request and provisions
-/// nothing: its table is created and loaded by the `seed` command.
+/// with the demo venue first and its schedules' slots are made, so the local server (and
+/// functions under `cargo lambda watch`) answer with rooms and slots at once. Opening DynamoDB
+/// sends no request and provisions nothing: its table is created and loaded by the `seed`
+/// command.
 pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, Error> {
     match config {
         StoreConfig::Sqlite { path } => {
-            let store = SqliteStore::open(path)?;
+            let store = Arc::new(SqliteStore::open(path)?);
             if store.is_empty().await? {
-                store.load(&seed::demo(Utc::now())?).await?;
-                tracing::info!(path = %path.display(), "loaded the demo data into a new database");
+                store.load(&seed::demo()?).await?;
+                let runs = App::new(store.clone(), Clock::System, Duration::zero())
+                    .extend_horizons()
+                    .await?;
+                let slots: usize = runs.iter().map(|r| r.created).sum();
+                tracing::info!(path = %path.display(), slots, "loaded the demo venue into a new database");
             }
-            Ok(Arc::new(store))
+            Ok(store)
         }
         #[cfg(feature = "dynamodb")]
         StoreConfig::Dynamo { table } => Ok(Arc::new(

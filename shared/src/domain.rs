@@ -42,6 +42,12 @@ pub enum Refusal {
     /// Cancellation closer to the start than the cut-off.
     #[error("cancellation cut-off passed")]
     CancelCutoff,
+    /// A hold on a slot that starts sooner than the room's minimum notice.
+    #[error("too late to book")]
+    TooLateToBook,
+    /// A party size outside the room's players.
+    #[error("`players` must be from {min} to {max} for this room, got {players}.")]
+    PartySize { players: u32, min: u32, max: u32 },
     /// The store refused a change the domain allows: a broken invariant (never the caller's
     /// fault). The text is for the log only.
     #[error("inconsistent state: {0}")]
@@ -408,6 +414,71 @@ pub struct Slot {
     pub end_time: DateTime<Utc>,
 }
 
+/// A room's booking rules as they bear on one of its slots, in absolute times: what a guarded
+/// write compares with `now` (DynamoDB copies them onto each slot item, SQLite reads them from
+/// the room in the same statement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotRules {
+    pub min_players: u32,
+    pub max_players: u32,
+    /// A hold can be taken while `now < book_by`: the start minus the minimum notice.
+    pub book_by: DateTime<Utc>,
+    /// A player can cancel while `now < cancel_by`: the start minus the cancellation cut-off.
+    pub cancel_by: DateTime<Utc>,
+}
+
+impl SlotRules {
+    /// The rules of a slot whose room has none (a slot stored before rooms had rules): any party
+    /// size, bookable and cancellable until it starts.
+    pub fn open(start: DateTime<Utc>) -> Self {
+        Self {
+            min_players: 1,
+            max_players: MAX_PLAYERS,
+            book_by: start,
+            cancel_by: start,
+        }
+    }
+
+    /// Whether a hold for `players` (the room's minimum when `None`) may be taken at `now` on a
+    /// slot starting at `start` under these rules; the first rule it breaks otherwise.
+    pub fn check_hold(
+        &self,
+        start: DateTime<Utc>,
+        players: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
+        if has_started(start, now) {
+            return Err(Refusal::SlotStarted);
+        }
+        if self.book_by <= now {
+            return Err(Refusal::TooLateToBook);
+        }
+        match players {
+            Some(players) if players < self.min_players || players > self.max_players => {
+                Err(Refusal::PartySize {
+                    players,
+                    min: self.min_players,
+                    max: self.max_players,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Room {
+    /// The room's rules for its slot starting at `start`.
+    pub fn rules_for(&self, start: DateTime<Utc>) -> SlotRules {
+        let minutes = |m: u32| Duration::minutes(i64::from(m));
+        SlotRules {
+            min_players: self.policy.min_players,
+            max_players: self.capacity,
+            book_by: start - minutes(self.policy.min_notice_minutes),
+            cancel_by: start - minutes(self.policy.cancel_cutoff_minutes),
+        }
+    }
+}
+
 /// The lifecycle of a hold. `HOLD` is live until `expires_at`; the others are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -452,6 +523,11 @@ pub struct Hold {
     pub starts_at: DateTime<Utc>,
     /// The hold's one extension has been used.
     pub extended: bool,
+    /// The party size: given with the hold, or the room's `min_players`. `None` only where a
+    /// store can no longer tell (see the DynamoDB hold record).
+    pub players: Option<u32>,
+    /// The owner may cancel the booking while `now < cancel_by` (the room's cut-off).
+    pub cancel_by: DateTime<Utc>,
 }
 
 impl Hold {
@@ -513,6 +589,8 @@ pub struct SlotState {
     /// The venue's time zone, in which the slot's `local_start` is shown (UTC for a slot whose
     /// room has none).
     pub time_zone: chrono_tz::Tz,
+    /// A hold can be taken while `now < book_by` (the room's minimum notice).
+    pub book_by: DateTime<Utc>,
 }
 
 impl SlotState {
@@ -535,6 +613,8 @@ pub enum SlotStatus {
     Available,
     /// The slot has started: nothing can be done with it any more.
     Past,
+    /// Free, but starting sooner than the room's minimum notice: it can no longer be held.
+    Closed,
 }
 
 /// The caller-aware status of a slot at `now`. An expired hold counts as no hold at all; a caller
@@ -554,6 +634,7 @@ pub fn slot_status(state: &SlotState, caller: Option<&UserId>, now: DateTime<Utc
                 SlotStatus::HeldByOther
             }
         }
+        _ if state.book_by <= now => SlotStatus::Closed,
         _ => SlotStatus::Available,
     }
 }
@@ -641,20 +722,66 @@ pub fn explain_extend(
     }
 }
 
-/// See [`explain_confirm`]. Only a booking is cancelled, by its owner, before its slot starts and
-/// not within `cutoff` of the start; cancelling again answers the cancelled hold (a retry).
+/// Who cancels a booking: its player (under the cut-offs) or an operator (any booking, until it
+/// starts, with a reason).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Canceller {
+    Player {
+        user: UserId,
+        /// The service's cut-off (`CANCEL_CUTOFF_SECONDS`); the room's applies too, through the
+        /// hold's `cancel_by`: the earlier of the two moments wins.
+        cutoff: Duration,
+    },
+    Operator {
+        /// Who, as recorded in `cancelled_by`: `operator`, or the operator's JWT subject.
+        name: String,
+        reason: String,
+    },
+}
+
+impl Canceller {
+    /// What a cancellation records as `cancelled_by`.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Player { user, .. } => user.as_str(),
+            Self::Operator { name, .. } => name,
+        }
+    }
+
+    /// The reason recorded with the cancellation (an operator's; a player gives none).
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Player { .. } => None,
+            Self::Operator { reason, .. } => Some(reason),
+        }
+    }
+
+    /// The last moment (exclusive) this canceller may cancel a booking starting at `start` whose
+    /// room allows cancelling until `cancel_by`.
+    pub fn deadline(&self, start: DateTime<Utc>, cancel_by: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Self::Player { cutoff, .. } => (start - *cutoff).min(cancel_by),
+            Self::Operator { .. } => start,
+        }
+    }
+}
+
+/// See [`explain_confirm`]. Only a booking is cancelled: by its owner before the cut-offs, or by
+/// an operator before the slot starts; cancelling again answers the cancelled hold (a retry).
 pub fn explain_cancel(
     hold: Option<&Hold>,
-    caller: &UserId,
+    by: &Canceller,
     now: DateTime<Utc>,
-    cutoff: Duration,
 ) -> Result<Hold, Refusal> {
-    let hold = owned(hold, caller)?;
+    let hold = match by {
+        Canceller::Player { user, .. } => owned(hold, user)?,
+        Canceller::Operator { .. } => hold.ok_or(Refusal::HoldGone)?,
+    };
     match hold.status {
         HoldStatus::Cancelled => Ok(hold.clone()),
         HoldStatus::Hold | HoldStatus::Released => Err(Refusal::HoldNotConfirmed),
         HoldStatus::Confirmed if has_started(hold.starts_at, now) => Err(Refusal::SlotStarted),
-        HoldStatus::Confirmed if has_started(hold.starts_at, now + cutoff) => {
+        HoldStatus::Confirmed if by.deadline(hold.starts_at, hold.cancel_by) <= now => {
             Err(Refusal::CancelCutoff)
         }
         HoldStatus::Confirmed => Err(Refusal::Inconsistent(format!(
@@ -662,6 +789,46 @@ pub fn explain_cancel(
             hold.id
         ))),
     }
+}
+
+/// A booking as the day sheet shows it: a slot's latest hold when it is `CONFIRMED` or
+/// `CANCELLED`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub hold_id: HoldId,
+    pub slot_id: SlotId,
+    pub start_time: DateTime<Utc>,
+    pub user_id: UserId,
+    pub players: Option<u32>,
+    pub status: HoldStatus,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub cancelled_by: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// The local day containing `now` in `zone`, as a UTC window `[start, end)`: from the day's first
+/// moment to the next day's (23 or 25 hours on daylight-saving days).
+pub fn today_in(zone: chrono_tz::Tz, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let date = now.with_timezone(&zone).date_naive();
+    let start = day_start(zone, date).unwrap_or(now);
+    let end = date
+        .succ_opt()
+        .and_then(|next| day_start(zone, next))
+        .unwrap_or(start + Duration::days(1));
+    (start, end)
+}
+
+/// The first moment of a local date: its midnight, or (where the clocks skip midnight) the first
+/// minute after it that exists.
+fn day_start(zone: chrono_tz::Tz, date: chrono::NaiveDate) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    (0..=180).step_by(15).find_map(|minutes| {
+        let local = date.and_hms_opt(0, 0, 0)? + Duration::minutes(minutes);
+        zone.from_local_datetime(&local)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    })
 }
 
 #[cfg(test)]
@@ -686,6 +853,7 @@ mod tests {
             booked,
             hold,
             time_zone: chrono_tz::UTC,
+            book_by: at(3600),
         }
     }
 
@@ -699,6 +867,8 @@ mod tests {
             expires_at,
             starts_at: at(3600),
             extended: false,
+            players: Some(2),
+            cancel_by: at(3600),
         }
     }
 
@@ -860,6 +1030,23 @@ mod time_rule_tests {
             expires_at: at(300),
             starts_at: at(3600),
             extended,
+            players: Some(2),
+            cancel_by: at(3600),
+        }
+    }
+
+    fn state(hold: Option<Hold>, booked: bool) -> SlotState {
+        SlotState {
+            slot: Slot {
+                id: SlotId::parse("s-1").unwrap(),
+                room_id: RoomId::parse("r-101").unwrap(),
+                start_time: at(3600),
+                end_time: at(7200),
+            },
+            booked,
+            hold,
+            time_zone: chrono_tz::UTC,
+            book_by: at(3600),
         }
     }
 
@@ -899,26 +1086,120 @@ mod time_rule_tests {
 
     #[test]
     fn a_booking_is_cancelled_before_its_start_and_outside_the_cut_off_only() {
-        let a = alice();
+        let a = Canceller::Player {
+            user: alice(),
+            cutoff: Duration::minutes(30),
+        };
         let booking = hold(HoldStatus::Confirmed, false);
-        let cutoff = Duration::minutes(30);
         assert_eq!(
-            explain_cancel(Some(&booking), &a, at(3600), cutoff),
+            explain_cancel(Some(&booking), &a, at(3600)),
             Err(Refusal::SlotStarted)
         );
         assert_eq!(
-            explain_cancel(Some(&booking), &a, at(3600 - 1800), cutoff),
+            explain_cancel(Some(&booking), &a, at(3600 - 1800)),
             Err(Refusal::CancelCutoff)
         );
         assert_eq!(
-            explain_cancel(Some(&hold(HoldStatus::Hold, false)), &a, at(0), cutoff),
+            explain_cancel(Some(&hold(HoldStatus::Hold, false)), &a, at(0)),
             Err(Refusal::HoldNotConfirmed)
         );
         let cancelled = hold(HoldStatus::Cancelled, false);
         assert_eq!(
-            explain_cancel(Some(&cancelled), &a, at(0), cutoff),
+            explain_cancel(Some(&cancelled), &a, at(0)),
             Ok(cancelled.clone())
         );
+    }
+
+    #[test]
+    fn the_rooms_cut_off_binds_players_when_it_is_the_longer_one_and_never_binds_operators() {
+        let mut booking = hold(HoldStatus::Confirmed, false);
+        booking.cancel_by = at(3600 - 7200); // a two-hour cut-off of the room
+        let player = Canceller::Player {
+            user: alice(),
+            cutoff: Duration::minutes(30),
+        };
+        assert_eq!(
+            explain_cancel(Some(&booking), &player, at(0)),
+            Err(Refusal::CancelCutoff)
+        );
+        let operator = Canceller::Operator {
+            name: "operator".into(),
+            reason: "flooded".into(),
+        };
+        assert!(matches!(
+            explain_cancel(Some(&booking), &operator, at(0)),
+            Err(Refusal::Inconsistent(_))
+        ));
+        assert_eq!(
+            explain_cancel(Some(&booking), &operator, at(3600)),
+            Err(Refusal::SlotStarted)
+        );
+        assert_eq!(operator.deadline(at(3600), booking.cancel_by), at(3600));
+        assert_eq!(player.deadline(at(3600), booking.cancel_by), at(-3600));
+    }
+
+    #[test]
+    fn a_hold_is_refused_inside_the_notice_period_and_outside_the_party_size() {
+        let start = at(3600);
+        let rules = SlotRules {
+            min_players: 2,
+            max_players: 6,
+            book_by: at(0),
+            cancel_by: start,
+        };
+        assert_eq!(rules.check_hold(start, Some(4), at(-1)), Ok(()));
+        assert_eq!(rules.check_hold(start, None, at(-1)), Ok(()));
+        assert_eq!(
+            rules.check_hold(start, Some(4), at(0)),
+            Err(Refusal::TooLateToBook)
+        );
+        assert_eq!(
+            rules.check_hold(start, Some(4), at(3600)),
+            Err(Refusal::SlotStarted)
+        );
+        assert_eq!(
+            rules.check_hold(start, Some(7), at(-1)),
+            Err(Refusal::PartySize {
+                players: 7,
+                min: 2,
+                max: 6
+            })
+        );
+        assert_eq!(
+            rules.check_hold(start, Some(1), at(-1)).map_err(|r| r.to_string()),
+            Err("`players` must be from 2 to 6 for this room, got 1.".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_free_slot_inside_the_notice_period_is_closed_but_a_held_or_booked_one_says_so() {
+        let mut free = state(None, false);
+        free.book_by = at(0);
+        assert_eq!(slot_status(&free, None, at(-1)), SlotStatus::Available);
+        assert_eq!(slot_status(&free, None, at(0)), SlotStatus::Closed);
+        assert_eq!(slot_status(&free, None, at(3600)), SlotStatus::Past);
+        let mut booked = state(None, true);
+        booked.book_by = at(0);
+        assert_eq!(slot_status(&booked, None, at(1)), SlotStatus::Booked);
+    }
+
+    #[test]
+    fn today_is_the_venues_local_day_with_its_daylight_saving_length() {
+        use chrono::TimeZone;
+        let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        // 23:30 UTC on 30 March 2027 is already 31 March in Berlin (CEST, +2).
+        let now = Utc.with_ymd_and_hms(2027, 3, 30, 23, 30, 0).unwrap();
+        assert_eq!(
+            today_in(berlin, now),
+            (
+                Utc.with_ymd_and_hms(2027, 3, 30, 22, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2027, 3, 31, 22, 0, 0).unwrap()
+            )
+        );
+        // The day the clocks go forward has 23 hours.
+        let spring = Utc.with_ymd_and_hms(2027, 3, 28, 12, 0, 0).unwrap();
+        let (from, to) = today_in(berlin, spring);
+        assert_eq!(to - from, Duration::hours(23));
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub enum Error {
     /// Cancellation closer to the slot's start than the cut-off allows.
     #[error("Too close to the start to cancel.")]
     CancelCutoff,
+    /// A hold on a slot that starts sooner than its room's minimum notice.
+    #[error("This game starts too soon to be booked: the room needs more notice.")]
+    TooLateToBook,
     /// A look-up of a hold that does not exist (or whose record is gone).
     #[error("Hold not found.")]
     HoldNotFound,
@@ -97,6 +100,8 @@ impl From<Refusal> for Error {
             Refusal::ExtensionUsed => Self::ExtensionUsed,
             Refusal::SlotStarted => Self::SlotStarted,
             Refusal::CancelCutoff => Self::CancelCutoff,
+            Refusal::TooLateToBook => Self::TooLateToBook,
+            refusal @ Refusal::PartySize { .. } => Self::Validation(refusal.to_string()),
             Refusal::Inconsistent(detail) => Self::Internal(detail),
         }
     }

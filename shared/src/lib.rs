@@ -15,8 +15,9 @@
 //!   domain     pure: ids, holds, slot status, why a write was refused; `now` as an argument
 //!
 //!   leaves, which any layer may import: route (the route table), config, clock, telemetry
-//!   (import nothing of the crate), seed (demo and benchmark data as plain values) and schedule
-//!   (a venue's weekly schedule in its time zone → slots; pure), which import only `domain`
+//!   (import nothing of the crate), schedule (a venue's weekly schedule in its time zone →
+//!   slots; pure), which imports only `domain`, and seed (the demo venue, the tests' fixture and
+//!   benchmark data as plain values), which imports `domain` and `schedule`
 //!
 //! `tests/api/layers.rs` fails when an import breaks this map.
 //! ```
@@ -46,7 +47,7 @@ pub mod config;
 pub mod route;
 /// A venue's weekly schedule in its own time zone, validated and planned into concrete slots.
 pub mod schedule;
-/// Demo data and the large benchmark data set, as plain values.
+/// The demo venue, the tests' fixture and the large benchmark data set, as plain values.
 pub mod seed;
 /// Logging set-up for functions and server.
 pub mod telemetry;

@@ -36,6 +36,8 @@ pub enum Route {
     GetSchedule,
     /// `PUT /rooms/{room_id}/schedule` (operator)
     PutSchedule,
+    /// `GET /rooms/{room_id}/bookings` (operator): the day sheet
+    ListRoomBookings,
 }
 
 /// A route as API Gateway and the local router see it.
@@ -130,11 +132,17 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/rooms/{room_id}/schedule",
         function: "put-schedule",
     },
+    RouteSpec {
+        route: Route::ListRoomBookings,
+        method: "GET",
+        path: "/rooms/{room_id}/bookings",
+        function: "list-room-bookings",
+    },
 ];
 
 /// Every route, for tests that must cover each (the `match` fails to compile when one is added
 /// without being listed).
-pub const ALL: [Route; 13] = {
+pub const ALL: [Route; 14] = {
     let all = [
         Route::ListSlots,
         Route::CreateHold,
@@ -149,6 +157,7 @@ pub const ALL: [Route; 13] = {
         Route::PutRoom,
         Route::GetSchedule,
         Route::PutSchedule,
+        Route::ListRoomBookings,
     ];
     // Exhaustive: a new variant must be added to `all` above.
     match all[0] {
@@ -164,7 +173,8 @@ pub const ALL: [Route; 13] = {
         | Route::GetRoom
         | Route::PutRoom
         | Route::GetSchedule
-        | Route::PutSchedule => {}
+        | Route::PutSchedule
+        | Route::ListRoomBookings => {}
     }
     all
 };

@@ -1502,6 +1502,218 @@ pub async fn a_new_game_is_never_offered_over_a_kept_slot(t: TestApp) {
     assert_status(&t.confirm(&held, "u-alice").await, 200, None);
 }
 
+// ── Booking rules and the day sheet ─────────────────────────────────────────────────────────
+
+/// The Vault open with `rules` over its defaults, playing daily at 10:00 and 18:00 (Berlin);
+/// returns its slot ids from now on.
+async fn the_vault_plays_daily(t: &TestApp, rules: serde_json::Value) -> Vec<String> {
+    let mut room = vault();
+    room["max_advance_days"] = json!(14);
+    for (field, value) in rules.as_object().unwrap() {
+        room[field] = value.clone();
+    }
+    assert_status(&t.put_room("r-vault", room).await, 201, None);
+    let published = t.put_schedule("r-vault", daily(&["10:00", "18:00"])).await;
+    assert_status(&published, 200, None);
+    slot_ids(t, "r-vault").await
+}
+
+pub async fn a_party_outside_the_rooms_players_is_refused_and_looked_up_with_its_size(
+    t: TestApp,
+) {
+    let slots = the_vault_plays_daily(&t, json!({})).await;
+    for players in [1, 7] {
+        let refused = t.create_hold_for(&slots[0], "u-alice", players).await;
+        assert_status(&refused, 422, Some("VALIDATION_ERROR"));
+        assert_eq!(
+            refused.body["message"],
+            format!("`players` must be from 2 to 6 for this room, got {players}.")
+        );
+    }
+    assert_eq!(t.status_of("r-vault", &slots[0], None).await, "AVAILABLE");
+    let four = t.create_hold_for(&slots[0], "u-alice", 4).await;
+    assert_status(&four, 201, None);
+    let four = four.body["hold_id"].as_str().unwrap();
+    assert_eq!(t.look_up(four, "u-alice").await.body["players"], 4);
+    // Without `players`, the party is the room's minimum.
+    let default = t.hold(&slots[1], "u-alice").await;
+    assert_eq!(t.look_up(&default, "u-alice").await.body["players"], 2);
+    let mine = t.bookings_of("u-alice").await;
+    let parties: Vec<&serde_json::Value> = mine.body["holds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| &h["players"])
+        .collect();
+    assert_eq!(parties, [&json!(2), &json!(4)]);
+}
+
+pub async fn a_slot_inside_the_rooms_notice_period_is_closed_and_cannot_be_held(t: TestApp) {
+    let slots = the_vault_plays_daily(&t, json!({ "min_notice_minutes": 120 })).await;
+    let game = &slots[0];
+    t.advance_to_before_start("r-vault", game, 2 * 3600 + 60).await;
+    assert_eq!(t.status_of("r-vault", game, None).await, "AVAILABLE");
+    // Held in time, it can still be confirmed inside the notice period.
+    let hold_id = t.hold(game, "u-alice").await;
+    t.advance(120);
+    assert_status(&t.confirm(&hold_id, "u-alice").await, 200, None);
+    let next = &slots[1];
+    t.advance_to_before_start("r-vault", next, 3600).await;
+    assert_eq!(t.status_of("r-vault", next, None).await, "CLOSED");
+    let late = t.create_hold(next, "u-bob").await;
+    assert_status(&late, 409, Some("TOO_LATE_TO_BOOK"));
+}
+
+pub async fn a_change_of_the_rooms_rules_applies_to_its_slots_at_once(t: TestApp) {
+    let slots = the_vault_plays_daily(&t, json!({})).await;
+    let mut stricter = vault();
+    stricter["max_advance_days"] = json!(14);
+    stricter["min_notice_minutes"] = json!(43200);
+    stricter["max_players"] = json!(3);
+    assert_status(&t.put_room("r-vault", stricter).await, 200, None);
+    assert_eq!(t.status_of("r-vault", &slots[0], None).await, "CLOSED");
+    assert_status(
+        &t.create_hold(&slots[0], "u-alice").await,
+        409,
+        Some("TOO_LATE_TO_BOOK"),
+    );
+    let mut bigger_parties_only = vault();
+    bigger_parties_only["max_advance_days"] = json!(14);
+    bigger_parties_only["min_players"] = json!(4);
+    assert_status(&t.put_room("r-vault", bigger_parties_only).await, 200, None);
+    assert_eq!(t.status_of("r-vault", &slots[0], None).await, "AVAILABLE");
+    assert_status(
+        &t.create_hold_for(&slots[0], "u-alice", 3).await,
+        422,
+        Some("VALIDATION_ERROR"),
+    );
+    let hold_id = t.hold(&slots[0], "u-alice").await;
+    assert_eq!(t.look_up(&hold_id, "u-alice").await.body["players"], 4);
+}
+
+pub async fn the_rooms_cancel_cut_off_binds_players_but_not_operators(t: TestApp) {
+    // Games are at most 16 hours apart, so the first starts within the day's cut-off.
+    let slots = the_vault_plays_daily(&t, json!({ "cancel_cutoff_minutes": 1440 })).await;
+    let hold_id = t.book(&slots[0], "u-alice", Some(3)).await;
+    assert_status(
+        &t.cancel(&hold_id, "u-alice").await,
+        409,
+        Some("CANCEL_CUTOFF"),
+    );
+    let cancelled = t.operator_cancel(&hold_id, "  Flooded basement  ").await;
+    assert_status(&cancelled, 200, None);
+    assert_eq!(
+        cancelled.body,
+        json!({ "hold_id": hold_id, "status": "CANCELLED" })
+    );
+    assert_eq!(t.status_of("r-vault", &slots[0], None).await, "AVAILABLE");
+    assert_eq!(
+        t.look_up(&hold_id, "u-alice").await.body["status"],
+        "CANCELLED"
+    );
+    // Again: answered as done.
+    assert_status(&t.operator_cancel(&hold_id, "Flooded").await, 200, None);
+}
+
+pub async fn an_operators_cancellation_needs_the_operator_and_a_reason(t: TestApp) {
+    let hold_id = t.book("s-1", "u-alice", None).await;
+    let path = format!("/holds/{hold_id}/cancel");
+    let without_reason = t
+        .send(Event::post(&path, json!({})).bearer(crate::harness::OPERATOR_TOKEN))
+        .await;
+    assert_status(&without_reason, 422, Some("VALIDATION_ERROR"));
+    assert!(
+        without_reason.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("`reason`"),
+        "{without_reason:?}"
+    );
+    let wrong = t
+        .send(Event::post(&path, json!({ "reason": "x" })).bearer("not-the-operator-token"))
+        .await;
+    assert_status(&wrong, 403, Some("OPERATOR_ONLY"));
+    // Neither a user nor credentials: a player's request missing its user id.
+    let anonymous = t.post(&path, json!({ "reason": "x" })).await;
+    assert_status(&anonymous, 422, Some("VALIDATION_ERROR"));
+    assert_eq!(t.status_of("r-101", "s-1", None).await, "BOOKED");
+}
+
+pub async fn the_day_sheet_shows_the_rooms_bookings_in_start_order_to_operators(t: TestApp) {
+    let slots = the_vault_plays_daily(&t, json!({})).await;
+    // A whole local day: the two games of the date of the third game.
+    let date = slots[2].split('.').nth(1).unwrap()[..8].to_owned();
+    let day: Vec<&String> = slots.iter().filter(|s| s.contains(&date)).collect();
+    assert_eq!(day.len(), 2, "{slots:?}");
+    let evening = t.book(day[1], "u-alice", Some(3)).await;
+    let morning = t.book(day[0], "u-bob", None).await;
+    assert_status(&t.cancel(&morning, "u-bob").await, 200, None);
+    t.hold(&slots[0], "u-demo").await; // held, not booked: not on the sheet
+    let listed = t.slots("r-vault", None).await;
+    let start_of = |id: &str| -> String {
+        listed.iter().find(|s| s["slot_id"] == id).unwrap()["start_time"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let local_start_of = |id: &str| -> String {
+        listed.iter().find(|s| s["slot_id"] == id).unwrap()["local_start"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let from: chrono::DateTime<chrono::Utc> = start_of(day[0]).parse().unwrap();
+    let from = (from - chrono::Duration::hours(1)).to_rfc3339();
+    let sheet = t
+        .day_sheet("r-vault", &format!("?from={}", from.replace('+', "%2B")))
+        .await;
+    assert_status(&sheet, 200, None);
+    assert_eq!(sheet.body["time_zone"], "Europe/Berlin");
+    let bookings = sheet.body["bookings"].as_array().unwrap();
+    assert_eq!(bookings.len(), 2, "{sheet:?}");
+    let (first, second) = (&bookings[0], &bookings[1]);
+    assert_eq!(
+        (&first["hold_id"], &first["slot_id"], &first["user_id"]),
+        (&json!(morning), &json!(day[0]), &json!("u-bob"))
+    );
+    assert_eq!(
+        (&first["status"], &first["players"], &first["cancelled_by"]),
+        (&json!("CANCELLED"), &json!(2), &json!("u-bob"))
+    );
+    assert_eq!(
+        (&second["hold_id"], &second["status"], &second["players"]),
+        (&json!(evening), &json!("CONFIRMED"), &json!(3))
+    );
+    assert_eq!(second["start_time"], json!(start_of(day[1])));
+    assert_eq!(second["local_start"], json!(local_start_of(day[1])));
+    assert!(second["confirmed_at"].as_str().unwrap().ends_with('Z'));
+    assert!(second.get("cancelled_at").is_none());
+
+    // Without a window: today in the venue's zone.
+    let today = t.day_sheet("r-vault", "").await;
+    assert_status(&today, 200, None);
+    let bound = |name: &str| -> chrono::DateTime<chrono::Utc> {
+        today.body[name].as_str().unwrap().parse().unwrap()
+    };
+    let hours = (bound("to") - bound("from")).num_hours();
+    assert!((23..=25).contains(&hours), "{today:?}");
+    assert!(bound("from") <= t.clock.now() && t.clock.now() < bound("to"));
+
+    let anonymous = t.get("/rooms/r-vault/bookings").await;
+    assert_status(&anonymous, 401, Some("UNAUTHENTICATED"));
+    assert_status(
+        &t.day_sheet("r-nowhere", "").await,
+        404,
+        Some("ROOM_NOT_FOUND"),
+    );
+    assert_status(
+        &t.day_sheet("r-vault", "?from=2026-12-01T00:00:00Z&to=2026-11-30T00:00:00Z")
+            .await,
+        422,
+        Some("VALIDATION_ERROR"),
+    );
+}
+
 pub async fn with_a_jwt_a_new_player_needs_no_provisioning(t: TestApp) {
     let first_hold = Event::post(
         "/holds",
@@ -1606,6 +1818,11 @@ scenarios! {
         a_schedule_with_overlapping_games_is_refused_naming_the_clash,
         a_room_moved_to_another_time_zone_has_its_free_slots_moved,
         a_new_game_is_never_offered_over_a_kept_slot,
+        a_party_outside_the_rooms_players_is_refused_and_looked_up_with_its_size,
+        a_change_of_the_rooms_rules_applies_to_its_slots_at_once,
+        the_rooms_cancel_cut_off_binds_players_but_not_operators,
+        an_operators_cancellation_needs_the_operator_and_a_reason,
+        the_day_sheet_shows_the_rooms_bookings_in_start_order_to_operators,
     ],
     // The scenario moves the manual clock, or races requests at one instant (the function
     // binaries run on the system clock and answer one request at a time).
@@ -1630,6 +1847,7 @@ scenarios! {
         release_returns_410_when_the_hold_expired,
         confirming_twice_returns_200_with_the_same_body,
         a_release_retried_after_the_hold_would_have_expired_returns_410,
+        a_slot_inside_the_rooms_notice_period_is_closed_and_cannot_be_held,
     ],
     // JWT authorizer claims, base64 bodies and the stage exist only in API Gateway's events.
     api_gateway_events: [

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use lambda_http::http::StatusCode;
 use shared::Error;
-use shared::domain::{HoldId, HoldStatus, RoomId, SlotId, SlotKey, UserId};
+use shared::domain::{Canceller, HoldId, HoldStatus, RoomId, SlotId, SlotKey, UserId};
 use shared::seed::SeedData;
 use shared::store::dynamo::DynamoStore;
 use shared::store::{IdempotencyKey, NewHold, Provision, SlotWindow, Store};
@@ -55,6 +55,7 @@ fn new_hold(slot_id: &str, user_id: &str, now: DateTime<Utc>) -> NewHold {
         user_id: user(user_id),
         expires_at: now + TTL,
         verified_user: false,
+        players: None,
     }
 }
 
@@ -204,7 +205,14 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
         requests!(store.extend_hold(third.id, &demo, later + TTL, later));
     assert!(matches!(used, Err(Error::ExtensionUsed)), "{used:?}");
     let (cancelled, cancel_requests) =
-        requests!(store.cancel_hold(hold.id, &demo, Duration::zero(), now));
+        requests!(store.cancel_hold(
+            hold.id,
+            &Canceller::Player {
+                user: demo.clone(),
+                cutoff: Duration::zero()
+            },
+            now
+        ));
     cancelled.unwrap();
     let (looked_up, get_requests) = requests!(store.get_hold(hold.id, now));
     assert_eq!(
@@ -364,7 +372,7 @@ async fn seeding_again_keeps_holds_and_bookings_and_a_slot_key_taken_by_another_
         .create_hold(&new_hold("s-1", "u-demo", now), None, now)
         .await
         .unwrap();
-    store.load(&shared::seed::demo(now).unwrap()).await.unwrap();
+    store.load(&shared::seed::fixture(now).unwrap()).await.unwrap();
     let states = store
         .list_slots(&RoomId::parse("r-101").unwrap(), &everything(now), now)
         .await
@@ -386,7 +394,7 @@ async fn seeding_again_keeps_holds_and_bookings_and_a_slot_key_taken_by_another_
         .send()
         .await
         .unwrap();
-    let refused = store.load(&shared::seed::demo(now).unwrap()).await;
+    let refused = store.load(&shared::seed::fixture(now).unwrap()).await;
     assert!(
         matches!(&refused, Err(Error::Validation(m)) if m.contains("s-2") && m.contains("s-other")),
         "{refused:?}"
@@ -415,7 +423,7 @@ async fn seeding_a_table_of_an_earlier_version_gives_its_rooms_their_listing_key
         rooms.into_iter().map(|r| r.id.to_string()).collect()
     };
     assert_eq!(listed(store.list_rooms().await.unwrap()), ["r-101"]);
-    store.load(&shared::seed::demo(now).unwrap()).await.unwrap();
+    store.load(&shared::seed::fixture(now).unwrap()).await.unwrap();
     assert_eq!(
         listed(store.list_rooms().await.unwrap()),
         ["r-101", "r-102"]

@@ -61,7 +61,7 @@ pub struct Seeded {
 pub async fn seeded(kind: StoreKind, now: DateTime<Utc>, extra_users: &[UserId]) -> Seeded {
     match kind {
         StoreKind::Sqlite => {
-            let mut data = shared::seed::demo(now).unwrap();
+            let mut data = shared::seed::fixture(now).unwrap();
             data.users.extend_from_slice(extra_users);
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("test.db");
@@ -107,7 +107,7 @@ pub async fn demo_dynamo_store(
     now: DateTime<Utc>,
     extra_users: &[UserId],
 ) -> shared::store::dynamo::DynamoStore {
-    let mut data = shared::seed::demo(now).unwrap();
+    let mut data = shared::seed::fixture(now).unwrap();
     data.users.extend_from_slice(extra_users);
     let table = crate::dynamodb_local::fresh_table(&client).await;
     let store = shared::store::dynamo::DynamoStore::new(client, table);
@@ -695,6 +695,46 @@ impl TestApp {
                 .bearer(OPERATOR_TOKEN),
         )
         .await
+    }
+
+    /// `POST /holds` for a party of `players`.
+    pub async fn create_hold_for(&self, slot: &str, user: &str, players: u32) -> Reply {
+        self.post(
+            "/holds",
+            json!({ "slot_id": slot, "user_id": user, "players": players }),
+        )
+        .await
+    }
+
+    /// Holds and confirms `slot` for `user` (and a party of `players`); returns the hold id.
+    pub async fn book(&self, slot: &str, user: &str, players: Option<u32>) -> String {
+        let created = match players {
+            Some(players) => self.create_hold_for(slot, user, players).await,
+            None => self.create_hold(slot, user).await,
+        };
+        assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+        let hold_id = created.body["hold_id"].as_str().unwrap().to_owned();
+        let confirmed = self.confirm(&hold_id, user).await;
+        assert_eq!(confirmed.status, StatusCode::OK, "{confirmed:?}");
+        hold_id
+    }
+
+    /// `POST /holds/{hold_id}/cancel` as the operator, with `reason`.
+    pub async fn operator_cancel(&self, hold_id: &str, reason: &str) -> Reply {
+        self.send(
+            Event::post(
+                &format!("/holds/{hold_id}/cancel"),
+                json!({ "reason": reason }),
+            )
+            .bearer(OPERATOR_TOKEN),
+        )
+        .await
+    }
+
+    /// `GET /rooms/{room}/bookings{query}` as the operator (the day sheet).
+    pub async fn day_sheet(&self, room: &str, query: &str) -> Reply {
+        self.send(Event::get(&format!("/rooms/{room}/bookings{query}")).bearer(OPERATOR_TOKEN))
+            .await
     }
 
     /// `GET /users/{user}/holds`

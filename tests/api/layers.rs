@@ -19,7 +19,7 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
     for leaf in ["route", "config", "clock", "telemetry"] {
         allowed.insert(leaf, vec![]);
     }
-    allowed.insert("seed", vec!["domain"]);
+    allowed.insert("seed", vec!["domain", "schedule"]);
     allowed.insert("schedule", vec!["domain"]);
     allowed
 }

@@ -177,7 +177,13 @@ pub fn default_route_crate() -> String {
 }
 
 /// The functions of operator routes: the only ones given the operator token.
-const OPERATOR_FUNCTIONS: [&str; 2] = ["put-room", "put-schedule"];
+/// (`cancel-hold` serves players too: an operator cancels any booking with a reason.)
+const OPERATOR_FUNCTIONS: [&str; 4] = [
+    "put-room",
+    "put-schedule",
+    "list-room-bookings",
+    "cancel-hold",
+];
 
 /// The route table: `(method, path template)` → the function that serves it.
 fn table_routes() -> BTreeMap<(String, String), String> {
@@ -626,13 +632,30 @@ fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
         ("list-user-holds", vec![grant(&["Query"], index2(), false)]),
         ("list-rooms", vec![grant(&["Query"], index2(), false)]),
         ("get-room", vec![grant(&["GetItem"], table(), false)]),
-        ("put-room", vec![grant(&["PutItem"], table(), false)]),
+        (
+            "put-room",
+            vec![
+                grant(&["PutItem", "UpdateItem"], table(), false),
+                grant(&["Query"], index(), false),
+            ],
+        ),
         ("get-schedule", vec![grant(&["GetItem"], table(), false)]),
         (
             "put-schedule",
             vec![
-                grant(&["GetItem", "PutItem", "DeleteItem"], table(), false),
+                grant(
+                    &["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
+                    table(),
+                    false,
+                ),
                 grant(&["Query"], index(), false),
+            ],
+        ),
+        (
+            "list-room-bookings",
+            vec![
+                grant(&["Query"], index(), false),
+                grant(&["GetItem"], table(), false),
             ],
         ),
         (
@@ -643,7 +666,11 @@ fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
                     vec![index(), index2()],
                     false,
                 ),
-                grant(&["GetItem", "PutItem", "DeleteItem"], table(), false),
+                grant(
+                    &["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
+                    table(),
+                    false,
+                ),
             ],
         ),
     ]);

@@ -7,9 +7,11 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::Error;
-use shared::domain::{Hold, HoldId, Room, RoomId, SlotState, UserId};
+use shared::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotState, UserId};
 use shared::schedule::{PlannedSlot, Schedule};
-use shared::store::{Applied, Created, IdempotencyKey, NewHold, SlotWindow, Store, UserHold};
+use shared::store::{
+    Applied, Created, DaySheet, IdempotencyKey, NewHold, SheetWindow, SlotWindow, Store, UserHold,
+};
 
 use crate::harness::{Event, TestApp};
 
@@ -198,13 +200,15 @@ impl Store for FailingStore {
     ) -> Result<DateTime<Utc>, Error> {
         Err((self.0)())
     }
-    async fn cancel_hold(
+    async fn cancel_hold(&self, _: HoldId, _: &Canceller, _: DateTime<Utc>) -> Result<(), Error> {
+        Err((self.0)())
+    }
+    async fn room_bookings(
         &self,
-        _: HoldId,
-        _: &UserId,
-        _: chrono::Duration,
+        _: &RoomId,
+        _: SheetWindow,
         _: DateTime<Utc>,
-    ) -> Result<(), Error> {
+    ) -> Result<DaySheet, Error> {
         Err((self.0)())
     }
     async fn get_hold(&self, _: HoldId, _: DateTime<Utc>) -> Result<Option<Hold>, Error> {
@@ -219,7 +223,7 @@ impl Store for FailingStore {
     async fn get_room(&self, _: &RoomId) -> Result<Option<Room>, Error> {
         Err((self.0)())
     }
-    async fn put_room(&self, _: &Room) -> Result<bool, Error> {
+    async fn put_room(&self, _: &Room, _: DateTime<Utc>) -> Result<bool, Error> {
         Err((self.0)())
     }
     async fn get_schedule(&self, _: &RoomId) -> Result<Option<Schedule>, Error> {

@@ -23,13 +23,14 @@ use subtle::ConstantTimeEq;
 use crate::clock::Clock;
 use crate::config::Operators;
 use crate::domain::{
-    self, Hold, HoldId, HoldStatus, Room, RoomId, RoomSpec, SlotId, SlotStatus, UserId, ViewStatus,
+    self, Booking, Canceller, Hold, HoldId, HoldStatus, Room, RoomId, RoomSpec, SlotId,
+    SlotStatus, UserId, ViewStatus,
 };
 use crate::error::Error;
 pub use crate::route::Route;
 use crate::route::{self, Matched};
 use crate::schedule::{self, Schedule};
-use crate::store::{IdempotencyKey, NewHold, SlotWindow, Store};
+use crate::store::{IdempotencyKey, NewHold, SheetWindow, SlotWindow, Store};
 pub use response::{error_response, json_response};
 
 /// The largest request body accepted (413 above it).
@@ -38,6 +39,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A listing page's size when the request names none, and the largest it may name.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 200;
+
+/// The longest window a day sheet may ask for.
+pub const MAX_SHEET_DAYS: i64 = 31;
+
+/// The longest reason an operator may give for a cancellation, in characters.
+pub const MAX_REASON_LEN: usize = 500;
 
 /// The longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
@@ -99,6 +106,7 @@ impl App {
             Route::PutRoom => self.put_room(&request).await,
             Route::GetSchedule => self.get_schedule(&request).await,
             Route::PutSchedule => self.put_schedule(&request).await,
+            Route::ListRoomBookings => self.list_room_bookings(&request).await,
         };
         Ok(result.unwrap_or_else(|err| error_response(err, &request_id(&request))))
     }
@@ -185,7 +193,10 @@ impl App {
         caller(request, Some(body.user_id.clone()))?;
         let key = idempotency_key(request)?.map(|key| IdempotencyKey {
             key,
-            request: format!("{}\n{}", body.slot_id, body.user_id),
+            request: match body.players {
+                None => format!("{}\n{}", body.slot_id, body.user_id),
+                Some(players) => format!("{}\n{}\n{players}", body.slot_id, body.user_id),
+            },
         });
         let now = self.clock.now();
         let new = NewHold {
@@ -194,6 +205,7 @@ impl App {
             user_id: body.user_id,
             expires_at: now + self.hold_ttl,
             verified_user,
+            players: body.players,
         };
         let created = self.store.create_hold(&new, key.as_ref(), now).await?;
         let hold_id = created.id.to_string();
@@ -266,16 +278,94 @@ impl App {
         ))
     }
 
+    /// A player cancels their booking (`{"user_id"}`); an operator any booking, with a reason
+    /// (`{"reason"}` and the operator's credentials).
     async fn cancel_hold(&self, request: &Request) -> Result<Response<Body>, Error> {
-        let (hold_id, user) = self.hold_action(request, Route::CancelHold)?;
+        let hold_id = HoldId::parse(
+            &path_param(request, Route::CancelHold, "hold_id").ok_or_else(|| missing("hold_id"))?,
+        )?;
+        let body: CancelBody = json_body(request)?;
+        let by = match body.user_id {
+            Some(user) => {
+                caller(request, Some(user.clone()))?;
+                Canceller::Player {
+                    user,
+                    cutoff: self.cancel_cutoff,
+                }
+            }
+            // No user named: an operator's cancellation, or a player's request missing its
+            // `user_id` (no credentials at all).
+            None if request.headers().contains_key(AUTHORIZATION)
+                || jwt_claims(request).is_some() =>
+            {
+                let name = self.operator(request)?;
+                let reason = body.reason.as_deref().map(str::trim).unwrap_or_default();
+                if reason.is_empty() || reason.chars().count() > MAX_REASON_LEN {
+                    return Err(Error::Validation(format!(
+                        "`reason` must be 1-{MAX_REASON_LEN} characters: an operator says why a booking is cancelled."
+                    )));
+                }
+                Canceller::Operator {
+                    name,
+                    reason: reason.to_owned(),
+                }
+            }
+            None => return Err(missing("user_id")),
+        };
         self.store
-            .cancel_hold(hold_id, &user, self.cancel_cutoff, self.clock.now())
+            .cancel_hold(hold_id, &by, self.clock.now())
             .await?;
         Ok(json_response(
             StatusCode::OK,
             &HoldChanged {
                 hold_id: hold_id.to_string(),
                 status: HoldStatus::Cancelled,
+            },
+        ))
+    }
+
+    /// `GET /rooms/{room_id}/bookings` (operator): the day sheet.
+    async fn list_room_bookings(&self, request: &Request) -> Result<Response<Body>, Error> {
+        self.operator(request)?;
+        let room = RoomId::parse(
+            &path_param(request, Route::ListRoomBookings, "room_id")
+                .ok_or_else(|| missing("room_id"))?,
+        )?;
+        let query = request.query_string_parameters_ref();
+        let param = |name: &str| query.and_then(|q| q.first(name));
+        let from = param("from").map(|t| time_param("from", t)).transpose()?;
+        let to = param("to").map(|t| time_param("to", t)).transpose()?;
+        let window = match (from, to) {
+            (None, None) => SheetWindow::Today,
+            (Some(from), None) => SheetWindow::Between(from, from + Duration::days(1)),
+            (None, Some(_)) => return Err(missing("from")),
+            (Some(from), Some(to)) if to <= from => {
+                return Err(Error::Validation("`to` must be after `from`.".into()));
+            }
+            (Some(from), Some(to)) if to - from > Duration::days(MAX_SHEET_DAYS) => {
+                return Err(Error::Validation(format!(
+                    "A day sheet spans at most {MAX_SHEET_DAYS} days."
+                )));
+            }
+            (Some(from), Some(to)) => SheetWindow::Between(from, to),
+        };
+        let sheet = self
+            .store
+            .room_bookings(&room, window, self.clock.now())
+            .await?;
+        let bookings = sheet
+            .bookings
+            .iter()
+            .map(|b| BookingView::of(b, sheet.time_zone))
+            .collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &DaySheetView {
+                room_id: room.as_str(),
+                time_zone: sheet.time_zone.name(),
+                from: sheet.from,
+                to: sheet.to,
+                bookings,
             },
         ))
     }
@@ -320,6 +410,7 @@ impl App {
                 status: h.hold.view_status(now),
                 expires_at: h.hold.expires_at,
                 seconds_left: h.hold.seconds_left(now),
+                players: h.hold.players,
             })
             .collect();
         Ok(json_response(
@@ -357,7 +448,7 @@ impl App {
         )?;
         let spec: RoomSpec = json_body(request)?;
         let room = spec.room(id)?;
-        let created = self.store.put_room(&room).await?;
+        let created = self.store.put_room(&room, self.clock.now()).await?;
         let status = if created {
             StatusCode::CREATED
         } else {
@@ -452,7 +543,9 @@ impl App {
     /// The caller is an operator: with a JWT authorizer, its claims carry the operator scope or
     /// group; without one, `Authorization: Bearer` is the operator token (compared in constant
     /// time). Nobody configured: 403 whatever the request says (secure by default).
-    fn operator(&self, request: &Request) -> Result<(), Error> {
+    /// Returns who the operator is, as a cancellation records it: `operator` (the token), or
+    /// `operator:<sub>` (a JWT's subject).
+    fn operator(&self, request: &Request) -> Result<String, Error> {
         let Operators { token, scope } = &self.operators;
         if let Some(claims) = jwt_claims(request) {
             let granted = scope.as_deref().is_some_and(|scope| {
@@ -465,7 +558,10 @@ impl App {
                 })
             });
             return if granted {
-                Ok(())
+                Ok(match claims.get("sub") {
+                    Some(sub) => format!("operator:{sub}"),
+                    None => "operator".to_owned(),
+                })
             } else {
                 Err(Error::OperatorOnly)
             };
@@ -484,7 +580,9 @@ impl App {
             });
         match bearer {
             None => Err(Error::Unauthenticated),
-            Some(given) if bool::from(given.as_bytes().ct_eq(token.as_bytes())) => Ok(()),
+            Some(given) if bool::from(given.as_bytes().ct_eq(token.as_bytes())) => {
+                Ok("operator".to_owned())
+            }
             Some(_) => Err(Error::OperatorOnly),
         }
     }
@@ -611,6 +709,18 @@ fn idempotency_key(request: &Request) -> Result<Option<String>, Error> {
 struct CreateHoldBody {
     slot_id: SlotId,
     user_id: UserId,
+    /// The party size (the room's `min_players` when absent).
+    #[serde(default)]
+    players: Option<u32>,
+}
+
+/// A cancellation: a player's (`user_id`) or an operator's (`reason`).
+#[derive(Deserialize)]
+struct CancelBody {
+    #[serde(default)]
+    user_id: Option<UserId>,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -687,6 +797,8 @@ struct HoldView<'a> {
     expires_at: DateTime<Utc>,
     seconds_left: i64,
     extended: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    players: Option<u32>,
 }
 
 impl<'a> HoldView<'a> {
@@ -699,6 +811,7 @@ impl<'a> HoldView<'a> {
             expires_at: hold.expires_at,
             seconds_left: hold.seconds_left(now),
             extended: hold.extended,
+            players: hold.players,
         }
     }
 }
@@ -720,6 +833,68 @@ struct UserHoldView<'a> {
     #[serde(with = "domain::rfc3339")]
     expires_at: DateTime<Utc>,
     seconds_left: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    players: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct DaySheetView<'a> {
+    room_id: &'a str,
+    time_zone: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    from: DateTime<Utc>,
+    #[serde(with = "domain::rfc3339")]
+    to: DateTime<Utc>,
+    bookings: Vec<BookingView<'a>>,
+}
+
+#[derive(Serialize)]
+struct BookingView<'a> {
+    hold_id: String,
+    slot_id: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    start_time: DateTime<Utc>,
+    local_start: String,
+    user_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    players: Option<u32>,
+    status: HoldStatus,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "domain::rfc3339::option::serialize"
+    )]
+    confirmed_at: Option<DateTime<Utc>>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "domain::rfc3339::option::serialize"
+    )]
+    cancelled_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancelled_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+impl<'a> BookingView<'a> {
+    fn of(booking: &'a Booking, zone: chrono_tz::Tz) -> Self {
+        Self {
+            hold_id: booking.hold_id.to_string(),
+            slot_id: booking.slot_id.as_str(),
+            start_time: booking.start_time,
+            local_start: booking
+                .start_time
+                .with_timezone(&zone)
+                .fixed_offset()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            user_id: booking.user_id.as_str(),
+            players: booking.players,
+            status: booking.status,
+            confirmed_at: booking.confirmed_at,
+            cancelled_at: booking.cancelled_at,
+            cancelled_by: booking.cancelled_by.as_deref(),
+            reason: booking.reason.as_deref(),
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -37,6 +37,7 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::ExtensionUsed => (StatusCode::CONFLICT, "EXTENSION_USED"),
         Error::SlotStarted => (StatusCode::CONFLICT, "SLOT_STARTED"),
         Error::CancelCutoff => (StatusCode::CONFLICT, "CANCEL_CUTOFF"),
+        Error::TooLateToBook => (StatusCode::CONFLICT, "TOO_LATE_TO_BOOK"),
         Error::HoldNotFound => (StatusCode::NOT_FOUND, "HOLD_NOT_FOUND"),
         Error::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED"),
         Error::IdempotencyKeyInUse => (StatusCode::CONFLICT, "IDEMPOTENCY_KEY_IN_USE"),

@@ -10,7 +10,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use crate::domain::{Hold, HoldId, Room, RoomId, SlotId, SlotState, UserId};
+use crate::domain::{
+    Booking, Canceller, Hold, HoldId, Room, RoomId, SlotId, SlotState, UserId,
+};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 
@@ -47,6 +49,8 @@ pub struct NewHold {
     /// The user is proven by a verified JWT: their user record is created with the hold if it
     /// does not exist yet (no provisioning for players). Otherwise an unknown user is 404.
     pub verified_user: bool,
+    /// The party size; `None`: the room's `min_players`.
+    pub players: Option<u32>,
 }
 
 /// An `Idempotency-Key` with what identifies its request (`request`: the normalised body), so a
@@ -108,6 +112,24 @@ pub struct Applied {
     pub removed: usize,
     /// Future slots the schedule no longer has but that are held or booked: never touched.
     pub kept: Vec<SlotState>,
+}
+
+/// Which bookings a day sheet asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SheetWindow {
+    /// Today in the room's time zone (see `domain::today_in`).
+    Today,
+    /// Slots starting at or after the first and before the second.
+    Between(DateTime<Utc>, DateTime<Utc>),
+}
+
+/// A room's day sheet: its bookings in a window, in start order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaySheet {
+    pub time_zone: chrono_tz::Tz,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub bookings: Vec<Booking>,
 }
 
 /// One of a user's live holds or bookings, with where and when it is.
@@ -191,20 +213,29 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, Error>;
 
-    /// Cancels `user`'s booking: the hold becomes `CANCELLED` and its slot free, in one atomic
-    /// step guarded on the hold being this slot's `CONFIRMED` booking (a stale cancel never
-    /// touches a newer booking) and on `now + cutoff` being before the start. Cancelling again
-    /// is answered as done.
+    /// Cancels a booking: the hold becomes `CANCELLED` and its slot free, in one atomic step
+    /// guarded on the hold being this slot's `CONFIRMED` booking (a stale cancel never touches a
+    /// newer booking), on the canceller (a player: their own booking; an operator: any) and on
+    /// `now` being before the canceller's deadline (`Canceller::deadline`: the start for an
+    /// operator; for a player the earlier of the service's and the room's cut-offs). Who
+    /// cancelled, and an operator's reason, are recorded. Cancelling again is answered as done.
     ///
     /// Errors: `NotHoldOwner`, `HoldGone` (unknown), `HoldNotConfirmed`, `SlotStarted`,
     /// `CancelCutoff`.
-    async fn cancel_hold(
+    async fn cancel_hold(&self, id: HoldId, by: &Canceller, now: DateTime<Utc>)
+    -> Result<(), Error>;
+
+    /// The room's bookings (each slot's latest hold when it is `CONFIRMED` or `CANCELLED`)
+    /// whose slots start in `window`, in (start time, slot id) order, with the window resolved
+    /// in the room's time zone.
+    ///
+    /// Errors: `RoomNotFound`.
+    async fn room_bookings(
         &self,
-        id: HoldId,
-        user: &UserId,
-        cutoff: Duration,
+        room: &RoomId,
+        window: SheetWindow,
         now: DateTime<Utc>,
-    ) -> Result<(), Error>;
+    ) -> Result<DaySheet, Error>;
 
     /// The hold as stored, one read. (On DynamoDB a hold its slot no longer carries is told from
     /// its record: `CANCELLED`, else `RELEASED` before its `expires_at` and `HOLD` after it —
@@ -220,9 +251,11 @@ pub trait Store: Send + Sync {
     /// One room, if it exists.
     async fn get_room(&self, room: &RoomId) -> Result<Option<Room>, Error>;
 
-    /// Creates or replaces a room (its name and rules; its slots are untouched), in one write.
-    /// Returns whether it was created.
-    async fn put_room(&self, room: &Room) -> Result<bool, Error>;
+    /// Creates or replaces a room (its name and rules; its slots keep their times), in one
+    /// write. The new rules apply at once to the room's slots starting after `now` (on
+    /// DynamoDB, whose slot items carry a copy, by copying them when they changed). Returns
+    /// whether it was created.
+    async fn put_room(&self, room: &Room, now: DateTime<Utc>) -> Result<bool, Error>;
 
     /// The room's stored weekly schedule, if it has one.
     async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error>;

@@ -20,12 +20,12 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Applied, Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, Provision, SlotWindow, Store,
-    UserHold, from_millis, millis, overlaps,
+    Applied, Created, DaySheet, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, Provision,
+    SheetWindow, SlotWindow, Store, UserHold, from_millis, millis, overlaps,
 };
 use crate::domain::{
-    self, Hold, HoldId, HoldStatus, Invalid, Room, RoomId, RoomPolicy, Slot, SlotId, SlotState,
-    UserId,
+    self, Booking, Canceller, Hold, HoldId, HoldStatus, Invalid, Room, RoomId, RoomPolicy, Slot,
+    SlotId, SlotState, UserId,
 };
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
@@ -63,11 +63,14 @@ CREATE TABLE IF NOT EXISTS holds (
     extended     INTEGER NOT NULL DEFAULT 0,
     cancelled_at INTEGER
 ) WITHOUT ROWID;
+-- (the columns of later versions are added by HOLD_COLUMNS_ADDED below)
 -- finding a slot's live hold (the guard of create and the join of list), covering the join
 CREATE INDEX IF NOT EXISTS holds_open_by_slot
     ON holds(slot_id, expires_at, user_id) WHERE status = 'HOLD';
 -- a user's holds, newest first
 CREATE INDEX IF NOT EXISTS holds_by_user ON holds(user_id, created_at);
+-- a slot's latest hold (the day sheet)
+CREATE INDEX IF NOT EXISTS holds_by_slot ON holds(slot_id, created_at);
 -- a room's weekly schedule (schedule::Schedule as JSON)
 CREATE TABLE IF NOT EXISTS schedules (
     room_id    TEXT PRIMARY KEY REFERENCES rooms(id),
@@ -105,6 +108,21 @@ DROP TABLE holds;
 ALTER TABLE holds_v2 RENAME TO holds;
 ";
 
+/// Columns of `holds` added after its first version, each added to a database without it.
+const HOLD_COLUMNS_ADDED: [(&str, &str); 4] = [
+    ("players", "INTEGER"),         // the party size
+    ("confirmed_at", "INTEGER"),    // epoch milliseconds
+    ("cancelled_by", "TEXT"),       // the player's user id, or the operator
+    ("cancel_reason", "TEXT"),      // an operator's reason
+];
+
+/// A room's rule from its policy JSON, with its default for a room stored before rules existed.
+/// `r` is the `rooms` row; SQLite evaluates this inside the statement that decides.
+const MIN_NOTICE_MS: &str = "COALESCE(json_extract(r.policy, '$.min_notice_minutes'), 0) * 60000";
+const CANCEL_CUTOFF_MS: &str =
+    "COALESCE(json_extract(r.policy, '$.cancel_cutoff_minutes'), 0) * 60000";
+const MIN_PLAYERS: &str = "COALESCE(json_extract(r.policy, '$.min_players'), 1)";
+
 // busy_timeout first: processes starting together on a new file (four functions under
 // `cargo lambda watch`) wait for each other while one switches the file to WAL.
 const PRAGMAS: &str = "
@@ -129,9 +147,21 @@ fn stored<T>(parsed: Result<T, Invalid>) -> Result<T, Error> {
     parsed.map_err(|e| Error::Internal(format!("malformed stored id: {e}")))
 }
 
-/// A hold with its slot's start, as `SELECT … FROM holds h JOIN time_slots s` reads it.
-const HOLD_COLUMNS: &str =
-    "h.id, h.slot_id, h.user_id, h.status, h.expires_at, s.start_time, h.extended";
+/// A hold with its slot's start and its room's cut-off, as
+/// `SELECT … FROM holds h JOIN time_slots s … JOIN rooms r` reads it.
+fn hold_columns() -> String {
+    format!(
+        "h.id, h.slot_id, h.user_id, h.status, h.expires_at, s.start_time, h.extended, h.players,
+         s.start_time - {CANCEL_CUTOFF_MS}"
+    )
+}
+
+/// The joins under [`hold_columns`].
+const HOLD_JOINS: &str =
+    "holds h JOIN time_slots s ON s.id = h.slot_id JOIN rooms r ON r.id = s.room_id";
+
+/// The columns after [`hold_columns`]'s.
+const AFTER_HOLD_COLUMNS: usize = 9;
 
 fn hold_of_row(row: &rusqlite::Row<'_>) -> Result<Hold, Error> {
     let status: String = row.get(3)?;
@@ -144,6 +174,8 @@ fn hold_of_row(row: &rusqlite::Row<'_>) -> Result<Hold, Error> {
         expires_at: from_millis(row.get(4)?)?,
         starts_at: from_millis(row.get(5)?)?,
         extended: row.get(6)?,
+        players: row.get(7)?,
+        cancel_by: from_millis(row.get(8)?)?,
     })
 }
 
@@ -171,18 +203,29 @@ fn time_zone_of(zone: Option<&str>) -> Result<chrono_tz::Tz, Error> {
     }
 }
 
-fn room_of_row(row: &rusqlite::Row<'_>) -> Result<Room, Error> {
-    let policy = match row.get::<_, Option<String>>(3)? {
+/// A `rooms` row's columns (id, name, capacity, policy) from column `at` on, undecoded.
+type RoomRow = (String, String, u32, Option<String>);
+
+fn room_row(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RoomRow> {
+    Ok((row.get(at)?, row.get(at + 1)?, row.get(at + 2)?, row.get(at + 3)?))
+}
+
+fn room_of((id, name, capacity, policy): RoomRow) -> Result<Room, Error> {
+    let policy = match policy {
         Some(json) => serde_json::from_str(&json)
             .map_err(|e| Error::Internal(format!("stored room policy: {e}")))?,
         None => RoomPolicy::default(),
     };
     Ok(Room {
-        id: stored(RoomId::try_from(row.get::<_, String>(0)?))?,
-        name: row.get(1)?,
-        capacity: row.get(2)?,
+        id: stored(RoomId::try_from(id))?,
+        name,
+        capacity,
         policy,
     })
+}
+
+fn room_of_row(row: &rusqlite::Row<'_>) -> Result<Room, Error> {
+    room_of(room_row(row, 0)?)
 }
 
 impl SqliteStore {
@@ -212,6 +255,16 @@ impl SqliteStore {
             )?;
             if !has_policy {
                 tx.execute_batch("ALTER TABLE rooms ADD COLUMN policy TEXT")?;
+            }
+            for (column, kind) in HOLD_COLUMNS_ADDED {
+                let has: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM pragma_table_info('holds') WHERE name = ?1)",
+                    [column],
+                    |r| r.get(0),
+                )?;
+                if !has {
+                    tx.execute_batch(&format!("ALTER TABLE holds ADD COLUMN {column} {kind}"))?;
+                }
             }
             // Committed before readers open.
             tx.commit()?;
@@ -259,8 +312,8 @@ impl SqliteStore {
 
     fn read_hold(conn: &Connection, id: HoldId) -> Result<Option<Hold>, Error> {
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {HOLD_COLUMNS} FROM holds h JOIN time_slots s ON s.id = h.slot_id
-             WHERE h.id = ?1"
+            "SELECT {} FROM {HOLD_JOINS} WHERE h.id = ?1",
+            hold_columns()
         ))?;
         let mut rows = stmt.query([id.to_string()])?;
         match rows.next()? {
@@ -284,8 +337,13 @@ impl SqliteStore {
         } else {
             ""
         };
+        let confirmed_at = if to == HoldStatus::Confirmed {
+            "?3"
+        } else {
+            "NULL"
+        };
         let mut stmt = tx.prepare_cached(&format!(
-            "UPDATE holds SET status = ?4
+            "UPDATE holds SET status = ?4, confirmed_at = {confirmed_at}
              WHERE id = ?1 AND user_id = ?2 AND status = 'HOLD' AND expires_at > ?3 {started_guard}
              RETURNING id"
         ))?;
@@ -342,7 +400,8 @@ impl Store for SqliteStore {
         // window), the window's slots in order, and each slot's live hold if any.
         let mut stmt = conn.prepare_cached(
             "SELECT s.id, s.start_time, s.end_time, s.is_booked, h.id, h.user_id, h.expires_at,
-                    h.extended, json_extract(r.policy, '$.time_zone')
+                    h.extended, json_extract(r.policy, '$.time_zone'),
+                    s.start_time - COALESCE(json_extract(r.policy, '$.min_notice_minutes'), 0) * 60000
              FROM rooms r
              LEFT JOIN time_slots s ON s.room_id = r.id
                  AND s.start_time >= ?3 AND s.start_time < ?4
@@ -393,6 +452,9 @@ impl Store for SqliteStore {
                     expires_at: from_millis(row.get(6)?)?,
                     starts_at: start_time,
                     extended: row.get(7)?,
+                    // The listing shows holds, not their party or cut-off.
+                    players: None,
+                    cancel_by: start_time,
                 }),
                 None => None,
             };
@@ -406,6 +468,7 @@ impl Store for SqliteStore {
                 booked: row.get(3)?,
                 hold,
                 time_zone,
+                book_by: from_millis(row.get(9)?)?,
             });
         }
         if found_room {
@@ -437,23 +500,27 @@ impl Store for SqliteStore {
                 .execute([hold.user_id.as_str()])?;
             }
             // The guard and the write in one statement: insert only if the slot and user exist,
-            // the slot has not started, is not booked and no live hold is on it.
+            // the slot is bookable under its room's rules (not started, outside the notice
+            // period, the party size in the room's range), not booked and no live hold is on it.
             let inserted = tx
-                .prepare_cached(
-                    "INSERT INTO holds (id, slot_id, user_id, status, expires_at, created_at)
-                     SELECT ?1, s.id, u.id, 'HOLD', ?4, ?5
-                     FROM time_slots s, users u
+                .prepare_cached(&format!(
+                    "INSERT INTO holds (id, slot_id, user_id, status, expires_at, created_at, players)
+                     SELECT ?1, s.id, u.id, 'HOLD', ?4, ?5, COALESCE(?6, {MIN_PLAYERS})
+                     FROM time_slots s JOIN rooms r ON r.id = s.room_id, users u
                      WHERE s.id = ?2 AND u.id = ?3 AND s.is_booked = 0 AND s.start_time > ?5
+                       AND s.start_time - {MIN_NOTICE_MS} > ?5
+                       AND (?6 IS NULL OR (?6 >= {MIN_PLAYERS} AND ?6 <= r.capacity))
                        AND NOT EXISTS (SELECT 1 FROM holds h
                                        WHERE h.slot_id = s.id AND h.status = 'HOLD'
-                                         AND h.expires_at > ?5)",
-                )?
+                                         AND h.expires_at > ?5)"
+                ))?
                 .execute(params![
                     hold.id.to_string(),
                     hold.slot_id.as_str(),
                     hold.user_id.as_str(),
                     millis(hold.expires_at),
                     millis(now),
+                    hold.players,
                 ])?;
             if inserted == 1 {
                 if let Some(key) = key {
@@ -477,22 +544,29 @@ impl Store for SqliteStore {
                 return Ok(hold.created());
             }
             // Refused: say why (inside the same transaction, so the answer matches the guard).
-            let (start, user_exists): (Option<i64>, bool) = tx
+            let slot = tx
                 .prepare_cached(
-                    "SELECT (SELECT start_time FROM time_slots WHERE id = ?1),
-                            EXISTS (SELECT 1 FROM users WHERE id = ?2)",
+                    "SELECT s.start_time, r.id, r.name, r.capacity, r.policy
+                     FROM time_slots s JOIN rooms r ON r.id = s.room_id WHERE s.id = ?1",
                 )?
-                .query_row(params![hold.slot_id.as_str(), hold.user_id.as_str()], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-            Err(match (start, user_exists) {
-                (None, _) => Error::SlotNotFound,
-                (_, false) => Error::UserNotFound,
-                (Some(start), _) if domain::has_started(from_millis(start)?, now) => {
-                    Error::SlotStarted
-                }
-                _ => Error::SlotUnavailable,
-            })
+                .query_row([hold.slot_id.as_str()], |r| {
+                    Ok((r.get::<_, i64>(0)?, room_row(r, 1)))
+                })
+                .optional()?;
+            let user_exists: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)")?
+                .query_row([hold.user_id.as_str()], |r| r.get(0))?;
+            let Some((start, room)) = slot else {
+                return Err(Error::SlotNotFound);
+            };
+            if !user_exists {
+                return Err(Error::UserNotFound);
+            }
+            let start = from_millis(start)?;
+            room_of(room?)?
+                .rules_for(start)
+                .check_hold(start, hold.players, now)?;
+            Err(Error::SlotUnavailable)
         })
     }
 
@@ -581,31 +655,40 @@ impl Store for SqliteStore {
     async fn cancel_hold(
         &self,
         id: HoldId,
-        user: &UserId,
-        cutoff: Duration,
+        by: &Canceller,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
+        // A player cancels their own booking before both cut-offs; an operator any booking
+        // before its start.
+        let (owner, service_cutoff, room_cutoff) = match by {
+            Canceller::Player { user, cutoff } => (Some(user.as_str()), *cutoff, CANCEL_CUTOFF_MS),
+            Canceller::Operator { .. } => (None, Duration::zero(), "0"),
+        };
         self.write(|tx| {
-            // The guard: the caller's booking, its slot starting after now + cut-off.
             let cancelled = tx
-                .prepare_cached(
-                    "UPDATE holds SET status = 'CANCELLED', cancelled_at = ?3
-                     WHERE id = ?1 AND user_id = ?2 AND status = 'CONFIRMED'
-                       AND (SELECT start_time FROM time_slots WHERE id = holds.slot_id) > ?4
-                     RETURNING slot_id",
-                )?
+                .prepare_cached(&format!(
+                    "UPDATE holds SET status = 'CANCELLED', cancelled_at = ?3, cancelled_by = ?5,
+                         cancel_reason = ?6
+                     WHERE id = ?1 AND status = 'CONFIRMED' AND (?2 IS NULL OR user_id = ?2)
+                       AND (SELECT s.start_time > ?4 AND s.start_time - {room_cutoff} > ?3
+                            FROM time_slots s JOIN rooms r ON r.id = s.room_id
+                            WHERE s.id = holds.slot_id)
+                     RETURNING slot_id"
+                ))?
                 .query_row(
                     params![
                         id.to_string(),
-                        user.as_str(),
+                        owner,
                         millis(now),
-                        millis(now + cutoff)
+                        millis(now + service_cutoff),
+                        by.name(),
+                        by.reason(),
                     ],
                     |r| r.get::<_, String>(0),
                 )
                 .optional()?;
             let Some(slot_id) = cancelled else {
-                domain::explain_cancel(Self::read_hold(tx, id)?.as_ref(), user, now, cutoff)?;
+                domain::explain_cancel(Self::read_hold(tx, id)?.as_ref(), by, now)?;
                 return Ok(());
             };
             // Same transaction: the slot is free again.
@@ -623,6 +706,68 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn room_bookings(
+        &self,
+        room: &RoomId,
+        window: SheetWindow,
+        now: DateTime<Utc>,
+    ) -> Result<DaySheet, Error> {
+        let mut conn = self.readers.get()?;
+        // One snapshot: the room (its time zone) and its bookings.
+        let tx = conn.transaction()?;
+        let found = tx
+            .prepare_cached("SELECT id, name, capacity, policy FROM rooms WHERE id = ?1")?
+            .query_row([room.as_str()], |r| room_row(r, 0))
+            .optional()?;
+        let Some(found) = found else {
+            return Err(Error::RoomNotFound);
+        };
+        let time_zone = time_zone_of(Some(&room_of(found)?.policy.time_zone))?;
+        let (from, to) = match window {
+            SheetWindow::Today => domain::today_in(time_zone, now),
+            SheetWindow::Between(from, to) => (from, to),
+        };
+        // Each slot's latest hold, when it is a booking (confirmed, or cancelled and not held
+        // again since): what DynamoDB's slot items carry.
+        let mut stmt = tx.prepare_cached(
+            "SELECT h.id, s.id, s.start_time, h.user_id, h.players, h.status, h.confirmed_at,
+                    h.cancelled_at, h.cancelled_by, h.cancel_reason
+             FROM time_slots s
+             JOIN holds h ON h.id = (SELECT l.id FROM holds l WHERE l.slot_id = s.id
+                                     ORDER BY l.created_at DESC, l.id DESC LIMIT 1)
+             WHERE s.room_id = ?1 AND s.start_time >= ?2 AND s.start_time < ?3
+               AND h.status IN ('CONFIRMED', 'CANCELLED')
+             ORDER BY s.start_time, s.id",
+        )?;
+        let mut rows = stmt.query(params![room.as_str(), millis(from), millis(to)])?;
+        let mut bookings = Vec::new();
+        while let Some(row) = rows.next()? {
+            let status: String = row.get(5)?;
+            let time = |at: usize| -> Result<Option<DateTime<Utc>>, Error> {
+                row.get::<_, Option<i64>>(at)?.map(from_millis).transpose()
+            };
+            bookings.push(Booking {
+                hold_id: stored(HoldId::parse(&row.get::<_, String>(0)?))?,
+                slot_id: stored(SlotId::try_from(row.get::<_, String>(1)?))?,
+                start_time: from_millis(row.get(2)?)?,
+                user_id: stored(UserId::try_from(row.get::<_, String>(3)?))?,
+                players: row.get(4)?,
+                status: HoldStatus::parse(&status)
+                    .ok_or_else(|| Error::Internal(format!("stored status {status}")))?,
+                confirmed_at: time(6)?,
+                cancelled_at: time(7)?,
+                cancelled_by: row.get(8)?,
+                reason: row.get(9)?,
+            });
+        }
+        Ok(DaySheet {
+            time_zone,
+            from,
+            to,
+            bookings,
+        })
+    }
+
     async fn get_hold(&self, id: HoldId, _now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
         let conn = self.readers.get()?;
         Self::read_hold(&conn, id)
@@ -631,19 +776,22 @@ impl Store for SqliteStore {
     async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
         let conn = self.readers.get()?;
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {HOLD_COLUMNS}, s.room_id, h.created_at
-             FROM holds h JOIN time_slots s ON s.id = h.slot_id
+            "SELECT {}, s.room_id, h.created_at
+             FROM {HOLD_JOINS}
              WHERE h.user_id = ?1
                AND (h.status = 'CONFIRMED' OR (h.status = 'HOLD' AND h.expires_at > ?2))
-             ORDER BY h.created_at DESC, h.id DESC"
+             ORDER BY h.created_at DESC, h.id DESC",
+            hold_columns()
         ))?;
         let mut rows = stmt.query(params![user.as_str(), millis(now)])?;
         let mut holds = Vec::new();
         while let Some(row) = rows.next()? {
             holds.push(UserHold {
                 hold: hold_of_row(row)?,
-                room_id: stored(RoomId::try_from(row.get::<_, String>(7)?))?,
-                created_at: from_millis(row.get(8)?)?,
+                room_id: stored(RoomId::try_from(
+                    row.get::<_, String>(AFTER_HOLD_COLUMNS)?,
+                ))?,
+                created_at: from_millis(row.get(AFTER_HOLD_COLUMNS + 1)?)?,
             });
         }
         Ok(holds)
@@ -747,6 +895,8 @@ impl Store for SqliteStore {
                         expires_at: from_millis(row.get(6)?)?,
                         starts_at: start_time,
                         extended: false,
+                        players: None,
+                        cancel_by: start_time,
                     }),
                     None => None,
                 };
@@ -760,6 +910,7 @@ impl Store for SqliteStore {
                     booked,
                     hold,
                     time_zone: chrono_tz::UTC,
+                    book_by: start_time,
                 });
             }
             drop(rows);
@@ -804,7 +955,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn put_room(&self, room: &Room) -> Result<bool, Error> {
+    async fn put_room(&self, room: &Room, _now: DateTime<Utc>) -> Result<bool, Error> {
         let policy = serde_json::to_string(&room.policy)
             .map_err(|e| Error::Internal(format!("room policy encoding: {e}")))?;
         self.write(|tx| {
@@ -852,6 +1003,15 @@ impl Provision for SqliteStore {
                     millis(s.start_time),
                     millis(s.end_time)
                 ])?;
+            }
+            let mut schedule = tx.prepare_cached(
+                "INSERT INTO schedules (room_id, schedule, updated_at) VALUES (?1, ?2, 0)
+                 ON CONFLICT (room_id) DO NOTHING",
+            )?;
+            for (room, s) in &data.schedules {
+                let json = serde_json::to_string(s)
+                    .map_err(|e| Error::Internal(format!("schedule encoding: {e}")))?;
+                schedule.execute(params![room.as_str(), json])?;
             }
             Ok(())
         })

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use chrono::{DateTime, Utc};
 
 use super::schema::{IdemItem, SlotItem, parse_item};
-use crate::domain::{self, SlotId};
+use crate::domain::SlotId;
 use crate::error::Error;
 use crate::store::{Created, IdempotencyKey, from_millis};
 
@@ -115,6 +115,7 @@ fn describe_reasons(reasons: &[CancellationReason]) -> String {
 pub(super) fn create_refusal(
     reasons: &[CancellationReason],
     asked: &SlotId,
+    players: Option<u32>,
     now: DateTime<Utc>,
 ) -> Error {
     let (user_code, slot_code, record_code) = (
@@ -133,9 +134,13 @@ pub(super) fn create_refusal(
         if user_code == CONDITION_FAILED {
             return Error::UserNotFound;
         }
-        return match from_millis(old.start_time) {
-            Ok(start) if domain::has_started(start, now) => Error::SlotStarted,
-            Ok(_) => Error::SlotUnavailable,
+        // The slot's own rules first (started, notice, party size), then its occupancy.
+        let checked = old.rules().and_then(|rules| {
+            let start = from_millis(old.start_time)?;
+            Ok(rules.check_hold(start, players, now)?)
+        });
+        return match checked {
+            Ok(()) => Error::SlotUnavailable,
             Err(err) => err,
         };
     }
@@ -256,7 +261,7 @@ mod tests {
     }
 
     fn refusal(reasons: &[CancellationReason]) -> Error {
-        create_refusal(reasons, &SlotId::parse("s-1").unwrap(), now())
+        create_refusal(reasons, &SlotId::parse("s-1").unwrap(), None, now())
     }
 
     fn now() -> DateTime<Utc> {

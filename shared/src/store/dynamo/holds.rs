@@ -23,13 +23,14 @@ use super::errors::{
 };
 use super::schema::*;
 use crate::domain::{
-    self, Hold, HoldId, HoldStatus, Refusal, Room, RoomId, Slot, SlotKey, SlotState, UserId,
+    self, Booking, Canceller, Hold, HoldId, HoldStatus, Refusal, Room, RoomId, Slot, SlotKey,
+    SlotRules, SlotState, UserId,
 };
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 use crate::store::{
-    Applied, Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, SlotWindow, Store, UserHold,
-    from_millis, millis,
+    Applied, Created, DaySheet, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, SheetWindow,
+    SlotWindow, Store, UserHold, from_millis, millis,
 };
 
 /// How long a hold record is kept after its expiry before TTL may delete it. Nothing depends on
@@ -66,25 +67,20 @@ where
 
 /// What a refused hold operation is explained with.
 #[derive(Clone, Copy)]
-enum Action {
-    Confirm,
-    Release,
-    Extend,
-    Cancel(Duration),
+enum Action<'a> {
+    Confirm(&'a UserId),
+    Release(&'a UserId),
+    Extend(&'a UserId),
+    Cancel(&'a Canceller),
 }
 
-impl Action {
-    fn explain(
-        self,
-        hold: Option<&Hold>,
-        user: &UserId,
-        now: DateTime<Utc>,
-    ) -> Result<Hold, Refusal> {
+impl Action<'_> {
+    fn explain(self, hold: Option<&Hold>, now: DateTime<Utc>) -> Result<Hold, Refusal> {
         match self {
-            Self::Confirm => domain::explain_confirm(hold, user, now),
-            Self::Release => domain::explain_release(hold, user, now),
-            Self::Extend => domain::explain_extend(hold, user, now),
-            Self::Cancel(cutoff) => domain::explain_cancel(hold, user, now, cutoff),
+            Self::Confirm(user) => domain::explain_confirm(hold, user, now),
+            Self::Release(user) => domain::explain_release(hold, user, now),
+            Self::Extend(user) => domain::explain_extend(hold, user, now),
+            Self::Cancel(by) => domain::explain_cancel(hold, by, now),
         }
     }
 }
@@ -106,17 +102,17 @@ impl DynamoStore {
         id: HoldId,
         user: &UserId,
         now: DateTime<Utc>,
-        action: Action,
+        action: Action<'_>,
     ) -> Result<Hold, Error> {
         let (to, operation, condition, update) = match action {
-            Action::Confirm => (
+            Action::Confirm(_) => (
                 HoldStatus::Confirmed,
                 "UpdateItem (confirm)",
                 format!(
                     "{HOLD_ID} = :hold_id AND {HOLDER} = :user AND {HOLD_STATUS} = :hold \
                      AND {HOLD_EXPIRES_AT} > :now AND {BOOKED} = :false AND {START_TIME} > :now"
                 ),
-                format!("SET {HOLD_STATUS} = :to, {BOOKED} = :true"),
+                format!("SET {HOLD_STATUS} = :to, {BOOKED} = :true, {HOLD_CONFIRMED_AT} = :now"),
             ),
             _ => (
                 HoldStatus::Released,
@@ -144,7 +140,7 @@ impl DynamoStore {
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         let request = match action {
-            Action::Confirm => {
+            Action::Confirm(_) => {
                 request.expression_attribute_values(":true", AttributeValue::Bool(true))
             }
             _ => request,
@@ -176,7 +172,7 @@ impl DynamoStore {
                     .filter(|i| !i.is_empty())
                     .map(|i| parse_item(i.clone()))
                     .transpose()?;
-                self.explain(id, user, now, action, old).await
+                self.explain(id, now, action, old).await
             }
             Some(UpdateItemError::TransactionConflictException(_)) => {
                 Err(Error::Unavailable(format!(
@@ -194,14 +190,13 @@ impl DynamoStore {
     async fn transact_on_hold(
         &self,
         id: HoldId,
-        user: &UserId,
         now: DateTime<Utc>,
-        action: Action,
+        action: Action<'_>,
         slot: Update,
         record: Update,
     ) -> Result<Option<Hold>, Error> {
         let operation = match action {
-            Action::Extend => "TransactWriteItems (extend)",
+            Action::Extend(_) => "TransactWriteItems (extend)",
             _ => "TransactWriteItems (cancel)",
         };
         let request = self
@@ -223,7 +218,7 @@ impl DynamoStore {
         // i.e. the hold is unknown), explained as any refusal.
         let old =
             transaction_refusal_item::<SlotItem>(cancelled.cancellation_reasons(), 0, operation)?;
-        Ok(Some(self.explain(id, user, now, action, old).await?))
+        Ok(Some(self.explain(id, now, action, old).await?))
     }
 
     /// Why an operation on `id` was refused, from the slot item as it was (`slot`).
@@ -235,16 +230,15 @@ impl DynamoStore {
     async fn explain(
         &self,
         id: HoldId,
-        user: &UserId,
         now: DateTime<Utc>,
-        action: Action,
+        action: Action<'_>,
         slot: Option<SlotItem>,
     ) -> Result<Hold, Error> {
         let hold = match slot.as_ref().map(|s| s.hold_if(id)).transpose()?.flatten() {
             Some(hold) => Some(hold),
             None => self.hold_record(id, now).await?,
         };
-        Ok(action.explain(hold.as_ref(), user, now)?)
+        Ok(action.explain(hold.as_ref(), now)?)
     }
 
     /// The hold record of `id`, read consistently, as [`HoldItem::hold`] tells it; `None` if there
@@ -287,8 +281,9 @@ const APPLY_CONCURRENCY: usize = 32;
 /// One slot write of a schedule's application.
 enum SlotChange {
     Create(std::collections::HashMap<String, AttributeValue>),
-    /// A free slot to new times (its index key follows) and its room's time zone.
-    Move(Slot, String),
+    /// A free slot to new times (its index key follows), with its room's rules for them and
+    /// time zone.
+    Move(Slot, SlotRules, String),
     Remove(crate::domain::SlotId),
 }
 
@@ -338,16 +333,22 @@ impl SlotChange {
                     Err(err) => Err(sdk_error("PutItem (scheduled slot)", err)),
                 }
             }
-            Self::Move(slot, time_zone) => {
+            Self::Move(slot, rules, time_zone) => {
                 let moved = client
                     .update_item()
                     .table_name(table)
                     .set_key(Some(Key::slot(SlotKey::of(&slot.id)).item()?))
                     .condition_expression(free_slot_condition())
                     .update_expression(format!(
-                        "SET {START_TIME} = :start, end_time = :end, {GSI1SK} = :sort, {TIME_ZONE} = :zone"
+                        "SET {START_TIME} = :start, end_time = :end, {GSI1SK} = :sort, \
+                         {TIME_ZONE} = :zone, {MIN_PLAYERS} = :min, {MAX_PLAYERS} = :max, \
+                         {BOOK_BY} = :book_by, {CANCEL_BY} = :cancel_by"
                     ))
                     .expression_attribute_values(":zone", s(time_zone))
+                    .expression_attribute_values(":min", n(i64::from(rules.min_players)))
+                    .expression_attribute_values(":max", n(i64::from(rules.max_players)))
+                    .expression_attribute_values(":book_by", n(millis(rules.book_by)))
+                    .expression_attribute_values(":cancel_by", n(millis(rules.cancel_by)))
                     .expression_attribute_values(":slot", s(slot.id.as_str()))
                     .expression_attribute_values(":false", AttributeValue::Bool(false))
                     .expression_attribute_values(":hold", s(HoldStatus::Hold.as_str()))
@@ -416,6 +417,7 @@ fn slot_state(slot: SlotItem) -> Result<SlotState, Error> {
             .map_err(|_| Error::Internal(format!("slot {} has time zone {zone}", slot.slot_id)))?,
         None => chrono_tz::UTC,
     };
+    let book_by = slot.rules()?.book_by;
     Ok(SlotState {
         slot: Slot {
             id: slot.slot_id,
@@ -426,6 +428,7 @@ fn slot_state(slot: SlotItem) -> Result<SlotState, Error> {
         booked: slot.booked,
         hold,
         time_zone,
+        book_by,
     })
 }
 
@@ -516,24 +519,47 @@ impl Store for DynamoStore {
                 .build()
         };
         // The guard of the whole service: the slot exists (and is this slot, not another with
-        // the same key), has not started, is not booked, and its latest hold is not a live one.
-        // The contract's expiry rule is "a hold counts while now < expires_at", so an expired
-        // lock is free when hold_expires_at <= now (`<=`, not `<`).
+        // the same key), has not started, is bookable under the room's rules copied onto it
+        // (outside the notice period, the party in the room's range), is not booked, and its
+        // latest hold is not a live one. The contract's expiry rule is "a hold counts while
+        // now < expires_at", so an expired lock is free when hold_expires_at <= now (`<=`).
+        // A party not given is the room's minimum, read from the item by the update itself.
+        let (party_guard, party) = match hold.players {
+            Some(_) => (
+                format!(
+                    " AND (attribute_not_exists({MAX_PLAYERS}) OR \
+                     (:players >= {MIN_PLAYERS} AND :players <= {MAX_PLAYERS}))"
+                ),
+                ":players".to_owned(),
+            ),
+            None => (String::new(), format!("if_not_exists({MIN_PLAYERS}, :one)")),
+        };
+        let take_lock = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Key::slot(slot_key).item()?))
+            .condition_expression(format!(
+                "attribute_exists({PK}) AND {SLOT_ID} = :slot AND {BOOKED} = :false \
+                 AND {START_TIME} > :now \
+                 AND (attribute_not_exists({BOOK_BY}) OR {BOOK_BY} > :now){party_guard} AND \
+                 (attribute_not_exists({HOLD_STATUS}) OR {HOLD_STATUS} <> :hold OR {HOLD_EXPIRES_AT} <= :now)"
+            ))
+            // The fields of the slot's previous booking go: they described another hold.
+            .update_expression(format!(
+                "SET {HOLD_ID} = :hold_id, {HOLDER} = :user, {HOLD_EXPIRES_AT} = :expires, \
+                 {HOLD_STATUS} = :hold, {HOLD_EXTENDED} = :false, {HOLD_CREATED_AT} = :now, \
+                 {GSI2PK} = :user_pk, {GSI2SK} = :user_sk, {HOLD_PLAYERS} = {party} \
+                 REMOVE {HOLD_CONFIRMED_AT}, {HOLD_CANCELLED_AT}, {HOLD_CANCELLED_BY}, \
+                 {HOLD_CANCEL_REASON}"
+            ));
+        let take_lock = match hold.players {
+            Some(players) => {
+                take_lock.expression_attribute_values(":players", n(i64::from(players)))
+            }
+            None => take_lock.expression_attribute_values(":one", n(1)),
+        };
         let take_lock = update(
             "slot update",
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(Key::slot(slot_key).item()?))
-                .condition_expression(format!(
-                    "attribute_exists({PK}) AND {SLOT_ID} = :slot AND {BOOKED} = :false \
-                     AND {START_TIME} > :now AND \
-                     (attribute_not_exists({HOLD_STATUS}) OR {HOLD_STATUS} <> :hold OR {HOLD_EXPIRES_AT} <= :now)"
-                ))
-                .update_expression(format!(
-                    "SET {HOLD_ID} = :hold_id, {HOLDER} = :user, {HOLD_EXPIRES_AT} = :expires, \
-                     {HOLD_STATUS} = :hold, {HOLD_EXTENDED} = :false, {HOLD_CREATED_AT} = :now, \
-                     {GSI2PK} = :user_pk, {GSI2SK} = :user_sk"
-                ))
+            take_lock
                 .expression_attribute_values(":slot", s(hold.slot_id.as_str()))
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
                 .expression_attribute_values(":hold", s(HoldStatus::Hold.as_str()))
@@ -566,6 +592,9 @@ impl Store for DynamoStore {
                     ttl: (hold.expires_at + HOLD_RECORD_RETENTION).timestamp(),
                     extended: false,
                     cancelled_at: None,
+                    players: hold.players,
+                    cancelled_by: None,
+                    reason: None,
                 })?))
                 .condition_expression(format!("attribute_not_exists({PK})"))
                 .build(),
@@ -622,7 +651,7 @@ impl Store for DynamoStore {
         {
             return answer;
         }
-        Err(create_refusal(reasons, &hold.slot_id, now))
+        Err(create_refusal(reasons, &hold.slot_id, hold.players, now))
     }
 
     async fn confirm_hold(
@@ -631,7 +660,7 @@ impl Store for DynamoStore {
         user: &UserId,
         now: DateTime<Utc>,
     ) -> Result<Hold, Error> {
-        self.transition(id, user, now, Action::Confirm).await
+        self.transition(id, user, now, Action::Confirm(user)).await
     }
 
     async fn release_hold(
@@ -640,7 +669,7 @@ impl Store for DynamoStore {
         user: &UserId,
         now: DateTime<Utc>,
     ) -> Result<Hold, Error> {
-        self.transition(id, user, now, Action::Release).await
+        self.transition(id, user, now, Action::Release(user)).await
     }
 
     async fn extend_hold(
@@ -694,7 +723,7 @@ impl Store for DynamoStore {
                 ),
         )?;
         match self
-            .transact_on_hold(id, user, now, Action::Extend, slot, record)
+            .transact_on_hold(id, now, Action::Extend(user), slot, record)
             .await?
         {
             None => Ok(expires_at),
@@ -708,44 +737,171 @@ impl Store for DynamoStore {
     async fn cancel_hold(
         &self,
         id: HoldId,
-        user: &UserId,
-        cutoff: Duration,
+        by: &Canceller,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let slot = update(
-            "slot cancellation",
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(Key::slot(id.slot_key()).item()?))
-                .condition_expression(format!(
-                    "{HOLD_ID} = :hold_id AND {HOLDER} = :user AND {HOLD_STATUS} = :confirmed \
-                     AND {START_TIME} > :latest"
-                ))
-                .update_expression(format!("SET {HOLD_STATUS} = :cancelled, {BOOKED} = :false"))
-                .expression_attribute_values(":hold_id", s(id.to_string()))
-                .expression_attribute_values(":user", s(user.as_str()))
-                .expression_attribute_values(":confirmed", s(HoldStatus::Confirmed.as_str()))
-                .expression_attribute_values(":cancelled", s(HoldStatus::Cancelled.as_str()))
-                .expression_attribute_values(":latest", n(millis(now + cutoff)))
-                .expression_attribute_values(":false", AttributeValue::Bool(false))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
+        // A player: their own booking, before the service's cut-off (`:latest`) and the room's
+        // (`cancel_by`, copied onto the slot). An operator: any booking, before its start.
+        let (guard, latest) = match by {
+            Canceller::Player { cutoff, .. } => (
+                format!(
+                    " AND {HOLDER} = :user \
+                     AND (attribute_not_exists({CANCEL_BY}) OR {CANCEL_BY} > :now)"
                 ),
-        )?;
-        let record = update(
-            "hold record cancellation",
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(Key::hold(id).item()?))
-                .condition_expression(format!("attribute_exists({PK})"))
-                .update_expression("SET #cancelled = :now")
-                .expression_attribute_names("#cancelled", CANCELLED_AT)
-                .expression_attribute_values(":now", n(millis(now))),
-        )?;
+                now + *cutoff,
+            ),
+            Canceller::Operator { .. } => (String::new(), now),
+        };
+        let mut set = format!(
+            "SET {HOLD_STATUS} = :cancelled, {BOOKED} = :false, {HOLD_CANCELLED_AT} = :now, \
+             {HOLD_CANCELLED_BY} = :by"
+        );
+        if by.reason().is_some() {
+            set.push_str(&format!(", {HOLD_CANCEL_REASON} = :reason"));
+        }
+        let slot = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Key::slot(id.slot_key()).item()?))
+            .condition_expression(format!(
+                "{HOLD_ID} = :hold_id AND {HOLD_STATUS} = :confirmed AND {START_TIME} > :latest{guard}"
+            ))
+            .update_expression(set)
+            .expression_attribute_values(":hold_id", s(id.to_string()))
+            .expression_attribute_values(":confirmed", s(HoldStatus::Confirmed.as_str()))
+            .expression_attribute_values(":cancelled", s(HoldStatus::Cancelled.as_str()))
+            .expression_attribute_values(":latest", n(millis(latest)))
+            .expression_attribute_values(":now", n(millis(now)))
+            .expression_attribute_values(":by", s(by.name()))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let slot = match by {
+            Canceller::Player { user, .. } => {
+                slot.expression_attribute_values(":user", s(user.as_str()))
+            }
+            Canceller::Operator { reason, .. } => {
+                slot.expression_attribute_values(":reason", s(reason.as_str()))
+            }
+        };
+        let slot = update("slot cancellation", slot)?;
+        let mut set = "SET #cancelled = :now, #by = :by".to_owned();
+        if by.reason().is_some() {
+            set.push_str(", #reason = :reason");
+        }
+        let record = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Key::hold(id).item()?))
+            .condition_expression(format!("attribute_exists({PK})"))
+            .update_expression(set)
+            .expression_attribute_names("#cancelled", CANCELLED_AT)
+            .expression_attribute_names("#by", CANCELLED_BY)
+            .expression_attribute_values(":now", n(millis(now)))
+            .expression_attribute_values(":by", s(by.name()));
+        let record = match by.reason() {
+            Some(reason) => record
+                .expression_attribute_names("#reason", REASON)
+                .expression_attribute_values(":reason", s(reason)),
+            None => record,
+        };
+        let record = update("hold record cancellation", record)?;
         // Refused but explained as done: a retry of a cancellation.
-        self.transact_on_hold(id, user, now, Action::Cancel(cutoff), slot, record)
+        self.transact_on_hold(id, now, Action::Cancel(by), slot, record)
             .await
             .map(|_| ())
+    }
+
+    async fn room_bookings(
+        &self,
+        room: &RoomId,
+        window: SheetWindow,
+        now: DateTime<Utc>,
+    ) -> Result<DaySheet, Error> {
+        // Today's window needs the room's time zone, which every slot item carries: one Query
+        // of a span that holds today in any zone (a day is at most 25 hours long, so from 25
+        // hours before now to 25 after), narrowed here. A second request, for the room, only
+        // when the span has no slots at all (an unknown room, or an empty calendar).
+        let (low, high) = match window {
+            SheetWindow::Today => (now - Duration::hours(25), now + Duration::hours(25)),
+            SheetWindow::Between(from, to) => (from, to),
+        };
+        let (low_key, high_key) = slot_window_bounds(millis(low), Some(millis(high)));
+        let mut slots: Vec<SlotItem> = Vec::new();
+        let mut start_key = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression(format!(
+                    "{GSI1PK} = :room AND {GSI1SK} BETWEEN :low AND :high"
+                ))
+                .expression_attribute_values(":room", s(room_pk(room)))
+                .expression_attribute_values(":low", s(low_key.clone()))
+                .expression_attribute_values(":high", s(high_key.clone()))
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query (day sheet)", e))?;
+            for item in page.items.unwrap_or_default() {
+                slots.push(parse_item(item)?);
+            }
+            start_key = page.last_evaluated_key.filter(|k| !k.is_empty());
+            if start_key.is_none() {
+                break;
+            }
+        }
+        let zone = match slots.first() {
+            Some(slot) => slot.time_zone.clone(),
+            None => Some(
+                self.get_room(room)
+                    .await?
+                    .ok_or(Error::RoomNotFound)?
+                    .policy
+                    .time_zone,
+            ),
+        };
+        let time_zone: chrono_tz::Tz = match zone.as_deref() {
+            Some(zone) => zone
+                .parse()
+                .map_err(|_| Error::Internal(format!("room {room} has time zone {zone}")))?,
+            None => chrono_tz::UTC,
+        };
+        let (from, to) = match window {
+            SheetWindow::Today => domain::today_in(time_zone, now),
+            SheetWindow::Between(from, to) => (from, to),
+        };
+        let mut bookings = Vec::new();
+        for slot in slots {
+            let start = from_millis(slot.start_time)?;
+            let status = slot.hold_status;
+            if start < from || start >= to {
+                continue;
+            }
+            let (Some(hold_id), Some(user_id), Some(status @ (HoldStatus::Confirmed | HoldStatus::Cancelled))) =
+                (slot.hold_id, slot.holder, status)
+            else {
+                continue;
+            };
+            let time = |ms: Option<i64>| ms.map(from_millis).transpose();
+            bookings.push(Booking {
+                hold_id,
+                slot_id: slot.slot_id,
+                start_time: start,
+                user_id,
+                players: slot.hold_players,
+                status,
+                confirmed_at: time(slot.hold_confirmed_at)?,
+                cancelled_at: time(slot.hold_cancelled_at)?,
+                cancelled_by: slot.hold_cancelled_by,
+                reason: slot.hold_cancel_reason,
+            });
+        }
+        Ok(DaySheet {
+            time_zone,
+            from,
+            to,
+            bookings,
+        })
     }
 
     async fn get_hold(&self, id: HoldId, now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
@@ -785,17 +941,23 @@ impl Store for DynamoStore {
             .iter()
             .position(|i| sort_key(i).as_deref() == Some(SLOT_SK))
             .map(|at| items.swap_remove(at));
-        if let Some(slot) = slot {
-            let slot: SlotItem = parse_item(slot)?;
-            if let Some(hold) = slot.hold_if(id)? {
-                return Ok(Some(hold));
-            }
+        let slot: Option<SlotItem> = slot.map(parse_item).transpose()?;
+        if let Some(hold) = slot.as_ref().map(|s| s.hold_if(id)).transpose()?.flatten() {
+            return Ok(Some(hold));
         }
         match items
             .into_iter()
             .find(|i| sort_key(i).as_deref() == Some(HOLD_SK))
         {
-            Some(record) => Ok(Some(parse_item::<HoldItem>(record)?.hold(now)?)),
+            Some(record) => {
+                let mut hold = parse_item::<HoldItem>(record)?.hold(now)?;
+                // A hold made without a party size was for the room's minimum, which the slot
+                // item knows (its record does not).
+                if hold.players.is_none() {
+                    hold.players = slot.and_then(|s| s.min_players);
+                }
+                Ok(Some(hold))
+            }
             None => Ok(None),
         }
     }
@@ -897,6 +1059,7 @@ impl Store for DynamoStore {
         from: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Applied, Error> {
+        let the_room = room;
         let time_zone = room.policy.time_zone.as_str();
         let room = &room.id;
         let Key { pk, sk } = Key::schedule(room);
@@ -954,7 +1117,11 @@ impl Store for DynamoStore {
                 Some(old)
                     if (old.slot.start_time, old.slot.end_time) == (p.start_time, p.end_time) => {}
                 Some(old) if occupied(old) => {}
-                Some(_) => changes.push(SlotChange::Move(slot, time_zone.to_owned())),
+                Some(_) => changes.push(SlotChange::Move(
+                    slot,
+                    the_room.rules_for(p.start_time),
+                    time_zone.to_owned(),
+                )),
                 None if staying.iter().any(|k| {
                     crate::store::overlaps(
                         (p.start_time, p.end_time),
@@ -965,7 +1132,7 @@ impl Store for DynamoStore {
                     skipped += 1;
                 }
                 None => changes.push(SlotChange::Create(
-                    crate::store::dynamo::provision::slot_seed_item(&slot, time_zone)?,
+                    crate::store::dynamo::provision::slot_seed_item(&slot, the_room)?,
                 )),
             }
         }
@@ -1011,7 +1178,7 @@ impl Store for DynamoStore {
         Ok(applied)
     }
 
-    async fn put_room(&self, room: &Room) -> Result<bool, Error> {
+    async fn put_room(&self, room: &Room, now: DateTime<Utc>) -> Result<bool, Error> {
         // One PutItem: the room's name and rules replace the old ones; the old item, returned,
         // tells a replacement (200) from a creation (201).
         let output = self
@@ -1023,6 +1190,112 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(|e| sdk_error("PutItem (room)", e))?;
-        Ok(output.attributes.is_none_or(|old| old.is_empty()))
+        let old = output.attributes.filter(|old| !old.is_empty());
+        let Some(old) = old else {
+            return Ok(true);
+        };
+        // Rules that the room's slot items carry changed: copy them onto its future slots,
+        // so that holds and cancellations follow the new rules at once (as on SQLite, where
+        // they are read from the room). Only then more requests: a Query and one UpdateItem
+        // per slot.
+        let old = parse_item::<RoomItem>(old)?.room();
+        let start = chrono::DateTime::<Utc>::UNIX_EPOCH;
+        if old.rules_for(start) != room.rules_for(start)
+            || old.policy.time_zone != room.policy.time_zone
+        {
+            self.copy_rules_to_slots(room, now).await?;
+        }
+        Ok(false)
+    }
+}
+
+impl DynamoStore {
+    /// Copies `room`'s rules and time zone onto each of its slot items starting after `now`,
+    /// 32 updates in flight, each guarded on the slot's start being the one the rules were
+    /// computed for (a slot moved meanwhile got its rules from the move).
+    async fn copy_rules_to_slots(&self, room: &Room, now: DateTime<Utc>) -> Result<(), Error> {
+        let (low, high) = slot_window_bounds(millis(now), None);
+        let mut start_key = None;
+        let mut slots = Vec::new();
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression(format!(
+                    "{GSI1PK} = :room AND {GSI1SK} BETWEEN :low AND :high"
+                ))
+                .expression_attribute_values(":room", s(room_pk(&room.id)))
+                .expression_attribute_values(":low", s(low.clone()))
+                .expression_attribute_values(":high", s(high.clone()))
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query (room's slots)", e))?;
+            for item in page.items.unwrap_or_default() {
+                slots.push(parse_item::<SlotItem>(item)?);
+            }
+            start_key = page.last_evaluated_key.filter(|k| !k.is_empty());
+            if start_key.is_none() {
+                break;
+            }
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for slot in slots {
+            let rules = room.rules_for(from_millis(slot.start_time)?);
+            let request = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(Key::slot(SlotKey::of(&slot.slot_id)).item()?))
+                .condition_expression(format!("{SLOT_ID} = :slot AND {START_TIME} = :start"))
+                .update_expression(format!(
+                    "SET {TIME_ZONE} = :zone, {MIN_PLAYERS} = :min, {MAX_PLAYERS} = :max, \
+                     {BOOK_BY} = :book_by, {CANCEL_BY} = :cancel_by"
+                ))
+                .expression_attribute_values(":slot", s(slot.slot_id.as_str()))
+                .expression_attribute_values(":start", n(slot.start_time))
+                .expression_attribute_values(":zone", s(room.policy.time_zone.as_str()))
+                .expression_attribute_values(":min", n(i64::from(rules.min_players)))
+                .expression_attribute_values(":max", n(i64::from(rules.max_players)))
+                .expression_attribute_values(":book_by", n(millis(rules.book_by)))
+                .expression_attribute_values(":cancel_by", n(millis(rules.cancel_by)));
+            if tasks.len() >= APPLY_CONCURRENCY
+                && let Some(done) = tasks.join_next().await
+            {
+                copied(done)?;
+            }
+            tasks.spawn(async move { request.send().await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            copied(done)?;
+        }
+        Ok(())
+    }
+}
+
+/// One rules copy's outcome: written, or refused because the slot moved or went meanwhile
+/// (either way it needs nothing more).
+fn copied(
+    done: Result<
+        Result<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+            aws_sdk_dynamodb::error::SdkError<UpdateItemError>,
+        >,
+        tokio::task::JoinError,
+    >,
+) -> Result<(), Error> {
+    match done.map_err(|e| Error::Internal(format!("rules copy task: {e}")))? {
+        Ok(_) => Ok(()),
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(UpdateItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(sdk_error("UpdateItem (slot rules)", err)),
     }
 }

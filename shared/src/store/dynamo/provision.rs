@@ -226,17 +226,15 @@ fn room_item(room: &Room) -> Result<SeedItem, Error> {
     })
 }
 
-/// A new slot's item of a room in `time_zone`, free (no hold fields).
+/// A new slot's item of `room` (its rules and time zone copied on), free (no hold fields).
 pub(super) fn slot_seed_item(
     slot: &Slot,
-    time_zone: &str,
+    room: &Room,
 ) -> Result<HashMap<String, AttributeValue>, Error> {
-    let mut item = slot_item(slot)?.item;
-    item.insert(TIME_ZONE.into(), s(time_zone));
-    Ok(item)
+    Ok(slot_item(slot, Some(room))?.item)
 }
 
-fn slot_item(slot: &Slot) -> Result<SeedItem, Error> {
+fn slot_item(slot: &Slot, room: Option<&Room>) -> Result<SeedItem, Error> {
     let (start, end) = (millis(slot.start_time), millis(slot.end_time));
     if start < 0 || start >= end {
         return Err(Error::Validation(format!(
@@ -244,7 +242,7 @@ fn slot_item(slot: &Slot) -> Result<SeedItem, Error> {
             slot.id
         )));
     }
-    let item = item_of(&SlotItem {
+    let mut item = SlotItem {
         pk: slot_pk(SlotKey::of(&slot.id)),
         sk: SLOT_SK.into(),
         gsi1pk: room_pk(&slot.room_id),
@@ -263,7 +261,20 @@ fn slot_item(slot: &Slot) -> Result<SeedItem, Error> {
         time_zone: None,
         gsi2pk: None,
         gsi2sk: None,
-    })?;
+        min_players: None,
+        max_players: None,
+        book_by: None,
+        cancel_by: None,
+        hold_players: None,
+        hold_confirmed_at: None,
+        hold_cancelled_at: None,
+        hold_cancelled_by: None,
+        hold_cancel_reason: None,
+    };
+    if let Some(room) = room {
+        item.set_rules(&room.rules_for(slot.start_time), &room.policy.time_zone);
+    }
+    let item = item_of(&item)?;
     Ok(SeedItem {
         item,
         slot: Some(slot.id.clone()),
@@ -331,7 +342,22 @@ impl Provision for DynamoStore {
             .iter()
             .map(user_item)
             .chain(data.rooms.iter().map(room_item))
-            .chain(data.slots.iter().map(slot_item))
+            .chain(data.slots.iter().map(|slot| {
+                slot_item(slot, data.rooms.iter().find(|r| r.id == slot.room_id))
+            }))
+            .chain(data.schedules.iter().map(|(room, schedule)| {
+                let Key { pk, sk } = Key::schedule(room);
+                Ok(SeedItem {
+                    item: item_of(&ScheduleItem {
+                        pk,
+                        sk,
+                        room_id: room.clone(),
+                        schedule: schedule.clone(),
+                        updated_at: 0,
+                    })?,
+                    slot: None,
+                })
+            }))
             .collect::<Result<Vec<_>, Error>>()?;
         let mut tasks = tokio::task::JoinSet::new();
         let mut first_error = None;
@@ -392,7 +418,7 @@ mod tests {
             start_time: from_millis(1_800_000_000_000).unwrap(),
             end_time: from_millis(1_800_000_900_000).unwrap(),
         };
-        let item = slot_item(&slot).unwrap().item;
+        let item = slot_item(&slot, None).unwrap().item;
         assert!(!item.contains_key(HOLD_ID) && !item.contains_key(HOLD_STATUS));
         assert!(slot_gsi1sk(999, &slot.id) < slot_gsi1sk(1_000, &slot.id));
         assert!(ROOM_SK < slot_gsi1sk(0, &slot.id).as_str());
@@ -407,6 +433,6 @@ mod tests {
             start_time: t,
             end_time: t,
         };
-        assert!(matches!(slot_item(&slot), Err(Error::Validation(_))));
+        assert!(matches!(slot_item(&slot, None), Err(Error::Validation(_))));
     }
 }

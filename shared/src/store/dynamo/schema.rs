@@ -8,7 +8,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
-use crate::domain::{Hold, HoldId, HoldStatus, Room, RoomId, RoomPolicy, SlotId, SlotKey, UserId};
+use crate::domain::{
+    Hold, HoldId, HoldStatus, Room, RoomId, RoomPolicy, SlotId, SlotKey, SlotRules, UserId,
+};
 use crate::error::Error;
 use crate::store::from_millis;
 
@@ -42,10 +44,23 @@ pub(super) const HOLD_EXTENDED: &str = "hold_extended";
 pub(super) const HOLD_CREATED_AT: &str = "hold_created_at";
 pub(super) const START_TIME: &str = "start_time";
 pub(super) const TIME_ZONE: &str = "time_zone";
+/// The room's rules copied onto each slot item (see [`SlotItem`]).
+pub(super) const MIN_PLAYERS: &str = "min_players";
+pub(super) const MAX_PLAYERS: &str = "max_players";
+pub(super) const BOOK_BY: &str = "book_by";
+pub(super) const CANCEL_BY: &str = "cancel_by";
+/// The latest hold's party, confirmation and cancellation (the day sheet reads them).
+pub(super) const HOLD_PLAYERS: &str = "hold_players";
+pub(super) const HOLD_CONFIRMED_AT: &str = "hold_confirmed_at";
+pub(super) const HOLD_CANCELLED_AT: &str = "hold_cancelled_at";
+pub(super) const HOLD_CANCELLED_BY: &str = "hold_cancelled_by";
+pub(super) const HOLD_CANCEL_REASON: &str = "hold_cancel_reason";
 /// Hold record attributes changed after creation (extension, cancellation).
 pub(super) const EXPIRES_AT: &str = "expires_at";
 pub(super) const EXTENDED: &str = "extended";
 pub(super) const CANCELLED_AT: &str = "cancelled_at";
+pub(super) const CANCELLED_BY: &str = "cancelled_by";
+pub(super) const REASON: &str = "reason";
 
 pub(super) const ROOM_SK: &str = "#ROOM";
 pub(super) const SLOT_SK: &str = "SLOT";
@@ -239,9 +254,54 @@ pub(super) struct SlotItem {
     pub(super) gsi2pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) gsi2sk: Option<String>,
+    /// The room's rules for this slot ([`SlotRules`]), copied here when the slot is made and
+    /// whenever the room's rules change, so that a hold's one guarded write can check them:
+    /// players, and the absolute moments (epoch ms) until which it can be held and cancelled.
+    /// Absent on a slot of an earlier version: [`SlotRules::open`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) min_players: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) max_players: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) book_by: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) cancel_by: Option<i64>,
+    /// The latest hold's party size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_players: Option<u32>,
+    /// Epoch milliseconds: when the latest hold was confirmed, cancelled; by whom and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_confirmed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_cancelled_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_cancelled_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_cancel_reason: Option<String>,
 }
 
 impl SlotItem {
+    /// The room's rules for this slot, as copied onto it.
+    pub(super) fn rules(&self) -> Result<SlotRules, Error> {
+        let start = from_millis(self.start_time)?;
+        let open = SlotRules::open(start);
+        Ok(SlotRules {
+            min_players: self.min_players.unwrap_or(open.min_players),
+            max_players: self.max_players.unwrap_or(open.max_players),
+            book_by: self.book_by.map(from_millis).transpose()?.unwrap_or(start),
+            cancel_by: self.cancel_by.map(from_millis).transpose()?.unwrap_or(start),
+        })
+    }
+
+    /// Copies `rules` (and the room's time zone) onto the item.
+    pub(super) fn set_rules(&mut self, rules: &SlotRules, time_zone: &str) {
+        self.min_players = Some(rules.min_players);
+        self.max_players = Some(rules.max_players);
+        self.book_by = Some(rules.book_by.timestamp_millis());
+        self.cancel_by = Some(rules.cancel_by.timestamp_millis());
+        self.time_zone = Some(time_zone.to_owned());
+    }
+
     /// The slot's latest hold, if it is `id` (as the slot records it: owner, status, expiry).
     pub(super) fn hold_if(&self, id: HoldId) -> Result<Option<Hold>, Error> {
         match (
@@ -259,6 +319,8 @@ impl SlotItem {
                     expires_at: from_millis(expires)?,
                     starts_at: from_millis(self.start_time)?,
                     extended: self.hold_extended.unwrap_or(false),
+                    players: self.hold_players,
+                    cancel_by: self.rules()?.cancel_by,
                 }))
             }
             _ => Ok(None),
@@ -290,6 +352,14 @@ pub(super) struct HoldItem {
     /// Epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) cancelled_at: Option<i64>,
+    /// The party size, when the hold named one (otherwise the room's minimum, which only the
+    /// slot item knows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) players: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) cancelled_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) reason: Option<String>,
 }
 
 impl HoldItem {
@@ -313,6 +383,8 @@ impl HoldItem {
             expires_at,
             starts_at: expires_at,
             extended: self.extended,
+            players: self.players,
+            cancel_by: expires_at,
         })
     }
 }
@@ -407,6 +479,15 @@ mod tests {
             time_zone: Some("Europe/Berlin".into()),
             gsi2pk: Some("USER#u-1".into()),
             gsi2sk: Some("x".into()),
+            min_players: Some(2),
+            max_players: Some(6),
+            book_by: Some(1),
+            cancel_by: Some(1),
+            hold_players: Some(4),
+            hold_confirmed_at: Some(2),
+            hold_cancelled_at: Some(2),
+            hold_cancelled_by: Some("operator".into()),
+            hold_cancel_reason: Some("flood".into()),
         };
         let item = item_of(&slot).unwrap();
         for name in [
@@ -426,6 +507,15 @@ mod tests {
             TIME_ZONE,
             GSI2PK,
             GSI2SK,
+            MIN_PLAYERS,
+            MAX_PLAYERS,
+            BOOK_BY,
+            CANCEL_BY,
+            HOLD_PLAYERS,
+            HOLD_CONFIRMED_AT,
+            HOLD_CANCELLED_AT,
+            HOLD_CANCELLED_BY,
+            HOLD_CANCEL_REASON,
         ] {
             assert!(
                 item.contains_key(name),
@@ -452,9 +542,12 @@ mod tests {
             ttl: 2,
             extended: true,
             cancelled_at: Some(3),
+            players: Some(4),
+            cancelled_by: Some("u-1".into()),
+            reason: Some("r".into()),
         })
         .unwrap();
-        for name in [TTL, PK, EXPIRES_AT, EXTENDED, CANCELLED_AT] {
+        for name in [TTL, PK, EXPIRES_AT, EXTENDED, CANCELLED_AT, CANCELLED_BY, REASON] {
             assert!(
                 record.contains_key(name),
                 "{name} missing from the hold record"
