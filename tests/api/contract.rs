@@ -1539,13 +1539,19 @@ pub async fn a_party_outside_the_rooms_players_is_refused_and_looked_up_with_its
     let default = t.hold(&slots[1], "u-alice").await;
     assert_eq!(t.look_up(&default, "u-alice").await.body["players"], 2);
     let mine = t.bookings_of("u-alice").await;
-    let parties: Vec<&serde_json::Value> = mine.body["holds"]
+    let mut parties: Vec<(String, u64)> = mine.body["holds"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| &h["players"])
+        .map(|h| {
+            (
+                h["hold_id"].as_str().unwrap().to_owned(),
+                h["players"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(parties, [&json!(2), &json!(4)]);
+    parties.sort_by_key(|(_, players)| *players);
+    assert_eq!(parties, [(default, 2), (four.to_owned(), 4)]);
 }
 
 pub async fn a_slot_inside_the_rooms_notice_period_is_closed_and_cannot_be_held(t: TestApp) {

@@ -17,7 +17,7 @@ use shared::Error;
 use shared::domain::{Canceller, HoldId, HoldStatus, RoomId, SlotId, SlotKey, UserId};
 use shared::seed::SeedData;
 use shared::store::dynamo::DynamoStore;
-use shared::store::{IdempotencyKey, NewHold, Provision, SlotWindow, Store};
+use shared::store::{IdempotencyKey, NewHold, Provision, SheetWindow, SlotWindow, Store};
 
 use crate::dynamodb_local;
 use crate::harness::{Event, TestApp};
@@ -241,7 +241,31 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
     let replayed = replayed.unwrap();
     assert!(replayed.replayed && replayed.id == keyed.id);
 
+    // The operator's calls: the day sheet of a window with bookings, a room saved again with
+    // the same rules (its slots need no copy), an operator's cancellation.
+    let window = SheetWindow::Between(now, now + Duration::days(5));
+    let (sheet, sheet_requests) = requests!(store.room_bookings(&room, window, now));
+    assert!(!sheet.unwrap().bookings.is_empty());
+    let same = store.get_room(&room).await.unwrap().unwrap();
+    let (saved, put_room_requests) = requests!(store.put_room(&same, now));
+    assert!(!saved.unwrap(), "replaced, not created");
+    let booked = store
+        .create_hold(&new_hold("s-5", "u-demo", now), None, now)
+        .await
+        .unwrap();
+    store.confirm_hold(booked.id, &demo, now).await.unwrap();
+    let operator = Canceller::Operator {
+        name: "operator".into(),
+        reason: "flooded".into(),
+    };
+    let (cancelled, operator_cancel_requests) =
+        requests!(store.cancel_hold(booked.id, &operator, now));
+    cancelled.unwrap();
+
     let figures = [
+        ("room_bookings", sheet_requests),
+        ("put_room, same rules", put_room_requests),
+        ("cancel_hold by an operator", operator_cancel_requests),
         ("list_slots", list_requests),
         ("list_slots, a page of 5", page_requests),
         ("create_hold with an Idempotency-Key", keyed_create_requests),

@@ -267,3 +267,50 @@ async fn the_horizon_moves_a_day_at_a_time_on_sqlite() {
 async fn the_horizon_moves_a_day_at_a_time_on_dynamodb() {
     the_horizon_moves_a_day_at_a_time(StoreKind::Dynamodb).await;
 }
+
+/// A newcomer's first start: a new database becomes the demo venue, whose rooms are defined by
+/// weekly schedules in Berlin, so the coming weeks have slots whenever the server starts.
+#[tokio::test]
+async fn a_new_database_opens_as_the_demo_venue_with_the_coming_weeks_of_slots() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = shared::config::StoreConfig::Sqlite {
+        path: dir.path().join("venue.db"),
+    };
+    let store = shared::app::open_store(&config).await.unwrap();
+    let app = App::new(store.clone(), Clock::System, Duration::seconds(300));
+    let t = TestApp::with_store(store);
+    let rooms = t.get("/rooms").await;
+    let zones: Vec<(&str, &str)> = rooms.body["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["room_id"].as_str().unwrap(), r["time_zone"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        zones,
+        [("r-101", "Europe/Berlin"), ("r-102", "Europe/Berlin")]
+    );
+    for room in ["r-101", "r-102"] {
+        assert_status(&t.get(&format!("/rooms/{room}/schedule")).await, 200, None);
+        let in_four_weeks = (chrono::Utc::now() + Duration::days(27)).to_rfc3339();
+        let later = t
+            .get(&format!(
+                "/slots?room_id={room}&from={}",
+                in_four_weeks.replace('+', "%2B")
+            ))
+            .await;
+        assert_status(&later, 200, None);
+        assert!(
+            !later.body["slots"].as_array().unwrap().is_empty(),
+            "{room} has games four weeks ahead"
+        );
+        let first = &t.slots(room, None).await[0];
+        assert!(
+            first["slot_id"].as_str().unwrap().starts_with(&format!("{room}.")),
+            "{first}"
+        );
+    }
+    // Opening it again changes nothing; the horizon run finds nothing to add.
+    let runs = app.extend_horizons().await.unwrap();
+    assert_eq!(runs.iter().map(|r| r.created).sum::<usize>(), 0, "{runs:?}");
+}
