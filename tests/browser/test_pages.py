@@ -416,10 +416,16 @@ def test_operator_creates_room_publishes_schedule_and_sees_booking(new_page):
     for i in range(7):
         d = (today + dt.timedelta(days=i)).isoformat()
         expected[d] = 0 if d == closed_day else len([t for t in EVERY_TWO_HOURS if i > 0 or t > now_hm])
+    # A game starting within these few minutes may pass between the preview and the publication:
+    # today is then left out of the comparisons.
+    minutes = lambda hm: int(hm[:2]) * 60 + int(hm[3:])
+    if any(abs(minutes(t) - minutes(now_hm)) <= 3 for t in EVERY_TWO_HOURS) or now_hm >= "23:55":
+        del expected[today.isoformat()]
     expect(op.locator(f'#preview li[data-date="{closed_day}"]')).to_contain_text("closed (Staff training)")
     for d, n in expected.items():
         expect(op.locator(f'#preview li[data-date="{d}"]')).to_have_attribute("data-games", str(n))
-    expect(op.locator("#preview-sum")).to_have_attribute("data-total", str(sum(expected.values())))
+    if len(expected) == 7:
+        expect(op.locator("#preview-sum")).to_have_attribute("data-total", str(sum(expected.values())))
 
     op.locator("#publish").click()
     result = op.locator("#sched-result")
@@ -541,8 +547,8 @@ def test_phone_width_contrast_and_no_layout_shift(new_page):
     watch_layout_shifts(page)
     cell(page, slot).click()
     expect(cell(page, slot)).to_contain_text("Held by you")
-    dock = page.locator("#hold").bounding_box()
-    assert dock["y"] + dock["height"] <= 740 + 1, dock  # the hold panel is on screen
+    for part in ("#hold-h", "#timer", "#confirm", "#extend", "#release", "#msg"):
+        expect(page.locator(part)).to_be_in_viewport(ratio=0.99)  # the docked hold panel, on screen
     assert page.evaluate("() => document.querySelectorAll('.slot[data-status]').length") == len(before)
     assert slot_boxes(page) == before
     bad = page.evaluate(CONTRAST_JS)

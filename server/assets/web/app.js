@@ -1,0 +1,719 @@
+// The player page: choose a room, hold a time, confirm it; my bookings. Talks only to the
+// public API on the same origin (openapi.yaml is its contract). No libraries, no build step.
+'use strict';
+(() => {
+  const $ = (s, r = document) => r.querySelector(s);
+  const USERS = ['u-demo', 'u-alice', 'u-bob'];
+  const WD = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+  const MO = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
+    'September', 'October', 'November', 'December'];
+  const WINDOW_DAYS = 7;
+
+  function keep(store, k, v) {
+    try {
+      if (v === undefined) return store.getItem(k);
+      if (v === null) store.removeItem(k); else store.setItem(k, v);
+    } catch (e) { /* storage switched off: the page still works, it just forgets */ }
+    return null;
+  }
+
+  const st = {
+    user: USERS.includes(keep(localStorage, 'er.user')) ? keep(localStorage, 'er.user') : 'u-demo',
+    token: keep(sessionStorage, 'er.token') || '',
+    rooms: [], room: null, players: 2, day0: 0,
+    slots: [], cells: new Map(), slotKey: '', seq: 0, mineSeq: 0, mine: [],
+    active: null, booked: null, busy: false, skew: 0, timer: 0, warned: false,
+    asking: '', cutoffHit: new Set(), recheck: 0,
+  };
+
+  // ---- small helpers -------------------------------------------------------------------
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) {
+      const v = attrs[k];
+      if (v === false || v == null) continue;
+      if (k === 'on') for (const ev in v) e.addEventListener(ev, v[ev]);
+      else e.setAttribute(k, v === true ? '' : v);
+    }
+    e.append(...kids.filter((x) => x != null && x !== false));
+    return e;
+  }
+  const now = () => Date.now() + st.skew;
+  const enc = encodeURIComponent;
+  const plural = (n, w) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  function span(min) {
+    if (min % 1440 === 0) return plural(min / 1440, 'day');
+    if (min % 60 === 0) return plural(min / 60, 'hour');
+    return plural(min, 'minute');
+  }
+  function uuid() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  // ---- dates: the venue's wall clock, never the browser's zone ----------------------------
+  const fmts = {};
+  function zoneParts(ms, tz) {
+    let f = fmts[tz];
+    if (!f) {
+      try {
+        f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric',
+          month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+      } catch (e) { return zoneParts(ms, 'UTC'); }
+      fmts[tz] = f;
+    }
+    const p = {};
+    for (const x of f.formatToParts(new Date(ms))) p[x.type] = x.value;
+    return { y: +p.year, m: +p.month, d: +p.day, h: +p.hour % 24, mi: +p.minute, s: +p.second };
+  }
+  const two = (n) => String(n).padStart(2, '0');
+  const dateStr = (p) => `${p.y}-${two(p.m)}-${two(p.d)}`;
+  // The first instant of the local date y-m-d in zone tz, as UTC milliseconds.
+  function zoneMidnight(y, m, d, tz) {
+    const want = Date.UTC(y, m - 1, d);
+    let t = want;
+    for (let i = 0; i < 3; i++) {
+      const p = zoneParts(t, tz);
+      t += want - Date.UTC(p.y, p.m - 1, p.d, p.h, p.mi, p.s);
+    }
+    return t;
+  }
+  function addDays(ds, n) {
+    const t = new Date(Date.UTC(+ds.slice(0, 4), +ds.slice(5, 7) - 1, +ds.slice(8, 10) + n));
+    return `${t.getUTCFullYear()}-${two(t.getUTCMonth() + 1)}-${two(t.getUTCDate())}`;
+  }
+  const weekday = (ds) => new Date(Date.UTC(+ds.slice(0, 4), +ds.slice(5, 7) - 1, +ds.slice(8, 10))).getUTCDay();
+  const tz = () => (st.room && st.room.time_zone) || 'UTC';
+  const today = () => dateStr(zoneParts(now(), tz()));
+  function longDate(ds) {
+    const t = today();
+    const base = `${WD[weekday(ds)]} ${+ds.slice(8, 10)} ${MO[+ds.slice(5, 7) - 1]}`;
+    if (ds === t) return `Today, ${base}`;
+    if (ds === addDays(t, 1)) return `Tomorrow, ${base}`;
+    return base;
+  }
+  const shortDate = (ds) => `${WD[weekday(ds)].slice(0, 3)} ${+ds.slice(8, 10)} ${MO[+ds.slice(5, 7) - 1].slice(0, 3)}`;
+  // A slot's local date and HH:MM, as the API wrote them in local_start (venue offset).
+  function localOf(s, zone) {
+    if (typeof s.local_start === 'string' && s.local_start.length >= 16) {
+      return { date: s.local_start.slice(0, 10), time: s.local_start.slice(11, 16) };
+    }
+    const p = zoneParts(Date.parse(s.start_time), zone || tz());
+    return { date: dateStr(p), time: `${two(p.h)}:${two(p.mi)}` };
+  }
+
+  // ---- the API ---------------------------------------------------------------------------
+  class ApiError extends Error {
+    constructor(code, status, message) { super(message || code); this.code = code; this.status = status; this.apiMessage = message; }
+  }
+  async function api(method, path, body, headers) {
+    const h = { Accept: 'application/json', ...(headers || {}) };
+    if (body !== undefined) h['Content-Type'] = 'application/json';
+    if (st.token) h.Authorization = `Bearer ${st.token}`;
+    const t0 = Date.now();
+    let res;
+    try {
+      res = await fetch(path, { method, headers: h, cache: 'no-store',
+        body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new ApiError('NETWORK', 0, '');
+    }
+    const date = Date.parse(res.headers.get('Date') || '');
+    if (date) {
+      const diff = date + 500 - (t0 + Date.now()) / 2;
+      st.skew = Math.abs(diff) > 2000 ? diff : 0;
+    }
+    let data = null;
+    try { data = await res.json(); } catch (e) { /* not JSON */ }
+    if (!res.ok) {
+      const code = data && typeof data.error === 'string' ? data.error : '';
+      const msg = data && typeof data.message === 'string' ? data.message : '';
+      throw new ApiError(code, res.status, msg);
+    }
+    if (!data || typeof data !== 'object') throw new ApiError('BAD_ANSWER', res.status, '');
+    return data;
+  }
+
+  // Every error as a sentence for people; ctx.room gives the room's rules where they matter.
+  function sentence(e, ctx) {
+    const room = (ctx && ctx.room) || st.room;
+    const clean = (m) => String(m).replace(/`/g, '').trim();
+    const ensureStop = (m) => (/[.!?]$/.test(m) ? m : `${m}.`);
+    switch (e.code) {
+      case 'NETWORK': return 'Could not reach the booking service. Check your connection and try again.';
+      case 'VALIDATION_ERROR': return e.apiMessage ? `That was not accepted: ${ensureStop(clean(e.apiMessage))}` : 'That was not accepted. Please check what you entered.';
+      case 'SLOT_UNAVAILABLE': return 'Sorry, someone else has just held or booked this time. Please pick another one.';
+      case 'SLOT_STARTED': return 'This game has already started, so it can no longer be held, booked or cancelled.';
+      case 'SLOT_NOT_FOUND': return 'This time is no longer offered. The list of times has been refreshed.';
+      case 'TOO_LATE_TO_BOOK': return `This game starts too soon to book online${room && room.min_notice_minutes ? `: booking closes ${span(room.min_notice_minutes)} before each game` : ''}. Please pick a later time.`;
+      case 'HOLD_GONE': return 'Your hold has run out or was given up, so the time is free again for anyone. Pick it again if it is still free.';
+      case 'HOLD_CONFIRMED': return 'This hold is already a confirmed booking.';
+      case 'HOLD_RELEASED': return 'This hold was given up, so it cannot be extended.';
+      case 'HOLD_NOT_CONFIRMED': return 'Only a confirmed booking can be cancelled; a hold that is not confirmed simply runs out.';
+      case 'EXTENSION_USED': return 'You have already used the one extension this hold allows. Please confirm or release it.';
+      case 'CANCEL_CUTOFF': return `It is too close to the start to cancel online${room && room.cancel_cutoff_minutes ? `: bookings for ${room.name} can be cancelled up to ${span(room.cancel_cutoff_minutes)} before the game` : ''}. Please contact the venue.`;
+      case 'NOT_HOLD_OWNER': return 'That hold belongs to another player.';
+      case 'USER_NOT_FOUND': return `The venue does not know the player “${st.user}”. Please choose another player.`;
+      case 'ROOM_NOT_FOUND': return 'This room is no longer offered. Please choose another room.';
+      case 'HOLD_NOT_FOUND': return 'That hold could not be found.';
+      case 'IDENTITY_MISMATCH': return `Your sign-in token is not for “${st.user}”. Choose the player the token belongs to, or use another token.`;
+      case 'IDEMPOTENCY_KEY_REUSED':
+      case 'IDEMPOTENCY_KEY_IN_USE': return 'That request is still being handled. Please try again in a moment.';
+      case 'PAYLOAD_TOO_LARGE': return 'That request was too large to send.';
+      case 'ROUTE_NOT_FOUND':
+      case 'METHOD_NOT_ALLOWED': return 'This booking service does not offer that.';
+      case 'OPERATOR_ONLY':
+      case 'UNAUTHENTICATED': return 'Only the venue’s staff may do that.';
+      case 'SERVICE_UNAVAILABLE': return 'The booking service is busy right now. Please try again in a moment.';
+      case 'INTERNAL_ERROR': return 'Something went wrong at the booking service. Please try again.';
+      default:
+        if (e.status === 401) return 'Please sign in: the booking service did not accept the request without a valid sign-in token.';
+        if (e.apiMessage && !/^\s*[{[]/.test(e.apiMessage)) return ensureStop(clean(e.apiMessage));
+        return `Something went wrong (the booking service answered ${e.status || 'nothing'}). Please try again.`;
+    }
+  }
+
+  const msgEl = () => $('#msg');
+  function say(text, bad) {
+    const m = msgEl();
+    m.textContent = text;
+    if (bad) m.dataset.kind = 'error'; else delete m.dataset.kind;
+  }
+
+  // ---- rooms and party size ------------------------------------------------------------------
+  async function loadRooms() {
+    const box = $('#rooms');
+    try {
+      const r = await api('GET', '/rooms');
+      st.rooms = Array.isArray(r.rooms) ? r.rooms : [];
+    } catch (e) {
+      box.textContent = '';
+      box.append(el('p', { class: 'note' }, sentence(e)),
+        el('button', { type: 'button', on: { click: loadRooms } }, 'Try again'));
+      return;
+    }
+    if (!st.rooms.length) {
+      box.textContent = '';
+      box.append(el('p', { class: 'note' }, 'The venue has no rooms to book yet.'));
+      return;
+    }
+    const saved = keep(localStorage, 'er.room');
+    selectRoom(st.rooms.find((x) => x.room_id === saved) || st.rooms[0], false);
+  }
+
+  function renderRooms() {
+    const box = $('#rooms');
+    const focused = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.room;
+    box.textContent = '';
+    for (const r of st.rooms) {
+      const players = r.min_players === r.max_players ? `${r.max_players} players` : `${r.min_players}–${r.max_players} players`;
+      const b = el('button', { type: 'button', class: 'room', 'data-room': r.room_id,
+        'aria-pressed': String(st.room === r), on: { click: () => selectRoom(r, true) } },
+      el('span', { class: 'rn' }, r.name),
+      el('span', { class: 'rm' }, `${players} · ${r.duration_minutes}-minute game`));
+      box.append(b);
+      if (focused === r.room_id) b.focus();
+    }
+  }
+
+  function selectRoom(r, byUser) {
+    const changed = st.room !== r;
+    st.room = r;
+    keep(localStorage, 'er.room', r.room_id);
+    renderRooms();
+    if (changed) {
+      st.players = Math.min(Math.max(st.players, r.min_players), r.max_players);
+      if (!byUser) st.players = r.min_players;
+      st.day0 = 0; st.slotKey = ''; st.slots = [];
+      $('#days').textContent = '';
+      renderParty();
+      const zoneText = r.time_zone === 'UTC' ? 'UTC' : r.time_zone.replace(/_/g, ' ');
+      const notice = r.min_notice_minutes ? ` Online booking closes ${span(r.min_notice_minutes)} before each game.` : '';
+      $('#tz-note').textContent = `Times are the venue's local time (${zoneText}).${notice}`;
+      loadSlots();
+      if (byUser) say(`${r.name}: showing its times.`);
+    }
+  }
+
+  function renderParty() {
+    const r = st.room;
+    $('#players').textContent = String(st.players);
+    if (!r) return;
+    $('#fewer').setAttribute('aria-disabled', String(st.players <= r.min_players));
+    $('#more').setAttribute('aria-disabled', String(st.players >= r.max_players));
+    $('#party-hint').textContent = r.min_players === r.max_players
+      ? `${r.name} is played by exactly ${r.max_players}.`
+      : `${r.name} takes ${r.min_players} to ${r.max_players} players.`;
+  }
+  function party(d) {
+    const r = st.room;
+    if (!r) return;
+    const n = st.players + d;
+    if (n < r.min_players || n > r.max_players) return;
+    st.players = n;
+    renderParty();
+  }
+
+  // ---- the slots -------------------------------------------------------------------------------
+  function windowBounds() {
+    const t = today();
+    const start = addDays(t, st.day0);
+    const end = addDays(t, st.day0 + WINDOW_DAYS);
+    const ymd = (ds) => [+ds.slice(0, 4), +ds.slice(5, 7), +ds.slice(8, 10)];
+    const from = st.day0 === 0 ? now() : zoneMidnight(...ymd(start), tz());
+    const to = zoneMidnight(...ymd(end), tz());
+    return { from, to, start, last: addDays(end, -1) };
+  }
+
+  async function loadSlots() {
+    const r = st.room;
+    if (!r) return;
+    const seq = ++st.seq;
+    const w = windowBounds();
+    $('#range').textContent = `${shortDate(w.start)} – ${shortDate(w.last)}`;
+    $('#prev').setAttribute('aria-disabled', String(st.day0 === 0));
+    $('#next').setAttribute('aria-disabled', String(st.day0 + WINDOW_DAYS >= (r.max_advance_days || 60) + 1));
+    const q = new URLSearchParams({ room_id: r.room_id, user_id: st.user, limit: '200',
+      from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() });
+    let all = [];
+    try {
+      for (let page = 0; page < 10; page++) {
+        const a = await api('GET', `/slots?${q}`);
+        all = all.concat(Array.isArray(a.slots) ? a.slots : []);
+        if (!a.next_cursor) break;
+        q.set('cursor', a.next_cursor);
+      }
+    } catch (e) {
+      if (seq !== st.seq) return;
+      if (e.code === 'ROOM_NOT_FOUND') { loadRooms(); }
+      say(`Could not load the times: ${sentence(e)}`, true);
+      return;
+    }
+    if (seq !== st.seq || r !== st.room) return;
+    st.slots = all;
+    renderSlots();
+    adoptHeld();
+  }
+
+  const LABEL = { AVAILABLE: 'Free', HELD_BY_ME: 'Held by you', HELD_BY_OTHER: 'Held', BOOKED: 'Booked',
+    PAST: 'Past', CLOSED: 'Closed' };
+
+  function renderSlots() {
+    const box = $('#days');
+    const key = `${st.room.room_id}|${st.slots.map((s) => s.slot_id).join(',')}`;
+    let soon = false;
+    if (key !== st.slotKey) {
+      const a = document.activeElement;
+      const focused = a && a.dataset ? a.dataset.slot : '';
+      st.slotKey = key;
+      st.cells = new Map();
+      box.textContent = '';
+      if (!st.slots.length) {
+        box.append(el('p', { class: 'empty note' }, 'No games on these days. Try later days or another room.'));
+      }
+      let day = '';
+      let cells = null;
+      for (const s of st.slots) {
+        const l = localOf(s);
+        if (l.date !== day) {
+          day = l.date;
+          const hid = `d-${day}`;
+          cells = el('div', { class: 'cells', role: 'group', 'aria-labelledby': hid });
+          box.append(el('section', { class: 'day', 'data-date': day }, el('h3', { id: hid }, longDate(day)), cells));
+        }
+        const b = el('button', { type: 'button', class: 'slot', 'data-slot': s.slot_id,
+          'data-date': l.date, 'data-time': l.time, on: { click: () => onSlot(s.slot_id) } },
+        el('span', { class: 't' }, l.time), el('span', { class: 'st' }, ''));
+        st.cells.set(s.slot_id, b);
+        cells.append(b);
+      }
+      if (focused && st.cells.has(focused)) st.cells.get(focused).focus();
+    }
+    for (const s of st.slots) {
+      paintSlot(st.cells.get(s.slot_id), s);
+      if (s.status === 'HELD_BY_ME' && Date.parse(s.expires_at) <= now()) soon = true;
+    }
+    // A hold the server still counts while this clock says it is over: look again shortly.
+    if (soon && !st.recheck) st.recheck = setTimeout(() => { st.recheck = 0; loadSlots(); }, 1000);
+  }
+
+  function paintSlot(b, s, label) {
+    const l = localOf(s);
+    const text = label || LABEL[s.status] || s.status;
+    const usable = s.status === 'AVAILABLE' || s.status === 'HELD_BY_ME';
+    b.dataset.status = s.status;
+    b.className = `slot s-${s.status.toLowerCase()}`;
+    b.querySelector('.st').textContent = text;
+    b.disabled = !usable;
+    b.setAttribute('aria-label', `${l.time} ${text}, ${longDate(l.date)}`);
+    if (s.status === 'CLOSED') b.title = 'Too close to the start to book online';
+    else b.removeAttribute('title');
+  }
+
+  function onSlot(id) {
+    const s = st.slots.find((x) => x.slot_id === id);
+    if (!s) return;
+    if (s.status === 'HELD_BY_ME') {
+      if (!st.active || st.active.hold_id !== s.hold_id) activate(fromSlot(s));
+      const c = $('#confirm');
+      if (c) c.focus();
+      return;
+    }
+    if (s.status === 'AVAILABLE') hold(s);
+  }
+
+  function fromSlot(s) {
+    const l = localOf(s);
+    return { hold_id: s.hold_id, slot_id: s.slot_id, room: st.room, date: l.date, time: l.time,
+      expires: Date.parse(s.expires_at), players: s.players || null, extended: null };
+  }
+
+  // A hold shown by the listing (after a reload, say) becomes the hold panel's if it has none.
+  function adoptHeld() {
+    if (st.active) return;
+    let best = null;
+    for (const s of st.slots) {
+      if (s.status === 'HELD_BY_ME' && Date.parse(s.expires_at) > now()
+        && (!best || Date.parse(s.expires_at) > Date.parse(best.expires_at))) best = s;
+    }
+    if (best) activate(fromSlot(best));
+  }
+
+  async function lookUp(a) {
+    try {
+      const h = await api('GET', `/holds/${enc(a.hold_id)}?user_id=${enc(st.user)}`);
+      if (st.active !== a) return;
+      a.extended = !!h.extended;
+      if (h.players) a.players = h.players;
+      if (h.expires_at) a.expires = Date.parse(h.expires_at);
+      renderHold();
+    } catch (e) { /* the panel works without it */ }
+  }
+
+  // ---- the hold ----------------------------------------------------------------------------------
+  async function hold(s) {
+    if (st.busy) return;
+    const l = localOf(s);
+    const room = st.room;
+    const players = st.players;
+    st.busy = true;
+    paintSlot(st.cells.get(s.slot_id), s, 'Holding…');
+    say(`Holding ${l.time} on ${shortDate(l.date)}…`);
+    const key = uuid();
+    const body = { slot_id: s.slot_id, user_id: st.user, players };
+    try {
+      let h;
+      try {
+        h = await api('POST', '/holds', body, { 'Idempotency-Key': key });
+      } catch (e) {
+        if (e.code !== 'NETWORK' && e.code !== 'SERVICE_UNAVAILABLE' && e.code !== 'IDEMPOTENCY_KEY_IN_USE') throw e;
+        await new Promise((ok) => setTimeout(ok, 1000));
+        h = await api('POST', '/holds', body, { 'Idempotency-Key': key }); // same key: safe to retry
+      }
+      const a = { hold_id: h.hold_id, slot_id: s.slot_id, room, date: l.date, time: l.time,
+        expires: Date.parse(h.expires_at), players: h.players || players, extended: false };
+      st.booked = null;
+      activate(a);
+      const left = Math.max(1, Math.round((a.expires - now()) / 1000));
+      say(`Held ${l.time} on ${shortDate(l.date)} for you. Confirm within ${left >= 120 ? `${Math.round(left / 60)} minutes` : plural(left, 'second')} to book it.`);
+      const c = $('#confirm');
+      if (c) c.focus();
+    } catch (e) {
+      say(sentence(e, { room }), true);
+    } finally {
+      st.busy = false;
+      loadSlots();
+      loadMine();
+    }
+  }
+
+  function activate(a) {
+    st.active = a;
+    st.warned = false;
+    renderHold();
+    if (a.extended === null) lookUp(a);
+  }
+
+  function renderHold() {
+    const body = $('#hold-body');
+    body.textContent = '';
+    const a = st.active;
+    clearInterval(st.timer);
+    st.timer = 0;
+    if (a) {
+      const who = a.players ? ` · ${a.players} players` : '';
+      body.append(
+        el('p', { class: 'what' }, el('strong', {}, a.room ? a.room.name : ''), ` · ${shortDate(a.date)} · ${a.time}${who}`),
+        el('p', { class: 'timer', id: 'timer', role: 'timer' }, ''),
+        el('div', { class: 'acts' },
+          el('button', { type: 'button', id: 'confirm', class: 'primary', on: { click: confirmHold } }, 'Confirm booking'),
+          el('button', { type: 'button', id: 'extend', 'aria-disabled': String(!!a.extended), on: { click: extendHold } },
+            a.extended ? 'Extended' : 'Extend'),
+          el('button', { type: 'button', id: 'release', on: { click: releaseHold } }, 'Release')));
+      tick();
+      st.timer = setInterval(tick, 250);
+    } else if (st.booked) {
+      const b = st.booked;
+      body.append(el('p', { class: 'what done' }, el('strong', {}, 'Booked: '),
+        `${b.room ? b.room.name : ''}, ${shortDate(b.date)} at ${b.time}${b.players ? ` for ${b.players} players` : ''}.`));
+    } else {
+      body.append(el('p', { class: 'what idle' }, 'No hold yet. Pick a free time to hold it for a few minutes while you confirm.'));
+    }
+  }
+
+  function tick() {
+    const a = st.active;
+    const t = $('#timer');
+    if (!a || !t) return;
+    const left = a.expires - now();
+    if (left <= 0) { expired(a); return; }
+    const secs = Math.ceil(left / 1000);
+    t.textContent = `${Math.floor(secs / 60)}:${two(secs % 60)} left to confirm`;
+    t.classList.toggle('low', secs <= 30);
+    if (secs === 60 && !st.warned) { st.warned = true; say('One minute left to confirm your hold.'); }
+  }
+
+  function expired(a) {
+    if (st.active !== a) return;
+    st.active = null;
+    renderHold();
+    say(`Your hold on ${a.time}, ${shortDate(a.date)} ran out, so that time is free again for anyone. Pick it again if you still want it.`);
+    if (document.activeElement === document.body || !document.activeElement) $('#hold-h').focus();
+    loadSlots();
+    loadMine();
+  }
+
+  function lost(a, e) {
+    if (['HOLD_GONE', 'SLOT_STARTED', 'NOT_HOLD_OWNER', 'HOLD_RELEASED', 'HOLD_CONFIRMED'].includes(e.code) && st.active === a) {
+      st.active = null;
+      renderHold();
+      $('#hold-h').focus();
+    }
+    say(sentence(e, a), true);
+  }
+
+  async function confirmHold() {
+    const a = st.active;
+    if (!a || st.busy) return;
+    st.busy = true;
+    try {
+      await api('POST', `/holds/${enc(a.hold_id)}/confirm`, { user_id: st.user });
+      st.active = null;
+      st.booked = a;
+      renderHold();
+      say(`Booked! ${a.room ? a.room.name : 'Your game'}, ${longDate(a.date)} at ${a.time}${a.players ? ` for ${a.players} players` : ''}. You find it under My bookings.`);
+      $('#hold-h').focus();
+    } catch (e) {
+      lost(a, e);
+    } finally {
+      st.busy = false;
+      loadSlots();
+      loadMine();
+    }
+  }
+
+  async function extendHold() {
+    const a = st.active;
+    if (!a || st.busy) return;
+    if (a.extended) { say('You have already used the one extension this hold allows. Please confirm or release it.'); return; }
+    st.busy = true;
+    try {
+      const h = await api('POST', `/holds/${enc(a.hold_id)}/extend`, { user_id: st.user });
+      a.expires = Date.parse(h.expires_at);
+      a.extended = true;
+      renderHold();
+      const left = Math.max(1, Math.round((a.expires - now()) / 1000));
+      say(`Extended: you now have ${left >= 120 ? `${Math.round(left / 60)} minutes` : plural(left, 'second')} to confirm. A hold can be extended only once.`);
+      const x = $('#extend');
+      if (x) x.focus();
+    } catch (e) {
+      if (e.code === 'EXTENSION_USED') { a.extended = true; renderHold(); }
+      lost(a, e);
+    } finally {
+      st.busy = false;
+    }
+  }
+
+  async function releaseHold() {
+    const a = st.active;
+    if (!a || st.busy) return;
+    st.busy = true;
+    try {
+      await api('POST', `/holds/${enc(a.hold_id)}/release`, { user_id: st.user });
+      st.active = null;
+      renderHold();
+      say(`Released. ${a.time} on ${shortDate(a.date)} is free again for anyone.`);
+      $('#hold-h').focus();
+    } catch (e) {
+      lost(a, e);
+    } finally {
+      st.busy = false;
+      loadSlots();
+      loadMine();
+    }
+  }
+
+  // ---- my bookings -------------------------------------------------------------------------------
+  async function loadMine() {
+    const seq = ++st.mineSeq;
+    const user = st.user;
+    try {
+      const r = await api('GET', `/users/${enc(user)}/holds`);
+      if (seq !== st.mineSeq) return;
+      st.mine = Array.isArray(r.holds) ? r.holds : [];
+      renderMine();
+    } catch (e) {
+      if (seq !== st.mineSeq) return;
+      const box = $('#mine');
+      box.textContent = '';
+      box.append(el('li', { class: 'note' }, `Could not load your bookings: ${sentence(e)}`));
+    }
+  }
+
+  function roomOf(id) { return st.rooms.find((r) => r.room_id === id) || null; }
+
+  function renderMine() {
+    const box = $('#mine');
+    const a = document.activeElement;
+    const inMine = a && a.closest ? a.closest('#mine li[data-hold]') : null;
+    const refocus = inMine && a.classList.length ? [inMine.dataset.hold, a.classList[0]] : null;
+    box.textContent = '';
+    if (!st.mine.length) {
+      box.append(el('li', { class: 'note' }, 'No bookings yet.'));
+      return;
+    }
+    for (const h of st.mine) {
+      const room = roomOf(h.room_id);
+      const l = localOf(h, room ? room.time_zone : 'UTC');
+      const booked = h.status === 'CONFIRMED';
+      const li = el('li', { class: `bk ${booked ? 'b-booked' : 'b-held'}`, 'data-hold': h.hold_id, 'data-slot': h.slot_id },
+        el('p', { class: 'bk-what' }, el('strong', {}, room ? room.name : h.room_id), ` ${shortDate(l.date)}, ${l.time}`,
+          h.players ? ` · ${h.players} players` : '', ' ', el('span', { class: 'badge' }, booked ? 'Booked' : 'On hold')));
+      if (booked) {
+        const start = Date.parse(h.start_time);
+        const cm = room ? room.cancel_cutoff_minutes || 0 : 0;
+        const deadline = start - cm * 60000;
+        let can = now() < deadline;
+        if (st.cutoffHit.has(h.hold_id)) {
+          can = false;
+          li.append(el('p', { class: 'cut' }, `Too close to the start to cancel online${cm ? ` (bookings can be cancelled up to ${span(cm)} before the game)` : ''}. Please contact the venue.`));
+        } else if (cm && can) {
+          const p = zoneParts(deadline, room.time_zone);
+          li.append(el('p', { class: 'cut' }, `You can cancel online until ${shortDate(dateStr(p))}, ${two(p.h)}:${two(p.mi)} (${span(cm)} before the game).`));
+        } else if (cm) {
+          li.append(el('p', { class: 'cut' }, `Online cancellation closed ${span(cm)} before the game. Please contact the venue.`));
+        }
+        if (can && st.asking === h.hold_id) {
+          li.append(el('p', { class: 'ask' }, 'Cancel this booking? The time becomes free for others at once.'),
+            el('div', { class: 'acts' },
+              el('button', { type: 'button', class: 'cancel-yes danger', on: { click: () => cancelBooking(h, room) } }, 'Yes, cancel it'),
+              el('button', { type: 'button', class: 'cancel-no', on: { click: () => { st.asking = ''; renderMine(); focusIn(h.hold_id, '.cancel'); } } }, 'Keep it')));
+        } else if (can) {
+          li.append(el('div', { class: 'acts' }, el('button', { type: 'button', class: 'cancel',
+            'aria-label': `Cancel the booking of ${room ? room.name : h.room_id} on ${shortDate(l.date)} at ${l.time}`,
+            on: { click: () => { st.asking = h.hold_id; renderMine(); focusIn(h.hold_id, '.cancel-yes'); } } }, 'Cancel booking')));
+        }
+      } else {
+        li.append(el('div', { class: 'acts' }, el('button', { type: 'button', class: 'continue',
+          on: { click: () => continueHold(h, room, l) } }, 'Go to this hold')));
+      }
+      box.append(li);
+    }
+    if (refocus) focusIn(refocus[0], `.${refocus[1]}`);
+  }
+  function focusIn(holdId, sel) {
+    const li = [...$('#mine').children].find((x) => x.dataset.hold === holdId);
+    const b = li && li.querySelector(sel);
+    if (b) b.focus();
+  }
+
+  function continueHold(h, room, l) {
+    if (room && room !== st.room) selectRoom(room, true);
+    activate({ hold_id: h.hold_id, slot_id: h.slot_id, room, date: l.date, time: l.time,
+      expires: Date.parse(h.expires_at), players: h.players || null, extended: null });
+    const c = $('#confirm');
+    if (c) c.focus();
+  }
+
+  async function cancelBooking(h, room) {
+    if (st.busy) return;
+    st.busy = true;
+    const l = localOf(h, room ? room.time_zone : 'UTC');
+    try {
+      await api('POST', `/holds/${enc(h.hold_id)}/cancel`, { user_id: st.user });
+      st.asking = '';
+      if (st.booked && st.booked.hold_id === h.hold_id) { st.booked = null; renderHold(); }
+      say(`Cancelled your booking of ${room ? room.name : h.room_id} on ${shortDate(l.date)} at ${l.time}. The time is free again for others.`);
+      $('#mine-h').setAttribute('tabindex', '-1');
+      $('#mine-h').focus();
+    } catch (e) {
+      st.asking = '';
+      if (e.code === 'CANCEL_CUTOFF') st.cutoffHit.add(h.hold_id);
+      say(sentence(e, { room }), true);
+    } finally {
+      st.busy = false;
+      loadSlots();
+      loadMine();
+    }
+  }
+
+  // ---- identity ------------------------------------------------------------------------------------
+  function setUser(u) {
+    st.user = u;
+    keep(localStorage, 'er.user', u);
+    st.active = null;
+    st.booked = null;
+    st.asking = '';
+    renderHold();
+    st.slotKey = '';
+    say(`Now booking as ${u}.`);
+    loadSlots();
+    loadMine();
+  }
+
+  function init() {
+    const sel = $('#user');
+    sel.value = st.user;
+    sel.addEventListener('change', () => setUser(sel.value));
+    $('#token').value = st.token;
+    $('#token-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      st.token = $('#token').value.trim();
+      keep(sessionStorage, 'er.token', st.token || null);
+      say(st.token ? 'Sign-in token saved for this tab.' : 'No sign-in token is used.');
+      loadRooms().then(() => { loadSlots(); loadMine(); });
+    });
+    $('#token-clear').addEventListener('click', () => {
+      st.token = '';
+      $('#token').value = '';
+      keep(sessionStorage, 'er.token', null);
+      say('Sign-in token forgotten.');
+      loadSlots(); loadMine();
+    });
+    $('#fewer').addEventListener('click', () => party(-1));
+    $('#more').addEventListener('click', () => party(1));
+    $('#prev').addEventListener('click', () => {
+      if (st.day0 === 0) return;
+      st.day0 = Math.max(0, st.day0 - WINDOW_DAYS);
+      loadSlots();
+    });
+    $('#next').addEventListener('click', () => {
+      if (!st.room || st.day0 + WINDOW_DAYS >= (st.room.max_advance_days || 60) + 1) return;
+      st.day0 += WINDOW_DAYS;
+      loadSlots();
+    });
+    $('#refresh').addEventListener('click', () => { loadSlots(); loadMine(); });
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) { loadSlots(); loadMine(); }
+    });
+    // Other players' holds come and go: look again now and then while the page is shown.
+    setInterval(() => { if (!document.hidden && !st.busy) loadSlots(); }, 20000);
+    loadRooms().then(loadMine);
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();
