@@ -44,7 +44,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("handler-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let store = SqliteStore::open(dir.join("bench.db"))?;
-    store.load(&shared::seed::fixture(chrono::Utc::now())?).await?;
+    store
+        .load(&shared::seed::fixture(chrono::Utc::now())?)
+        .await?;
     store
         .load(&shared::seed::bench(1, 50_000, 100, chrono::Utc::now())?)
         .await?;

@@ -1,6 +1,7 @@
 //! The single-machine server: hyper on a TCP listener, routing by the route table
-//! (`shared::route`) to the same [`App::handle`] the Lambda functions run, plus the API's
-//! contract at `/openapi.yaml` and its interactive docs at `/docs` ([`docs`]). Used for local
+//! (`shared::route`) to the same [`App::handle`] the Lambda functions run, plus the booking page
+//! at `/` and the operator's view at `/operator` (`shared::pages`), the API's contract at
+//! `/openapi.yaml` and its interactive docs at `/docs` ([`docs`]). Used for local
 //! development and for one-venue deployments on the SQLite store. The `seed` command is in
 //! [`seed_command`].
 
@@ -127,6 +128,25 @@ pub async fn run(app: App, addr: SocketAddr) -> std::io::Result<()> {
 }
 
 async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    if matches!(*request.method(), hyper::Method::GET | hyper::Method::HEAD)
+        && let Some(page) = shared::pages::find(request.uri().path())
+    {
+        let body = if request.method() == hyper::Method::HEAD {
+            Bytes::new()
+        } else {
+            Bytes::from_static(page.body.as_bytes())
+        };
+        let mut response = Response::new(Full::new(body));
+        let headers = response.headers_mut();
+        headers.insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static(page.content_type),
+        );
+        for (name, value) in shared::pages::HEADERS {
+            headers.insert(*name, hyper::header::HeaderValue::from_static(value));
+        }
+        return response;
+    }
     if request.method() == hyper::Method::GET
         && let Some((content_type, body)) = docs::asset(request.uri().path())
     {

@@ -1166,7 +1166,9 @@ mod time_rule_tests {
             })
         );
         assert_eq!(
-            rules.check_hold(start, Some(1), at(-1)).map_err(|r| r.to_string()),
+            rules
+                .check_hold(start, Some(1), at(-1))
+                .map_err(|r| r.to_string()),
             Err("`players` must be from 2 to 6 for this room, got 1.".to_owned())
         );
     }

@@ -14,8 +14,9 @@
 //!    ↑
 //!   domain     pure: ids, holds, slot status, why a write was refused; `now` as an argument
 //!
-//!   leaves, which any layer may import: route (the route table), config, clock, telemetry
-//!   (import nothing of the crate), schedule (a venue's weekly schedule in its time zone →
+//!   leaves, which any layer may import: route (the route table), config, clock, telemetry,
+//!   pages (the booking page and the operator's view, embedded) (import nothing of the crate),
+//!   schedule (a venue's weekly schedule in its time zone →
 //!   slots; pure), which imports only `domain`, and seed (the demo venue, the tests' fixture and
 //!   benchmark data as plain values), which imports `domain` and `schedule`
 //!
@@ -43,6 +44,8 @@ pub mod store;
 pub mod clock;
 /// Configuration read once from the environment at cold start.
 pub mod config;
+/// The booking page and the operator's view: static files embedded in the binaries.
+pub mod pages;
 /// The route table: each route's method, path template and function, defined once.
 pub mod route;
 /// A venue's weekly schedule in its own time zone, validated and planned into concrete slots.

@@ -246,7 +246,8 @@ mod tests {
             };
             crate::schedule::validate(schedule, &rules)?;
             let now = Utc::now();
-            let week = crate::schedule::plan(schedule, &rules, room_id, now, now + Duration::days(7));
+            let week =
+                crate::schedule::plan(schedule, &rules, room_id, now, now + Duration::days(7));
             assert!(week.len() >= 20, "{room_id}: {} games a week", week.len());
         }
         Ok(())

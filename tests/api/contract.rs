@@ -1518,9 +1518,7 @@ async fn the_vault_plays_daily(t: &TestApp, rules: serde_json::Value) -> Vec<Str
     slot_ids(t, "r-vault").await
 }
 
-pub async fn a_party_outside_the_rooms_players_is_refused_and_looked_up_with_its_size(
-    t: TestApp,
-) {
+pub async fn a_party_outside_the_rooms_players_is_refused_and_looked_up_with_its_size(t: TestApp) {
     let slots = the_vault_plays_daily(&t, json!({})).await;
     for players in [1, 7] {
         let refused = t.create_hold_for(&slots[0], "u-alice", players).await;
@@ -1557,7 +1555,8 @@ pub async fn a_party_outside_the_rooms_players_is_refused_and_looked_up_with_its
 pub async fn a_slot_inside_the_rooms_notice_period_is_closed_and_cannot_be_held(t: TestApp) {
     let slots = the_vault_plays_daily(&t, json!({ "min_notice_minutes": 120 })).await;
     let game = &slots[0];
-    t.advance_to_before_start("r-vault", game, 2 * 3600 + 60).await;
+    t.advance_to_before_start("r-vault", game, 2 * 3600 + 60)
+        .await;
     assert_eq!(t.status_of("r-vault", game, None).await, "AVAILABLE");
     // Held in time, it can still be confirmed inside the notice period.
     let hold_id = t.hold(game, "u-alice").await;
@@ -1713,8 +1712,11 @@ pub async fn the_day_sheet_shows_the_rooms_bookings_in_start_order_to_operators(
         Some("ROOM_NOT_FOUND"),
     );
     assert_status(
-        &t.day_sheet("r-vault", "?from=2026-12-01T00:00:00Z&to=2026-11-30T00:00:00Z")
-            .await,
+        &t.day_sheet(
+            "r-vault",
+            "?from=2026-12-01T00:00:00Z&to=2026-11-30T00:00:00Z",
+        )
+        .await,
         422,
         Some("VALIDATION_ERROR"),
     );

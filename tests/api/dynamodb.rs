@@ -204,15 +204,14 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
     let (used, refused_extend_requests) =
         requests!(store.extend_hold(third.id, &demo, later + TTL, later));
     assert!(matches!(used, Err(Error::ExtensionUsed)), "{used:?}");
-    let (cancelled, cancel_requests) =
-        requests!(store.cancel_hold(
-            hold.id,
-            &Canceller::Player {
-                user: demo.clone(),
-                cutoff: Duration::zero()
-            },
-            now
-        ));
+    let (cancelled, cancel_requests) = requests!(store.cancel_hold(
+        hold.id,
+        &Canceller::Player {
+            user: demo.clone(),
+            cutoff: Duration::zero()
+        },
+        now
+    ));
     cancelled.unwrap();
     let (looked_up, get_requests) = requests!(store.get_hold(hold.id, now));
     assert_eq!(
@@ -396,7 +395,10 @@ async fn seeding_again_keeps_holds_and_bookings_and_a_slot_key_taken_by_another_
         .create_hold(&new_hold("s-1", "u-demo", now), None, now)
         .await
         .unwrap();
-    store.load(&shared::seed::fixture(now).unwrap()).await.unwrap();
+    store
+        .load(&shared::seed::fixture(now).unwrap())
+        .await
+        .unwrap();
     let states = store
         .list_slots(&RoomId::parse("r-101").unwrap(), &everything(now), now)
         .await
@@ -447,7 +449,10 @@ async fn seeding_a_table_of_an_earlier_version_gives_its_rooms_their_listing_key
         rooms.into_iter().map(|r| r.id.to_string()).collect()
     };
     assert_eq!(listed(store.list_rooms().await.unwrap()), ["r-101"]);
-    store.load(&shared::seed::fixture(now).unwrap()).await.unwrap();
+    store
+        .load(&shared::seed::fixture(now).unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         listed(store.list_rooms().await.unwrap()),
         ["r-101", "r-102"]

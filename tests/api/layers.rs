@@ -8,7 +8,15 @@ use std::path::Path;
 /// Each top-level module of `shared` with its layer, and what it may import (`crate::<module>`).
 fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
     let layers = ["domain", "error", "store", "http", "app"];
-    let leaves = ["route", "config", "clock", "telemetry", "seed", "schedule"];
+    let leaves = [
+        "route",
+        "config",
+        "clock",
+        "telemetry",
+        "pages",
+        "seed",
+        "schedule",
+    ];
     let mut allowed = BTreeMap::new();
     for (rank, module) in layers.iter().enumerate() {
         // A layer may import the layers below it and every leaf.
@@ -16,7 +24,7 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
         may.extend(leaves);
         allowed.insert(*module, may);
     }
-    for leaf in ["route", "config", "clock", "telemetry"] {
+    for leaf in ["route", "config", "clock", "telemetry", "pages"] {
         allowed.insert(leaf, vec![]);
     }
     allowed.insert("seed", vec!["domain", "schedule"]);

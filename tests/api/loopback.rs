@@ -284,7 +284,12 @@ async fn a_new_database_opens_as_the_demo_venue_with_the_coming_weeks_of_slots()
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["room_id"].as_str().unwrap(), r["time_zone"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["room_id"].as_str().unwrap(),
+                r["time_zone"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         zones,
@@ -306,7 +311,10 @@ async fn a_new_database_opens_as_the_demo_venue_with_the_coming_weeks_of_slots()
         );
         let first = &t.slots(room, None).await[0];
         assert!(
-            first["slot_id"].as_str().unwrap().starts_with(&format!("{room}.")),
+            first["slot_id"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{room}.")),
             "{first}"
         );
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A tiny development proxy: serves the web pages from server/assets/web and passes every other
+"""A tiny development proxy: serves the web pages from shared/assets/web and passes every other
 request on to an API server. For trying the pages (and running the browser tests) against a server
 binary that does not serve the pages itself yet.
 
@@ -14,7 +14,7 @@ import sys
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-WEB = pathlib.Path(__file__).resolve().parents[2] / "server" / "assets" / "web"
+WEB = pathlib.Path(__file__).resolve().parents[2] / "shared" / "assets" / "web"
 
 STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),

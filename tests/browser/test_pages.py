@@ -418,7 +418,8 @@ def test_operator_creates_room_publishes_schedule_and_sees_booking(new_page):
         expected[d] = 0 if d == closed_day else len([t for t in EVERY_TWO_HOURS if i > 0 or t > now_hm])
     # A game starting within these few minutes may pass between the preview and the publication:
     # today is then left out of the comparisons.
-    minutes = lambda hm: int(hm[:2]) * 60 + int(hm[3:])
+    def minutes(hm):
+        return int(hm[:2]) * 60 + int(hm[3:])
     if any(abs(minutes(t) - minutes(now_hm)) <= 3 for t in EVERY_TWO_HOURS) or now_hm >= "23:55":
         del expected[today.isoformat()]
     expect(op.locator(f'#preview li[data-date="{closed_day}"]')).to_contain_text("closed (Staff training)")
@@ -446,6 +447,8 @@ def test_operator_creates_room_publishes_schedule_and_sees_booking(new_page):
     for s in made:
         per_day[s["local_start"][:10]] = per_day.get(s["local_start"][:10], 0) + 1
     assert {d: per_day.get(d, 0) for d in expected} == expected
+    bad = op.evaluate(CONTRAST_JS)
+    assert not bad, bad
     shot(op, "operator-schedule")
 
     # A player books a game in the new room.

@@ -23,8 +23,8 @@ use subtle::ConstantTimeEq;
 use crate::clock::Clock;
 use crate::config::Operators;
 use crate::domain::{
-    self, Booking, Canceller, Hold, HoldId, HoldStatus, Room, RoomId, RoomSpec, SlotId,
-    SlotStatus, UserId, ViewStatus,
+    self, Booking, Canceller, Hold, HoldId, HoldStatus, Room, RoomId, RoomSpec, SlotId, SlotStatus,
+    UserId, ViewStatus,
 };
 use crate::error::Error;
 pub use crate::route::Route;
@@ -1068,18 +1068,47 @@ fn caller(request: &Request, claimed: Option<UserId>) -> Result<Option<UserId>, 
 }
 
 /// The handler of the `unmatched-route` function, bound to the HTTP API's `$default` route:
-/// API Gateway sends it every request that no route matches. It answers as the local server's
+/// API Gateway sends it every request that no route matches. It serves the pages ([`page`]);
+/// everything else it answers as the local server's
 /// router does (both read [`route::find`]): 405 `METHOD_NOT_ALLOWED` when the path is a route's
 /// with another method, 404 `ROUTE_NOT_FOUND` otherwise, each through [`error_response`]. A
 /// request whose method and path do match a route never reaches `$default` on AWS (API Gateway
 /// sends it to that route's function); should one arrive anyway, it is answered 404 too: this
 /// function serves no route. Needs no store.
 pub fn unmatched(request: &Request) -> Response<Body> {
+    if let Some(page) = page(request) {
+        return page;
+    }
     let error = match route::find(request.method().as_str(), route_path(request)) {
         Matched::MethodNotAllowed => Error::MethodNotAllowed,
         Matched::NotFound | Matched::Route(..) => Error::RouteNotFound,
     };
     error_response(error, &request_id(request))
+}
+
+/// The booking page or the operator's view ([`crate::pages`]) for a `GET` or `HEAD` of its path:
+/// on AWS the `$default` route's function serves them, as the local server does.
+pub fn page(request: &Request) -> Option<Response<Body>> {
+    let method = request.method();
+    if method != lambda_http::http::Method::GET && method != lambda_http::http::Method::HEAD {
+        return None;
+    }
+    let page = crate::pages::find(route_path(request))?;
+    let body = if method == lambda_http::http::Method::HEAD {
+        Body::Empty
+    } else {
+        Body::Text(page.body.to_owned())
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        lambda_http::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(page.content_type),
+    );
+    for (name, value) in crate::pages::HEADERS {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
+    Some(response)
 }
 
 /// The error of a router miss: 404 for an unknown path, 405 for a known path with another method.

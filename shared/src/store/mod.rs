@@ -10,9 +10,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use crate::domain::{
-    Booking, Canceller, Hold, HoldId, Room, RoomId, SlotId, SlotState, UserId,
-};
+use crate::domain::{Booking, Canceller, Hold, HoldId, Room, RoomId, SlotId, SlotState, UserId};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 
@@ -222,8 +220,12 @@ pub trait Store: Send + Sync {
     ///
     /// Errors: `NotHoldOwner`, `HoldGone` (unknown), `HoldNotConfirmed`, `SlotStarted`,
     /// `CancelCutoff`.
-    async fn cancel_hold(&self, id: HoldId, by: &Canceller, now: DateTime<Utc>)
-    -> Result<(), Error>;
+    async fn cancel_hold(
+        &self,
+        id: HoldId,
+        by: &Canceller,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error>;
 
     /// The room's bookings (each slot's latest hold when it is `CONFIRMED` or `CANCELLED`)
     /// whose slots start in `window`, in (start time, slot id) order, with the window resolved

@@ -110,10 +110,10 @@ ALTER TABLE holds_v2 RENAME TO holds;
 
 /// Columns of `holds` added after its first version, each added to a database without it.
 const HOLD_COLUMNS_ADDED: [(&str, &str); 4] = [
-    ("players", "INTEGER"),         // the party size
-    ("confirmed_at", "INTEGER"),    // epoch milliseconds
-    ("cancelled_by", "TEXT"),       // the player's user id, or the operator
-    ("cancel_reason", "TEXT"),      // an operator's reason
+    ("players", "INTEGER"),      // the party size
+    ("confirmed_at", "INTEGER"), // epoch milliseconds
+    ("cancelled_by", "TEXT"),    // the player's user id, or the operator
+    ("cancel_reason", "TEXT"),   // an operator's reason
 ];
 
 /// A room's rule from its policy JSON, with its default for a room stored before rules existed.
@@ -207,7 +207,12 @@ fn time_zone_of(zone: Option<&str>) -> Result<chrono_tz::Tz, Error> {
 type RoomRow = (String, String, u32, Option<String>);
 
 fn room_row(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RoomRow> {
-    Ok((row.get(at)?, row.get(at + 1)?, row.get(at + 2)?, row.get(at + 3)?))
+    Ok((
+        row.get(at)?,
+        row.get(at + 1)?,
+        row.get(at + 2)?,
+        row.get(at + 3)?,
+    ))
 }
 
 fn room_of((id, name, capacity, policy): RoomRow) -> Result<Room, Error> {
@@ -788,9 +793,7 @@ impl Store for SqliteStore {
         while let Some(row) = rows.next()? {
             holds.push(UserHold {
                 hold: hold_of_row(row)?,
-                room_id: stored(RoomId::try_from(
-                    row.get::<_, String>(AFTER_HOLD_COLUMNS)?,
-                ))?,
+                room_id: stored(RoomId::try_from(row.get::<_, String>(AFTER_HOLD_COLUMNS)?))?,
                 created_at: from_millis(row.get(AFTER_HOLD_COLUMNS + 1)?)?,
             });
         }

@@ -568,10 +568,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":user", s(hold.user_id.as_str()))
                 .expression_attribute_values(":expires", n(millis(hold.expires_at)))
                 .expression_attribute_values(":user_pk", s(user_pk(&hold.user_id)))
-                .expression_attribute_values(
-                    ":user_sk",
-                    s(user_hold_gsi2sk(millis(now), hold.id)),
-                )
+                .expression_attribute_values(":user_sk", s(user_hold_gsi2sk(millis(now), hold.id)))
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 ),
@@ -877,8 +874,11 @@ impl Store for DynamoStore {
             if start < from || start >= to {
                 continue;
             }
-            let (Some(hold_id), Some(user_id), Some(status @ (HoldStatus::Confirmed | HoldStatus::Cancelled))) =
-                (slot.hold_id, slot.holder, status)
+            let (
+                Some(hold_id),
+                Some(user_id),
+                Some(status @ (HoldStatus::Confirmed | HoldStatus::Cancelled)),
+            ) = (slot.hold_id, slot.holder, status)
             else {
                 continue;
             };

@@ -342,9 +342,11 @@ impl Provision for DynamoStore {
             .iter()
             .map(user_item)
             .chain(data.rooms.iter().map(room_item))
-            .chain(data.slots.iter().map(|slot| {
-                slot_item(slot, data.rooms.iter().find(|r| r.id == slot.room_id))
-            }))
+            .chain(
+                data.slots
+                    .iter()
+                    .map(|slot| slot_item(slot, data.rooms.iter().find(|r| r.id == slot.room_id))),
+            )
             .chain(data.schedules.iter().map(|(room, schedule)| {
                 let Key { pk, sk } = Key::schedule(room);
                 Ok(SeedItem {

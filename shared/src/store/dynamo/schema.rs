@@ -289,7 +289,11 @@ impl SlotItem {
             min_players: self.min_players.unwrap_or(open.min_players),
             max_players: self.max_players.unwrap_or(open.max_players),
             book_by: self.book_by.map(from_millis).transpose()?.unwrap_or(start),
-            cancel_by: self.cancel_by.map(from_millis).transpose()?.unwrap_or(start),
+            cancel_by: self
+                .cancel_by
+                .map(from_millis)
+                .transpose()?
+                .unwrap_or(start),
         })
     }
 
@@ -547,7 +551,15 @@ mod tests {
             reason: Some("r".into()),
         })
         .unwrap();
-        for name in [TTL, PK, EXPIRES_AT, EXTENDED, CANCELLED_AT, CANCELLED_BY, REASON] {
+        for name in [
+            TTL,
+            PK,
+            EXPIRES_AT,
+            EXTENDED,
+            CANCELLED_AT,
+            CANCELLED_BY,
+            REASON,
+        ] {
             assert!(
                 record.contains_key(name),
                 "{name} missing from the hold record"

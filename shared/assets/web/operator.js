@@ -507,7 +507,7 @@
         if (st.asking === b.hold_id) {
           const rid = `reason-${b.hold_id}`;
           action.append(el('div', { class: 'field' }, el('label', { for: rid }, 'Reason (told to the player)'),
-            el('input', { id: rid, class: 'op-reason', maxlength: '200' })),
+            el('input', { id: rid, class: 'op-reason', maxlength: '500', required: true })),
           el('p', { class: 'row' },
             el('button', { type: 'button', class: 'op-cancel-yes danger', on: { click: () => cancel(b) } }, 'Cancel booking'),
             el('button', { type: 'button', class: 'op-cancel-no', on: { click: () => { st.asking = ''; renderSheet(ds); } } }, 'Keep it')));

@@ -220,7 +220,7 @@
   }
 
   function selectRoom(r, byUser) {
-    const changed = st.room !== r;
+    const changed = !st.room || st.room.room_id !== r.room_id;
     st.room = r;
     keep(localStorage, 'er.room', r.room_id);
     renderRooms();
@@ -292,7 +292,7 @@
       say(`Could not load the times: ${sentence(e)}`, true);
       return;
     }
-    if (seq !== st.seq || r !== st.room) return;
+    if (seq !== st.seq || r.room_id !== st.room.room_id) return;
     st.slots = all;
     renderSlots();
     adoptHeld();
@@ -661,6 +661,24 @@
   }
 
   // ---- identity ------------------------------------------------------------------------------------
+  // With a JWT (the AWS deployment's authorizer) the caller is the token's `sub`: offer it as a player.
+  function tokenUser(token) {
+    const part = token.split('.')[1];
+    if (!part) return '';
+    try {
+      const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+      const sub = JSON.parse(json).sub;
+      return typeof sub === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(sub) ? sub : '';
+    } catch (e) { return ''; }
+  }
+  function offerTokenUser() {
+    const sub = st.token ? tokenUser(st.token) : '';
+    const sel = $('#user');
+    for (const o of [...sel.options]) if (o.dataset.token) o.remove();
+    if (sub && !USERS.includes(sub)) sel.append(el('option', { value: sub, 'data-token': '1' }, sub));
+    return sub;
+  }
+
   function setUser(u) {
     st.user = u;
     keep(localStorage, 'er.user', u);
@@ -676,6 +694,8 @@
 
   function init() {
     const sel = $('#user');
+    const sub = offerTokenUser();
+    if (sub && keep(localStorage, 'er.user') === sub) st.user = sub;
     sel.value = st.user;
     sel.addEventListener('change', () => setUser(sel.value));
     $('#token').value = st.token;
@@ -683,13 +703,17 @@
       ev.preventDefault();
       st.token = $('#token').value.trim();
       keep(sessionStorage, 'er.token', st.token || null);
-      say(st.token ? 'Sign-in token saved for this tab.' : 'No sign-in token is used.');
+      const who = offerTokenUser();
+      if (who) { sel.value = who; setUser(who); }
+      say(st.token ? `Sign-in token saved for this tab${who ? `: booking as ${who}` : ''}.` : 'No sign-in token is used.');
       loadRooms().then(() => { loadSlots(); loadMine(); });
     });
     $('#token-clear').addEventListener('click', () => {
       st.token = '';
       $('#token').value = '';
       keep(sessionStorage, 'er.token', null);
+      offerTokenUser();
+      if (!USERS.includes(st.user)) { sel.value = 'u-demo'; setUser('u-demo'); }
       say('Sign-in token forgotten.');
       loadSlots(); loadMine();
     });

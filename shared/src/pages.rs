@@ -1,0 +1,111 @@
+//! The booking page for players (`/`) and the operator's view (`/operator`): static files in
+//! `shared/assets/web/`, embedded in every binary that serves them — the local server, and on AWS
+//! the `unmatched-route` function behind the HTTP API's `$default` route, so a deployment needs no
+//! other hosting. The pages talk only to the public API (`openapi.yaml` is their contract).
+//!
+//! A leaf: it imports nothing from the rest of the crate.
+
+/// One embedded file: its content type and its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub content_type: &'static str,
+    pub body: &'static str,
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// Every page path and its file.
+pub const PAGES: &[(&str, Page)] = &[
+    (
+        "/",
+        Page {
+            content_type: HTML,
+            body: include_str!("../assets/web/index.html"),
+        },
+    ),
+    (
+        "/app.css",
+        Page {
+            content_type: CSS,
+            body: include_str!("../assets/web/app.css"),
+        },
+    ),
+    (
+        "/app.js",
+        Page {
+            content_type: JS,
+            body: include_str!("../assets/web/app.js"),
+        },
+    ),
+    (
+        "/operator",
+        Page {
+            content_type: HTML,
+            body: include_str!("../assets/web/operator.html"),
+        },
+    ),
+    (
+        "/operator.js",
+        Page {
+            content_type: JS,
+            body: include_str!("../assets/web/operator.js"),
+        },
+    ),
+];
+
+/// The page at `path` (answered to `GET` and `HEAD` only), if there is one.
+pub fn find(path: &str) -> Option<Page> {
+    let path = match path {
+        "/index.html" => "/",
+        "/operator/" | "/operator.html" => "/operator",
+        other => other,
+    };
+    PAGES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, page)| *page)
+}
+
+/// The headers every page is sent with: no caching surprises across deployments (`no-cache`
+/// revalidates), and a content security policy that allows nothing but this origin — the pages
+/// load no script, style or font from anywhere else, and call only this API.
+pub const HEADERS: &[(&str, &str)] = &[
+    ("cache-control", "no-cache"),
+    (
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_is_found_at_its_path_and_nothing_else_is() {
+        for (path, page) in PAGES {
+            assert_eq!(find(path), Some(*page), "{path}");
+            assert!(!page.body.is_empty(), "{path} is empty");
+        }
+        assert_eq!(find("/index.html"), find("/"));
+        assert_eq!(find("/operator/"), find("/operator"));
+        assert_eq!(find("/slots"), None);
+        assert_eq!(find("/app.js.map"), None);
+    }
+
+    #[test]
+    fn the_pages_load_nothing_from_outside_the_origin() {
+        for (path, page) in PAGES {
+            for outside in ["http://", "https://", "//cdn", "@import"] {
+                assert!(
+                    !page.body.contains(outside),
+                    "{path} refers outside the origin: {outside}"
+                );
+            }
+        }
+    }
+}
