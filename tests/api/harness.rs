@@ -571,6 +571,16 @@ impl TestApp {
         }
     }
 
+    /// The handlers in process over `app`, whose clock is `clock` (a test that drives several
+    /// apps with one clock).
+    pub fn in_process(app: App, clock: ManualClock) -> Self {
+        Self {
+            via: Box::new(InProcess(app)),
+            clock,
+            _seeded: None,
+        }
+    }
+
     /// The handlers in process on a fresh SQLite store (the error-table tests).
     pub async fn sqlite() -> Self {
         Self::start(Via::Handlers, StoreKind::Sqlite, &[]).await

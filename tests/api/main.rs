@@ -14,6 +14,11 @@
 //!   limit, curl's form content type, stopping.
 //! - `runtime`: the function binaries and a minimal Lambda Runtime API (the `Runtime` transport),
 //!   the `$default` function, a bad configuration at cold start.
+//! - `model`: a property test of random interleavings of every hold operation by several users
+//!   with a controlled clock, on both stores, against a small model of the contract.
+//! - `reliability`: each bounded in time: 64 SQLite writers for 10 s (no 5xx, no locked
+//!   database), bad input on every route (a property test: always JSON, never a 5xx), a kill -9
+//!   of the local server during a stream of confirms, DynamoDB Local stopped and started again.
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
@@ -28,6 +33,8 @@ mod dynamodb_local;
 mod harness;
 mod layers;
 mod loopback;
+mod model;
+mod reliability;
 mod runtime;
 mod template;
 mod validation;
