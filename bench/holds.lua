@@ -1,6 +1,8 @@
 -- wrk script: POST /holds on distinct slots of the benchmark data set.
 -- Each wrk thread takes its own block of rooms, so no two requests ask for the same slot.
--- Needs the data from `escape-room-server seed --bench 100x2000`.
+-- Needs the data from `escape-room-server seed --bench 100x2000`. An optional argument (after
+-- `--`) skips that many slots of each thread's block, so runs one after the other on the same data
+-- take fresh slots (scripts/benchmark passes 0, 30000, 60000).
 local threads = {}
 local slots_per_room = 2000
 local rooms_per_thread = 50
@@ -11,7 +13,7 @@ function setup(thread)
 end
 
 function init(args)
-  counter = 0
+  counter = tonumber(args[1]) or 0
 end
 
 function request()

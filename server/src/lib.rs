@@ -127,7 +127,45 @@ pub async fn run(app: App, addr: SocketAddr) -> std::io::Result<()> {
     served
 }
 
+/// Whether the benchmark's ceiling route is on ([`enable_ceiling`]).
+static CEILING: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+
+/// The largest body the ceiling route sends.
+const MAX_CEILING_BYTES: usize = 64 * 1024;
+
+/// Turns on `GET /__ceiling?bytes=N` (config `BENCH_CEILING=1`): a JSON body of exactly N bytes
+/// (2 to 65,536), built per request and sent through the same connection handling as every
+/// route, without routing, a handler or the store. `scripts/benchmark` measures it beside each
+/// route with a body of that route's size: the most this server could answer on this machine at
+/// that moment, so a figure from a shared machine reads as a fraction of it.
+pub fn enable_ceiling() {
+    let _ = CEILING.set(());
+}
+
+fn ceiling(query: Option<&str>) -> Response<Full<Bytes>> {
+    let bytes = query
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("bytes=")))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(2)
+        .clamp(2, MAX_CEILING_BYTES);
+    // `{"c":"…"}` is 8 bytes around the padding; below that, `{}` padded with spaces.
+    let body = if bytes >= 8 {
+        format!("{{\"c\":\"{}\"}}", "x".repeat(bytes - 8))
+    } else {
+        format!("{{}}{}", " ".repeat(bytes - 2))
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    if CEILING.get().is_some() && request.uri().path() == "/__ceiling" {
+        return ceiling(request.uri().query());
+    }
     if matches!(*request.method(), hyper::Method::GET | hyper::Method::HEAD)
         && let Some(page) = shared::pages::find(request.uri().path())
     {

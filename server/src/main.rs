@@ -11,7 +11,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        [] | ["serve"] => server::run(app::from_config(&config).await?, config.bind).await?,
+        [] | ["serve"] => {
+            if config.bench_ceiling {
+                server::enable_ceiling();
+            }
+            server::run(app::from_config(&config).await?, config.bind).await?
+        }
         ["seed", rest @ ..] => server::seed_command::run(&config, rest).await?,
         _ => {
             return Err(

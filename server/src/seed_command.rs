@@ -51,7 +51,9 @@ pub fn parse_args(args: &[&str]) -> Result<SeedArgs, Error> {
 /// The configured store's set-up side.
 async fn provisioner(config: &StoreConfig) -> Result<Arc<dyn Provision>, Error> {
     match config {
-        StoreConfig::Sqlite { path } => Ok(Arc::new(SqliteStore::open(path)?)),
+        StoreConfig::Sqlite { path, durability } => {
+            Ok(Arc::new(SqliteStore::open_with(path, *durability)?))
+        }
         #[cfg(feature = "dynamodb")]
         StoreConfig::Dynamo { table } => Ok(Arc::new(
             shared::store::dynamo::DynamoStore::from_env(table.as_str()).await,

@@ -20,8 +20,8 @@ use crate::store::{Provision, Store};
 /// command.
 pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, Error> {
     match config {
-        StoreConfig::Sqlite { path } => {
-            let store = Arc::new(SqliteStore::open(path)?);
+        StoreConfig::Sqlite { path, durability } => {
+            let store = Arc::new(SqliteStore::open_with(path, *durability)?);
             if store.is_empty().await? {
                 store.load(&seed::demo()?).await?;
                 let runs = App::new(store.clone(), Clock::System, Duration::zero())

@@ -10,7 +10,7 @@ use chrono::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreConfig {
     /// The embedded default: a SQLite file.
-    Sqlite { path: PathBuf },
+    Sqlite { path: PathBuf, durability: Durability },
     /// DynamoDB (or DynamoDB Local, through `AWS_ENDPOINT_URL_DYNAMODB`).
     Dynamo { table: String },
 }
@@ -28,6 +28,33 @@ pub struct Config {
     /// Where the local server listens (`BIND_ADDR`, default `127.0.0.1:3000`; `PORT` overrides
     /// just the port).
     pub bind: SocketAddr,
+    /// The local server also answers the benchmark's ceiling route, `GET /__ceiling?bytes=N`
+    /// (`BENCH_CEILING=1`; off by default). Used by `scripts/benchmark` only.
+    pub bench_ceiling: bool,
+}
+
+/// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
+/// in WAL mode a commit is in the log, in the operating system's hands, before it is answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous = NORMAL` (the default): the log is synced at checkpoints, not at every
+    /// commit. A power cut or an operating-system crash can lose the last commits before the
+    /// latest checkpoint; a crash of the server cannot. About as fast as writes get.
+    #[default]
+    Normal,
+    /// `synchronous = FULL`: the log is synced at every commit, so a commit answered is on disk
+    /// even after a power cut; each write pays one fsync.
+    Full,
+}
+
+impl Durability {
+    /// The `PRAGMA synchronous` value.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Self::Normal => "NORMAL",
+            Self::Full => "FULL",
+        }
+    }
 }
 
 /// Who is an operator: the bearer of `OPERATOR_TOKEN` (no JWT authorizer), or a caller whose
@@ -127,6 +154,19 @@ impl Config {
                 path: get("SQLITE_PATH")
                     .unwrap_or_else(|| DEFAULT_SQLITE_PATH.into())
                     .into(),
+                durability: match get("SQLITE_SYNCHRONOUS")
+                    .as_deref()
+                    .map(|v| v.trim().to_ascii_lowercase())
+                    .as_deref()
+                {
+                    None | Some("normal") => Durability::Normal,
+                    Some("full") => Durability::Full,
+                    Some(other) => {
+                        return Err(ConfigError(format!(
+                            "SQLITE_SYNCHRONOUS must be `normal` or `full`, got `{other}`"
+                        )));
+                    }
+                },
             },
             Some("dynamodb") => StoreConfig::Dynamo {
                 table: table.ok_or_else(|| {
@@ -164,12 +204,23 @@ impl Config {
             bind.set_port(port);
         }
 
+        let bench_ceiling = match get("BENCH_CEILING").as_deref().map(str::trim) {
+            None | Some("" | "0") => false,
+            Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "BENCH_CEILING must be 1 (on) or 0 (off), got `{other}`"
+                )));
+            }
+        };
+
         Ok(Self {
             hold_ttl: Duration::seconds(ttl),
             cancel_cutoff: Duration::seconds(cutoff),
             operators,
             store,
             bind,
+            bench_ceiling,
         })
     }
 }
@@ -194,10 +245,30 @@ mod tests {
         assert_eq!(
             c.store,
             StoreConfig::Sqlite {
-                path: DEFAULT_SQLITE_PATH.into()
+                path: DEFAULT_SQLITE_PATH.into(),
+                durability: Durability::Normal,
             }
         );
         assert_eq!(c.bind.to_string(), DEFAULT_BIND);
+        Ok(())
+    }
+
+    #[test]
+    fn sqlite_synchronous_is_normal_or_full_and_nothing_else() -> Result<(), ConfigError> {
+        let durability = |value: &str| -> Result<Durability, ConfigError> {
+            match config(&[("SQLITE_SYNCHRONOUS", value)])?.store {
+                StoreConfig::Sqlite { durability, .. } => Ok(durability),
+                StoreConfig::Dynamo { .. } => Err(ConfigError("not sqlite".into())),
+            }
+        };
+        assert_eq!(durability("full")?, Durability::Full);
+        assert_eq!(durability(" NORMAL ")?, Durability::Normal);
+        let refused = durability("off").map(|_| ()).map_err(|e| e.to_string());
+        assert_eq!(
+            refused,
+            Err("configuration error: SQLITE_SYNCHRONOUS must be `normal` or `full`, got `off`"
+                .to_owned())
+        );
         Ok(())
     }
 

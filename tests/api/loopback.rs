@@ -274,6 +274,7 @@ async fn the_horizon_moves_a_day_at_a_time_on_dynamodb() {
 async fn a_new_database_opens_as_the_demo_venue_with_the_coming_weeks_of_slots() {
     let dir = tempfile::tempdir().unwrap();
     let config = shared::config::StoreConfig::Sqlite {
+        durability: shared::config::Durability::Normal,
         path: dir.path().join("venue.db"),
     };
     let store = shared::app::open_store(&config).await.unwrap();

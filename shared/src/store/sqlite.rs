@@ -27,6 +27,7 @@ use crate::domain::{
     self, Booking, Canceller, Hold, HoldId, HoldStatus, Invalid, Room, RoomId, RoomPolicy, Slot,
     SlotId, SlotState, UserId,
 };
+use crate::config::Durability;
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 use crate::seed::SeedData;
@@ -124,11 +125,11 @@ const CANCEL_CUTOFF_MS: &str =
 const MIN_PLAYERS: &str = "COALESCE(json_extract(r.policy, '$.min_players'), 1)";
 
 // busy_timeout first: processes starting together on a new file (four functions under
-// `cargo lambda watch`) wait for each other while one switches the file to WAL.
+// `cargo lambda watch`) wait for each other while one switches the file to WAL. `synchronous` is
+// set after these, from the configured durability.
 const PRAGMAS: &str = "
 PRAGMA busy_timeout = 5000;
 PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
 ";
 
@@ -235,11 +236,18 @@ fn room_of_row(row: &rusqlite::Row<'_>) -> Result<Room, Error> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, sets WAL mode and the schema (and
-    /// migrates a database of an earlier version).
+    /// migrates a database of an earlier version), with the default durability.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::open_with(path, Durability::default())
+    }
+
+    /// [`Self::open`] with commits made as durable as `durability` says (the writer's
+    /// `PRAGMA synchronous`).
+    pub fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path)?;
         writer.execute_batch(PRAGMAS)?;
+        writer.execute_batch(&format!("PRAGMA synchronous = {};", durability.pragma()))?;
         {
             let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let holds_sql: Option<String> = tx
