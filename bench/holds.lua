@@ -1,10 +1,10 @@
 -- wrk script: POST /holds on distinct slots of the benchmark data set.
 -- Each wrk thread takes its own block of rooms, so no two requests ask for the same slot.
--- Needs the data from `escape-room-server seed --bench 100x2000`. An optional argument (after
--- `--`) skips that many slots of each thread's block, so runs one after the other on the same data
--- take fresh slots (scripts/benchmark passes 0, 30000, 60000).
+-- Needs the data from `escape-room-server seed --bench 100x2000`. Optional arguments (after `--`):
+-- how many slots of each thread's block to skip, so runs one after the other on the same data take
+-- fresh slots, and the slots per room of the data set (default 2000).
 local threads = {}
-local slots_per_room = 2000
+slots_per_room = 2000
 local rooms_per_thread = 50
 
 function setup(thread)
@@ -14,6 +14,7 @@ end
 
 function init(args)
   counter = tonumber(args[1]) or 0
+  slots_per_room = tonumber(args[2]) or 2000
 end
 
 function request()
