@@ -10,7 +10,10 @@ use chrono::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreConfig {
     /// The embedded default: a SQLite file.
-    Sqlite { path: PathBuf, durability: Durability },
+    Sqlite {
+        path: PathBuf,
+        durability: Durability,
+    },
     /// DynamoDB (or DynamoDB Local, through `AWS_ENDPOINT_URL_DYNAMODB`).
     Dynamo { table: String },
 }
@@ -266,8 +269,10 @@ mod tests {
         let refused = durability("off").map(|_| ()).map_err(|e| e.to_string());
         assert_eq!(
             refused,
-            Err("configuration error: SQLITE_SYNCHRONOUS must be `normal` or `full`, got `off`"
-                .to_owned())
+            Err(
+                "configuration error: SQLITE_SYNCHRONOUS must be `normal` or `full`, got `off`"
+                    .to_owned()
+            )
         );
         Ok(())
     }

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use shared::route::{DEFAULT_ROUTE_FUNCTION, ROUTES, SCHEDULED_FUNCTIONS};
@@ -401,7 +401,13 @@ impl Stack {
 
     /// As API Gateway does: the function of the event's route key, or, when no route matches,
     /// the `$default` route's (route key `$default`, no path parameters).
-    async fn send_json(&self, mut event: Value) -> Reply {
+    async fn send_json(&self, event: Value) -> Reply {
+        let (status, headers, bytes, name) = self.send_raw(event).await;
+        reply(status, headers, &bytes, &name)
+    }
+
+    /// [`Self::send_json`]'s answer as it came: status, headers, body bytes, and the function.
+    async fn send_raw(&self, mut event: Value) -> (StatusCode, HeaderMap, Vec<u8>, String) {
         let route_key = event["routeKey"].as_str().unwrap_or_default().to_owned();
         let (method, path) = route_key.split_once(' ').expect("route key `METHOD /path`");
         let name = match self.routes.get(&(method.to_owned(), path.to_owned())) {
@@ -442,7 +448,7 @@ impl Stack {
             raw.as_bytes().to_vec()
         };
         let status = StatusCode::from_u16(u16::try_from(status).unwrap()).unwrap();
-        reply(status, header_map(&headers), &bytes, &name)
+        (status, header_map(&headers), bytes, name)
     }
 }
 
@@ -511,6 +517,44 @@ async fn the_unmatched_requests(stack: &Stack) {
         &stack.send_json(event).await,
         405,
         Some("METHOD_NOT_ALLOWED"),
+    );
+}
+
+/// On AWS the booking page and the operator view come from the HTTP API itself: the `$default`
+/// route's function serves them, embedded, with their content types and headers.
+#[tokio::test]
+async fn the_default_route_function_serves_the_booking_page_and_the_operator_view() {
+    let (stack, _store) = sqlite_stack().await;
+    for (path, content_type, marker) in [
+        ("/", "text/html; charset=utf-8", "<html"),
+        ("/operator", "text/html; charset=utf-8", "<html"),
+        ("/app.js", "text/javascript; charset=utf-8", "fetch"),
+        ("/app.css", "text/css; charset=utf-8", "{"),
+    ] {
+        let (status, headers, bytes, name) = stack.send_raw(Event::get(path).to_json()).await;
+        assert_eq!(name, DEFAULT_ROUTE_FUNCTION);
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(headers["content-type"], content_type, "{path}");
+        assert_eq!(headers["cache-control"], "no-cache");
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'self'")
+        );
+        let body = String::from_utf8(bytes).unwrap();
+        assert_eq!(
+            Some(body.as_str()),
+            shared::pages::find(path).map(|p| p.body),
+            "{path}"
+        );
+        assert!(body.contains(marker), "{path}");
+    }
+    // Only GET and HEAD: a POST to a page's path is the contract's 404.
+    assert_status(
+        &stack.send(&Event::post("/operator", json!({}))).await,
+        404,
+        Some("ROUTE_NOT_FOUND"),
     );
 }
 

@@ -23,11 +23,11 @@ use super::{
     Applied, Created, DaySheet, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, Provision,
     SheetWindow, SlotWindow, Store, UserHold, from_millis, millis, overlaps,
 };
+use crate::config::Durability;
 use crate::domain::{
     self, Booking, Canceller, Hold, HoldId, HoldStatus, Invalid, Room, RoomId, RoomPolicy, Slot,
     SlotId, SlotState, UserId,
 };
-use crate::config::Durability;
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 use crate::seed::SeedData;
