@@ -820,33 +820,9 @@ impl Store for DynamoStore {
             SheetWindow::Today => (now - Duration::hours(25), now + Duration::hours(25)),
             SheetWindow::Between(from, to) => (from, to),
         };
-        let (low_key, high_key) = slot_window_bounds(millis(low), Some(millis(high)));
-        let mut slots: Vec<SlotItem> = Vec::new();
-        let mut start_key = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression(format!(
-                    "{GSI1PK} = :room AND {GSI1SK} BETWEEN :low AND :high"
-                ))
-                .expression_attribute_values(":room", s(room_pk(room)))
-                .expression_attribute_values(":low", s(low_key.clone()))
-                .expression_attribute_values(":high", s(high_key.clone()))
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query (day sheet)", e))?;
-            for item in page.items.unwrap_or_default() {
-                slots.push(parse_item(item)?);
-            }
-            start_key = page.last_evaluated_key.filter(|k| !k.is_empty());
-            if start_key.is_none() {
-                break;
-            }
-        }
+        let slots = self
+            .room_slot_items(room, low, Some(high), "Query (day sheet)")
+            .await?;
         let zone = match slots.first() {
             Some(slot) => slot.time_zone.clone(),
             None => Some(
@@ -1210,11 +1186,16 @@ impl Store for DynamoStore {
 }
 
 impl DynamoStore {
-    /// Copies `room`'s rules and time zone onto each of its slot items starting after `now`,
-    /// 32 updates in flight, each guarded on the slot's start being the one the rules were
-    /// computed for (a slot moved meanwhile got its rules from the move).
-    async fn copy_rules_to_slots(&self, room: &Room, now: DateTime<Utc>) -> Result<(), Error> {
-        let (low, high) = slot_window_bounds(millis(now), None);
+    /// Every slot item of `room` starting in `[from, to)` (to the last one without `to`), in start
+    /// order: one `Query` of `gsi1` per 1 MB page.
+    async fn room_slot_items(
+        &self,
+        room: &RoomId,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+        operation: &str,
+    ) -> Result<Vec<SlotItem>, Error> {
+        let (low, high) = slot_window_bounds(millis(from), to.map(millis));
         let mut start_key = None;
         let mut slots = Vec::new();
         loop {
@@ -1226,21 +1207,30 @@ impl DynamoStore {
                 .key_condition_expression(format!(
                     "{GSI1PK} = :room AND {GSI1SK} BETWEEN :low AND :high"
                 ))
-                .expression_attribute_values(":room", s(room_pk(&room.id)))
+                .expression_attribute_values(":room", s(room_pk(room)))
                 .expression_attribute_values(":low", s(low.clone()))
                 .expression_attribute_values(":high", s(high.clone()))
                 .set_exclusive_start_key(start_key)
                 .send()
                 .await
-                .map_err(|e| sdk_error("Query (room's slots)", e))?;
+                .map_err(|e| sdk_error(operation, e))?;
             for item in page.items.unwrap_or_default() {
                 slots.push(parse_item::<SlotItem>(item)?);
             }
             start_key = page.last_evaluated_key.filter(|k| !k.is_empty());
             if start_key.is_none() {
-                break;
+                return Ok(slots);
             }
         }
+    }
+
+    /// Copies `room`'s rules and time zone onto each of its slot items starting after `now`,
+    /// 32 updates in flight, each guarded on the slot's start being the one the rules were
+    /// computed for (a slot moved meanwhile got its rules from the move).
+    async fn copy_rules_to_slots(&self, room: &Room, now: DateTime<Utc>) -> Result<(), Error> {
+        let slots = self
+            .room_slot_items(&room.id, now, None, "Query (room's slots)")
+            .await?;
         let mut tasks = tokio::task::JoinSet::new();
         for slot in slots {
             let rules = room.rules_for(from_millis(slot.start_time)?);
