@@ -61,17 +61,25 @@ def run_once(binary, event):
                AWS_LAMBDA_LOG_GROUP_NAME="bench", RUST_LOG="warn")
     started = time.perf_counter()
     proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak_kib = None
     try:
         if not done.wait(10):
             raise SystemExit(f"{binary} did not answer within 10 s")
+        # The process's peak resident memory so far (it is parked, waiting for the next event).
+        with open(f"/proc/{proc.pid}/status") as status_file:
+            for line in status_file:
+                if line.startswith("VmHWM:"):
+                    peak_kib = int(line.split()[1])
     finally:
         proc.kill()
         proc.wait()
         server.shutdown()
+    marks["peak_kib"] = peak_kib
     if not marks["path"].endswith("/response"):
         raise SystemExit(f"{binary} reported an error: {marks['answer']}")
     status = marks["answer"].get("statusCode")
-    return (marks["first_next"] - started) * 1000, (marks["responded"] - marks["event_sent"]) * 1000, status
+    return ((marks["first_next"] - started) * 1000, (marks["responded"] - marks["event_sent"]) * 1000, status,
+            (marks["responded"] - started) * 1000, marks["peak_kib"])
 
 
 def main():
@@ -81,11 +89,13 @@ def main():
         event = json.load(f)
     results = [run_once(binary, event) for _ in range(runs)]
     statuses = sorted({r[2] for r in results})
+    spawns = [r[3] for r in results]
     inits = [r[0] for r in results]
     firsts = [r[1] for r in results]
     print(f"{os.path.basename(binary)}: {runs} cold starts, answered {statuses}")
     print(f"  init (start -> ready):     median {statistics.median(inits):6.1f} ms, worst {max(inits):6.1f} ms")
     print(f"  first request:             median {statistics.median(firsts):6.1f} ms, worst {max(firsts):6.1f} ms")
+    print(f"  spawn -> first response:   median {statistics.median(spawns):6.1f} ms, worst {max(spawns):6.1f} ms")
 
 
 if __name__ == "__main__":
