@@ -33,6 +33,7 @@ pub async fn endpoint() -> &'static str {
 pub fn client_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
     aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(shared::store::dynamo::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
             "local",

@@ -41,7 +41,7 @@ pub mod holds;
 pub mod provision;
 pub mod schema;
 
-pub use provision::{client_from_env, create_table, retry_config, timeout_config};
+pub use provision::{client_from_env, create_table, http_client, retry_config, timeout_config};
 pub use schema::{GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK, TTL};
 
 /// The DynamoDB store: a client and a table. Request-path operations in [`holds`], set-up in
