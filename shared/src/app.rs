@@ -3,15 +3,11 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
-
 use crate::clock::Clock;
 use crate::config::{Config, StoreConfig};
 use crate::error::Error;
 use crate::http::App;
-use crate::seed;
-use crate::store::sqlite::SqliteStore;
-use crate::store::{Provision, Store};
+use crate::store::Store;
 
 /// The configured store, opened once (at cold start). A new (empty) SQLite database is loaded
 /// with the demo venue first and its schedules' slots are made, so the local server (and
@@ -20,11 +16,16 @@ use crate::store::{Provision, Store};
 /// command.
 pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, Error> {
     match config {
+        #[cfg(feature = "sqlite")]
         StoreConfig::Sqlite { path, durability } => {
-            let store = Arc::new(SqliteStore::open_with(path, *durability)?);
+            use crate::store::Provision;
+            let store = Arc::new(crate::store::sqlite::SqliteStore::open_with(
+                path,
+                *durability,
+            )?);
             if store.is_empty().await? {
-                store.load(&seed::demo()?).await?;
-                let runs = App::new(store.clone(), Clock::System, Duration::zero())
+                store.load(&crate::seed::demo()?).await?;
+                let runs = App::new(store.clone(), Clock::System, chrono::Duration::zero())
                     .extend_horizons()
                     .await?;
                 let slots: usize = runs.iter().map(|r| r.created).sum();
@@ -32,6 +33,11 @@ pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, Error> {
             }
             Ok(store)
         }
+        // `Config` refuses SQLite in a build without it; this arm is never reached.
+        #[cfg(not(feature = "sqlite"))]
+        StoreConfig::Sqlite { .. } => Err(Error::Internal(
+            "this binary was built without the sqlite feature".into(),
+        )),
         #[cfg(feature = "dynamodb")]
         StoreConfig::Dynamo { table } => Ok(Arc::new(
             crate::store::dynamo::DynamoStore::from_env(table.as_str()).await,

@@ -185,6 +185,15 @@ impl Config {
             }
         };
 
+        if matches!(store, StoreConfig::Sqlite { .. }) && !cfg!(feature = "sqlite") {
+            return Err(ConfigError(
+                "no TABLE_NAME, so the store is SQLite, but this binary was built without it (a \
+                 Lambda function's release build carries DynamoDB only): set TABLE_NAME to the \
+                 DynamoDB table, or build with `--features shared/sqlite` (e.g. `cargo lambda \
+                 watch -F shared/sqlite`)"
+                    .into(),
+            ));
+        }
         if matches!(store, StoreConfig::Dynamo { .. }) && !cfg!(feature = "dynamodb") {
             return Err(ConfigError(
                 "TABLE_NAME or STORE=dynamodb selects DynamoDB, but this binary was built without \
@@ -242,6 +251,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "sqlite")]
     fn defaults_are_a_five_minute_hold_on_the_embedded_sqlite_store() -> Result<(), ConfigError> {
         let c = config(&[])?;
         assert_eq!(c.hold_ttl, Duration::seconds(300));
@@ -257,6 +267,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "sqlite")]
     fn sqlite_synchronous_is_normal_or_full_and_nothing_else() -> Result<(), ConfigError> {
         let durability = |value: &str| -> Result<Durability, ConfigError> {
             match config(&[("SQLITE_SYNCHRONOUS", value)])?.store {
@@ -298,6 +309,13 @@ mod tests {
                 .map(|e| e.to_string());
             assert!(err.is_some_and(|e| e.contains("HOLD_TTL_SECONDS")), "{bad}");
         }
+    }
+
+    #[test]
+    #[cfg(not(feature = "sqlite"))]
+    fn a_build_without_sqlite_needs_a_table_name_and_says_how_to_get_sqlite() {
+        let err = config(&[]).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("TABLE_NAME") && e.contains("shared/sqlite")));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //!    ↑
 //!   http       parse, validate, identity, handlers; http::response: Error → status + JSON
 //!    ↑
-//!   store      Store (request path) + Provision (set-up): sqlite | dynamo (feature "dynamodb")
+//!   store      Store (request path) + Provision (set-up): sqlite | dynamo (features "sqlite", "dynamodb")
 //!    ↑
 //!   error      the one Error enum (no HTTP in it)
 //!    ↑

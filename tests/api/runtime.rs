@@ -40,7 +40,7 @@ const REGION: &str = "eu-west-1";
 // The function binaries
 
 /// The functions' binaries (four routes and `$default`), built once per test process with the same cargo that runs the
-/// tests (`cargo build --locked -p <each crate under functions/>`), located from cargo's own
+/// tests (`cargo build --locked --features shared/sqlite -p <each crate under functions/>`), located from cargo's own
 /// report of the executables it produced.
 async fn binaries() -> &'static HashMap<String, PathBuf> {
     static BINARIES: OnceCell<HashMap<String, PathBuf>> = OnceCell::const_new();
@@ -63,6 +63,9 @@ fn build() -> HashMap<String, PathBuf> {
         "build",
         "--locked",
         "--message-format=json-render-diagnostics",
+        // The functions carry DynamoDB only unless asked: these tests run them on both stores.
+        "--features",
+        "shared/sqlite",
     ]);
     for name in &crates {
         command.args(["-p", name]);

@@ -8,7 +8,7 @@
 //! `HoldConfirmed`), the same on every store.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{Booking, Canceller, Hold, HoldId, Room, RoomId, SlotId, SlotState, UserId};
 use crate::error::Error;
@@ -17,18 +17,22 @@ use crate::schedule::{PlannedSlot, Schedule};
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod provision;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 pub use provision::Provision;
 
 /// Times are stored as epoch milliseconds (SQLite INTEGER, DynamoDB N): exact, and compared as
 /// numbers in guards.
+#[cfg(any(feature = "sqlite", feature = "dynamodb"))]
 pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
 /// A stored time back; out of range means a corrupt record (500), never a panic.
+#[cfg(any(feature = "sqlite", feature = "dynamodb"))]
 pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, Error> {
+    use chrono::TimeZone;
     Utc.timestamp_millis_opt(ms)
         .single()
         .ok_or_else(|| Error::Internal(format!("stored time {ms} out of range")))
@@ -280,6 +284,7 @@ pub trait Store: Send + Sync {
 }
 
 /// Whether `[a_start, a_end)` and `[b_start, b_end)` overlap.
+#[cfg(any(feature = "sqlite", feature = "dynamodb"))]
 pub(crate) fn overlaps(
     (a_start, a_end): (DateTime<Utc>, DateTime<Utc>),
     (b_start, b_end): (DateTime<Utc>, DateTime<Utc>),

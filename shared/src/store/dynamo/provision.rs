@@ -53,8 +53,8 @@ pub fn retry_config() -> RetryConfig {
 
 /// The HTTPS client of every DynamoDB client (and of the credential providers that
 /// `client_from_env` sets up): the SDK's own hyper + rustls client with ring as the crypto
-/// provider, chosen explicitly because the SDK's default brings aws-lc-rs, which alone is about
-/// a fifth of a function's zip. Plain `http://` endpoints (DynamoDB Local) work through it too.
+/// provider, chosen explicitly because the SDK's default brings aws-lc-rs, which added about
+/// 640 KB (12 %) to each arm64 zip. Plain `http://` endpoints (DynamoDB Local) work through it too.
 pub fn http_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
