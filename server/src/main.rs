@@ -4,6 +4,12 @@
 
 use shared::{app, config::Config, telemetry};
 
+/// mimalloc instead of glibc's malloc for the server's Rust allocations: a listing allocates
+/// per slot, and glibc's malloc, free and consolidation were 8 % of a listing's profile
+/// (docs/benchmarks.md, "The ceiling targets").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _log = telemetry::init_server();

@@ -410,11 +410,16 @@ impl Store for SqliteStore {
     ) -> Result<Vec<SlotState>, Error> {
         let conn = self.readers.get()?;
         // One statement, one snapshot: the room (so an unknown room is told from an empty
-        // window), the window's slots in order, and each slot's live hold if any.
+        // window), the window's slots in order, and each slot's live hold if any. The room's
+        // rules are read from its JSON once per listing, not once per slot: each is a
+        // non-correlated scalar subquery, which SQLite evaluates once per execution (a
+        // materialized CTE would cost the ordered index scan a temporary B-tree).
         let mut stmt = conn.prepare_cached(
             "SELECT s.id, s.start_time, s.end_time, s.is_booked, h.id, h.user_id, h.expires_at,
-                    h.extended, json_extract(r.policy, '$.time_zone'),
-                    s.start_time - COALESCE(json_extract(r.policy, '$.min_notice_minutes'), 0) * 60000
+                    h.extended,
+                    (SELECT json_extract(policy, '$.time_zone') FROM rooms WHERE id = ?1),
+                    s.start_time - (SELECT COALESCE(json_extract(policy, '$.min_notice_minutes'), 0)
+                                           * 60000 FROM rooms WHERE id = ?1)
              FROM rooms r
              LEFT JOIN time_slots s ON s.room_id = r.id
                  AND s.start_time >= ?3 AND s.start_time < ?4
