@@ -222,6 +222,16 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
     assert_eq!(mine.unwrap().len(), 1, "the extended hold");
     let (rooms, rooms_requests) = requests!(store.list_rooms());
     assert_eq!(rooms.unwrap().len(), 2);
+    let (one_room, get_room_requests) = requests!(store.get_room(&room));
+    assert_eq!(
+        one_room.unwrap().map(|r| r.name),
+        Some("The Cursed Library".to_owned())
+    );
+    let (schedule, get_schedule_requests) = requests!(store.get_schedule(&room));
+    assert!(
+        schedule.unwrap().is_none(),
+        "the fixture's rooms have no schedule"
+    );
     let page = SlotWindow {
         limit: 5,
         ..everything(now)
@@ -275,6 +285,8 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
         ("get_hold", get_requests),
         ("user_holds", user_holds_requests),
         ("list_rooms", rooms_requests),
+        ("get_room", get_room_requests),
+        ("get_schedule (a room without one)", get_schedule_requests),
         ("create_hold", create_requests),
         ("create_hold refused (409)", conflict_requests),
         ("confirm_hold", confirm_requests),
