@@ -384,7 +384,11 @@ def handler_latency():
         "one thread. Write routes act on fresh slots and holds made untimed before each timed batch. "
         "criterion's estimate of the time per request, with its 95 % confidence interval:")
     say()
-    run = subprocess.run(["cargo", "bench", "--locked", "-q", "-p", "server", "--bench", "handlers"],
+    # With the server's features as scripts/benchmark built it: `cargo bench` rebuilds the
+    # package's binary too, and without `dynamodb` it would replace the release server the
+    # later sections start on DynamoDB Local.
+    run = subprocess.run(["cargo", "bench", "--locked", "-q", "-p", "server", "--features", "dynamodb",
+                          "--bench", "handlers"],
                          cwd=ROOT, capture_output=True, text=True)
     found = re.findall(r"^handler/(.+?)\s*\n?\s+time:\s+\[([\d.]+ \S+) ([\d.]+ \S+) ([\d.]+ \S+)\]",
                        run.stdout, re.M)
