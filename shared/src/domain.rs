@@ -842,7 +842,9 @@ mod tests {
             .unwrap_or_default()
     }
 
-    fn state(hold: Option<Hold>, booked: bool) -> SlotState {
+    /// A slot `s-1` of `r-101` starting at `at(3600)`, with `hold` and `booked` as given (also
+    /// used by `time_rule_tests`).
+    pub(super) fn state(hold: Option<Hold>, booked: bool) -> SlotState {
         SlotState {
             slot: Slot {
                 id: SlotId::parse("s-1").unwrap(),
@@ -1013,6 +1015,7 @@ mod tests {
 
 #[cfg(test)]
 mod time_rule_tests {
+    use super::tests::state;
     use super::*;
     use chrono::TimeZone;
 
@@ -1032,21 +1035,6 @@ mod time_rule_tests {
             extended,
             players: Some(2),
             cancel_by: at(3600),
-        }
-    }
-
-    fn state(hold: Option<Hold>, booked: bool) -> SlotState {
-        SlotState {
-            slot: Slot {
-                id: SlotId::parse("s-1").unwrap(),
-                room_id: RoomId::parse("r-101").unwrap(),
-                start_time: at(3600),
-                end_time: at(7200),
-            },
-            booked,
-            hold,
-            time_zone: chrono_tz::UTC,
-            book_by: at(3600),
         }
     }
 

@@ -457,16 +457,7 @@ impl Store for DynamoStore {
             let remaining = i32::try_from(wanted - slots.len()).unwrap_or(i32::MAX);
             let limit = self.page_size.map_or(remaining, |p| p.min(remaining));
             let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression(format!(
-                    "{GSI1PK} = :room AND {GSI1SK} BETWEEN :low AND :high"
-                ))
-                .expression_attribute_values(":room", s(room_pk(room)))
-                .expression_attribute_values(":low", s(low.clone()))
-                .expression_attribute_values(":high", s(high.clone()))
+                .room_window_query(room, &low, &high)
                 .set_exclusive_start_key(start_key)
                 .limit(limit)
                 .send()
@@ -1186,6 +1177,26 @@ impl Store for DynamoStore {
 }
 
 impl DynamoStore {
+    /// The `Query` of `gsi1` for `room`'s slot items whose sort key lies in `[low, high]` (the
+    /// bounds of [`slot_window_bounds`]), in start order; the caller adds the page and sends it.
+    fn room_window_query(
+        &self,
+        room: &RoomId,
+        low: &str,
+        high: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression(format!(
+                "{GSI1PK} = :room AND {GSI1SK} BETWEEN :low AND :high"
+            ))
+            .expression_attribute_values(":room", s(room_pk(room)))
+            .expression_attribute_values(":low", s(low.to_owned()))
+            .expression_attribute_values(":high", s(high.to_owned()))
+    }
+
     /// Every slot item of `room` starting in `[from, to)` (to the last one without `to`), in start
     /// order: one `Query` of `gsi1` per 1 MB page.
     async fn room_slot_items(
@@ -1200,16 +1211,7 @@ impl DynamoStore {
         let mut slots = Vec::new();
         loop {
             let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression(format!(
-                    "{GSI1PK} = :room AND {GSI1SK} BETWEEN :low AND :high"
-                ))
-                .expression_attribute_values(":room", s(room_pk(room)))
-                .expression_attribute_values(":low", s(low.clone()))
-                .expression_attribute_values(":high", s(high.clone()))
+                .room_window_query(room, &low, &high)
                 .set_exclusive_start_key(start_key)
                 .send()
                 .await
