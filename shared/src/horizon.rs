@@ -1,6 +1,6 @@
 //! A room's schedule applied to its slots: the daily horizon run (every scheduled room's slots
 //! made up to `max_advance_days` ahead), and the preview of what publishing a schedule would
-//! change. Above [`crate::store`] (it calls the store) and below [`crate::http`], so the local
+//! change. Above `store` (it calls the store) and below `http`, so the local
 //! server, the `extend-horizon` function and the `seed` command call it without an `App`.
 
 use chrono::{DateTime, Duration, Utc};

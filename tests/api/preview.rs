@@ -197,6 +197,51 @@ pub async fn a_preview_refuses_what_publishing_refuses_and_strangers(t: TestApp)
     );
 }
 
+/// Longer games move the free slots to their new end; a planned game that a kept booking
+/// overlaps is skipped — and publishing agrees on both.
+pub async fn a_preview_shows_moved_and_skipped_games_as_publishing_makes_them(t: TestApp) {
+    let mut room = json!({ "name": "The Vault", "time_zone": "Europe/Berlin", "min_players": 2,
+                           "max_players": 6, "duration_minutes": 60, "max_advance_days": 5 });
+    assert_status(&t.put_room("r-vault", room.clone()).await, 201, None);
+    assert_status(
+        &t.put_schedule("r-vault", daily(&["18:00"])).await,
+        200,
+        None,
+    );
+    let ids = slot_ids(&t, "r-vault").await;
+    let booked = t.hold(&ids[0], "u-bob").await;
+    assert_status(&t.confirm(&booked, "u-bob").await, 200, None);
+
+    room["duration_minutes"] = json!(90);
+    assert_status(&t.put_room("r-vault", room).await, 200, None);
+    let moved = preview(&t, "r-vault", "", daily(&["18:00"])).await;
+    assert_status(&moved, 200, None);
+    let changes = by_change(&moved);
+    assert_eq!(changes["KEEP"], [(ids[0].clone(), "BOOKED".to_owned())]);
+    assert_eq!(changes["MOVE"].len(), ids.len() - 1, "{changes:?}");
+    let first_moved = &moved.body["slots"][1];
+    let (start, end): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) = (
+        first_moved["start_time"].as_str().unwrap().parse().unwrap(),
+        first_moved["end_time"].as_str().unwrap().parse().unwrap(),
+    );
+    assert_eq!(end - start, chrono::Duration::minutes(90), "{first_moved}");
+
+    // 18:30 instead: the booked 18:00 game stays and the 18:30 game of its day would overlap it.
+    let later = preview(&t, "r-vault", "", daily(&["18:30"])).await;
+    let changes = by_change(&later);
+    assert_eq!(changes["SKIP"].len(), 1, "{changes:?}");
+    assert!(
+        changes["SKIP"][0]
+            .0
+            .starts_with(&ids[0][..ids[0].len() - 4])
+    );
+    let published = t.put_schedule("r-vault", daily(&["18:30"])).await;
+    assert_status(&published, 200, None);
+    assert_eq!(published.body["skipped"], 1);
+    assert_eq!(published.body["created"], changes["CREATE"].len());
+    assert_eq!(published.body["removed"], changes["REMOVE"].len());
+}
+
 macro_rules! everywhere {
     ($($scenario:ident),* $(,)?) => {
         mod preview_everywhere {
@@ -243,4 +288,5 @@ macro_rules! everywhere {
 everywhere!(
     a_preview_says_what_publishing_does_and_writes_nothing,
     a_preview_refuses_what_publishing_refuses_and_strangers,
+    a_preview_shows_moved_and_skipped_games_as_publishing_makes_them,
 );
