@@ -109,12 +109,7 @@ impl Bench {
         // The routes that read a schedule and a day sheet find one.
         bench.call(
             Route::PutSchedule,
-            request(
-                "PUT",
-                "/rooms/r-102/schedule",
-                r#"{"weekly":[{"days":["MON","TUE","WED","THU","FRI","SAT","SUN"],"starts":["10:00","13:00","16:00","19:00"]}],"closed":[]}"#,
-                true,
-            ),
+            request("PUT", "/rooms/r-102/schedule", DAILY, true),
             200,
         );
         let held = hold_id(&bench.call(
@@ -177,6 +172,11 @@ impl Bench {
     }
 }
 
+const DAILY: &str = r#"{"weekly":[{"days":["MON","TUE","WED","THU","FRI","SAT","SUN"],"starts":["10:00","13:00","16:00","19:00"]}],"closed":[]}"#;
+const ROOM: &str = r#"{"name":"Bench Room","time_zone":"Europe/Berlin","min_players":2,"max_players":6,"duration_minutes":60}"#;
+
+/// Every route of the table, each benchmarked with a request that succeeds (the `match` is
+/// exhaustive: a new row of the route table does not compile until it has its benchmark here).
 fn routes(c: &mut Criterion) {
     let b = Bench::new();
     let mut group = c.benchmark_group("handler");
@@ -184,107 +184,144 @@ fn routes(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
-
-    let reads: [(&str, Route, &str, bool); 7] = [
-        (
-            "list-slots (16 slots)",
-            Route::ListSlots,
-            "/slots?room_id=r-101&user_id=u-demo",
-            false,
-        ),
-        ("list-rooms", Route::ListRooms, "/rooms", false),
-        ("get-room", Route::GetRoom, "/rooms/r-101", false),
-        (
-            "get-schedule",
-            Route::GetSchedule,
-            "/rooms/r-102/schedule",
-            false,
-        ),
-        (
-            "list-user-holds",
-            Route::ListUserHolds,
-            "/users/u-demo/holds",
-            false,
-        ),
-        (
-            "list-room-bookings (5 days)",
-            Route::ListRoomBookings,
-            "",
-            true,
-        ),
-        ("get-hold", Route::GetHold, "", false),
-    ];
     let looked_up = b.hold(1, "u-alice");
-    for (name, route, uri, operator) in reads {
-        let uri = match route {
-            Route::GetHold => format!("/holds/{looked_up}?user_id=u-alice"),
+    b.call(
+        Route::PutRoom,
+        request("PUT", "/rooms/r-put", ROOM, true),
+        201,
+    );
+    for &route in shared::route::ALL {
+        let name = route.spec().function;
+        let read = |uri: String, operator: bool| {
+            move |_: u64| (route, request("GET", &uri, "", operator), 200)
+        };
+        match route {
+            Route::ListSlots => timed(
+                &b,
+                &mut group,
+                "list-slots (16 slots)",
+                read("/slots?room_id=r-101&user_id=u-demo".into(), false),
+            ),
+            Route::ListRooms => timed(&b, &mut group, name, read("/rooms".into(), false)),
+            Route::GetRoom => timed(&b, &mut group, name, read("/rooms/r-101".into(), false)),
+            Route::GetSchedule => timed(
+                &b,
+                &mut group,
+                name,
+                read("/rooms/r-102/schedule".into(), false),
+            ),
+            Route::ListUserHolds => timed(
+                &b,
+                &mut group,
+                name,
+                read("/users/u-demo/holds".into(), false),
+            ),
+            Route::GetHold => timed(
+                &b,
+                &mut group,
+                name,
+                read(format!("/holds/{looked_up}?user_id=u-alice"), false),
+            ),
             Route::ListRoomBookings => {
                 // The fixture's four days of r-101, with the booking made in `Bench::new`.
                 let now = chrono::Utc::now();
                 let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ");
-                format!(
+                let uri = format!(
                     "/rooms/r-101/bookings?from={}&to={}",
                     at(now),
                     at(now + chrono::Duration::days(5))
+                );
+                timed(
+                    &b,
+                    &mut group,
+                    "list-room-bookings (5 days)",
+                    read(uri, true),
                 )
             }
-            _ => uri.to_owned(),
-        };
-        group.bench_function(name, |bencher| {
-            bencher.iter_custom(|iters| {
-                b.timed(iters, |_| (route, request("GET", &uri, "", operator), 200))
-            })
-        });
-    }
-
-    group.bench_function("create-hold", |bencher| {
-        bencher.iter_custom(|iters| {
-            b.timed(iters, |i| {
+            Route::CreateHold => timed(&b, &mut group, name, |i| {
                 let body = format!(
                     r#"{{"slot_id":"{}","user_id":"u-bench-{}"}}"#,
                     b.slot(2),
                     i % 100 + 1
                 );
+                (route, request("POST", "/holds", &body, false), 201)
+            }),
+            Route::ConfirmHold => on_holds(&b, &mut group, route, 3, "confirm"),
+            Route::ReleaseHold => on_holds(&b, &mut group, route, 4, "release"),
+            Route::ExtendHold => on_holds(&b, &mut group, route, 5, "extend"),
+            Route::CancelHold => cancel_bookings(&b, &mut group),
+            Route::PutRoom => timed(&b, &mut group, "put-room (same rules)", |_| {
+                (route, request("PUT", "/rooms/r-put", ROOM, true), 200)
+            }),
+            Route::PutSchedule => {
+                timed(&b, &mut group, "put-schedule (unchanged, 60 days)", |_| {
+                    (
+                        route,
+                        request("PUT", "/rooms/r-102/schedule", DAILY, true),
+                        200,
+                    )
+                })
+            }
+            Route::PreviewSchedule => timed(
+                &b,
+                &mut group,
+                "preview-schedule (unchanged, 7 days)",
+                |_| {
+                    (
+                        route,
+                        request("POST", "/rooms/r-102/schedule/preview", DAILY, true),
+                        200,
+                    )
+                },
+            ),
+        }
+    }
+    group.finish();
+}
+
+type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// Benchmarks `name`: each iteration one request made by `make` (untimed), answered `status`.
+fn timed(
+    b: &Bench,
+    group: &mut Group<'_>,
+    name: &str,
+    make: impl Fn(u64) -> (Route, Request, u16),
+) {
+    group.bench_function(name, |bencher| {
+        bencher.iter_custom(|iters| b.timed(iters, &make))
+    });
+}
+
+/// Benchmarks an action on a hold (`confirm`, `release`, `extend`): fresh holds of `room`, made
+/// untimed before each batch.
+fn on_holds(b: &Bench, group: &mut Group<'_>, route: Route, room: usize, action: &str) {
+    group.bench_function(route.spec().function, |bencher| {
+        bencher.iter_custom(|iters| {
+            let holds: Vec<String> = (0..iters).map(|_| b.hold(room, "u-demo")).collect();
+            b.timed(iters, |i| {
+                let uri = format!("/holds/{}/{action}", holds[i as usize]);
                 (
-                    Route::CreateHold,
-                    request("POST", "/holds", &body, false),
-                    201,
+                    route,
+                    request("POST", &uri, r#"{"user_id":"u-demo"}"#, false),
+                    200,
                 )
             })
         })
     });
-    for (name, route, room, action) in [
-        ("confirm-hold", Route::ConfirmHold, 3, "confirm"),
-        ("release-hold", Route::ReleaseHold, 4, "release"),
-        ("extend-hold", Route::ExtendHold, 5, "extend"),
-    ] {
-        group.bench_function(name, |bencher| {
-            bencher.iter_custom(|iters| {
-                let holds: Vec<String> = (0..iters).map(|_| b.hold(room, "u-demo")).collect();
-                b.timed(iters, |i| {
-                    let uri = format!("/holds/{}/{action}", holds[i as usize]);
-                    (
-                        route,
-                        request("POST", &uri, r#"{"user_id":"u-demo"}"#, false),
-                        200,
-                    )
-                })
-            })
-        });
-    }
+}
+
+/// Benchmarks a player's cancellation: fresh bookings, made untimed before each batch.
+fn cancel_bookings(b: &Bench, group: &mut Group<'_>) {
     group.bench_function("cancel-hold", |bencher| {
         bencher.iter_custom(|iters| {
             let bookings: Vec<String> = (0..iters)
                 .map(|_| {
                     let id = b.hold(6, "u-demo");
+                    let uri = format!("/holds/{id}/confirm");
                     b.call(
                         Route::ConfirmHold,
-                        request(
-                            "POST",
-                            &format!("/holds/{id}/confirm"),
-                            r#"{"user_id":"u-demo"}"#,
-                            false,
-                        ),
+                        request("POST", &uri, r#"{"user_id":"u-demo"}"#, false),
                         200,
                     );
                     id
@@ -300,37 +337,6 @@ fn routes(c: &mut Criterion) {
             })
         })
     });
-    let room = r#"{"name":"Bench Room","time_zone":"Europe/Berlin","min_players":2,"max_players":6,"duration_minutes":60}"#;
-    b.call(
-        Route::PutRoom,
-        request("PUT", "/rooms/r-put", room, true),
-        201,
-    );
-    group.bench_function("put-room (same rules)", |bencher| {
-        let body = room;
-        bencher.iter_custom(|iters| {
-            b.timed(iters, |_| {
-                (
-                    Route::PutRoom,
-                    request("PUT", "/rooms/r-put", body, true),
-                    200,
-                )
-            })
-        })
-    });
-    group.bench_function("put-schedule (unchanged, 60 days)", |bencher| {
-        let body = r#"{"weekly":[{"days":["MON","TUE","WED","THU","FRI","SAT","SUN"],"starts":["10:00","13:00","16:00","19:00"]}],"closed":[]}"#;
-        bencher.iter_custom(|iters| {
-            b.timed(iters, |_| {
-                (
-                    Route::PutSchedule,
-                    request("PUT", "/rooms/r-102/schedule", body, true),
-                    200,
-                )
-            })
-        })
-    });
-    group.finish();
 }
 
 criterion_group!(benches, routes);

@@ -95,6 +95,15 @@ pub async fn serve(
     Ok(())
 }
 
+/// The route table as text, one row a line: `METHOD PATH FUNCTION` (`escape-room-server routes`;
+/// the benchmark reads its routes from it).
+pub fn route_lines() -> String {
+    route::ROUTES
+        .iter()
+        .map(|r| format!("{} {} {}\n", r.method, r.path, r.function))
+        .collect()
+}
+
 /// How often the local server moves the scheduled rooms' horizons (and once at start).
 const HORIZON_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -275,4 +284,17 @@ async fn to_lambda_request(
         request = request.with_path_parameters(params);
     }
     Ok((route, request))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_routes_command_prints_every_row_of_the_route_table_once() {
+        let lines = super::route_lines();
+        let rows: Vec<Vec<&str>> = lines.lines().map(|l| l.split(' ').collect()).collect();
+        assert_eq!(rows.len(), shared::route::ALL.len());
+        for (row, spec) in rows.iter().zip(shared::route::ROUTES) {
+            assert_eq!(row, &[spec.method, spec.path, spec.function]);
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! `escape-room-server`: the API on one machine (embedded SQLite by default), and the seeding
-//! command. Usage: `escape-room-server [serve]` | `escape-room-server seed [--bench ROOMSxSLOTS] [--user ID]...`.
+//! commands. Usage: `escape-room-server [serve]` | `escape-room-server seed [--bench ROOMSxSLOTS]
+//! [--user ID]...` | `escape-room-server routes` (the route table, one row a line).
 //! Wiring only: the server is `server::run`, the command `server::seed_command::run`.
 
 use shared::{app, config::Config, telemetry};
@@ -24,9 +25,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             server::run(app::from_config(&config).await?, config.bind).await?
         }
         ["seed", rest @ ..] => server::seed_command::run(&config, rest).await?,
+        ["routes"] => print!("{}", server::route_lines()),
         _ => {
             return Err(
-                "usage: escape-room-server [serve] | seed [--bench ROOMSxSLOTS] [--user ID]..."
+                "usage: escape-room-server [serve] | seed [--bench ROOMSxSLOTS] [--user ID]... | routes"
                     .into(),
             );
         }
