@@ -20,6 +20,7 @@
 //!   database), bad input on every route (a property test: always JSON, never a 5xx), a kill -9
 //!   of the local server during a stream of confirms, DynamoDB Local stopped and started again.
 //! - `preview`: the schedule preview route, against what publishing then does.
+//! - `cursor`: a listing cursor sent back outside its window.
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
@@ -29,6 +30,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod contract;
+mod cursor;
 mod dynamodb;
 mod dynamodb_local;
 mod harness;

@@ -31,7 +31,24 @@ pub async fn list(call: &Call<'_>) -> Answer {
     let after = call
         .query("cursor")
         .map(|c| cursor::decode(c, &room))
-        .transpose()?;
+        .transpose()?
+        // A cursor before the window (a page left open while `from` = now moved past it) says
+        // nothing the window does not: the page starts at `from`. DynamoDB refuses a start key
+        // outside the query's range, so it is never sent one.
+        .filter(|(start, _)| *start >= from);
+    if let (Some((start, _)), Some(to)) = (&after, to)
+        && *start >= to
+    {
+        // A cursor at or after the window's end: nothing follows it in the window.
+        return Ok(json_response(
+            StatusCode::OK,
+            &SlotList {
+                room_id: room.as_str(),
+                slots: Vec::new(),
+                next_cursor: None,
+            },
+        ));
+    }
     let window = SlotWindow {
         from,
         to,
