@@ -85,6 +85,7 @@ pub(super) fn week_starts(schedule: &Schedule) -> [BTreeSet<NaiveTime>; 7] {
     week
 }
 
+/// Whether a closure of the schedule covers the local `date`.
 pub(super) fn is_closed(schedule: &Schedule, date: NaiveDate) -> bool {
     schedule
         .closed
@@ -92,6 +93,7 @@ pub(super) fn is_closed(schedule: &Schedule, date: NaiveDate) -> bool {
         .any(|closure| closure.from <= date && date <= closure.to)
 }
 
+/// The index of `day` in a week that starts on Monday (0 to 6).
 pub(super) fn day_index(day: Weekday) -> usize {
     day.num_days_from_monday() as usize
 }
