@@ -100,140 +100,168 @@ impl Config {
     /// Reads configuration through `get` (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            hold_ttl: Duration::seconds(hold_ttl_seconds(&get)?),
+            cancel_cutoff: Duration::seconds(cancel_cutoff_seconds(&get)?),
+            operators: operators(&get)?,
+            store: store(&get)?,
+            bind: bind(&get)?,
+            bench_ceiling: bench_ceiling(&get)?,
+        })
+    }
+}
 
-        let ttl = match get("HOLD_TTL_SECONDS") {
-            None => DEFAULT_HOLD_TTL_SECONDS,
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|s| (1..=86_400).contains(s))
-                .ok_or_else(|| {
-                    ConfigError(format!(
-                        "HOLD_TTL_SECONDS must be a whole number of seconds from 1 to 86400, got `{v}`"
-                    ))
-                })?,
-        };
+/// A variable's value, unset when empty or blank.
+type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
-        let cutoff = match get("CANCEL_CUTOFF_SECONDS") {
-            None => 0,
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|s| (0..=MAX_CANCEL_CUTOFF_SECONDS).contains(s))
-                .ok_or_else(|| {
-                    ConfigError(format!(
-                        "CANCEL_CUTOFF_SECONDS must be a whole number of seconds from 0 to \
-                         {MAX_CANCEL_CUTOFF_SECONDS} (30 days), got `{v}`"
-                    ))
-                })?,
-        };
+/// `HOLD_TTL_SECONDS`: 1 to 86400, default [`DEFAULT_HOLD_TTL_SECONDS`].
+fn hold_ttl_seconds(get: &Lookup) -> Result<i64, ConfigError> {
+    Ok(match get("HOLD_TTL_SECONDS") {
+        None => DEFAULT_HOLD_TTL_SECONDS,
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|s| (1..=86_400).contains(s))
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "HOLD_TTL_SECONDS must be a whole number of seconds from 1 to 86400, got `{v}`"
+                ))
+            })?,
+    })
+}
 
-        let token = get("OPERATOR_TOKEN").map(|t| t.trim().to_owned());
-        if let Some(t) = &token
-            && (t.len() < MIN_OPERATOR_TOKEN_LEN || !t.bytes().all(|b| b.is_ascii_graphic()))
-        {
+/// `CANCEL_CUTOFF_SECONDS`: 0 to [`MAX_CANCEL_CUTOFF_SECONDS`], default 0.
+fn cancel_cutoff_seconds(get: &Lookup) -> Result<i64, ConfigError> {
+    Ok(match get("CANCEL_CUTOFF_SECONDS") {
+        None => 0,
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|s| (0..=MAX_CANCEL_CUTOFF_SECONDS).contains(s))
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "CANCEL_CUTOFF_SECONDS must be a whole number of seconds from 0 to \
+                     {MAX_CANCEL_CUTOFF_SECONDS} (30 days), got `{v}`"
+                ))
+            })?,
+    })
+}
+
+/// `OPERATOR_TOKEN` (at least [`MIN_OPERATOR_TOKEN_LEN`] visible ASCII characters) and
+/// `OPERATOR_SCOPE`.
+fn operators(get: &Lookup) -> Result<Operators, ConfigError> {
+    let token = get("OPERATOR_TOKEN").map(|t| t.trim().to_owned());
+    if let Some(t) = &token
+        && (t.len() < MIN_OPERATOR_TOKEN_LEN || !t.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(ConfigError(format!(
+            "OPERATOR_TOKEN must be at least {MIN_OPERATOR_TOKEN_LEN} visible ASCII \
+             characters (e.g. `openssl rand -hex 32`)"
+        )));
+    }
+    Ok(Operators {
+        token,
+        scope: get("OPERATOR_SCOPE").map(|s| s.trim().to_owned()),
+    })
+}
+
+/// `STORE`, `TABLE_NAME`, `SQLITE_PATH`, `SQLITE_SYNCHRONOUS`: DynamoDB when a table is named
+/// (or `STORE=dynamodb`), SQLite otherwise; refused when this binary was built without it.
+fn store(get: &Lookup) -> Result<StoreConfig, ConfigError> {
+    let table = get("TABLE_NAME");
+    let store = match get("STORE")
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None if table.is_some() => StoreConfig::Dynamo {
+            table: table.unwrap_or_default(),
+        },
+        None | Some("sqlite") => StoreConfig::Sqlite {
+            path: get("SQLITE_PATH")
+                .unwrap_or_else(|| DEFAULT_SQLITE_PATH.into())
+                .into(),
+            durability: durability(get)?,
+        },
+        Some("dynamodb") => StoreConfig::Dynamo {
+            table: table.ok_or_else(|| {
+                ConfigError("STORE=dynamodb needs TABLE_NAME (the DynamoDB table to use)".into())
+            })?,
+        },
+        Some(other) => {
             return Err(ConfigError(format!(
-                "OPERATOR_TOKEN must be at least {MIN_OPERATOR_TOKEN_LEN} visible ASCII \
-                 characters (e.g. `openssl rand -hex 32`)"
+                "STORE must be `sqlite` or `dynamodb`, got `{other}`"
             )));
         }
-        let operators = Operators {
-            token,
-            scope: get("OPERATOR_SCOPE").map(|s| s.trim().to_owned()),
-        };
+    };
+    built_with(&store)?;
+    Ok(store)
+}
 
-        let table = get("TABLE_NAME");
-        let store = match get("STORE")
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None if table.is_some() => StoreConfig::Dynamo {
-                table: table.unwrap_or_default(),
-            },
-            None | Some("sqlite") => StoreConfig::Sqlite {
-                path: get("SQLITE_PATH")
-                    .unwrap_or_else(|| DEFAULT_SQLITE_PATH.into())
-                    .into(),
-                durability: match get("SQLITE_SYNCHRONOUS")
-                    .as_deref()
-                    .map(|v| v.trim().to_ascii_lowercase())
-                    .as_deref()
-                {
-                    None | Some("normal") => Durability::Normal,
-                    Some("full") => Durability::Full,
-                    Some(other) => {
-                        return Err(ConfigError(format!(
-                            "SQLITE_SYNCHRONOUS must be `normal` or `full`, got `{other}`"
-                        )));
-                    }
-                },
-            },
-            Some("dynamodb") => StoreConfig::Dynamo {
-                table: table.ok_or_else(|| {
-                    ConfigError(
-                        "STORE=dynamodb needs TABLE_NAME (the DynamoDB table to use)".into(),
-                    )
-                })?,
-            },
-            Some(other) => {
-                return Err(ConfigError(format!(
-                    "STORE must be `sqlite` or `dynamodb`, got `{other}`"
-                )));
-            }
-        };
+/// `SQLITE_SYNCHRONOUS`: `normal` (the default) or `full`.
+fn durability(get: &Lookup) -> Result<Durability, ConfigError> {
+    match get("SQLITE_SYNCHRONOUS")
+        .as_deref()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("normal") => Ok(Durability::Normal),
+        Some("full") => Ok(Durability::Full),
+        Some(other) => Err(ConfigError(format!(
+            "SQLITE_SYNCHRONOUS must be `normal` or `full`, got `{other}`"
+        ))),
+    }
+}
 
-        if matches!(store, StoreConfig::Sqlite { .. }) && !cfg!(feature = "sqlite") {
-            return Err(ConfigError(
-                "no TABLE_NAME, so the store is SQLite, but this binary was built without it (a \
-                 Lambda function's release build carries DynamoDB only): set TABLE_NAME to the \
-                 DynamoDB table, or build with `--features shared/sqlite` (e.g. `cargo lambda \
-                 watch -F shared/sqlite`)"
-                    .into(),
-            ));
-        }
-        if matches!(store, StoreConfig::Dynamo { .. }) && !cfg!(feature = "dynamodb") {
-            return Err(ConfigError(
-                "TABLE_NAME or STORE=dynamodb selects DynamoDB, but this binary was built without \
-                 it: build with `--features dynamodb` (e.g. `cargo run --release -p server \
-                 --features dynamodb`), or unset TABLE_NAME to use SQLite"
-                    .into(),
-            ));
-        }
+/// Refuses a store this binary was built without (its cargo feature is off).
+fn built_with(store: &StoreConfig) -> Result<(), ConfigError> {
+    if matches!(store, StoreConfig::Sqlite { .. }) && !cfg!(feature = "sqlite") {
+        return Err(ConfigError(
+            "no TABLE_NAME, so the store is SQLite, but this binary was built without it (a \
+             Lambda function's release build carries DynamoDB only): set TABLE_NAME to the \
+             DynamoDB table, or build with `--features shared/sqlite` (e.g. `cargo lambda \
+             watch -F shared/sqlite`)"
+                .into(),
+        ));
+    }
+    if matches!(store, StoreConfig::Dynamo { .. }) && !cfg!(feature = "dynamodb") {
+        return Err(ConfigError(
+            "TABLE_NAME or STORE=dynamodb selects DynamoDB, but this binary was built without \
+             it: build with `--features dynamodb` (e.g. `cargo run --release -p server \
+             --features dynamodb`), or unset TABLE_NAME to use SQLite"
+                .into(),
+        ));
+    }
+    Ok(())
+}
 
-        let mut bind: SocketAddr = get("BIND_ADDR")
-            .unwrap_or_else(|| DEFAULT_BIND.into())
-            .parse()
-            .map_err(|_| ConfigError("BIND_ADDR must be an address like 127.0.0.1:3000".into()))?;
-        if let Some(port) = get("PORT") {
-            let port = port.trim().parse::<u16>().map_err(|_| {
-                ConfigError(format!(
-                    "PORT must be a port number (0-65535), got `{port}`"
-                ))
-            })?;
-            bind.set_port(port);
-        }
+/// `BIND_ADDR` (default [`DEFAULT_BIND`]), its port replaced by `PORT` when set.
+fn bind(get: &Lookup) -> Result<SocketAddr, ConfigError> {
+    let mut bind: SocketAddr = get("BIND_ADDR")
+        .unwrap_or_else(|| DEFAULT_BIND.into())
+        .parse()
+        .map_err(|_| ConfigError("BIND_ADDR must be an address like 127.0.0.1:3000".into()))?;
+    if let Some(port) = get("PORT") {
+        let port = port.trim().parse::<u16>().map_err(|_| {
+            ConfigError(format!(
+                "PORT must be a port number (0-65535), got `{port}`"
+            ))
+        })?;
+        bind.set_port(port);
+    }
+    Ok(bind)
+}
 
-        let bench_ceiling = match get("BENCH_CEILING").as_deref().map(str::trim) {
-            None | Some("" | "0") => false,
-            Some("1") => true,
-            Some(other) => {
-                return Err(ConfigError(format!(
-                    "BENCH_CEILING must be 1 (on) or 0 (off), got `{other}`"
-                )));
-            }
-        };
-
-        Ok(Self {
-            hold_ttl: Duration::seconds(ttl),
-            cancel_cutoff: Duration::seconds(cutoff),
-            operators,
-            store,
-            bind,
-            bench_ceiling,
-        })
+/// `BENCH_CEILING`: `1` on, `0` (the default) off.
+fn bench_ceiling(get: &Lookup) -> Result<bool, ConfigError> {
+    match get("BENCH_CEILING").as_deref().map(str::trim) {
+        None | Some("" | "0") => Ok(false),
+        Some("1") => Ok(true),
+        Some(other) => Err(ConfigError(format!(
+            "BENCH_CEILING must be 1 (on) or 0 (off), got `{other}`"
+        ))),
     }
 }
 

@@ -141,10 +141,11 @@ fn fixture_policy(min_players: u32) -> RoomPolicy {
     }
 }
 
-/// The tests' fixture (and the `seed --fixture` data): users `u-demo`, `u-alice`, `u-bob`; rooms
-/// `r-101` and `r-102` in UTC, without schedules; 16 slots per room (four sessions a day, at
-/// 10, 13, 16 and 19 UTC, over the four days after `now`), numbered `s-1` … `s-32`: ids a test
-/// can name.
+/// The tests' fixture, loaded by the integration tests (`tests/api/`) and the criterion bench
+/// (`server/benches/handlers.rs`); the `seed` command loads the demo venue (and, with `--bench`,
+/// [`bench`]), never this. Users `u-demo`, `u-alice`, `u-bob`; rooms `r-101` and `r-102` in UTC,
+/// without schedules; 16 slots per room (four sessions a day, at 10, 13, 16 and 19 UTC, over the
+/// four days from the midnight after `now`), numbered `s-1` … `s-32`: ids a test can name.
 pub fn fixture(now: DateTime<Utc>) -> Result<SeedData, Invalid> {
     let users = ["u-demo", "u-alice", "u-bob"]
         .into_iter()

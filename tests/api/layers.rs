@@ -1,6 +1,10 @@
 //! The map of `shared/src/lib.rs`, enforced: imports run one way, `domain` ← `error` ← `store` ← `horizon` ←
 //! `http` ← `app`; the leaves import nothing of the crate but `domain` (`seed`, `schedule`) or nothing at all
 //! (`route`, `config`, `clock`, `telemetry`); nothing imports `app`.
+//!
+//! Every `.rs` file under `shared/src` is read, a module's folder (`domain/`, `schedule/`, `http/`,
+//! `store/`) included, and counts as its top-level module. An import is a `crate::<module>` path,
+//! or a `super::` path whose `super`s climb out of the file's own module to the crate root.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -43,13 +47,57 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// How deep a file's module is: `error.rs` and `domain/mod.rs` are 1, `domain/ids.rs` is 2.
+fn module_depth(relative: &Path) -> usize {
+    let components = relative.components().count();
+    if relative.file_name().is_some_and(|name| name == "mod.rs") {
+        components - 1
+    } else {
+        components
+    }
+}
+
+/// The crate-level modules a file names: `crate::<module>`, and `super::…::<module>` with as many
+/// `super`s as the file is deep (so they climb to the crate root) and a module of the map after
+/// them, or `Error` (a chain in an inline `mod tests` climbs one step less, so only those count).
+fn crate_level_names(text: &str, depth: usize, modules: &[&str]) -> Vec<String> {
+    let ident = |rest: &str| -> String {
+        rest.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut names: Vec<String> = text
+        .match_indices("crate::")
+        .map(|(at, _)| ident(&text[at + "crate::".len()..]))
+        .collect();
+    for (at, _) in text.match_indices("super::") {
+        if text[..at].ends_with("super::") {
+            continue; // the middle of a chain, counted from its first `super`
+        }
+        let mut rest = &text[at..];
+        let mut climbs = 0;
+        while let Some(after) = rest.strip_prefix("super::") {
+            rest = after;
+            climbs += 1;
+        }
+        let name = ident(rest);
+        // Not checked: `super::*` / `super::{…}` at the root (too rare to be worth a parser).
+        if climbs == depth && (modules.contains(&name.as_str()) || name == "Error") {
+            names.push(name);
+        }
+    }
+    names
+}
+
 #[test]
 fn no_module_of_shared_imports_one_above_it_in_the_map() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src");
     let allowed = allowed();
+    let modules: Vec<&str> = allowed.keys().copied().collect();
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let mut checked = 0;
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for file in files {
         let relative = file.strip_prefix(&src).unwrap();
         let top = relative
@@ -66,12 +114,9 @@ fn no_module_of_shared_imports_one_above_it_in_the_map() {
         let may = allowed
             .get(top.as_str())
             .unwrap_or_else(|| panic!("{top} is not in the map of shared/src/lib.rs"));
+        *seen.entry(top.clone()).or_insert(0) += 1;
         let text = std::fs::read_to_string(&file).unwrap();
-        for (at, _) in text.match_indices("crate::") {
-            let used: String = text[at + "crate::".len()..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
+        for used in crate_level_names(&text, module_depth(relative), &modules) {
             let used = used.as_str();
             if used == top || used == "Error" {
                 // `crate::Error` is the re-export of `error::Error`.
@@ -91,4 +136,13 @@ fn no_module_of_shared_imports_one_above_it_in_the_map() {
         }
     }
     assert!(checked > 20, "the check saw the imports ({checked})");
+    let read: Vec<&str> = seen.keys().map(String::as_str).collect();
+    assert_eq!(read, modules, "every module of the map was read");
+    for folder in ["domain", "schedule", "http", "store"] {
+        assert!(
+            seen[folder] > 1,
+            "{folder}/ was read file by file ({} files)",
+            seen[folder]
+        );
+    }
 }
