@@ -8,7 +8,7 @@ use crate::domain::{Invalid, Room, RoomId, RoomPolicy, Slot, SlotId, UserId};
 use crate::schedule::{Schedule, Weekly};
 
 /// Users, rooms, slots and weekly schedules a store can be loaded with. A schedule is stored as
-/// the room's; its slots are made by the next horizon run (`App::extend_horizons`).
+/// the room's; its slots are made by the next horizon run (`horizon::extend_horizons`).
 #[derive(Debug, Clone, Default)]
 pub struct SeedData {
     pub users: Vec<UserId>,
