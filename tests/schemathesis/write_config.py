@@ -15,7 +15,11 @@ the run's cost bounded: the rules room has a few slots, so that new rules are co
 (on DynamoDB one UpdateItem each), and the schedule room has a fixed horizon of a week, so that a
 random schedule makes at most a week of slots.
 
-Writes the ids to IDS_FILE as well (JSON: `operator_rooms`, `rooms`, `slots`), for the hooks.
+Makes a few holds for each hold action (confirm, release, extend, cancel: HOLD_ACTIONS), drawn
+as that operation's `hold_id`.
+
+Writes the ids to IDS_FILE as well (JSON: `operator_rooms`, `rooms`, `slots`, `holds`), for the
+hooks.
 
 Also writes the operator token for the operations whose `security` names `operatorToken` in
 openapi.yaml, the checks' settings and the warnings that fail the run. Exits non-zero, saying
@@ -38,6 +42,18 @@ OPERATOR_ROOMS = {
     "PUT /rooms/{room_id}": ("r-schemathesis-rules", ["11:00"]),
     "PUT /rooms/{room_id}/schedule": ("r-schemathesis-schedule", ["11:00", "15:00"]),
 }
+
+
+# The hold actions (`METHOD path`: operationId), each with holds of its own, made before the run:
+# the fuzzer confirms every hold it finds before it tries to extend or release one, so shared holds
+# would all be bookings by then. The holds of `cancel-hold` are confirmed: bookings to cancel.
+HOLD_ACTIONS = {
+    "POST /holds/{hold_id}/confirm": "confirm-hold",
+    "POST /holds/{hold_id}/release": "release-hold",
+    "POST /holds/{hold_id}/extend": "extend-hold",
+    "POST /holds/{hold_id}/cancel": "cancel-hold",
+}
+HOLDS_PER_ACTION = 3
 
 
 def call(base_url, method, path, token=None, body=None):
@@ -87,6 +103,36 @@ def create_operator_room(base_url, token, room_id, starts):
     call(base_url, "PUT", f"/rooms/{room_id}/schedule", token, {"weekly": [{"days": every_day, "starts": starts}]})
 
 
+def create_holds(base_url, slots):
+    """For each hold action, HOLDS_PER_ACTION holds ({hold_id: user_id}) on slots taken off the end
+    of `slots` (the latest, far from the ones the fuzzer draws first)."""
+    holds = {}
+    for label, operation_id in HOLD_ACTIONS.items():
+        holds[label] = {}
+        for n in range(HOLDS_PER_ACTION):
+            user = USERS[n % len(USERS)]
+            hold = call(base_url, "POST", "/holds", body={"slot_id": slots.pop(), "user_id": user})
+            if operation_id == "cancel-hold":
+                call(base_url, "POST", f"/holds/{hold['hold_id']}/confirm", body={"user_id": user})
+            holds[label][hold["hold_id"]] = user
+    return holds
+
+
+def hold_settings(holds):
+    """The TOML giving each hold action its holds as the dictionary of its `hold_id`."""
+    return "".join(
+        f"""
+[dictionaries.holds-{HOLD_ACTIONS[label]}]
+values = {toml_list(list(action_holds))}
+
+[[operations]]
+include-operation-id = "{HOLD_ACTIONS[label]}"
+parameters = {{ "path.hold_id" = {{ dictionary = "holds-{HOLD_ACTIONS[label]}", probability = 0.5 }} }}
+"""
+        for label, action_holds in holds.items()
+    )
+
+
 def toml_list(values):
     return "[" + ", ".join(json.dumps(value) for value in values) + "]"
 
@@ -107,6 +153,7 @@ def main():
             sys.exit(f"write_config.py: room {room} has no slots (GET /slots?room_id={room})")
         slots += room_slots
         cursors += room_cursors
+    holds = create_holds(base_url, slots)
 
     with open(config_file, "w", encoding="utf-8") as config:
         config.write(f"""# Written by tests/schemathesis/write_config.py from the server at {base_url}.
@@ -169,10 +216,10 @@ values = {toml_list(cursors or ["none"])}
 "body.user_id" = {{ dictionary = "users", probability = 0.7 }}
 "body.slot_id" = {{ dictionary = "slots", probability = 0.7 }}
 "query.cursor" = {{ dictionary = "cursors", probability = 0.5 }}
-""")
+{hold_settings(holds)}""")
     with open(ids_file, "w", encoding="utf-8") as ids:
         operator_room_of = {operation: room_id for operation, (room_id, _) in OPERATOR_ROOMS.items()}
-        json.dump({"operator_rooms": operator_room_of, "rooms": rooms, "slots": slots}, ids)
+        json.dump({"operator_rooms": operator_room_of, "rooms": rooms, "slots": slots, "holds": holds}, ids)
 
 
 if __name__ == "__main__":
