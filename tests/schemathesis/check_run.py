@@ -23,7 +23,10 @@ def main():
     rates = report["valid_rates"]
     tested = report["operations"]["tested"]
     if len(rates) < tested:
-        problems.append(f"{tested} operations tested, valid requests counted for {len(rates)} only")
+        problems.append(
+            f"{tested} operations tested, {len(rates)} answered a valid request with anything but"
+            f" 401/403/5xx: {tested - len(rates)} never got past authentication (or always failed)"
+        )
     served = {}
     for operation, phases in sorted(rates.items()):
         served[operation] = sum(phase["accepted"] for phase in phases.values())
