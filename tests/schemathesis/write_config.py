@@ -195,9 +195,11 @@ expected-statuses = ["2xx", "401", "403", "404", "409", "410"]
 #   create-hold         `players` within the room's stored `min_players`..`max_players`; an
 #                       integer written `4.0` is refused (openapi.yaml, "JSON everywhere");
 #   put-room            `max_players` at least `min_players`; `time_zone` a known IANA zone;
-#   put-schedule        games that overlap (buffer included), closures that end before they start.
+#   put-schedule        games that overlap (buffer included), closures that end before they start;
+#   preview-schedule    the same body, judged the same way.
 [[operations]]
-include-operation-id = ["list-slots", "list-room-bookings", "create-hold", "put-room", "put-schedule"]
+include-operation-id = ["list-slots", "list-room-bookings", "create-hold", "put-room", "put-schedule",
+  "preview-schedule"]
 checks.positive_data_acceptance.enabled = false
 
 [auth.openapi.operatorToken]
