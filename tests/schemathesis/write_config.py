@@ -42,8 +42,6 @@ OPERATOR_ROOMS = {
     "PUT /rooms/{room_id}": ("r-schemathesis-rules", ["11:00"]),
     "PUT /rooms/{room_id}/schedule": ("r-schemathesis-schedule", ["11:00", "15:00"]),
 }
-
-
 # The hold actions (`METHOD path`: operationId), each with holds of its own, made before the run:
 # the fuzzer confirms every hold it finds before it tries to extend or release one, so shared holds
 # would all be bookings by then. The holds of `cancel-hold` are confirmed: bookings to cancel.
@@ -102,7 +100,8 @@ def create_operator_room(base_url, token, room_id, starts):
     }
     call(base_url, "PUT", f"/rooms/{room_id}", token, rules)
     every_day = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-    call(base_url, "PUT", f"/rooms/{room_id}/schedule", token, {"weekly": [{"days": every_day, "starts": starts}]})
+    schedule = {"weekly": [{"days": every_day, "starts": starts}]}
+    call(base_url, "PUT", f"/rooms/{room_id}/schedule", token, schedule)
 
 
 def create_holds(base_url, slots):
