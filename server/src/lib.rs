@@ -246,10 +246,17 @@ async fn to_lambda_request(
     let Matched::Route(route, params) = matched else {
         return Err(Error::RouteNotFound);
     };
-    let params: std::collections::HashMap<String, String> = params
+    // Percent-decoded, as API Gateway hands path parameters to a function (`/rooms/r-10%31` is
+    // room `r-101`); a segment that does not decode to UTF-8 is refused like a malformed id.
+    let params = params
         .into_iter()
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect();
+        .map(|(name, value)| {
+            let value = percent_encoding::percent_decode_str(value)
+                .decode_utf8()
+                .map_err(|_| Error::Validation(format!("`{name}` is not valid UTF-8.")))?;
+            Ok((name.to_owned(), value.into_owned()))
+        })
+        .collect::<Result<std::collections::HashMap<String, String>, Error>>()?;
     let (mut parts, body) = request.into_parts();
     let body = Limited::new(body, MAX_BODY_BYTES)
         .collect()

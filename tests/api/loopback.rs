@@ -341,3 +341,18 @@ async fn a_new_database_opens_as_the_demo_venue_with_the_coming_weeks_of_slots()
         .unwrap();
     assert_eq!(runs.iter().map(|r| r.created).sum::<usize>(), 0, "{runs:?}");
 }
+
+/// Path segments are percent-decoded as API Gateway decodes path parameters: `r-10%31` is
+/// `r-101`; a segment that is not UTF-8 once decoded is a 422, never a 5xx.
+#[tokio::test]
+async fn percent_encoded_path_segments_name_the_same_resource() {
+    let (server, _store) = sqlite_server().await;
+    let server = &server;
+    let get = |path: &'static str| async move {
+        http_reply(server.client().get(server.url(path)).send().await.unwrap()).await
+    };
+    let room = get("/rooms/r-10%31").await;
+    assert_status(&room, 200, None);
+    assert_eq!(room.body["room_id"], "r-101");
+    assert_status(&get("/rooms/r-%FF").await, 422, Some("VALIDATION_ERROR"));
+}

@@ -2,7 +2,7 @@
 
 They read the ids that tests/schemathesis/write_config.py took from the running server
 (SCHEMATHESIS_IDS: a JSON file with `operator_rooms`, `rooms`, `slots` and `holds`) and change
-the cases of every phase in four ways, each only on values that are valid, so that no negative
+the cases of every phase in three ways, each only on values that are valid, so that no negative
 case is made positive:
 
 1. The document's example slot, `s-1` (a slot of the test fixture, not of the demo data), becomes a
@@ -17,10 +17,6 @@ case is made positive:
 3. A hold action (confirm, release, extend, cancel) on the document's example hold id goes to one
    of the holds write_config.py made for that action, and a player's request on one of those
    holds names its owner: the 200 answers are reached, not only 403 and 410.
-4. Until the server decodes percent-encoded path segments (reported, see below), a `:` in a valid
-   id in the path becomes `-`. Schemathesis sends `:` as `%3A` (OpenAPI's `simple` style encodes
-   reserved characters), and the local server reads `/rooms/%3Ax` as the id `%3Ax`, 422, where
-   `:x` is a valid id (`/rooms/r-10%31` is 422 too, for `r-101`).
 """
 
 import itertools
@@ -58,9 +54,6 @@ def with_real_ids(case):
     operator_room = OPERATOR_ROOMS.get(label)
     if operator_room is not None and path.get("room_id") in ROOMS:
         path["room_id"] = operator_room
-    for name, value in path.items():
-        if isinstance(value, str) and ":" in value and VALID_ID.fullmatch(value):
-            path[name] = value.replace(":", "-")
     return case
 
 
