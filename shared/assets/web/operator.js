@@ -49,16 +49,14 @@
     st.token = token;
     try {
       st.rooms = (await api('GET', '/rooms')).rooms || [];
-      // Check the token on an operator route: the day sheet (read only) where the server has
-      // one, else a schedule PUT whose body is not an object, which the server refuses (422)
-      // without changing anything once the token is accepted (401/403 otherwise).
+      // Check the token on an operator route that reads only: a room's day sheet (401/403 for a
+      // token not accepted; a room that does not exist is 404, after the token was accepted).
       const refused = (e) => e.code === 'UNAUTHENTICATED' || e.code === 'OPERATOR_ONLY' || e.status === 401 || e.status === 403;
       const probe = st.rooms.length ? st.rooms[0].room_id : 'sign-in-check';
       try {
         await api('GET', `/rooms/${enc(probe)}/bookings`);
       } catch (e) {
         if (refused(e)) throw e;
-        try { await api('PUT', `/rooms/${enc(probe)}/schedule`, []); } catch (e2) { if (refused(e2)) throw e2; }
       }
     } catch (e) {
       st.token = '';
@@ -249,7 +247,7 @@
 
   // ---- preview: the server's answer, shown per local day ----------------------------------------------
   // What publishing would do to each slot of the window (preview-contract: change), in words.
-  const CHANGE = { CREATE: 'new', KEEP: '', MOVE: 'moves here', REMOVE: 'removed', SKIP: 'not made: a held or booked game overlaps' };
+  const CHANGE = { CREATE: 'new', KEEP: '', MOVE: 'moved', REMOVE: 'removed', SKIP: 'not made: overlaps a held or booked game' };
   const STAYS = ['CREATE', 'KEEP', 'MOVE']; // the changes after which the slot is offered
 
   // Ask the server again once the form has been still for a moment.
@@ -327,10 +325,10 @@
     if (closure && !n.games) li.append(`closed${closure.reason ? ` (${closure.reason})` : ''}: `);
     day.forEach((s, i) => {
       const kept = s.change === 'KEEP' && s.status !== 'FREE' ? `${s.status === 'BOOKED' ? 'booked' : 'held'}, kept` : '';
-      const what = kept || CHANGE[s.change] || s.change;
+      const what = kept || (s.change in CHANGE ? CHANGE[s.change] : s.change);
       li.append(i ? ', ' : '', el('span', { class: `g g-${String(s.change).toLowerCase()}`, 'data-change': s.change,
         'data-status': s.status, 'data-start': s.start_time, 'data-slot': s.slot_id },
-      localOf(s, tz).time, what ? ` ${what}` : ''));
+      el('span', { class: 'gt' }, localOf(s, tz).time), what ? ` ${what}` : ''));
     });
     return li;
   }
