@@ -43,6 +43,7 @@ use lambda_http::RequestExt;
 use tokio::net::TcpListener;
 
 use shared::Error;
+use shared::horizon;
 use shared::http::{App, MAX_BODY_BYTES, error_response, router_miss};
 use shared::route::{self, Matched, Route};
 
@@ -103,7 +104,7 @@ async fn extend_horizons_daily(app: App) {
     let mut every = tokio::time::interval(HORIZON_EVERY);
     loop {
         every.tick().await;
-        match app.extend_horizons().await {
+        match horizon::extend_horizons(app.store.as_ref(), app.clock.now()).await {
             Ok(runs) => {
                 for run in runs {
                     tracing::info!(room = %run.room_id, created = run.created, removed = run.removed, kept = run.kept, "horizon moved");

@@ -5,15 +5,11 @@
 //! of each identity that will call through a JWT authorizer). Idempotent: what exists stays as
 //! it is.
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use shared::Error;
-use shared::config::{Config, StoreConfig};
+use shared::config::Config;
 use shared::domain::UserId;
-use shared::seed;
-use shared::store::Provision;
-use shared::store::sqlite::SqliteStore;
+use shared::{horizon, seed, store};
 
 const USAGE: &str = "usage: seed [--bench ROOMSxSLOTS] [--user ID]...";
 
@@ -48,37 +44,16 @@ pub fn parse_args(args: &[&str]) -> Result<SeedArgs, Error> {
     Ok(parsed)
 }
 
-/// The configured store's set-up side.
-async fn provisioner(config: &StoreConfig) -> Result<Arc<dyn Provision>, Error> {
-    match config {
-        StoreConfig::Sqlite { path, durability } => {
-            Ok(Arc::new(SqliteStore::open_with(path, *durability)?))
-        }
-        #[cfg(feature = "dynamodb")]
-        StoreConfig::Dynamo { table } => Ok(Arc::new(
-            shared::store::dynamo::DynamoStore::from_env(table.as_str()).await,
-        )),
-        // `Config` refuses DynamoDB in a build without it; this arm is never reached.
-        #[cfg(not(feature = "dynamodb"))]
-        StoreConfig::Dynamo { .. } => Err(Error::Internal(
-            "this binary was built without the dynamodb feature".into(),
-        )),
-    }
-}
-
 /// Runs `seed` with `args` against the configured store.
 pub async fn run(config: &Config, args: &[&str]) -> Result<(), Error> {
     let args = parse_args(args)?;
-    let store = provisioner(&config.store).await?;
+    let store = store::open(&config.store).await?;
     store.prepare().await?;
     let now = Utc::now();
     let mut data = seed::demo()?;
     data.users.extend(args.users);
     store.load(&data).await?;
-    let runs = shared::app::from_config(config)
-        .await?
-        .extend_horizons()
-        .await?;
+    let runs = horizon::extend_horizons(store.as_ref(), now).await?;
     for run in runs {
         tracing::info!(room = %run.room_id, created = run.created, "the demo schedule's slots");
     }

@@ -6,7 +6,9 @@
 //! ```text
 //!   app        assembly: config → store → App              (used by server/ and functions/)
 //!    ↑
-//!   http       parse, validate, identity, handlers; http::response: Error → status + JSON
+//!   http       handlers by resource, extraction, identity, views; http::response: Error → status + JSON
+//!    ↑
+//!   horizon    a schedule applied to a room's slots: the daily horizon run, the publish preview
 //!    ↑
 //!   store      Store (request path) + Provision (set-up): sqlite | dynamo (features "sqlite", "dynamodb")
 //!    ↑
@@ -34,6 +36,8 @@ pub mod app;
 pub mod domain;
 /// The one error enum of a request; the domain's refusals convert into it.
 pub mod error;
+/// A room's schedule applied to its slots: the daily horizon run and the publish preview.
+pub mod horizon;
 /// The route handlers over `lambda_http::Request` → `Response`, and the error → response map.
 pub mod http;
 /// The storage port (`Store`), set-up (`Provision`) and the adapters (SQLite, DynamoDB).

@@ -1,44 +1,14 @@
 //! The route table: every route of the API, its method, its path template and the Lambda function
-//! that serves it, written down once. The local server's router, the `$default` function's 404/405
-//! answers, the tests' API Gateway events, the template test and the `cargo lambda watch` router
-//! check all read [`ROUTES`]. Adding a route is one entry here, its handler (the `match` in
-//! `http::App::handle` is exhaustive), its crate under `functions/` and its resource in
-//! `template.yaml`; the template test fails when one of those is missing.
+//! that serves it, written down once, as one row of [`routes!`] below. From that table follow the
+//! [`Route`] enum, [`ROUTES`] (which the local server's router, the `$default` function's 404/405
+//! answers, the tests' API Gateway events, the template and OpenAPI tests and the benchmarks read),
+//! [`ALL`] and [`Route::spec`]. Adding a route is one row here, its handler (the `match` in
+//! `http::App::handle` is exhaustive, so the build fails without one), its crate under
+//! `functions/`, its resource in `template.yaml` and its path in `openapi.yaml`; the template
+//! test fails when one of those is missing. `docs/architecture.md` ("Adding a route") lists each
+//! file.
 //!
 //! A leaf: it imports nothing from the rest of the crate.
-
-/// One route of the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Route {
-    /// `GET /slots?room_id=…[&user_id=…]`
-    ListSlots,
-    /// `POST /holds`
-    CreateHold,
-    /// `POST /holds/{hold_id}/confirm`
-    ConfirmHold,
-    /// `POST /holds/{hold_id}/release`
-    ReleaseHold,
-    /// `POST /holds/{hold_id}/extend`
-    ExtendHold,
-    /// `POST /holds/{hold_id}/cancel`
-    CancelHold,
-    /// `GET /holds/{hold_id}?user_id=…`
-    GetHold,
-    /// `GET /users/{user_id}/holds`
-    ListUserHolds,
-    /// `GET /rooms`
-    ListRooms,
-    /// `GET /rooms/{room_id}`
-    GetRoom,
-    /// `PUT /rooms/{room_id}` (operator)
-    PutRoom,
-    /// `GET /rooms/{room_id}/schedule`
-    GetSchedule,
-    /// `PUT /rooms/{room_id}/schedule` (operator)
-    PutSchedule,
-    /// `GET /rooms/{room_id}/bookings` (operator): the day sheet
-    ListRoomBookings,
-}
 
 /// A route as API Gateway and the local router see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,151 +22,79 @@ pub struct RouteSpec {
     pub function: &'static str,
 }
 
-/// Every route of the API.
-pub const ROUTES: &[RouteSpec] = &[
-    RouteSpec {
-        route: Route::ListSlots,
-        method: "GET",
-        path: "/slots",
-        function: "list-slots",
-    },
-    RouteSpec {
-        route: Route::CreateHold,
-        method: "POST",
-        path: "/holds",
-        function: "create-hold",
-    },
-    RouteSpec {
-        route: Route::ConfirmHold,
-        method: "POST",
-        path: "/holds/{hold_id}/confirm",
-        function: "confirm-hold",
-    },
-    RouteSpec {
-        route: Route::ReleaseHold,
-        method: "POST",
-        path: "/holds/{hold_id}/release",
-        function: "release-hold",
-    },
-    RouteSpec {
-        route: Route::ExtendHold,
-        method: "POST",
-        path: "/holds/{hold_id}/extend",
-        function: "extend-hold",
-    },
-    RouteSpec {
-        route: Route::CancelHold,
-        method: "POST",
-        path: "/holds/{hold_id}/cancel",
-        function: "cancel-hold",
-    },
-    RouteSpec {
-        route: Route::GetHold,
-        method: "GET",
-        path: "/holds/{hold_id}",
-        function: "get-hold",
-    },
-    RouteSpec {
-        route: Route::ListUserHolds,
-        method: "GET",
-        path: "/users/{user_id}/holds",
-        function: "list-user-holds",
-    },
-    RouteSpec {
-        route: Route::ListRooms,
-        method: "GET",
-        path: "/rooms",
-        function: "list-rooms",
-    },
-    RouteSpec {
-        route: Route::GetRoom,
-        method: "GET",
-        path: "/rooms/{room_id}",
-        function: "get-room",
-    },
-    RouteSpec {
-        route: Route::PutRoom,
-        method: "PUT",
-        path: "/rooms/{room_id}",
-        function: "put-room",
-    },
-    RouteSpec {
-        route: Route::GetSchedule,
-        method: "GET",
-        path: "/rooms/{room_id}/schedule",
-        function: "get-schedule",
-    },
-    RouteSpec {
-        route: Route::PutSchedule,
-        method: "PUT",
-        path: "/rooms/{room_id}/schedule",
-        function: "put-schedule",
-    },
-    RouteSpec {
-        route: Route::ListRoomBookings,
-        method: "GET",
-        path: "/rooms/{room_id}/bookings",
-        function: "list-room-bookings",
-    },
-];
+/// Writes the table's rows into the enum, the list of specs, the list of routes and `spec()`.
+macro_rules! routes {
+    ($( $(#[$doc:meta])* $route:ident: $method:ident $path:literal => $function:literal, )+) => {
+        /// One route of the API: a row of the table below.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Route {
+            $( $(#[$doc])* $route, )+
+        }
 
-/// Every route, for tests that must cover each (the `match` fails to compile when one is added
-/// without being listed).
-pub const ALL: [Route; 14] = {
-    let all = [
-        Route::ListSlots,
-        Route::CreateHold,
-        Route::ConfirmHold,
-        Route::ReleaseHold,
-        Route::ExtendHold,
-        Route::CancelHold,
-        Route::GetHold,
-        Route::ListUserHolds,
-        Route::ListRooms,
-        Route::GetRoom,
-        Route::PutRoom,
-        Route::GetSchedule,
-        Route::PutSchedule,
-        Route::ListRoomBookings,
-    ];
-    // Exhaustive: a new variant must be added to `all` above.
-    match all[0] {
-        Route::ListSlots
-        | Route::CreateHold
-        | Route::ConfirmHold
-        | Route::ReleaseHold
-        | Route::ExtendHold
-        | Route::CancelHold
-        | Route::GetHold
-        | Route::ListUserHolds
-        | Route::ListRooms
-        | Route::GetRoom
-        | Route::PutRoom
-        | Route::GetSchedule
-        | Route::PutSchedule
-        | Route::ListRoomBookings => {}
-    }
-    all
-};
+        /// Every route of the API, in the table's order.
+        pub const ROUTES: &[RouteSpec] = &[$(
+            RouteSpec { route: Route::$route, method: stringify!($method), path: $path, function: $function },
+        )+];
+
+        /// Every route, for tests that must cover each.
+        pub const ALL: &[Route] = &[$( Route::$route, )+];
+
+        impl Route {
+            /// This route's row of the table.
+            pub const fn spec(self) -> &'static RouteSpec {
+                match self {$(
+                    Route::$route => &RouteSpec {
+                        route: Route::$route,
+                        method: stringify!($method),
+                        path: $path,
+                        function: $function,
+                    },
+                )+}
+            }
+        }
+    };
+}
+
+routes! {
+    /// `GET /slots?room_id=…[&user_id=…]`: a room's slots, paged.
+    ListSlots: GET "/slots" => "list-slots",
+    /// `POST /holds`: hold a slot for a few minutes.
+    CreateHold: POST "/holds" => "create-hold",
+    /// `POST /holds/{hold_id}/confirm`: the hold becomes a booking.
+    ConfirmHold: POST "/holds/{hold_id}/confirm" => "confirm-hold",
+    /// `POST /holds/{hold_id}/release`: give the slot back.
+    ReleaseHold: POST "/holds/{hold_id}/release" => "release-hold",
+    /// `POST /holds/{hold_id}/extend`: more time, once.
+    ExtendHold: POST "/holds/{hold_id}/extend" => "extend-hold",
+    /// `POST /holds/{hold_id}/cancel`: a player or an operator cancels a booking.
+    CancelHold: POST "/holds/{hold_id}/cancel" => "cancel-hold",
+    /// `GET /holds/{hold_id}?user_id=…`: one hold.
+    GetHold: GET "/holds/{hold_id}" => "get-hold",
+    /// `GET /users/{user_id}/holds`: a player's live holds and bookings.
+    ListUserHolds: GET "/users/{user_id}/holds" => "list-user-holds",
+    /// `GET /rooms`: every room.
+    ListRooms: GET "/rooms" => "list-rooms",
+    /// `GET /rooms/{room_id}`: one room and its rules.
+    GetRoom: GET "/rooms/{room_id}" => "get-room",
+    /// `PUT /rooms/{room_id}` (operator): create or replace a room.
+    PutRoom: PUT "/rooms/{room_id}" => "put-room",
+    /// `GET /rooms/{room_id}/schedule`: the room's weekly schedule.
+    GetSchedule: GET "/rooms/{room_id}/schedule" => "get-schedule",
+    /// `PUT /rooms/{room_id}/schedule` (operator): publish a weekly schedule.
+    PutSchedule: PUT "/rooms/{room_id}/schedule" => "put-schedule",
+    /// `POST /rooms/{room_id}/schedule/preview` (operator): what publishing would change.
+    PreviewSchedule: POST "/rooms/{room_id}/schedule/preview" => "preview-schedule",
+    /// `GET /rooms/{room_id}/bookings` (operator): the day sheet.
+    ListRoomBookings: GET "/rooms/{room_id}/bookings" => "list-room-bookings",
+}
 
 /// Functions that serve no route: they run on a schedule (an EventBridge rule in the template).
-/// `extend-horizon` moves every scheduled room's horizon daily (`App::extend_horizons`).
+/// `extend-horizon` moves every scheduled room's horizon daily (`horizon::extend_horizons`).
 pub const SCHEDULED_FUNCTIONS: &[&str] = &["extend-horizon"];
 
 /// The function bound to API Gateway's `$default` route: it answers every request no route of
 /// [`ROUTES`] matches (404 or 405 as JSON).
 pub const DEFAULT_ROUTE_FUNCTION: &str = "unmatched-route";
-
-impl Route {
-    /// This route's entry in [`ROUTES`].
-    pub fn spec(self) -> &'static RouteSpec {
-        // Every variant has an entry (a unit test checks it); the first entry is never reached.
-        ROUTES
-            .iter()
-            .find(|spec| spec.route == self)
-            .unwrap_or(&ROUTES[0])
-    }
-}
 
 /// What the router made of a method and path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,7 +153,7 @@ mod tests {
     #[test]
     fn every_route_has_exactly_one_entry_and_one_function() {
         assert_eq!(ROUTES.len(), ALL.len());
-        for route in ALL {
+        for &route in ALL {
             assert_eq!(ROUTES.iter().filter(|s| s.route == route).count(), 1);
             assert_eq!(route.spec().route, route);
         }

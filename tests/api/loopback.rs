@@ -222,7 +222,10 @@ async fn the_horizon_moves_a_day_at_a_time(kind: StoreKind) {
         scope: None,
     });
     assert!(
-        app.extend_horizons().await.unwrap().is_empty(),
+        shared::horizon::extend_horizons(app.store.as_ref(), app.clock.now())
+            .await
+            .unwrap()
+            .is_empty(),
         "no schedule yet"
     );
     let server = Loopback::start(app.clone()).await;
@@ -246,15 +249,28 @@ async fn the_horizon_moves_a_day_at_a_time(kind: StoreKind) {
     let published = http_reply(put("/rooms/r-vault/schedule", daily).await.unwrap()).await;
     assert_status(&published, 200, None);
     assert!(
-        app.extend_horizons().await.unwrap()[0].created == 0,
+        shared::horizon::extend_horizons(app.store.as_ref(), app.clock.now())
+            .await
+            .unwrap()[0]
+            .created
+            == 0,
         "nothing new the same day"
     );
 
     clock.advance(Duration::days(1));
-    let (first, second) = tokio::join!(app.extend_horizons(), app.extend_horizons());
+    let (first, second) = tokio::join!(
+        shared::horizon::extend_horizons(app.store.as_ref(), app.clock.now()),
+        shared::horizon::extend_horizons(app.store.as_ref(), app.clock.now())
+    );
     let created: usize = first.unwrap()[0].created + second.unwrap()[0].created;
     assert_eq!(created, 2, "the new day's two games, once");
-    assert_eq!(app.extend_horizons().await.unwrap()[0].created, 0);
+    assert_eq!(
+        shared::horizon::extend_horizons(app.store.as_ref(), app.clock.now())
+            .await
+            .unwrap()[0]
+            .created,
+        0
+    );
     server.stop().await;
 }
 
@@ -320,6 +336,8 @@ async fn a_new_database_opens_as_the_demo_venue_with_the_coming_weeks_of_slots()
         );
     }
     // Opening it again changes nothing; the horizon run finds nothing to add.
-    let runs = app.extend_horizons().await.unwrap();
+    let runs = shared::horizon::extend_horizons(app.store.as_ref(), app.clock.now())
+        .await
+        .unwrap();
     assert_eq!(runs.iter().map(|r| r.created).sum::<usize>(), 0, "{runs:?}");
 }

@@ -19,6 +19,7 @@
 //! - `reliability`: each bounded in time: 64 SQLite writers for 10 s (no 5xx, no locked
 //!   database), bad input on every route (a property test: always JSON, never a 5xx), a kill -9
 //!   of the local server during a stream of confirms, DynamoDB Local stopped and started again.
+//! - `preview`: the schedule preview route, against what publishing then does.
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
@@ -34,6 +35,7 @@ mod harness;
 mod layers;
 mod loopback;
 mod model;
+mod preview;
 mod reliability;
 mod runtime;
 mod template;

@@ -178,9 +178,10 @@ pub fn default_route_crate() -> String {
 
 /// The functions of operator routes: the only ones given the operator token.
 /// (`cancel-hold` serves players too: an operator cancels any booking with a reason.)
-const OPERATOR_FUNCTIONS: [&str; 4] = [
+const OPERATOR_FUNCTIONS: [&str; 5] = [
     "put-room",
     "put-schedule",
+    "preview-schedule",
     "list-room-bookings",
     "cancel-hold",
 ];
@@ -648,6 +649,13 @@ fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
                     table(),
                     false,
                 ),
+                grant(&["Query"], index(), false),
+            ],
+        ),
+        (
+            "preview-schedule",
+            vec![
+                grant(&["GetItem"], table(), false),
                 grant(&["Query"], index(), false),
             ],
         ),

@@ -1,9 +1,9 @@
 //! `extend-horizon` Lambda function: run daily by an EventBridge rule, not by a route. Wiring
-//! only: the work is `shared::App::extend_horizons`.
+//! only: the work is `shared::horizon::extend_horizons`.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
-use shared::{app, config::Config, telemetry};
+use shared::{app, config::Config, horizon, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let app = app::from_config(&config).await?;
     run(service_fn(|_event: LambdaEvent<Value>| async {
-        let runs = app.extend_horizons().await?;
+        let runs = horizon::extend_horizons(app.store.as_ref(), app.clock.now()).await?;
         Ok::<_, Error>(serde_json::json!({ "rooms": runs }))
     }))
     .await

@@ -16,10 +16,12 @@ use crate::schedule::{PlannedSlot, Schedule};
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
+pub mod open;
 pub mod provision;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+pub use open::{Backend, open};
 pub use provision::Provision;
 
 /// Times are stored as epoch milliseconds (SQLite INTEGER, DynamoDB N): exact, and compared as

@@ -1,0 +1,242 @@
+//! A player's holds and bookings: hold a slot, confirm, release, extend, cancel (a player's own
+//! booking, or any booking by an operator), and the look-ups of one hold and of a player's holds.
+
+use lambda_http::http::header::LOCATION;
+use lambda_http::http::{HeaderValue, StatusCode};
+use serde::Deserialize;
+
+use super::Answer;
+use crate::domain::{Canceller, HoldId, HoldStatus, SlotId, UserId};
+use crate::error::Error;
+use crate::http::call::Call;
+use crate::http::extract::{idempotency_key, missing};
+use crate::http::identity::{authenticated_caller, has_credentials};
+use crate::http::response::json_response;
+use crate::http::views::{
+    HoldChanged, HoldConfirmed, HoldCreated, HoldExtended, HoldView, UserHoldView, UserHolds,
+};
+use crate::store::{IdempotencyKey, NewHold};
+
+/// The longest reason an operator may give for a cancellation, in characters.
+pub const MAX_REASON_LEN: usize = 500;
+
+#[derive(Deserialize)]
+struct CreateHoldBody {
+    slot_id: SlotId,
+    user_id: UserId,
+    /// The party size (the room's `min_players` when absent).
+    #[serde(default)]
+    players: Option<u32>,
+}
+
+/// A cancellation: a player's (`user_id`) or an operator's (`reason`).
+#[derive(Deserialize)]
+struct CancelBody {
+    #[serde(default)]
+    user_id: Option<UserId>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UserBody {
+    user_id: UserId,
+}
+
+/// `POST /holds`: holds a slot for `hold_ttl`, once per `Idempotency-Key`.
+pub async fn create(call: &Call<'_>) -> Answer {
+    let body: CreateHoldBody = call.body()?;
+    let verified_user = authenticated_caller(call.request)?.is_some();
+    call.caller(Some(body.user_id.clone()))?;
+    let key = idempotency_key(call.request)?.map(|key| IdempotencyKey {
+        key,
+        request: match body.players {
+            None => format!("{}\n{}", body.slot_id, body.user_id),
+            Some(players) => format!("{}\n{}\n{players}", body.slot_id, body.user_id),
+        },
+    });
+    let new = NewHold {
+        id: HoldId::generate(&body.slot_id),
+        slot_id: body.slot_id,
+        user_id: body.user_id,
+        expires_at: call.now + call.app.hold_ttl,
+        verified_user,
+        players: body.players,
+    };
+    let created = call
+        .app
+        .store
+        .create_hold(&new, key.as_ref(), call.now)
+        .await?;
+    let hold_id = created.id.to_string();
+    let mut response = json_response(
+        StatusCode::CREATED,
+        &HoldCreated {
+            hold_id: &hold_id,
+            slot_id: created.slot_id.as_str(),
+            user_id: created.user_id.as_str(),
+            status: HoldStatus::Hold,
+            expires_at: created.expires_at,
+        },
+    );
+    if let Ok(location) = HeaderValue::from_str(&format!("/holds/{hold_id}")) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    if created.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// The hold id from the path and the caller from the body, validated, for the actions on a hold.
+fn hold_action(call: &Call<'_>) -> Result<(HoldId, UserId), Error> {
+    let hold_id = call.path("hold_id")?;
+    let body: UserBody = call.body()?;
+    call.caller(Some(body.user_id.clone()))?;
+    Ok((hold_id, body.user_id))
+}
+
+/// `POST /holds/{hold_id}/confirm`.
+pub async fn confirm(call: &Call<'_>) -> Answer {
+    let (hold_id, user) = hold_action(call)?;
+    let hold = call
+        .app
+        .store
+        .confirm_hold(hold_id, &user, call.now)
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &HoldConfirmed {
+            hold_id: hold.id.to_string(),
+            slot_id: hold.slot_id.as_str(),
+            status: HoldStatus::Confirmed,
+        },
+    ))
+}
+
+/// `POST /holds/{hold_id}/release`.
+pub async fn release(call: &Call<'_>) -> Answer {
+    let (hold_id, user) = hold_action(call)?;
+    let hold = call
+        .app
+        .store
+        .release_hold(hold_id, &user, call.now)
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &HoldChanged {
+            hold_id: hold.id.to_string(),
+            status: HoldStatus::Released,
+        },
+    ))
+}
+
+/// `POST /holds/{hold_id}/extend`: once, by another `hold_ttl` from now.
+pub async fn extend(call: &Call<'_>) -> Answer {
+    let (hold_id, user) = hold_action(call)?;
+    let expires_at = call
+        .app
+        .store
+        .extend_hold(hold_id, &user, call.now + call.app.hold_ttl, call.now)
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &HoldExtended {
+            hold_id: hold_id.to_string(),
+            status: HoldStatus::Hold,
+            expires_at,
+        },
+    ))
+}
+
+/// `POST /holds/{hold_id}/cancel`: a player cancels their booking (`{"user_id"}`); an operator
+/// any booking, with a reason (`{"reason"}` and the operator's credentials).
+pub async fn cancel(call: &Call<'_>) -> Answer {
+    let hold_id: HoldId = call.path("hold_id")?;
+    let body: CancelBody = call.body()?;
+    let by = match body.user_id {
+        Some(user) => {
+            call.caller(Some(user.clone()))?;
+            Canceller::Player {
+                user,
+                cutoff: call.app.cancel_cutoff,
+            }
+        }
+        // No user named: an operator's cancellation, or a player's request missing its
+        // `user_id` (no credentials at all).
+        None if has_credentials(call.request) => Canceller::Operator {
+            name: call.operator()?,
+            reason: operator_reason(body.reason.as_deref())?,
+        },
+        None => return Err(missing("user_id")),
+    };
+    call.app.store.cancel_hold(hold_id, &by, call.now).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &HoldChanged {
+            hold_id: hold_id.to_string(),
+            status: HoldStatus::Cancelled,
+        },
+    ))
+}
+
+/// An operator's reason for a cancellation: 1–[`MAX_REASON_LEN`] characters, trimmed.
+fn operator_reason(reason: Option<&str>) -> Result<String, Error> {
+    let reason = reason.map(str::trim).unwrap_or_default();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_LEN {
+        return Err(Error::Validation(format!(
+            "`reason` must be 1-{MAX_REASON_LEN} characters: an operator says why a booking is cancelled."
+        )));
+    }
+    Ok(reason.to_owned())
+}
+
+/// `GET /holds/{hold_id}?user_id=…`: the hold, to its owner only.
+pub async fn get(call: &Call<'_>) -> Answer {
+    let hold_id: HoldId = call.path("hold_id")?;
+    let claimed = UserId::parse(call.query("user_id").ok_or_else(|| missing("user_id"))?)?;
+    call.caller(Some(claimed.clone()))?;
+    let hold = call
+        .app
+        .store
+        .get_hold(hold_id, call.now)
+        .await?
+        .ok_or(Error::HoldNotFound)?;
+    if hold.user_id != claimed {
+        return Err(Error::NotHoldOwner);
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &HoldView::of(&hold, call.now),
+    ))
+}
+
+/// `GET /users/{user_id}/holds`: the player's live holds and bookings, newest first.
+pub async fn list_user(call: &Call<'_>) -> Answer {
+    let user: UserId = call.path("user_id")?;
+    call.caller(Some(user.clone()))?;
+    let now = call.now;
+    let holds = call.app.store.user_holds(&user, now).await?;
+    let holds = holds
+        .iter()
+        .map(|h| UserHoldView {
+            hold_id: h.hold.id.to_string(),
+            slot_id: h.hold.slot_id.as_str(),
+            room_id: h.room_id.as_str(),
+            start_time: h.hold.starts_at,
+            status: h.hold.view_status(now),
+            expires_at: h.hold.expires_at,
+            seconds_left: h.hold.seconds_left(now),
+            players: h.hold.players,
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &UserHolds {
+            user_id: user.as_str(),
+            holds,
+        },
+    ))
+}

@@ -1,0 +1,268 @@
+//! The answers' JSON shapes: what the API shows of slots, holds, bookings, rooms and schedules.
+//! Times are RFC 3339 UTC (`domain::rfc3339`); `local_start` is the venue's wall-clock time.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{self, Booking, Hold, HoldStatus, Room, SlotStatus, ViewStatus};
+
+/// A time in the venue's zone, with its offset (`2026-12-07T19:30:00+01:00`).
+pub fn local(time: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    time.with_timezone(&zone)
+        .fixed_offset()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+#[derive(Serialize)]
+pub struct SlotList<'a> {
+    pub room_id: &'a str,
+    pub slots: Vec<SlotView<'a>>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct SlotView<'a> {
+    pub slot_id: &'a str,
+    pub room_id: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    pub start_time: DateTime<Utc>,
+    #[serde(with = "domain::rfc3339")]
+    pub end_time: DateTime<Utc>,
+    /// The start in the venue's time zone, with its offset (`2026-12-07T19:30:00+01:00`).
+    pub local_start: String,
+    pub status: SlotStatus,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "domain::rfc3339::option::serialize"
+    )]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct HoldCreated<'a> {
+    pub hold_id: &'a str,
+    pub slot_id: &'a str,
+    pub user_id: &'a str,
+    pub status: HoldStatus,
+    #[serde(with = "domain::rfc3339")]
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+pub struct HoldConfirmed<'a> {
+    pub hold_id: String,
+    pub slot_id: &'a str,
+    pub status: HoldStatus,
+}
+
+/// The answer of release and cancel.
+#[derive(Serialize)]
+pub struct HoldChanged {
+    pub hold_id: String,
+    pub status: HoldStatus,
+}
+
+#[derive(Serialize)]
+pub struct HoldExtended {
+    pub hold_id: String,
+    pub status: HoldStatus,
+    #[serde(with = "domain::rfc3339")]
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+pub struct HoldView<'a> {
+    pub hold_id: String,
+    pub slot_id: &'a str,
+    pub user_id: &'a str,
+    pub status: ViewStatus,
+    #[serde(with = "domain::rfc3339")]
+    pub expires_at: DateTime<Utc>,
+    pub seconds_left: i64,
+    pub extended: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub players: Option<u32>,
+}
+
+impl<'a> HoldView<'a> {
+    pub fn of(hold: &'a Hold, now: DateTime<Utc>) -> Self {
+        Self {
+            hold_id: hold.id.to_string(),
+            slot_id: hold.slot_id.as_str(),
+            user_id: hold.user_id.as_str(),
+            status: hold.view_status(now),
+            expires_at: hold.expires_at,
+            seconds_left: hold.seconds_left(now),
+            extended: hold.extended,
+            players: hold.players,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct UserHolds<'a> {
+    pub user_id: &'a str,
+    pub holds: Vec<UserHoldView<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct UserHoldView<'a> {
+    pub hold_id: String,
+    pub slot_id: &'a str,
+    pub room_id: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    pub start_time: DateTime<Utc>,
+    pub status: ViewStatus,
+    #[serde(with = "domain::rfc3339")]
+    pub expires_at: DateTime<Utc>,
+    pub seconds_left: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub players: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub struct DaySheetView<'a> {
+    pub room_id: &'a str,
+    pub time_zone: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    pub from: DateTime<Utc>,
+    #[serde(with = "domain::rfc3339")]
+    pub to: DateTime<Utc>,
+    pub bookings: Vec<BookingView<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct BookingView<'a> {
+    pub hold_id: String,
+    pub slot_id: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    pub start_time: DateTime<Utc>,
+    pub local_start: String,
+    pub user_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub players: Option<u32>,
+    pub status: HoldStatus,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "domain::rfc3339::option::serialize"
+    )]
+    pub confirmed_at: Option<DateTime<Utc>>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "domain::rfc3339::option::serialize"
+    )]
+    pub cancelled_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> BookingView<'a> {
+    pub fn of(booking: &'a Booking, zone: chrono_tz::Tz) -> Self {
+        Self {
+            hold_id: booking.hold_id.to_string(),
+            slot_id: booking.slot_id.as_str(),
+            start_time: booking.start_time,
+            local_start: local(booking.start_time, zone),
+            user_id: booking.user_id.as_str(),
+            players: booking.players,
+            status: booking.status,
+            confirmed_at: booking.confirmed_at,
+            cancelled_at: booking.cancelled_at,
+            cancelled_by: booking.cancelled_by.as_deref(),
+            reason: booking.reason.as_deref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct RoomList<'a> {
+    pub rooms: Vec<RoomView<'a>>,
+}
+
+/// What applying a schedule did: `planned` slots in the horizon, of which `created` were new;
+/// `removed` free slots the schedule no longer has; `kept` held or booked ones it no longer has.
+#[derive(Serialize)]
+pub struct ScheduleApplied<'a> {
+    pub room_id: &'a str,
+    pub planned: usize,
+    pub created: usize,
+    /// Existing free slots moved to the plan's times (a new time zone or game length).
+    pub updated: usize,
+    /// Planned games not offered because a kept (held or booked) slot overlaps them.
+    pub skipped: usize,
+    pub removed: usize,
+    pub kept: Vec<KeptSlot<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct KeptSlot<'a> {
+    pub slot_id: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    pub start_time: DateTime<Utc>,
+    pub status: &'static str,
+}
+
+/// A room as the API shows it: its rules, and `capacity` = `max_players`.
+#[derive(Serialize)]
+pub struct RoomView<'a> {
+    pub room_id: &'a str,
+    pub name: &'a str,
+    pub capacity: u32,
+    pub time_zone: &'a str,
+    pub min_players: u32,
+    pub max_players: u32,
+    pub duration_minutes: u32,
+    pub buffer_minutes: u32,
+    pub min_notice_minutes: u32,
+    pub max_advance_days: u32,
+    pub cancel_cutoff_minutes: u32,
+}
+
+impl<'a> RoomView<'a> {
+    pub fn of(room: &'a Room) -> Self {
+        let p = &room.policy;
+        Self {
+            room_id: room.id.as_str(),
+            name: &room.name,
+            capacity: room.capacity,
+            time_zone: &p.time_zone,
+            min_players: p.min_players,
+            max_players: room.capacity,
+            duration_minutes: p.duration_minutes,
+            buffer_minutes: p.buffer_minutes,
+            min_notice_minutes: p.min_notice_minutes,
+            max_advance_days: p.max_advance_days,
+            cancel_cutoff_minutes: p.cancel_cutoff_minutes,
+        }
+    }
+}
+
+/// The answer of a schedule preview: every slot of the window and what publishing would do to it.
+#[derive(Serialize)]
+pub struct SchedulePreview<'a> {
+    pub room_id: &'a str,
+    pub time_zone: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    pub from: DateTime<Utc>,
+    #[serde(with = "domain::rfc3339")]
+    pub to: DateTime<Utc>,
+    /// Slots the schedule makes over the whole horizon (what publishing answers as `planned`).
+    pub planned: usize,
+    pub slots: Vec<PreviewSlotView<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct PreviewSlotView<'a> {
+    pub slot_id: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    pub start_time: DateTime<Utc>,
+    #[serde(with = "domain::rfc3339")]
+    pub end_time: DateTime<Utc>,
+    pub local_start: String,
+    pub change: crate::horizon::Change,
+    pub status: crate::horizon::Occupancy,
+}

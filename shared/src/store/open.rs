@@ -1,0 +1,35 @@
+//! Opening the configured store: one function for the local server, the Lambda functions and
+//! the `seed` command.
+
+use std::sync::Arc;
+
+use super::{Provision, Store};
+use crate::config::StoreConfig;
+use crate::error::Error;
+
+/// A store with its set-up side: what [`open`] returns. Coerces to `Arc<dyn Store>` for the
+/// request path and to `Arc<dyn Provision>` for set-up.
+pub trait Backend: Store + Provision {}
+
+impl<T: Store + Provision> Backend for T {}
+
+/// Opens the configured store. SQLite creates its schema on open; DynamoDB sends no request
+/// (its table is created by `seed`, see [`Provision::prepare`]).
+pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Backend>, Error> {
+    match config {
+        #[cfg(feature = "sqlite")]
+        StoreConfig::Sqlite { path, durability } => Ok(Arc::new(
+            super::sqlite::SqliteStore::open_with(path, *durability)?,
+        )),
+        #[cfg(feature = "dynamodb")]
+        StoreConfig::Dynamo { table } => Ok(Arc::new(
+            super::dynamo::DynamoStore::from_env(table.as_str()).await,
+        )),
+        // A build with one store only: `Config::from_env` refuses the other with a message that
+        // names the feature, so only a hand-made `StoreConfig` gets here.
+        #[allow(unreachable_patterns)]
+        other => Err(Error::Internal(format!(
+            "this binary was built without the store of {other:?}"
+        ))),
+    }
+}
