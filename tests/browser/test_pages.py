@@ -546,23 +546,30 @@ def test_operator_creates_room_previews_and_publishes_schedule_and_sees_booking(
     booking = hold_of("u-bob", slot["slot_id"])
     assert booking["status"] == "CONFIRMED"
 
-    # The games move to the odd hours: the preview keeps the booked game, does not make the odd
-    # games it would overlap, removes the other even games and creates the odd ones.
-    op.locator("#weekly .week .starts").first.fill(", ".join(f"{h:02d}:00" for h in range(1, 24, 2)))
+    # The games move to half past the odd hours: the preview keeps the booked game, does not make
+    # the one game that would overlap it (half an hour before), removes the other even-hour games
+    # and creates the rest.
+    op.locator("#weekly .week .starts").first.fill(", ".join(f"{h:02d}:30" for h in range(1, 24, 2)))
     kept = op.locator(f'#preview .g[data-slot="{slot["slot_id"]}"]')
-    expect(kept).to_have_attribute("data-change", "KEEP")
     expect(kept).to_have_attribute("data-status", "BOOKED")
+    expect(kept).to_have_attribute("data-change", "KEEP")
     expect(kept).to_contain_text("booked, kept")
-    changes = {}
+    changes, created = {}, set()
     for change, _, slot_id, start in preview_games(op):
         changes.setdefault(change, []).append(parse_time(start))
-    start = parse_time(slot["start_time"])
-    assert changes["SKIP"] and all(abs(t - start) <= dt.timedelta(minutes=75) for t in changes["SKIP"]), changes
-    assert all(t.astimezone(ZoneInfo(VENUE_TZ)).hour % 2 == 1 for t in changes["CREATE"] + changes["SKIP"]), changes
-    assert changes["REMOVE"] and "MOVE" not in changes
+        if change == "CREATE":
+            created.add(slot_id)
+    booked_at = parse_time(slot["start_time"])
+    assert changes["SKIP"] == [booked_at - dt.timedelta(minutes=30)], changes
+    assert changes["CREATE"] and all(t.minute == 30 for t in changes["CREATE"]), changes
+    assert changes["REMOVE"] and all(t.minute == 0 for t in changes["REMOVE"]), changes
+    assert changes["KEEP"] == [booked_at] and "MOVE" not in changes, changes
     expect(sum_).to_have_attribute("data-keep", "1")
-    assert slot_now(rid, slot["slot_id"])["status"] == "BOOKED", "a preview writes nothing"
-    assert len(slots_of(rid)) == published
+    expect(op.locator(f'#preview .g[data-change="SKIP"]')).to_contain_text("not made: overlaps a held or booked game")
+    # A preview writes nothing: the booked game and the even hours are still there, no half past.
+    listed = {s["slot_id"]: s for s in slots_of(rid)}
+    assert listed[slot["slot_id"]]["status"] == "BOOKED"
+    assert not created & set(listed) and all(s["local_start"][14:16] == "00" for s in listed.values())
     shot(op, "operator-preview-changes")
 
     # The operator sees the booking on the day sheet of its (local) date, and cancels it with a reason.
