@@ -1,7 +1,8 @@
 //! The booking page for players (`/`) and the operator's view (`/operator`): static files in
-//! `shared/assets/web/`, embedded in every binary that serves them — the local server, and on AWS
-//! the `unmatched-route` function behind the HTTP API's `$default` route, so a deployment needs no
-//! other hosting. The pages talk only to the public API (`openapi.yaml` is their contract).
+//! `shared/assets/web/` (each page's script, and `common.js`, which both load first), embedded in
+//! every binary that serves them — the local server, and on AWS the `unmatched-route` function
+//! behind the HTTP API's `$default` route, so a deployment needs no other hosting. The pages talk
+//! only to the public API (`openapi.yaml` is their contract).
 //!
 //! A leaf: it imports nothing from the rest of the crate.
 
@@ -30,6 +31,13 @@ pub const PAGES: &[(&str, Page)] = &[
         Page {
             content_type: CSS,
             body: include_str!("../assets/web/app.css"),
+        },
+    ),
+    (
+        "/common.js",
+        Page {
+            content_type: JS,
+            body: include_str!("../assets/web/common.js"),
         },
     ),
     (
@@ -95,6 +103,38 @@ mod tests {
         assert_eq!(find("/operator/"), find("/operator"));
         assert_eq!(find("/slots"), None);
         assert_eq!(find("/app.js.map"), None);
+    }
+
+    #[test]
+    fn every_script_and_style_sheet_a_page_loads_is_served() {
+        let mut loaded = Vec::new();
+        for (path, page) in PAGES.iter().filter(|(_, p)| p.content_type == HTML) {
+            for attr in ["src=\"", "href=\""] {
+                for rest in page.body.split(attr).skip(1) {
+                    let target = rest.split('"').next().unwrap_or_default();
+                    if target.starts_with('/') && !target.starts_with("//") {
+                        assert!(find(target).is_some(), "{path} loads {target}, not served");
+                        loaded.push(target);
+                    }
+                }
+            }
+        }
+        for asset in ["/common.js", "/app.js", "/operator.js", "/app.css"] {
+            assert!(loaded.contains(&asset), "no page loads {asset}");
+        }
+    }
+
+    #[test]
+    fn both_pages_load_the_shared_script_before_their_own() {
+        for (page, own) in [("/", "/app.js"), ("/operator", "/operator.js")] {
+            let body = find(page).map(|p| p.body).unwrap_or_default();
+            let common = body.find("src=\"/common.js\"");
+            let script = body.find(&format!("src=\"{own}\""));
+            assert!(
+                matches!((common, script), (Some(c), Some(s)) if c < s),
+                "{page} must load /common.js before {own}"
+            );
+        }
     }
 
     #[test]

@@ -531,7 +531,8 @@ async fn the_default_route_function_serves_the_booking_page_and_the_operator_vie
     for (path, content_type, marker) in [
         ("/", "text/html; charset=utf-8", "<html"),
         ("/operator", "text/html; charset=utf-8", "<html"),
-        ("/app.js", "text/javascript; charset=utf-8", "fetch"),
+        ("/common.js", "text/javascript; charset=utf-8", "fetch"),
+        ("/app.js", "text/javascript; charset=utf-8", "/holds"),
         ("/app.css", "text/css; charset=utf-8", "{"),
     ] {
         let (status, headers, bytes, name) = stack.send_raw(Event::get(path).to_json()).await;

@@ -1,15 +1,19 @@
 """The player page and the operator view, driven in a real browser (Debian's Chromium, headless,
-through Playwright for Python). Run by scripts/browser-test, which starts a server with a short
-hold length (HOLD_TTL_SECONDS=3) and an operator token, and sets:
+through Playwright for Python). Run by scripts/browser-test, which starts two servers with an
+operator token, one with holds long enough for any flow (20 s) and one with short holds (3 s) for
+the scenario that watches a hold run out, and sets:
 
-    BASE_URL          the server, e.g. http://127.0.0.1:39123
-    OPERATOR_TOKEN    the operator token the server was started with
-    BOOKING_HOLD_TTL  the hold length in seconds (default 3)
-    CHROMIUM          the browser (default /usr/bin/chromium)
+    BASE_URL              the server every flow runs on, e.g. http://127.0.0.1:39123
+    BOOKING_HOLD_TTL      its hold length in seconds (at least 15)
+    SHORT_HOLD_BASE_URL   the server with short holds, for the expiry scenario
+    SHORT_HOLD_TTL        its hold length in seconds (default 3)
+    OPERATOR_TOKEN        the operator token both servers were started with
+    CHROMIUM              the browser (default /usr/bin/chromium)
 
 Each scenario works in rooms of its own (made through the operator API), so the scenarios do not
 depend on the demo data or on each other, and saves a screenshot of its final state as
-target/browser/<scenario>.png.
+target/browser/<scenario>.png. Nothing waits by sleeping: every wait is on a condition (a locator's
+text or state, a request seen).
 """
 import datetime as dt
 import json
@@ -25,27 +29,38 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+import devproxy
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "target" / "browser"
 BASE = os.environ.get("BASE_URL", "http://127.0.0.1:3000").rstrip("/")
+SHORT_BASE = os.environ.get("SHORT_HOLD_BASE_URL", "").rstrip("/")
 TOKEN = os.environ.get("OPERATOR_TOKEN", "")
-TTL = float(os.environ.get("BOOKING_HOLD_TTL", "3"))
+TTL = float(os.environ.get("BOOKING_HOLD_TTL", "20"))
+SHORT_TTL = float(os.environ.get("SHORT_HOLD_TTL", "3"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # The browser's own zone, far from the test venues': the page must show the venue's wall clock.
 BROWSER_TZ = "America/Los_Angeles"
 VENUE_TZ = "Europe/Berlin"
 ALL_DAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
 EVERY_TWO_HOURS = [f"{h:02d}:00" for h in range(0, 24, 2)]
+ROOM_FIELDS = ("name", "time_zone", "min_players", "max_players", "duration_minutes", "buffer_minutes",
+               "min_notice_minutes", "max_advance_days", "cancel_cutoff_minutes")
 PAGE_BUDGET = 150 * 1024
 
 expect.set_options(timeout=10_000)
 
 
+def test_the_flows_run_on_holds_long_enough_to_click_within():
+    assert TTL >= 15, f"BOOKING_HOLD_TTL={TTL}: the flows need holds of at least 15 s"
+    assert SHORT_BASE and SHORT_BASE != BASE, "SHORT_HOLD_BASE_URL: the expiry scenario needs a server of its own"
+
+
 # ---- the API, directly -------------------------------------------------------------------------
-def call(method, path, body=None, token=None):
+def call(method, path, body=None, token=None, base=BASE):
     """(status, JSON body) of one API request."""
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(BASE + path, data=data, method=method)
+    req = urllib.request.Request(base + path, data=data, method=method)
     req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
@@ -60,28 +75,28 @@ def call(method, path, body=None, token=None):
             return e.code, raw.decode(errors="replace")
 
 
-def ok(method, path, body=None, token=None, want=(200, 201)):
-    status, data = call(method, path, body, token)
+def ok(method, path, body=None, token=None, want=(200, 201), base=BASE):
+    status, data = call(method, path, body, token, base)
     assert status in want, f"{method} {path}: {status} {data}"
     return data
 
 
-def slots_of(room_id, user=None, **q):
+def slots_of(room_id, user=None, base=BASE, **q):
     """Every slot of the room in the window, all pages."""
     params = {"room_id": room_id, "limit": "200", **q}
     if user:
         params["user_id"] = user
     out = []
     while True:
-        page = ok("GET", "/slots?" + urllib.parse.urlencode(params))
+        page = ok("GET", "/slots?" + urllib.parse.urlencode(params), base=base)
         out += page["slots"]
         if not page["next_cursor"]:
             return out
         params["cursor"] = page["next_cursor"]
 
 
-def slot_now(room_id, slot_id, user=None):
-    found = [s for s in slots_of(room_id, user) if s["slot_id"] == slot_id]
+def slot_now(room_id, slot_id, user=None, base=BASE):
+    found = [s for s in slots_of(room_id, user, base) if s["slot_id"] == slot_id]
     assert found, f"{slot_id} is not listed"
     return found[0]
 
@@ -90,33 +105,61 @@ def parse_time(s):
     return dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
-def make_room(label, **rules):
+def utc_now():
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def make_room(label, base=BASE, **rules):
     """A room of the test's own, in Berlin, with a game every two hours for the next days."""
     assert TOKEN, "OPERATOR_TOKEN is not set"
     rid = f"t-{label}-{uuid.uuid4().hex[:8]}"
     body = {"name": f"Test {label} {rid[-4:]}", "time_zone": VENUE_TZ, "min_players": 2,
             "max_players": 5, "duration_minutes": 60, "buffer_minutes": 0, "max_advance_days": 2}
     body.update(rules)
-    room = ok("PUT", f"/rooms/{rid}", body, TOKEN, want=(201,))
+    room = ok("PUT", f"/rooms/{rid}", body, TOKEN, want=(201,), base=base)
     published = ok("PUT", f"/rooms/{rid}/schedule",
-                   {"weekly": [{"days": ALL_DAYS, "starts": EVERY_TWO_HOURS}]}, TOKEN, want=(200,))
+                   {"weekly": [{"days": ALL_DAYS, "starts": EVERY_TWO_HOURS}]}, TOKEN, want=(200,), base=base)
     assert published["created"] > 0, published
     return room
 
 
-def future_slot(room, lead_minutes=10, index=0):
-    """A free slot of the room that starts at least lead_minutes from now."""
-    soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=lead_minutes)
-    free = [s for s in slots_of(room["room_id"])
+def change_rules(room, **rules):
+    """The venue changes the room's rules (the operator API), while players' pages are open."""
+    body = {k: room[k] for k in ROOM_FIELDS if k in room}
+    body.update(rules)
+    return ok("PUT", f"/rooms/{room['room_id']}", body, TOKEN, want=(200,))
+
+
+def free_slots(room, lead_minutes=10, base=BASE):
+    """The free slots of the room that start at least lead_minutes from now."""
+    soon = utc_now() + dt.timedelta(minutes=lead_minutes)
+    return [s for s in slots_of(room["room_id"], base=base)
             if s["status"] == "AVAILABLE" and parse_time(s["start_time"]) > soon]
+
+
+def future_slot(room, lead_minutes=10, index=0, base=BASE):
+    """A free slot of the room that starts at least lead_minutes from now."""
+    free = free_slots(room, lead_minutes, base)
     assert len(free) > index, f"no free slot in {room['room_id']}"
     return free[index]
 
 
-def hold_of(user, slot_id):
-    holds = ok("GET", f"/users/{user}/holds")["holds"]
+def hold_of(user, slot_id, base=BASE):
+    holds = ok("GET", f"/users/{user}/holds", base=base)["holds"]
     mine = [h for h in holds if h["slot_id"] == slot_id]
     return mine[0] if mine else None
+
+
+def book(user, slot):
+    """A booking made through the API: (hold, confirmed hold)."""
+    h = ok("POST", "/holds", {"slot_id": slot["slot_id"], "user_id": user}, want=(201,))
+    return h, ok("POST", f"/holds/{h['hold_id']}/confirm", {"user_id": user})
+
+
+def as_sentence(message):
+    """A server message as the pages quote it (common.js: backticks dropped, a full stop)."""
+    m = message.replace("`", "").strip()
+    return m if re.search(r"[.!?]$", m) else m + "."
 
 
 # ---- the browser -------------------------------------------------------------------------------
@@ -157,8 +200,8 @@ def shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def open_player(page, room, user="u-demo"):
-    page.goto(BASE + "/")
+def open_player(page, room, user="u-demo", base=BASE):
+    page.goto(base + "/")
     if user != "u-demo":
         page.select_option("#user", user)
     button = page.locator(f'.room[data-room="{room["room_id"]}"]')
@@ -206,7 +249,7 @@ def layout_shift(page):
 
 
 def book_on_page(page, slot):
-    """Hold the slot and confirm it, on the page (well within the short hold length)."""
+    """Hold the slot and confirm it, on the page."""
     cell(page, slot).click()
     expect(page.locator("#confirm")).to_be_visible()
     page.locator("#confirm").click()
@@ -255,51 +298,67 @@ def test_book_a_slot_end_to_end(new_page):
 
 
 def test_two_players_race_for_one_slot(new_page):
+    """Both players click the same free slot. Their POST /holds are parked at a gate in front of
+    the server until both have arrived, then sent on together: the server decides the race, one
+    wins, the other reads why."""
     room = make_room("race")
     slot = future_slot(room)
-    alice, bob = new_page(), new_page()
-    open_player(alice, room, "u-alice")
-    open_player(bob, room, "u-bob")
-    expect(cell(alice, slot)).to_contain_text("Free")
-    expect(cell(bob, slot)).to_contain_text("Free")
+    gate = devproxy.Gate("POST", "/holds", parties=2, timeout=20)
+    proxy = devproxy.start(BASE, gate=gate)
+    try:
+        via = "http://%s:%d" % proxy.server_address
+        alice, bob = new_page(), new_page()
+        open_player(alice, room, "u-alice", base=via)
+        open_player(bob, room, "u-bob", base=via)
+        expect(cell(alice, slot)).to_contain_text("Free")
+        expect(cell(bob, slot)).to_contain_text("Free")
 
-    # Both click the free slot: both requests are in flight together.
-    cell(alice, slot).click()
-    cell(bob, slot).click()
+        cell(alice, slot).click()
+        # Alice's request waits at the gate (her page says so) until Bob's arrives.
+        expect(cell(alice, slot)).to_contain_text("Holding…")
+        expect(alice.locator("#msg")).to_contain_text("Holding")
+        assert len(gate.arrived) <= 1 and gate.released is None
+        cell(bob, slot).click()
 
-    outcome = re.compile(r"^(Held .* for you\.|Sorry, someone else has just held or booked this time)")
-    for p in (alice, bob):
-        expect(p.locator("#msg")).to_have_text(outcome)
-    won = {name: p.locator("#msg").inner_text().startswith("Held")
-           for name, p in (("u-alice", alice), ("u-bob", bob))}
-    assert sum(won.values()) == 1, won
-    winner_name = next(n for n, w in won.items() if w)
-    loser_name = next(n for n, w in won.items() if not w)
-    winner, loser = (alice, bob) if won["u-alice"] else (bob, alice)
+        outcome = re.compile(r"^(Held .* for you\.|Sorry, someone else has just held or booked this time)")
+        for p in (alice, bob):
+            expect(p.locator("#msg")).to_have_text(outcome)
+        assert len(gate.arrived) == 2 and gate.released is not None and max(gate.arrived) <= gate.released, \
+            "both requests reached the gate before either went on"
+        won = {name: p.locator("#msg").inner_text().startswith("Held")
+               for name, p in (("u-alice", alice), ("u-bob", bob))}
+        assert sum(won.values()) == 1, won
+        winner_name = next(n for n, w in won.items() if w)
+        loser_name = next(n for n, w in won.items() if not w)
+        winner, loser = (alice, bob) if won["u-alice"] else (bob, alice)
 
-    winner.locator("#confirm").click()
-    expect(winner.locator("#msg")).to_contain_text("Booked!")
+        winner.locator("#confirm").click()
+        expect(winner.locator("#msg")).to_contain_text("Booked!")
 
-    # The loser is told why, in words, and sees the slot taken.
-    msg = loser.locator("#msg")
-    expect(msg).to_have_text("Sorry, someone else has just held or booked this time. Please pick another one.")
-    expect(msg).to_have_attribute("data-kind", "error")
-    expect(cell(loser, slot)).to_contain_text(re.compile("^.*(Held|Booked)$"))
-    expect(cell(loser, slot)).to_be_disabled()
-    expect(loser.locator("#hold-body")).to_contain_text("No hold yet")
+        # The loser is told why, in words, and sees the slot taken.
+        msg = loser.locator("#msg")
+        expect(msg).to_have_text("Sorry, someone else has just held or booked this time. Please pick another one.")
+        expect(msg).to_have_attribute("data-kind", "error")
+        expect(cell(loser, slot)).to_contain_text(re.compile("^.*(Held|Booked)$"))
+        expect(cell(loser, slot)).to_be_disabled()
+        expect(loser.locator("#hold-body")).to_contain_text("No hold yet")
 
-    assert slot_now(room["room_id"], slot["slot_id"])["status"] == "BOOKED"
-    assert hold_of(winner_name, slot["slot_id"])["status"] == "CONFIRMED"
-    assert hold_of(loser_name, slot["slot_id"]) is None
-    shot(loser, "race")
-    shot(winner, "race-winner")
+        assert slot_now(room["room_id"], slot["slot_id"])["status"] == "BOOKED"
+        assert hold_of(winner_name, slot["slot_id"])["status"] == "CONFIRMED"
+        assert hold_of(loser_name, slot["slot_id"]) is None
+        shot(loser, "race")
+        shot(winner, "race-winner")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
 
 
 def test_hold_expires_on_screen(new_page):
-    room = make_room("expiry")
-    slot = future_slot(room)
+    """On the server with short holds: the hold runs out while the page is watched."""
+    room = make_room("expiry", base=SHORT_BASE)
+    slot = future_slot(room, base=SHORT_BASE)
     page = new_page()
-    open_player(page, room)
+    open_player(page, room, base=SHORT_BASE)
     c = cell(page, slot)
     expect(c).to_contain_text("Free")
     page.evaluate("window.__sameDocument = true")
@@ -310,19 +369,19 @@ def test_hold_expires_on_screen(new_page):
     timer = page.locator("#timer")
     expect(timer).to_have_text(re.compile(r"^\d+:\d\d left to confirm$"))
     expect(c).to_contain_text("Held by you")
-    listed = slot_now(room["room_id"], slot["slot_id"], "u-demo")
+    listed = slot_now(room["room_id"], slot["slot_id"], "u-demo", base=SHORT_BASE)
     assert listed["status"] == "HELD_BY_ME", listed
     first = timer.inner_text()
     expect(timer).not_to_have_text(first)  # it counts down
 
     # No reload, no click: the hold runs out and the slot is free again.
-    expect(page.locator("#msg")).to_contain_text("ran out", timeout=(TTL + 10) * 1000)
+    expect(page.locator("#msg")).to_contain_text("ran out", timeout=(SHORT_TTL + 10) * 1000)
     expect(c).to_contain_text("Free")
     expect(c).to_be_enabled()
     expect(page.locator("#hold-body")).to_contain_text("No hold yet")
     assert page.evaluate("window.__sameDocument") is True
-    assert slot_now(room["room_id"], slot["slot_id"], "u-demo")["status"] == "AVAILABLE"
-    assert ok("GET", f"/holds/{listed['hold_id']}?user_id=u-demo")["status"] == "EXPIRED"
+    assert slot_now(room["room_id"], slot["slot_id"], "u-demo", base=SHORT_BASE)["status"] == "AVAILABLE"
+    assert ok("GET", f"/holds/{listed['hold_id']}?user_id=u-demo", base=SHORT_BASE)["status"] == "EXPIRED"
     # Statuses changed, nothing moved.
     assert slot_boxes(page) == before
     assert layout_shift(page) == 0
@@ -356,9 +415,7 @@ def test_cancel_cutoff_is_explained(new_page):
     # A room whose bookings can be cancelled online only up to 3 days before the game: a
     # booking for the next two days is past its cut-off.
     room = make_room("cutoff", cancel_cutoff_minutes=3 * 1440)
-    slot = future_slot(room)
-    h = ok("POST", "/holds", {"slot_id": slot["slot_id"], "user_id": "u-bob"}, want=(201,))
-    ok("POST", f"/holds/{h['hold_id']}/confirm", {"user_id": "u-bob"})
+    h, _ = book("u-bob", future_slot(room))
     page = new_page()
     open_player(page, room, "u-bob")
     item = page.locator(f'#mine li[data-hold="{h["hold_id"]}"]')
@@ -367,7 +424,13 @@ def test_cancel_cutoff_is_explained(new_page):
     shot(page, "cancel-cutoff")
 
 
-def test_operator_creates_room_publishes_schedule_and_sees_booking(new_page):
+def preview_games(op):
+    """The games the operator's preview shows: (change, status, slot id, start) of each."""
+    return op.eval_on_selector_all("#preview .g", """els => els.map(e =>
+        [e.dataset.change, e.dataset.status, e.dataset.slot, e.dataset.start])""")
+
+
+def test_operator_creates_room_previews_and_publishes_schedule_and_sees_booking(new_page):
     assert TOKEN, "OPERATOR_TOKEN is not set"
     op = new_page(viewport={"width": 1100, "height": 900})
     op.goto(BASE + "/operator")
@@ -384,6 +447,7 @@ def test_operator_creates_room_publishes_schedule_and_sees_booking(new_page):
     rid = f"t-op-{uuid.uuid4().hex[:8]}"
     name = f"Operator Vault {rid[-4:]}"
     op.select_option("#room-pick", "")
+    expect(op.locator("#preview-sum")).to_have_text("Save the room to preview its schedule.")
     op.locator("#f-room_id").fill(rid)
     op.locator("#f-name").fill(name)
     op.locator("#f-time_zone").fill(VENUE_TZ)
@@ -395,65 +459,85 @@ def test_operator_creates_room_publishes_schedule_and_sees_booking(new_page):
     room = ok("GET", f"/rooms/{rid}")
     assert (room["name"], room["time_zone"], room["buffer_minutes"]) == (name, VENUE_TZ, 15)
 
-    # Its weekly schedule, with a closure the day after tomorrow.
+    # Its weekly schedule, with a closure the day after tomorrow: the server's preview shows
+    # every game as new, and the closed day without games.
+    sum_ = op.locator("#preview-sum")
     week = op.locator("#weekly .week").first
     for box in week.locator(".day-cb").all():
         box.check()
     week.locator(".starts").fill(", ".join(EVERY_TWO_HOURS))
-    venue_now = dt.datetime.now(ZoneInfo(VENUE_TZ))
-    closed_day = (venue_now + dt.timedelta(days=2)).date().isoformat()
+    closed_day = (dt.datetime.now(ZoneInfo(VENUE_TZ)) + dt.timedelta(days=2)).date().isoformat()
     op.locator("#add-closure").click()
     closure = op.locator("#closed .closure").first
     closure.locator(".c-from").fill(closed_day)
     closure.locator(".c-to").fill(closed_day)
     closure.locator(".c-reason").fill("Staff training")
+    closed_li = op.locator(f'#preview li[data-date="{closed_day}"]')
+    expect(closed_li).to_contain_text("closed (Staff training)")
+    expect(closed_li).to_have_attribute("data-games", "0")
+    expect(sum_).to_have_attribute("data-total", re.compile(r"^[1-9]\d*$"))
 
-    # The preview: each of the next 7 local dates × its starts, minus the closure and the
-    # starts already past today.
-    now_hm = dt.datetime.now(ZoneInfo(VENUE_TZ)).strftime("%H:%M")
-    today = venue_now.date()
-    expected = {}
-    for i in range(7):
-        d = (today + dt.timedelta(days=i)).isoformat()
-        expected[d] = 0 if d == closed_day else len([t for t in EVERY_TWO_HOURS if i > 0 or t > now_hm])
-    # A game starting within these few minutes may pass between the preview and the publication:
-    # today is then left out of the comparisons.
-    def minutes(hm):
-        return int(hm[:2]) * 60 + int(hm[3:])
-    if any(abs(minutes(t) - minutes(now_hm)) <= 3 for t in EVERY_TWO_HOURS) or now_hm >= "23:55":
-        del expected[today.isoformat()]
-    expect(op.locator(f'#preview li[data-date="{closed_day}"]')).to_contain_text("closed (Staff training)")
-    for d, n in expected.items():
-        expect(op.locator(f'#preview li[data-date="{d}"]')).to_have_attribute("data-games", str(n))
-    if len(expected) == 7:
-        expect(op.locator("#preview-sum")).to_have_attribute("data-total", str(sum(expected.values())))
+    # A second opening time that overlaps two games: the server's 422, in its words, in the
+    # preview and when publishing; removing it brings the preview back.
+    op.locator("#add-week").click()
+    second = op.locator("#weekly .week").nth(1)
+    for box in second.locator(".day-cb").all():
+        box.check()
+    second.locator(".starts").fill("01:30")
+    status, refusal = call("POST", f"/rooms/{rid}/schedule/preview", {"weekly": [
+        {"days": ALL_DAYS, "starts": EVERY_TWO_HOURS}, {"days": ALL_DAYS, "starts": ["01:30"]}],
+        "closed": [{"from": closed_day, "to": closed_day, "reason": "Staff training"}]}, TOKEN)
+    assert status == 422 and refusal["error"] == "VALIDATION_ERROR", (status, refusal)
+    said = f"That was not accepted: {as_sentence(refusal['message'])}"
+    expect(sum_).to_have_text(f"No preview: {said}")
+    expect(sum_).to_have_attribute("data-kind", "error")
+    expect(op.locator("#preview li")).to_have_count(0)
+    op.locator("#publish").click()
+    expect(op.locator("#msg")).to_have_text(f"The schedule was not published. {said}")
+    assert call("GET", f"/rooms/{rid}/schedule")[0] == 404, "nothing was published"
+    second.locator(".remove").click()
+    expect(sum_).to_have_attribute("data-total", re.compile(r"^[1-9]\d*$"))
+    games = preview_games(op)
+    assert games and {c for c, *_ in games} == {"CREATE"}, games
+    assert sum_.get_attribute("data-create") == sum_.get_attribute("data-total") == str(len(games))
+    for li in op.locator("#preview li[data-date]").all():  # each day's count is its games
+        day = li.get_attribute("data-date")
+        assert int(li.get_attribute("data-games")) == sum(
+            1 for *_, start in games if parse_time(start).astimezone(ZoneInfo(VENUE_TZ)).date().isoformat() == day)
+    window = (parse_time(sum_.get_attribute("data-from")), parse_time(sum_.get_attribute("data-to")))
+    assert dt.timedelta(days=6) < window[1] - window[0] <= dt.timedelta(days=7), window
+    planned = int(sum_.get_attribute("data-planned"))
 
+    # Publishing makes exactly the games the preview showed (less any that started meanwhile).
     op.locator("#publish").click()
     result = op.locator("#sched-result")
     expect(result).to_contain_text("Planned")
-    planned = int(result.locator('dd[data-k="planned"]').inner_text())
-    assert int(result.locator('dd[data-k="created"]').inner_text()) == planned > 0
+    published = int(result.locator('dd[data-k="planned"]').inner_text())
+    assert int(result.locator('dd[data-k="created"]').inner_text()) == published > 0
     assert result.locator('dd[data-k="removed"]').inner_text() == "0"
     expect(op.locator("#msg")).to_contain_text(f"Published the schedule of {name}")
-
+    made = slots_of(rid)
+    assert len(made) == published
+    assert not [s for s in made if s["local_start"].startswith(closed_day)]
+    made_in_window = {s["slot_id"] for s in made if window[0] <= parse_time(s["start_time"]) < window[1]}
+    previewed = {slot_id: parse_time(start) for _, _, slot_id, start in games}
+    assert made_in_window <= set(previewed), made_in_window - set(previewed)
+    started = [i for i in previewed if i not in made_in_window]
+    assert all(previewed[i] <= utc_now() for i in started), started
+    assert published == planned - len(started)
     schedule = ok("GET", f"/rooms/{rid}/schedule")
     assert schedule["weekly"] == [{"days": ALL_DAYS, "starts": EVERY_TWO_HOURS}]
     assert schedule["closed"] == [{"from": closed_day, "to": closed_day, "reason": "Staff training"}]
-    made = slots_of(rid)
-    assert len(made) == planned
-    assert not [s for s in made if s["local_start"].startswith(closed_day)]
-    # The preview's games are exactly the slots the server made in those 7 days.
-    per_day = {}
-    for s in made:
-        per_day[s["local_start"][:10]] = per_day.get(s["local_start"][:10], 0) + 1
-    assert {d: per_day.get(d, 0) for d in expected} == expected
+    # Published, the preview of the same schedule changes nothing.
+    expect(sum_).to_have_attribute("data-create", "0")
+    assert {c for c, *_ in preview_games(op)} == {"KEEP"}
     bad = op.evaluate(CONTRAST_JS)
     assert not bad, bad
     shot(op, "operator-schedule")
 
     # A player books a game in the new room.
     player = new_page()
-    slot = future_slot(room)
+    slot = future_slot(room, lead_minutes=180)
     open_player(player, room, "u-bob")
     player.locator("#more").click()
     player.locator("#more").click()
@@ -462,7 +546,33 @@ def test_operator_creates_room_publishes_schedule_and_sees_booking(new_page):
     booking = hold_of("u-bob", slot["slot_id"])
     assert booking["status"] == "CONFIRMED"
 
-    # The operator sees it on the day sheet of its (local) date, and cancels it with a reason.
+    # The games move to half past the odd hours: the preview keeps the booked game, does not make
+    # the one game that would overlap it (half an hour before), removes the other even-hour games
+    # and creates the rest.
+    op.locator("#weekly .week .starts").first.fill(", ".join(f"{h:02d}:30" for h in range(1, 24, 2)))
+    kept = op.locator(f'#preview .g[data-slot="{slot["slot_id"]}"]')
+    expect(kept).to_have_attribute("data-status", "BOOKED")
+    expect(kept).to_have_attribute("data-change", "KEEP")
+    expect(kept).to_contain_text("booked, kept")
+    changes, created = {}, set()
+    for change, _, slot_id, start in preview_games(op):
+        changes.setdefault(change, []).append(parse_time(start))
+        if change == "CREATE":
+            created.add(slot_id)
+    booked_at = parse_time(slot["start_time"])
+    assert changes["SKIP"] == [booked_at - dt.timedelta(minutes=30)], changes
+    assert changes["CREATE"] and all(t.minute == 30 for t in changes["CREATE"]), changes
+    assert changes["REMOVE"] and all(t.minute == 0 for t in changes["REMOVE"]), changes
+    assert changes["KEEP"] == [booked_at] and "MOVE" not in changes, changes
+    expect(sum_).to_have_attribute("data-keep", "1")
+    expect(op.locator(f'#preview .g[data-change="SKIP"]')).to_contain_text("not made: overlaps a held or booked game")
+    # A preview writes nothing: the booked game and the even hours are still there, no half past.
+    listed = {s["slot_id"]: s for s in slots_of(rid)}
+    assert listed[slot["slot_id"]]["status"] == "BOOKED"
+    assert not created & set(listed) and all(s["local_start"][14:16] == "00" for s in listed.values())
+    shot(op, "operator-preview-changes")
+
+    # The operator sees the booking on the day sheet of its (local) date, and cancels it with a reason.
     op.locator("#sheet-date").fill(slot["local_start"][:10])
     op.locator("#sheet-show").click()
     row = op.locator(f'#sheet tr[data-hold="{booking["hold_id"]}"]')
@@ -537,8 +647,7 @@ CONTRAST_JS = """() => {
 def test_phone_width_contrast_and_no_layout_shift(new_page):
     room = make_room("phone")
     slot, other, taken = future_slot(room, index=0), future_slot(room, index=1), future_slot(room, index=2)
-    h = ok("POST", "/holds", {"slot_id": taken["slot_id"], "user_id": "u-alice"}, want=(201,))
-    ok("POST", f"/holds/{h['hold_id']}/confirm", {"user_id": "u-alice"})
+    book("u-alice", taken)
     page = new_page(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     open_player(page, room)
     expect(cell(page, taken)).to_contain_text("Booked")
@@ -564,58 +673,65 @@ def test_phone_width_contrast_and_no_layout_shift(new_page):
     assert layout_shift(page) == 0
 
 
-def test_errors_are_sentences_and_closed_slots(new_page):
-    """Answers the old server cannot give, played by the browser's network layer: a slot in the
-    notice period (CLOSED), TOO_LATE_TO_BOOK, CANCEL_CUTOFF and a gateway's HTML error."""
-    room = make_room("errors", min_notice_minutes=30, cancel_cutoff_minutes=60)
-    slot, closed_one, booked = future_slot(room, 180), future_slot(room, 180, 1), future_slot(room, 180, 2)
-    h = ok("POST", "/holds", {"slot_id": booked["slot_id"], "user_id": "u-demo"}, want=(201,))
-    ok("POST", f"/holds/{h['hold_id']}/confirm", {"user_id": "u-demo"})
+def test_refusals_from_the_room_rules_are_sentences(new_page):
+    """The server's own refusals under a room's real rules, changed by the venue while the page is
+    open: the notice period closes the games inside it (CLOSED) and refuses a hold on a game the
+    page still shows free (TOO_LATE_TO_BOOK); the cancellation cut-off refuses a cancellation
+    (CANCEL_CUTOFF). Each is told in words with the rules as they are now. Only a gateway's HTML
+    502, which this server never sends, is played by the browser's network layer."""
+    room = make_room("errors", min_notice_minutes=180, cancel_cutoff_minutes=60)
+    notice_ends = utc_now() + dt.timedelta(minutes=180)
+    inside = [s for s in slots_of(room["room_id"]) if utc_now() < parse_time(s["start_time"]) < notice_ends]
+    assert inside, "a game every two hours: one starts within the three hours of notice"
+    closed_one = inside[0]
+    later = free_slots(room, lead_minutes=240)
+    assert len(later) >= 3, later
+    slot, other, booked = later[0], later[1], later[-1]
+    h, _ = book("u-demo", booked)
+
     page = new_page()
-
-    def listing(route):
-        res = route.fetch()
-        body = res.json()
-        for s in body["slots"]:
-            if s["slot_id"] == closed_one["slot_id"]:
-                s["status"] = "CLOSED"
-        route.fulfill(response=res, json=body)
-
-    page.route(path_is("/slots"), listing)
     open_player(page, room)
-    expect(page.locator("#tz-note")).to_contain_text("Online booking closes 30 minutes before each game.")
+    msg = page.locator("#msg")
+    expect(page.locator("#tz-note")).to_contain_text("Online booking closes 3 hours before each game.")
     expect(cell(page, closed_one)).to_contain_text("Closed")
     expect(cell(page, closed_one)).to_be_disabled()
-
-    answers = iter([
-        (409, "application/json", json.dumps({"error": "TOO_LATE_TO_BOOK", "message": "Too late to book this slot."})),
-        (502, "text/html", "<html><body>Bad gateway</body></html>"),
-    ])
-
-    def holds(route):
-        if route.request.method != "POST":
-            return route.fallback()
-        status, ctype, body = next(answers)
-        route.fulfill(status=status, content_type=ctype, body=body)
-
-    page.route(path_is("/holds"), holds)
-    msg = page.locator("#msg")
-    cell(page, slot).click()
-    expect(msg).to_have_text("This game starts too soon to book online: booking closes 30 minutes before each game. "
-                             "Please pick a later time.")
-    cell(page, slot).click()
-    expect(msg).to_have_text("Something went wrong (the booking service answered 502). Please try again.")
-
-    page.route(lambda url: url.endswith("/cancel"), lambda route: route.fulfill(status=409, content_type="application/json", body=json.dumps(
-        {"error": "CANCEL_CUTOFF", "message": "Too close to the start to cancel."})))
+    expect(cell(page, slot)).to_contain_text("Free")
     item = page.locator(f'#mine li[data-hold="{h["hold_id"]}"]')
     expect(item).to_contain_text("You can cancel online until")
+
+    # A gateway in front of the service answers with its own HTML page.
+    def gateway(route):
+        if route.request.method != "POST":
+            return route.fallback()
+        route.fulfill(status=502, content_type="text/html", body="<html><body>Bad gateway</body></html>")
+    holds = path_is("/holds")
+    page.route(holds, gateway)
+    cell(page, other).click()
+    expect(msg).to_have_text("Something went wrong (the booking service answered 502). Please try again.")
+    page.unroute(holds, gateway)
+    expect(cell(page, other)).to_contain_text("Free")
+
+    # The venue now takes cancellations online only up to 3 days before a game: the booking the
+    # page offers to cancel is past that.
+    change_rules(room, cancel_cutoff_minutes=3 * 1440)
     item.locator(".cancel").click()
     item.locator(".cancel-yes").click()
     expect(msg).to_have_text(f"It is too close to the start to cancel online: bookings for {room['name']} can be "
-                             "cancelled up to 1 hour before the game. Please contact the venue.")
-    expect(item).to_contain_text("Too close to the start to cancel online")
+                             "cancelled up to 3 days before the game. Please contact the venue.")
+    expect(msg).to_have_attribute("data-kind", "error")
+    expect(item).to_contain_text("Too close to the start to cancel online (bookings can be cancelled up to 3 days")
     expect(item.locator(".cancel")).to_have_count(0)
+    assert hold_of("u-demo", booked["slot_id"])["status"] == "CONFIRMED"
+
+    # And online booking now closes 3 days before a game: the free game on the page is too late.
+    change_rules(room, cancel_cutoff_minutes=3 * 1440, min_notice_minutes=3 * 1440)
+    cell(page, slot).click()
+    expect(msg).to_have_text("This game starts too soon to book online: booking closes 3 days before each game. "
+                             "Please pick a later time.")
+    expect(page.locator("#tz-note")).to_contain_text("Online booking closes 3 days before each game.")
+    expect(cell(page, slot)).to_contain_text("Closed")
+    expect(cell(page, slot)).to_be_disabled()
+    assert hold_of("u-demo", slot["slot_id"]) is None
     assert "{" not in msg.inner_text()
     shot(page, "errors")
 
@@ -630,7 +746,7 @@ def test_player_page_size_and_self_contained(new_page, capsys):
     assert all(urllib.parse.urlsplit(r.url).netloc == origin.netloc or r.url.startswith("data:")
                for r in done), [r.url for r in done]
     static = [r for r in done if r.resource_type in ("document", "stylesheet", "script")]
-    assert sorted(urllib.parse.urlsplit(r.url).path for r in static) == ["/", "/app.css", "/app.js"]
+    assert sorted(urllib.parse.urlsplit(r.url).path for r in static) == ["/", "/app.css", "/app.js", "/common.js"]
     body = sum(r.sizes()["responseBodySize"] for r in static)
     total = sum(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"] for r in static)
     with capsys.disabled():
@@ -641,8 +757,8 @@ def test_player_page_size_and_self_contained(new_page, capsys):
     assert total < PAGE_BUDGET
 
     # The pages as the server serves them.
-    for path, ctype in (("/", "text/html"), ("/app.css", "text/css"), ("/app.js", "javascript"),
-                        ("/operator", "text/html"), ("/operator.js", "javascript")):
+    for path, ctype in (("/", "text/html"), ("/app.css", "text/css"), ("/common.js", "javascript"),
+                        ("/app.js", "javascript"), ("/operator", "text/html"), ("/operator.js", "javascript")):
         with urllib.request.urlopen(BASE + path, timeout=10) as res:
             assert res.status == 200, path
             assert ctype in res.headers["Content-Type"], (path, res.headers["Content-Type"])

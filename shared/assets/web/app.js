@@ -1,186 +1,70 @@
 // The player page: choose a room, hold a time, confirm it; my bookings. Talks only to the
-// public API on the same origin (openapi.yaml is its contract). No libraries, no build step.
+// public API on the same origin (openapi.yaml is its contract) through common.js, which it
+// shares with the operator view. No libraries, no build step.
 'use strict';
 (() => {
-  const $ = (s, r = document) => r.querySelector(s);
+  const { $, el, enc, two, plural, span, uuid, keep, now, zoneParts, dateStr, zoneMidnight, addDays,
+    dayName, monthName, shortDate, api, say } = ER;
   const USERS = ['u-demo', 'u-alice', 'u-bob'];
-  const WD = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-  const MO = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
-    'September', 'October', 'November', 'December'];
   const WINDOW_DAYS = 7;
-
-  function keep(store, k, v) {
-    try {
-      if (v === undefined) return store.getItem(k);
-      if (v === null) store.removeItem(k); else store.setItem(k, v);
-    } catch (e) { /* storage switched off: the page still works, it just forgets */ }
-    return null;
-  }
 
   const st = {
     user: USERS.includes(keep(localStorage, 'er.user')) ? keep(localStorage, 'er.user') : 'u-demo',
     token: keep(sessionStorage, 'er.token') || '',
     rooms: [], room: null, players: 2, day0: 0,
     slots: [], cells: new Map(), slotKey: '', seq: 0, mineSeq: 0, mine: [],
-    active: null, booked: null, busy: false, skew: 0, timer: 0, warned: false,
+    active: null, booked: null, busy: false, timer: 0, warned: false,
     asking: '', cutoffHit: new Set(), recheck: 0,
   };
+  ER.useToken(() => st.token);
 
-  // ---- small helpers -------------------------------------------------------------------
-  function el(tag, attrs, ...kids) {
-    const e = document.createElement(tag);
-    for (const k in attrs || {}) {
-      const v = attrs[k];
-      if (v === false || v == null) continue;
-      if (k === 'on') for (const ev in v) e.addEventListener(ev, v[ev]);
-      else e.setAttribute(k, v === true ? '' : v);
-    }
-    e.append(...kids.filter((x) => x != null && x !== false));
-    return e;
-  }
-  const now = () => Date.now() + st.skew;
-  const enc = encodeURIComponent;
-  const plural = (n, w) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  function span(min) {
-    if (min % 1440 === 0) return plural(min / 1440, 'day');
-    if (min % 60 === 0) return plural(min / 60, 'hour');
-    return plural(min, 'minute');
-  }
-  function uuid() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    const b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
-    const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
-
-  // ---- dates: the venue's wall clock, never the browser's zone ----------------------------
-  const fmts = {};
-  function zoneParts(ms, tz) {
-    let f = fmts[tz];
-    if (!f) {
-      try {
-        f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric',
-          month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-      } catch (e) { return zoneParts(ms, 'UTC'); }
-      fmts[tz] = f;
-    }
-    const p = {};
-    for (const x of f.formatToParts(new Date(ms))) p[x.type] = x.value;
-    return { y: +p.year, m: +p.month, d: +p.day, h: +p.hour % 24, mi: +p.minute, s: +p.second };
-  }
-  const two = (n) => String(n).padStart(2, '0');
-  const dateStr = (p) => `${p.y}-${two(p.m)}-${two(p.d)}`;
-  // The first instant of the local date y-m-d in zone tz, as UTC milliseconds.
-  function zoneMidnight(y, m, d, tz) {
-    const want = Date.UTC(y, m - 1, d);
-    let t = want;
-    for (let i = 0; i < 3; i++) {
-      const p = zoneParts(t, tz);
-      t += want - Date.UTC(p.y, p.m - 1, p.d, p.h, p.mi, p.s);
-    }
-    return t;
-  }
-  function addDays(ds, n) {
-    const t = new Date(Date.UTC(+ds.slice(0, 4), +ds.slice(5, 7) - 1, +ds.slice(8, 10) + n));
-    return `${t.getUTCFullYear()}-${two(t.getUTCMonth() + 1)}-${two(t.getUTCDate())}`;
-  }
-  const weekday = (ds) => new Date(Date.UTC(+ds.slice(0, 4), +ds.slice(5, 7) - 1, +ds.slice(8, 10))).getUTCDay();
+  // ---- dates: the venue's wall clock (common.js), in the words of this page ----------------------
   const tz = () => (st.room && st.room.time_zone) || 'UTC';
-  const today = () => dateStr(zoneParts(now(), tz()));
+  const today = () => ER.todayIn(tz());
   function longDate(ds) {
     const t = today();
-    const base = `${WD[weekday(ds)]} ${+ds.slice(8, 10)} ${MO[+ds.slice(5, 7) - 1]}`;
+    const base = `${dayName(ds)} ${+ds.slice(8, 10)} ${monthName(ds)}`;
     if (ds === t) return `Today, ${base}`;
     if (ds === addDays(t, 1)) return `Tomorrow, ${base}`;
     return base;
   }
-  const shortDate = (ds) => `${WD[weekday(ds)].slice(0, 3)} ${+ds.slice(8, 10)} ${MO[+ds.slice(5, 7) - 1].slice(0, 3)}`;
-  // A slot's local date and HH:MM, as the API wrote them in local_start (venue offset).
-  function localOf(s, zone) {
-    if (typeof s.local_start === 'string' && s.local_start.length >= 16) {
-      return { date: s.local_start.slice(0, 10), time: s.local_start.slice(11, 16) };
-    }
-    const p = zoneParts(Date.parse(s.start_time), zone || tz());
-    return { date: dateStr(p), time: `${two(p.h)}:${two(p.mi)}` };
-  }
+  const localOf = (s, zone) => ER.localOf(s, zone || tz());
 
-  // ---- the API ---------------------------------------------------------------------------
-  class ApiError extends Error {
-    constructor(code, status, message) { super(message || code); this.code = code; this.status = status; this.apiMessage = message; }
-  }
-  async function api(method, path, body, headers) {
-    const h = { Accept: 'application/json', ...(headers || {}) };
-    if (body !== undefined) h['Content-Type'] = 'application/json';
-    if (st.token) h.Authorization = `Bearer ${st.token}`;
-    const t0 = Date.now();
-    let res;
-    try {
-      res = await fetch(path, { method, headers: h, cache: 'no-store',
-        body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (e) {
-      throw new ApiError('NETWORK', 0, '');
-    }
-    const date = Date.parse(res.headers.get('Date') || '');
-    if (date) {
-      const diff = date + 500 - (t0 + Date.now()) / 2;
-      st.skew = Math.abs(diff) > 2000 ? diff : 0;
-    }
-    let data = null;
-    try { data = await res.json(); } catch (e) { /* not JSON */ }
-    if (!res.ok) {
-      const code = data && typeof data.error === 'string' ? data.error : '';
-      const msg = data && typeof data.message === 'string' ? data.message : '';
-      throw new ApiError(code, res.status, msg);
-    }
-    if (!data || typeof data !== 'object') throw new ApiError('BAD_ANSWER', res.status, '');
-    return data;
-  }
-
-  // Every error as a sentence for people; ctx.room gives the room's rules where they matter.
+  // ---- errors as sentences: the player's wording (common.js has the shared ones) -----------------
+  // ctx.room gives the room's rules where they matter.
   function sentence(e, ctx) {
     const room = (ctx && ctx.room) || st.room;
-    const clean = (m) => String(m).replace(/`/g, '').trim();
-    const ensureStop = (m) => (/[.!?]$/.test(m) ? m : `${m}.`);
-    switch (e.code) {
-      case 'NETWORK': return 'Could not reach the booking service. Check your connection and try again.';
-      case 'VALIDATION_ERROR': return e.apiMessage ? `That was not accepted: ${ensureStop(clean(e.apiMessage))}` : 'That was not accepted. Please check what you entered.';
-      case 'SLOT_UNAVAILABLE': return 'Sorry, someone else has just held or booked this time. Please pick another one.';
-      case 'SLOT_STARTED': return 'This game has already started, so it can no longer be held, booked or cancelled.';
-      case 'SLOT_NOT_FOUND': return 'This time is no longer offered. The list of times has been refreshed.';
-      case 'TOO_LATE_TO_BOOK': return `This game starts too soon to book online${room && room.min_notice_minutes ? `: booking closes ${span(room.min_notice_minutes)} before each game` : ''}. Please pick a later time.`;
-      case 'HOLD_GONE': return 'Your hold has run out or was given up, so the time is free again for anyone. Pick it again if it is still free.';
-      case 'HOLD_CONFIRMED': return 'This hold is already a confirmed booking.';
-      case 'HOLD_RELEASED': return 'This hold was given up, so it cannot be extended.';
-      case 'HOLD_NOT_CONFIRMED': return 'Only a confirmed booking can be cancelled; a hold that is not confirmed simply runs out.';
-      case 'EXTENSION_USED': return 'You have already used the one extension this hold allows. Please confirm or release it.';
-      case 'CANCEL_CUTOFF': return `It is too close to the start to cancel online${room && room.cancel_cutoff_minutes ? `: bookings for ${room.name} can be cancelled up to ${span(room.cancel_cutoff_minutes)} before the game` : ''}. Please contact the venue.`;
-      case 'NOT_HOLD_OWNER': return 'That hold belongs to another player.';
-      case 'USER_NOT_FOUND': return `The venue does not know the player “${st.user}”. Please choose another player.`;
-      case 'ROOM_NOT_FOUND': return 'This room is no longer offered. Please choose another room.';
-      case 'HOLD_NOT_FOUND': return 'That hold could not be found.';
-      case 'IDENTITY_MISMATCH': return `Your sign-in token is not for “${st.user}”. Choose the player the token belongs to, or use another token.`;
-      case 'IDEMPOTENCY_KEY_REUSED':
-      case 'IDEMPOTENCY_KEY_IN_USE': return 'That request is still being handled. Please try again in a moment.';
-      case 'PAYLOAD_TOO_LARGE': return 'That request was too large to send.';
-      case 'ROUTE_NOT_FOUND':
-      case 'METHOD_NOT_ALLOWED': return 'This booking service does not offer that.';
-      case 'OPERATOR_ONLY':
-      case 'UNAUTHENTICATED': return 'Only the venue’s staff may do that.';
-      case 'SERVICE_UNAVAILABLE': return 'The booking service is busy right now. Please try again in a moment.';
-      case 'INTERNAL_ERROR': return 'Something went wrong at the booking service. Please try again.';
-      default:
-        if (e.status === 401) return 'Please sign in: the booking service did not accept the request without a valid sign-in token.';
-        if (e.apiMessage && !/^\s*[{[]/.test(e.apiMessage)) return ensureStop(clean(e.apiMessage));
-        return `Something went wrong (the booking service answered ${e.status || 'nothing'}). Please try again.`;
-    }
+    return ER.sentence(e, {
+      SLOT_UNAVAILABLE: 'Sorry, someone else has just held or booked this time. Please pick another one.',
+      SLOT_STARTED: 'This game has already started, so it can no longer be held, booked or cancelled.',
+      SLOT_NOT_FOUND: 'This time is no longer offered. The list of times has been refreshed.',
+      TOO_LATE_TO_BOOK: `This game starts too soon to book online${room && room.min_notice_minutes ? `: booking closes ${span(room.min_notice_minutes)} before each game` : ''}. Please pick a later time.`,
+      HOLD_GONE: 'Your hold has run out or was given up, so the time is free again for anyone. Pick it again if it is still free.',
+      HOLD_CONFIRMED: 'This hold is already a confirmed booking.',
+      HOLD_RELEASED: 'This hold was given up, so it cannot be extended.',
+      HOLD_NOT_CONFIRMED: 'Only a confirmed booking can be cancelled; a hold that is not confirmed simply runs out.',
+      EXTENSION_USED: 'You have already used the one extension this hold allows. Please confirm or release it.',
+      CANCEL_CUTOFF: `It is too close to the start to cancel online${room && room.cancel_cutoff_minutes ? `: bookings for ${room.name} can be cancelled up to ${span(room.cancel_cutoff_minutes)} before the game` : ''}. Please contact the venue.`,
+      NOT_HOLD_OWNER: 'That hold belongs to another player.',
+      USER_NOT_FOUND: `The venue does not know the player “${st.user}”. Please choose another player.`,
+      ROOM_NOT_FOUND: 'This room is no longer offered. Please choose another room.',
+      HOLD_NOT_FOUND: 'That hold could not be found.',
+      IDENTITY_MISMATCH: `Your sign-in token is not for “${st.user}”. Choose the player the token belongs to, or use another token.`,
+      OPERATOR_ONLY: 'Only the venue’s staff may do that.',
+      UNAUTHENTICATED: 'Only the venue’s staff may do that.',
+    });
   }
 
-  const msgEl = () => $('#msg');
-  function say(text, bad) {
-    const m = msgEl();
-    m.textContent = text;
-    if (bad) m.dataset.kind = 'error'; else delete m.dataset.kind;
+  // A refusal that names the room's rules (notice, cut-off) is worded with the rules as they are
+  // now: the venue may have changed them since this page read them.
+  async function freshRules(e, room) {
+    if (!room || (e.code !== 'TOO_LATE_TO_BOOK' && e.code !== 'CANCEL_CUTOFF')) return room;
+    try {
+      const fresh = await api('GET', `/rooms/${enc(room.room_id)}`);
+      for (const k of ['min_notice_minutes', 'cancel_cutoff_minutes']) room[k] = fresh[k] || 0;
+      if (room === st.room) renderNote();
+    } catch (e2) { /* worded with the rules this page has */ }
+    return room;
   }
 
   // ---- rooms and party size ------------------------------------------------------------------
@@ -230,12 +114,17 @@
       st.day0 = 0; st.slotKey = ''; st.slots = [];
       $('#days').textContent = '';
       renderParty();
-      const zoneText = r.time_zone === 'UTC' ? 'UTC' : r.time_zone.replace(/_/g, ' ');
-      const notice = r.min_notice_minutes ? ` Online booking closes ${span(r.min_notice_minutes)} before each game.` : '';
-      $('#tz-note').textContent = `Times are the venue's local time (${zoneText}).${notice}`;
+      renderNote();
       loadSlots();
       if (byUser) say(`${r.name}: showing its times.`);
     }
+  }
+
+  function renderNote() {
+    const r = st.room;
+    const zoneText = r.time_zone === 'UTC' ? 'UTC' : r.time_zone.replace(/_/g, ' ');
+    const notice = r.min_notice_minutes ? ` Online booking closes ${span(r.min_notice_minutes)} before each game.` : '';
+    $('#tz-note').textContent = `Times are the venue's local time (${zoneText}).${notice}`;
   }
 
   function renderParty() {
@@ -262,9 +151,8 @@
     const t = today();
     const start = addDays(t, st.day0);
     const end = addDays(t, st.day0 + WINDOW_DAYS);
-    const ymd = (ds) => [+ds.slice(0, 4), +ds.slice(5, 7), +ds.slice(8, 10)];
-    const from = st.day0 === 0 ? now() : zoneMidnight(...ymd(start), tz());
-    const to = zoneMidnight(...ymd(end), tz());
+    const from = st.day0 === 0 ? now() : zoneMidnight(start, tz());
+    const to = zoneMidnight(end, tz());
     return { from, to, start, last: addDays(end, -1) };
   }
 
@@ -422,7 +310,7 @@
       const c = $('#confirm');
       if (c) c.focus();
     } catch (e) {
-      say(sentence(e, { room }), true);
+      say(sentence(e, { room: await freshRules(e, room) }), true);
     } finally {
       st.busy = false;
       loadSlots();
@@ -652,7 +540,7 @@
     } catch (e) {
       st.asking = '';
       if (e.code === 'CANCEL_CUTOFF') st.cutoffHit.add(h.hold_id);
-      say(sentence(e, { room }), true);
+      say(sentence(e, { room: await freshRules(e, room) }), true);
     } finally {
       st.busy = false;
       loadSlots();
