@@ -1,12 +1,9 @@
-//! Reliability, each test bounded in time: SQLite under write pressure, bad input on every route,
-//! a crash of the local server in the middle of a stream of confirms, and DynamoDB Local going
-//! away in the middle of a run.
+//! Reliability, each test bounded in time: two server processes writing to one SQLite file, bad
+//! input on every route, a crash of the local server in the middle of a stream of confirms, and
+//! DynamoDB Local stopped while requests are in flight.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
@@ -22,13 +19,7 @@ use tokio::sync::Mutex;
 use crate::harness::{
     Loopback, OPERATOR_TOKEN, StoreKind, TestApp, assert_status, http_reply, seeded,
 };
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
+use crate::processes::{PrivateDynamo, ServerProcess, free_port};
 
 fn operators() -> Operators {
     Operators {
@@ -37,79 +28,231 @@ fn operators() -> Operators {
     }
 }
 
-// ── SQLite under write pressure ─────────────────────────────────────────────────────────────
+// ── SQLite: two server processes on one file ────────────────────────────────────────────────
 
-/// 64 clients hold, confirm, release and cancel over HTTP for 10 seconds against one SQLite file:
-/// every write queues on the write lock (`BEGIN IMMEDIATE`, one writer connection), so none is
-/// answered 5xx and none sees "database is locked".
+/// What one answer means for the checks after a run: which holds exist, which are booked.
+#[derive(Default)]
+struct Ledger {
+    /// Holds answered 201: hold id → (slot, user).
+    held: HashMap<String, (String, String)>,
+    /// Confirms answered 200: hold id → slot.
+    confirmed: HashMap<String, String>,
+    /// Confirms answered 503: (hold id, user).
+    refused_confirms: Vec<(String, String)>,
+    /// 503s of any request.
+    unavailable: usize,
+    /// Answers 2xx from each of the two servers.
+    succeeded_on: [usize; 2],
+    requests: usize,
+}
+
+/// A 503 is SQLite's busy/locked after `busy_timeout` (5 s): the store refused to wait longer for
+/// the other process's write lock. It is allowed under pressure, as the service's transient
+/// answer (`SERVICE_UNAVAILABLE`, `Retry-After: 1`); a 500 never is.
+fn assert_a_503_is_a_transient_refusal(reply: &crate::harness::Reply) {
+    assert_status(reply, 503, Some("SERVICE_UNAVAILABLE"));
+    assert_eq!(reply.header("retry-after"), Some("1"), "{reply:?}");
+}
+
+/// Two `escape-room-server` processes on one SQLite file, 32 clients holding 24 games through
+/// one and confirming (or releasing) through the other for 3 seconds: real cross-process
+/// contention on SQLite's write lock. Then every game was confirmed at most once, every confirm
+/// answered 200 is read back as booked through both servers, nothing any answer refused (409, 503)
+/// was written (every hold in the file was answered 201; a confirm answered 503 left its hold a
+/// hold), the booked flags agree with the bookings, and `PRAGMA integrity_check` is `ok`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sixty_four_writers_for_ten_seconds_get_no_5xx_and_no_locked_database_on_sqlite() {
-    const WRITERS: usize = 64;
-    const RUN: StdDuration = StdDuration::from_secs(10);
-    let seeded = seeded(StoreKind::Sqlite, chrono::Utc::now(), &[]).await;
-    let app = App::new(seeded.store.clone(), Clock::System, Duration::seconds(300));
-    let server = Arc::new(Loopback::start(app).await);
-    let slots: Vec<String> = (1..=32).map(|n| format!("s-{n}")).collect();
-    let users = ["u-demo", "u-alice", "u-bob"];
-    let (requests, failures) = (
-        Arc::new(AtomicUsize::new(0)),
-        Arc::new(Mutex::new(Vec::new())),
-    );
+async fn two_server_processes_on_one_sqlite_file_book_each_game_once_and_keep_every_confirm() {
+    const CLIENTS: usize = 32;
+    const GAMES: usize = 24;
+    const RUN: StdDuration = StdDuration::from_secs(3);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.db");
+    // The first loads the demo venue into the new file; the second opens it as it is.
+    let first = ServerProcess::start(&db).await;
+    let second = ServerProcess::start(&db).await;
+    let servers = Arc::new([first, second]);
+    let http = reqwest::Client::new();
+    let listed = http_reply(
+        http.get(servers[0].url("/slots?room_id=r-101&limit=200"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let games: Vec<String> = listed.body["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "AVAILABLE")
+        .map(|s| s["slot_id"].as_str().unwrap().to_owned())
+        .take(GAMES)
+        .collect();
+    assert_eq!(games.len(), GAMES, "{listed:?}");
+    let games = Arc::new(games);
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
     let started = Instant::now();
-    let mut writers = tokio::task::JoinSet::new();
-    for writer in 0..WRITERS {
-        let (server, slots) = (server.clone(), slots.clone());
-        let (requests, failures) = (requests.clone(), failures.clone());
-        writers.spawn(async move {
-            let user = users[writer % users.len()];
-            let mut turn = writer;
+    let mut clients = tokio::task::JoinSet::new();
+    for client in 0..CLIENTS {
+        let (servers, games, ledger, http) =
+            (servers.clone(), games.clone(), ledger.clone(), http.clone());
+        clients.spawn(async move {
+            let user = ["u-demo", "u-alice", "u-bob"][client % 3];
+            let mut turn = client;
             while started.elapsed() < RUN {
                 turn += 7;
-                let slot = &slots[turn % slots.len()];
-                let send = |path: String, body: Value| {
-                    let request = server.client().post(server.url(&path)).json(&body);
-                    let (requests, failures) = (requests.clone(), failures.clone());
+                let game = &games[turn % games.len()];
+                let (here, there) = (turn % 2, (turn + 1) % 2);
+                let post = |server: usize, path: String, body: Value| {
+                    let request = http.post(servers[server].url(&path)).json(&body);
+                    let ledger = ledger.clone();
                     async move {
-                        requests.fetch_add(1, Ordering::Relaxed);
                         let reply = http_reply(request.send().await.unwrap()).await;
-                        let text = reply.body.to_string();
-                        if reply.status.is_server_error() || text.contains("locked") {
-                            failures.lock().await.push(format!("{path}: {reply:?}"));
+                        let mut ledger = ledger.lock().await;
+                        ledger.requests += 1;
+                        if reply.status.is_success() {
+                            ledger.succeeded_on[server] += 1;
+                        } else if reply.status.is_server_error() {
+                            assert_a_503_is_a_transient_refusal(&reply);
+                            ledger.unavailable += 1;
                         }
                         reply
                     }
                 };
-                let held = send("/holds".into(), json!({ "slot_id": slot, "user_id": user })).await;
-                let Some(hold) = held.body["hold_id"].as_str().map(str::to_owned) else {
-                    continue;
+                let held = post(
+                    here,
+                    "/holds".into(),
+                    json!({ "slot_id": game, "user_id": user }),
+                )
+                .await;
+                let hold = match held.status.as_u16() {
+                    201 => held.body["hold_id"].as_str().unwrap().to_owned(),
+                    409 => {
+                        assert_status(&held, 409, Some("SLOT_UNAVAILABLE"));
+                        continue;
+                    }
+                    _ => continue, // a 503, checked above
                 };
-                let action = if turn % 3 == 0 { "release" } else { "confirm" };
-                let done = send(
+                ledger
+                    .lock()
+                    .await
+                    .held
+                    .insert(hold.clone(), (game.clone(), user.to_owned()));
+                let action = if turn % 5 == 0 { "release" } else { "confirm" };
+                let done = post(
+                    there,
                     format!("/holds/{hold}/{action}"),
                     json!({ "user_id": user }),
                 )
                 .await;
-                if action == "confirm" && done.status.is_success() {
-                    send(format!("/holds/{hold}/cancel"), json!({ "user_id": user })).await;
+                match (action, done.status.as_u16()) {
+                    ("confirm", 200) => {
+                        ledger.lock().await.confirmed.insert(hold, game.clone());
+                    }
+                    ("confirm", 503) => ledger
+                        .lock()
+                        .await
+                        .refused_confirms
+                        .push((hold, user.to_owned())),
+                    (_, 200 | 503) => {}
+                    _ => panic!("{action} of a live hold of its owner: {done:?}"),
                 }
             }
         });
     }
-    while let Some(done) = writers.join_next().await {
+    while let Some(done) = clients.join_next().await {
         done.unwrap();
     }
-    let sent = requests.load(Ordering::Relaxed);
+    let ledger = Arc::try_unwrap(ledger).ok().unwrap().into_inner();
     eprintln!(
-        "SQLite write pressure: {WRITERS} writers, {sent} requests in {:.1} s",
-        started.elapsed().as_secs_f64()
+        "two SQLite servers: {} requests in {:.1} s, {} holds, {} confirms, {} answered 503, \
+         2xx per server {:?}",
+        ledger.requests,
+        started.elapsed().as_secs_f64(),
+        ledger.held.len(),
+        ledger.confirmed.len(),
+        ledger.unavailable,
+        ledger.succeeded_on
     );
-    assert!(sent > WRITERS, "the writers ran: {sent} requests");
-    let failures = failures.lock().await;
     assert!(
-        failures.is_empty(),
-        "{} failures: {:?}",
-        failures.len(),
-        &failures[..failures.len().min(5)]
+        ledger.succeeded_on.iter().all(|n| *n > 10),
+        "both processes wrote: {:?}",
+        ledger.succeeded_on
+    );
+    let mut confirms_per_game: HashMap<&str, usize> = HashMap::new();
+    for game in ledger.confirmed.values() {
+        *confirms_per_game.entry(game).or_default() += 1;
+    }
+    assert!(
+        confirms_per_game.values().all(|n| *n == 1),
+        "a game confirmed twice: {confirms_per_game:?}"
+    );
+    // Read back through both processes.
+    for (n, (hold, game)) in ledger.confirmed.iter().enumerate() {
+        let server = &servers[n % 2];
+        let user = &ledger.held[hold].1;
+        let looked_up = http_reply(
+            http.get(server.url(&format!("/holds/{hold}?user_id={user}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(looked_up.body["status"], "CONFIRMED", "{looked_up:?}");
+        assert_eq!(looked_up.body["slot_id"], game.as_str());
+    }
+    for (hold, user) in &ledger.refused_confirms {
+        let looked_up = http_reply(
+            http.get(servers[0].url(&format!("/holds/{hold}?user_id={user}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            looked_up.body["status"], "HOLD",
+            "a refused confirm: {looked_up:?}"
+        );
+    }
+    let [first, second] = Arc::try_unwrap(servers).ok().unwrap();
+    first.kill_9().await;
+    second.kill_9().await;
+
+    let file = rusqlite::Connection::open(&db).unwrap();
+    let integrity: String = file
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let rows = |sql: &str| -> Vec<String> {
+        let mut statement = file.prepare(sql).unwrap();
+        statement
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let unanswered: Vec<String> = rows("SELECT id FROM holds")
+        .into_iter()
+        .filter(|id| !ledger.held.contains_key(id))
+        .collect();
+    assert!(
+        unanswered.is_empty(),
+        "holds no 201 answered (a refused write left a trace): {unanswered:?}"
+    );
+    let mut booked = rows("SELECT id FROM holds WHERE status = 'CONFIRMED'");
+    let mut answered: Vec<String> = ledger.confirmed.keys().cloned().collect();
+    booked.sort();
+    answered.sort();
+    assert_eq!(
+        booked, answered,
+        "the bookings are the confirms answered 200"
+    );
+    let disagreeing = rows(
+        "SELECT id FROM time_slots s WHERE s.is_booked != EXISTS (
+             SELECT 1 FROM holds h WHERE h.slot_id = s.id AND h.status = 'CONFIRMED')",
+    );
+    assert!(
+        disagreeing.is_empty(),
+        "booked flags that disagree with the bookings: {disagreeing:?}"
     );
 }
 
@@ -389,71 +532,6 @@ fn bad_input_on_every_route_is_always_answered_with_json_and_never_a_5xx() {
 
 // ── A crash of the local server ─────────────────────────────────────────────────────────────
 
-/// The local server's binary, built once (`cargo build -p server`), located from cargo's report.
-fn server_binary() -> PathBuf {
-    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let output = Command::new(cargo)
-                .current_dir(crate::template::repo())
-                .args([
-                    "build",
-                    "--locked",
-                    "-p",
-                    "server",
-                    "--message-format=json-render-diagnostics",
-                ])
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("cargo build -p server");
-            assert!(output.status.success(), "cargo build -p server failed");
-            String::from_utf8_lossy(&output.stdout)
-                .lines()
-                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
-                .find(|p| p.file_name().is_some_and(|n| n == "escape-room-server"))
-                .expect("cargo reported the escape-room-server executable")
-        })
-        .clone()
-}
-
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-impl ServerProcess {
-    async fn start(db: &std::path::Path, port: u16) -> Self {
-        let child = Command::new(server_binary())
-            .env("SQLITE_PATH", db)
-            .env("PORT", port.to_string())
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the server binary");
-        let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
-        let started = Instant::now();
-        while client.get(format!("{base}/rooms")).send().await.is_err() {
-            assert!(
-                started.elapsed() < StdDuration::from_secs(30),
-                "the server did not start"
-            );
-            tokio::time::sleep(StdDuration::from_millis(50)).await;
-        }
-        Self { child, base }
-    }
-
-    fn kill_9(mut self) {
-        // SIGKILL on Unix: no shutdown, no flush, nothing.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
 /// Four clients hold and confirm games as fast as they can; the server is killed with SIGKILL in
 /// the middle; started again on the same file, it still has every booking whose confirm was
 /// answered 200.
@@ -461,8 +539,7 @@ impl ServerProcess {
 async fn every_confirm_answered_200_survives_a_kill_9_of_the_sqlite_server() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
-    let port = free_port();
-    let server = ServerProcess::start(&db, port).await;
+    let server = ServerProcess::start(&db).await;
     let base = server.base.clone();
     let client = reqwest::Client::new();
     let slots: Vec<String> = client
@@ -482,11 +559,15 @@ async fn every_confirm_answered_200_survives_a_kill_9_of_the_sqlite_server() {
     assert!(slots.len() >= 40, "{} demo games", slots.len());
     let queue = Arc::new(Mutex::new(slots));
     let confirmed = Arc::new(Mutex::new(Vec::<String>::new()));
+    // How many confirms were answered 200 so far, for the kill to wait on.
+    let (count, mut counted) = tokio::sync::watch::channel(0usize);
+    let count = Arc::new(count);
     let mut clients = tokio::task::JoinSet::new();
     for _ in 0..4 {
-        let (queue, confirmed, client, base) = (
+        let (queue, confirmed, count, client, base) = (
             queue.clone(),
             confirmed.clone(),
+            count.clone(),
             client.clone(),
             base.clone(),
         );
@@ -517,20 +598,17 @@ async fn every_confirm_answered_200_survives_a_kill_9_of_the_sqlite_server() {
                 };
                 if done.status() == 200 {
                     confirmed.lock().await.push(hold);
+                    count.send_modify(|n| *n += 1);
                 }
             }
         });
     }
     // Kill it once a few confirms are in, while the clients are still writing.
-    let started = Instant::now();
-    while confirmed.lock().await.len() < 10 {
-        assert!(
-            started.elapsed() < StdDuration::from_secs(20),
-            "no confirms"
-        );
-        tokio::time::sleep(StdDuration::from_millis(5)).await;
-    }
-    server.kill_9();
+    tokio::time::timeout(StdDuration::from_secs(20), counted.wait_for(|n| *n >= 10))
+        .await
+        .expect("ten confirms within 20 s")
+        .unwrap();
+    server.kill_9().await;
     while let Some(done) = clients.join_next().await {
         done.unwrap();
     }
@@ -538,85 +616,55 @@ async fn every_confirm_answered_200_survives_a_kill_9_of_the_sqlite_server() {
     let left = queue.lock().await.len();
     assert!(left > 0, "killed while the clients were still booking");
 
-    let again = ServerProcess::start(&db, port).await;
+    let again = ServerProcess::start(&db).await;
     for hold in &confirmed {
         let looked_up: Value = client
-            .get(format!("{}/holds/{hold}?user_id=u-demo", again.base))
+            .get(again.url(&format!("/holds/{hold}?user_id=u-demo")))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        assert_eq!(looked_up["status"], "CONFIRMED", "{hold}: {looked_up}");
+        assert_eq!(looked_up["status"], "CONFIRMED", "{hold}: {looked_up:?}");
     }
     eprintln!(
         "crash test: {} confirms answered 200 before the kill, all booked after the restart",
         confirmed.len()
     );
-    again.kill_9();
+    again.kill_9().await;
 }
 
 // ── DynamoDB Local goes away ────────────────────────────────────────────────────────────────
 
-/// A DynamoDB Local of this test alone, on a file, so that it can be stopped and started again
-/// with its data.
-struct PrivateDynamo {
-    child: Child,
+/// The longest any request may take to be answered while DynamoDB goes away: the store's
+/// operation timeout (4 s, all retries included; `shared::store::dynamo::timeout_config`) for the
+/// one DynamoDB request of each operation, plus 1 s.
+const ANSWER_BOUND: StdDuration = StdDuration::from_secs(5);
+
+/// What each hold must be once DynamoDB is back, from the answers its requests got.
+#[derive(Default)]
+struct Fates {
+    /// Hold id → (user, slot, the status its answers leave it in).
+    holds: HashMap<String, (String, String, &'static str)>,
+    /// Every request: (sent, answered, status).
+    timings: Vec<(Instant, Instant, u16)>,
+    /// 503s per operation.
+    refused: BTreeMap<&'static str, usize>,
 }
 
-impl PrivateDynamo {
-    async fn start(dir: &std::path::Path, port: u16) -> Self {
-        let install = crate::dynamodb_local::install_dir();
-        let child = Command::new("java")
-            .arg(format!(
-                "-Djava.library.path={}",
-                install.join("DynamoDBLocal_lib").display()
-            ))
-            .arg("-jar")
-            .arg(install.join("DynamoDBLocal.jar"))
-            .args(["-sharedDb", "-disableTelemetry", "-dbPath"])
-            .arg(dir)
-            .args(["-port", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("java (DynamoDB Local)");
-        let client = aws_sdk_dynamodb::Client::from_conf(
-            crate::dynamodb_local::client_config(&format!("http://127.0.0.1:{port}")).build(),
-        );
-        let started = Instant::now();
-        while client.list_tables().send().await.is_err() {
-            assert!(
-                started.elapsed() < StdDuration::from_secs(90),
-                "DynamoDB Local did not start"
-            );
-            tokio::time::sleep(StdDuration::from_millis(200)).await;
-        }
-        Self { child }
-    }
-
-    /// Stops it as a service goes away (SIGTERM, then waits for it to exit). Not SIGKILL:
-    /// DynamoDB Local answers a write before its file has it, so a SIGKILL loses the writes of
-    /// the last moment (seen in 3 runs of 12: the hold made just before the kill was gone after
-    /// the restart), which DynamoDB itself never does to a write it has acknowledged.
-    fn stop(mut self) {
-        let term = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill (procps) sends DynamoDB Local its SIGTERM");
-        assert!(term.success(), "kill -TERM DynamoDB Local: {term}");
-        self.child.wait().unwrap();
-    }
-}
-
-/// DynamoDB stops in the middle of a run: every request is answered 503 with `Retry-After` within
-/// a bounded time (no hang, no 500), nothing is half-applied, and the service answers again as
-/// soon as DynamoDB is back.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_dynamodb_gone_the_api_answers_503_in_bounded_time_and_recovers_when_it_is_back() {
+/// Twelve clients hold, confirm and cancel games on DynamoDB as fast as they can; DynamoDB stops
+/// while their requests are in flight (SIGTERM, then it exits); once every client has been
+/// answered 503 twice, it starts again on the same data. Every request was answered within
+/// [`ANSWER_BOUND`], with a 2xx, a 409 for a taken game, or a 503 with `Retry-After` (never a
+/// 500); every 2xx survived (each hold is exactly what its answers said), and every 503 left no
+/// trace (a refused create made no hold, a refused confirm left a hold, a refused cancel a
+/// booking). The service answers again as soon as DynamoDB is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_dynamodb_stopped_while_creates_and_confirms_are_in_flight_every_2xx_survives_and_every_503_left_no_trace()
+ {
     use shared::store::Provision;
+    const CLIENTS: usize = 12;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let dynamo = PrivateDynamo::start(dir.path(), port).await;
@@ -626,39 +674,212 @@ async fn with_dynamodb_gone_the_api_answers_503_in_bounded_time_and_recovers_whe
     );
     let table = crate::dynamodb_local::fresh_table(&client).await;
     let store = shared::store::dynamo::DynamoStore::new(client, table);
-    store
-        .load(&shared::seed::fixture(chrono::Utc::now()).unwrap())
-        .await
-        .unwrap();
-    let t = TestApp::with_store(Arc::new(store));
-    let first = t.hold("s-1", "u-alice").await;
-
-    dynamo.stop();
+    // Loading is idempotent: tried again while the new JVM is still slow to answer.
+    let fixture = shared::seed::fixture(chrono::Utc::now()).unwrap();
+    crate::harness::poll_until(
+        "the fixture loaded",
+        StdDuration::from_secs(60),
+        StdDuration::from_millis(100),
+        || async { store.load(&fixture).await.ok() },
+    )
+    .await;
+    let t = Arc::new(TestApp::with_store(Arc::new(store)));
+    let mut games: Vec<(String, String)> = Vec::new();
+    for room in ["r-101", "r-102"] {
+        for slot in t.slots(room, None).await {
+            games.push((room.into(), slot["slot_id"].as_str().unwrap().to_owned()));
+        }
+    }
+    let games = Arc::new(games);
+    let fates = Arc::new(Mutex::new(Fates::default()));
+    let (confirms, mut confirmed) = tokio::sync::watch::channel(0usize);
+    let confirms = Arc::new(confirms);
+    let (gone, _) = tokio::sync::watch::channel(false);
+    let gone = Arc::new(gone);
     let started = Instant::now();
-    let refused = t.create_hold("s-2", "u-bob").await;
-    let slowest = started.elapsed();
+    let mut clients = tokio::task::JoinSet::new();
+    for client in 0..CLIENTS {
+        let (t, games, fates, confirms, gone) = (
+            t.clone(),
+            games.clone(),
+            fates.clone(),
+            confirms.clone(),
+            gone.subscribe(),
+        );
+        clients.spawn(async move {
+            let user = ["u-demo", "u-alice", "u-bob"][client % 3];
+            let (mut turn, mut refused_since_gone) = (client, 0);
+            // One request, timed and checked: a 2xx, a 409 (the game is taken) or a 503.
+            let timed = |operation: &'static str, reply: crate::harness::Reply, sent: Instant| {
+                let fates = fates.clone();
+                async move {
+                    let mut fates = fates.lock().await;
+                    fates
+                        .timings
+                        .push((sent, Instant::now(), reply.status.as_u16()));
+                    if reply.status == 503 {
+                        assert_eq!(reply.header("retry-after"), Some("1"), "{reply:?}");
+                        assert_status(&reply, 503, Some("SERVICE_UNAVAILABLE"));
+                        *fates.refused.entry(operation).or_default() += 1;
+                    }
+                    reply
+                }
+            };
+            while refused_since_gone < 2 {
+                assert!(
+                    started.elapsed() < StdDuration::from_secs(60),
+                    "clients ran 60 s"
+                );
+                turn += 5;
+                let slot = &games[turn % games.len()].1;
+                let sent = Instant::now();
+                let was_gone = *gone.borrow();
+                let held = timed("create", t.create_hold(slot, user).await, sent).await;
+                let hold = match held.status.as_u16() {
+                    201 => held.body["hold_id"].as_str().unwrap().to_owned(),
+                    409 => {
+                        assert_status(&held, 409, Some("SLOT_UNAVAILABLE"));
+                        continue;
+                    }
+                    503 => {
+                        refused_since_gone += usize::from(was_gone);
+                        continue;
+                    }
+                    _ => panic!("create: {held:?}"),
+                };
+                let fate = |status: &'static str| {
+                    let (fates, hold, slot) = (fates.clone(), hold.clone(), slot.clone());
+                    async move {
+                        fates
+                            .lock()
+                            .await
+                            .holds
+                            .insert(hold, (user.to_owned(), slot, status));
+                    }
+                };
+                fate("HOLD").await;
+                let sent = Instant::now();
+                let was_gone = *gone.borrow();
+                let done = timed("confirm", t.confirm(&hold, user).await, sent).await;
+                match done.status.as_u16() {
+                    200 => {
+                        fate("CONFIRMED").await;
+                        confirms.send_modify(|n| *n += 1);
+                    }
+                    503 => {
+                        refused_since_gone += usize::from(was_gone);
+                        continue;
+                    }
+                    _ => panic!("confirm: {done:?}"),
+                }
+                let sent = Instant::now();
+                let was_gone = *gone.borrow();
+                let cancelled = timed("cancel", t.cancel(&hold, user).await, sent).await;
+                match cancelled.status.as_u16() {
+                    200 => fate("CANCELLED").await,
+                    503 => refused_since_gone += usize::from(was_gone),
+                    _ => panic!("cancel: {cancelled:?}"),
+                }
+            }
+        });
+    }
+    // Stop it mid-stream, once a few bookings are through.
+    tokio::time::timeout(StdDuration::from_secs(30), confirmed.wait_for(|n| *n >= 10))
+        .await
+        .expect("ten confirms within 30 s")
+        .unwrap();
+    let stopping = Instant::now();
+    dynamo.stop().await;
+    gone.send_replace(true);
+    eprintln!(
+        "DynamoDB Local stopped (SIGTERM) in {:?}",
+        stopping.elapsed()
+    );
+    while let Some(done) = clients.join_next().await {
+        done.unwrap();
+    }
+    // While it is gone, reads are refused alike.
+    let first = fates.lock().await.holds.keys().next().cloned().unwrap();
     for reply in [
-        refused,
-        t.confirm(&first, "u-alice").await,
         t.list("r-101", None).await,
-        t.look_up(&first, "u-alice").await,
+        t.look_up(&first, "u-demo").await,
     ] {
         assert_status(&reply, 503, Some("SERVICE_UNAVAILABLE"));
-        assert_eq!(reply.header("retry-after"), Some("1"));
     }
-    eprintln!("DynamoDB gone: a hold answered 503 after {slowest:?}");
-    assert!(
-        slowest < StdDuration::from_secs(15),
-        "answered within bounds: {slowest:?}"
+    let fates = Arc::try_unwrap(fates).ok().unwrap().into_inner();
+    let in_flight = fates
+        .timings
+        .iter()
+        .filter(|(sent, answered, _)| *sent < stopping && stopping < *answered)
+        .count();
+    let slowest = fates
+        .timings
+        .iter()
+        .map(|(sent, answered, _)| *answered - *sent)
+        .max()
+        .unwrap();
+    eprintln!(
+        "DynamoDB stopped mid-run: {} requests, {in_flight} in flight at the SIGTERM, 503s {:?}, \
+         slowest answer {slowest:?}, {} holds",
+        fates.timings.len(),
+        fates.refused,
+        fates.holds.len()
     );
+    assert!(
+        in_flight > 0,
+        "requests were in flight when DynamoDB stopped"
+    );
+    assert!(
+        slowest <= ANSWER_BOUND,
+        "every answer within {ANSWER_BOUND:?}: {slowest:?}"
+    );
+    let refused_creates = fates.refused.get("create").copied().unwrap_or_default();
+    assert!(refused_creates >= CLIENTS, "{:?}", fates.refused);
 
-    let _back = PrivateDynamo::start(dir.path(), port).await;
-    // Nothing of the refused requests was applied: s-2 is free, the first hold still a hold.
-    assert_eq!(t.status_of("r-101", "s-2", None).await, "AVAILABLE");
-    let looked_up = t.look_up(&first, "u-alice").await;
-    assert_eq!(looked_up.body["status"], "HOLD", "{looked_up:?}");
-    assert_status(&t.confirm(&first, "u-alice").await, 200, None);
-    assert_eq!(t.status_of("r-101", "s-1", None).await, "BOOKED");
-    t.hold("s-2", "u-bob").await;
-    _back.stop();
+    let back = PrivateDynamo::start(dir.path(), port).await;
+    for (hold, (user, _, status)) in &fates.holds {
+        let looked_up = t.look_up(hold, user).await;
+        assert_status(&looked_up, 200, None);
+        assert_eq!(looked_up.body["status"], *status, "{hold}: {looked_up:?}");
+    }
+    for user in ["u-demo", "u-alice", "u-bob"] {
+        let mine = t.bookings_of(user).await;
+        for listed in mine.body["holds"].as_array().unwrap() {
+            let hold = listed["hold_id"].as_str().unwrap();
+            let fate = fates.holds.get(hold).map(|(_, _, status)| *status);
+            assert_eq!(
+                Some(listed["status"].as_str().unwrap()),
+                fate,
+                "a hold no 201 answered, or not as answered: {listed}"
+            );
+        }
+    }
+    for (room, slot) in games.iter() {
+        let live: Vec<&str> = fates
+            .holds
+            .values()
+            .filter(|(_, held, status)| held == slot && *status != "CANCELLED")
+            .map(|(_, _, status)| *status)
+            .collect();
+        assert!(live.len() <= 1, "{slot} held or booked twice: {live:?}");
+        let expected = match live.first().copied() {
+            Some("CONFIRMED") => "BOOKED",
+            Some(_) => "HELD_BY_OTHER",
+            None => "AVAILABLE",
+        };
+        assert_eq!(t.status_of(room, slot, None).await, expected, "{slot}");
+    }
+    let free = games
+        .iter()
+        .find(|(_, slot)| {
+            !fates
+                .holds
+                .values()
+                .any(|(_, held, s)| held == slot && *s != "CANCELLED")
+        })
+        .map(|(_, slot)| slot.clone())
+        .expect("a game nobody holds");
+    let hold = t.hold(&free, "u-bob").await;
+    assert_status(&t.confirm(&hold, "u-bob").await, 200, None);
+    back.stop().await;
 }
