@@ -6,8 +6,9 @@
 //! Each test gets its own table (see [`fresh_table`]), so tests run in parallel on one instance.
 //!
 //! Stopping: the workspace forbids `unsafe`, so there is no exit hook to kill a child from.
-//! Instead `java` runs under a small `sh` watchdog that polls this test process's pid and kills
-//! `java` as soon as the process is gone, however it ended (pass, fail, panic, Ctrl-C).
+//! Instead `java` runs under a small `sh` watchdog that reads its standard input, a pipe whose
+//! other end only this test process holds: when the process is gone, however it ended (pass,
+//! fail, panic, Ctrl-C), the kernel closes that end, the read ends, and the watchdog stops `java`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -83,16 +84,20 @@ pub fn install_dir() -> PathBuf {
         .unwrap_or_else(|| missing(format!("no DynamoDBLocal.jar under {}", lib.display())))
 }
 
-/// The `sh` program that runs `java` and stops it once the test process ($3) is gone.
+/// The `sh` program that runs `java` and stops it once its standard input ends (the test process
+/// is gone); `java` reads /dev/null, leaving the pipe to `cat`.
 const WATCHDOG: &str = r#"
 java -Xms64m -Xmx1g -Djava.library.path="$1/DynamoDBLocal_lib" -jar "$1/DynamoDBLocal.jar" \
-     -inMemory -disableTelemetry -port "$2" &
+     -inMemory -disableTelemetry -port "$2" </dev/null &
 j=$!
 trap 'kill $j 2>/dev/null; exit 0' TERM INT HUP
-while kill -0 "$3" 2>/dev/null && kill -0 "$j" 2>/dev/null; do sleep 0.5; done
+cat >/dev/null
 kill "$j" 2>/dev/null
 wait "$j"
 "#;
+
+/// The write end of the watchdog's standard input, held open for as long as this process lives.
+static WATCHDOG_INPUT: std::sync::OnceLock<std::process::ChildStdin> = std::sync::OnceLock::new();
 
 async fn start() -> String {
     let dir = install_dir();
@@ -109,39 +114,72 @@ async fn start() -> String {
         .arg("dynamodb-local")
         .arg(&dir)
         .arg(port.to_string())
-        .arg(std::process::id().to_string())
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(log.try_clone().expect("log file handle"))
         .stderr(log)
         .spawn()
         .expect("sh (to run java for DynamoDB Local)");
+    let input = watchdog
+        .stdin
+        .take()
+        .expect("the watchdog's standard input");
+    assert!(
+        WATCHDOG_INPUT.set(input).is_ok(),
+        "DynamoDB Local is started once per process"
+    );
 
     let endpoint = format!("http://127.0.0.1:{port}");
     let client = Client::from_conf(client_config(&endpoint).build());
     let started = Instant::now();
-    loop {
-        if client.list_tables().send().await.is_ok() {
-            break;
-        }
-        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-        if let Ok(Some(status)) = watchdog.try_wait() {
-            panic!(
-                "DynamoDB Local exited ({status}) before answering; is Java 17+ installed? Its output:\n{}",
-                log()
-            );
-        }
-        if started.elapsed() > START_TIMEOUT {
-            panic!(
-                "DynamoDB Local did not answer on {endpoint} within {START_TIMEOUT:?}. Its output:\n{}",
-                log()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let watchdog = std::sync::Mutex::new(watchdog);
+    crate::harness::poll_until(
+        "DynamoDB Local answers",
+        START_TIMEOUT + Duration::from_secs(1),
+        Duration::from_millis(200),
+        || async {
+            if client.list_tables().send().await.is_ok() {
+                return Some(());
+            }
+            let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+            if let Ok(Some(status)) = watchdog.lock().unwrap().try_wait() {
+                panic!(
+                    "DynamoDB Local exited ({status}) before answering; is Java 17+ installed? Its output:\n{}",
+                    log()
+                );
+            }
+            if started.elapsed() > START_TIMEOUT {
+                panic!(
+                    "DynamoDB Local did not answer on {endpoint} within {START_TIMEOUT:?}. Its output:\n{}",
+                    log()
+                );
+            }
+            None
+        },
+    )
+    .await;
+    warm_up(&endpoint).await;
     eprintln!(
         "DynamoDB Local ({}) answers on {endpoint} after {:?}",
         dir.display(),
         started.elapsed()
     );
     endpoint
+}
+
+/// A fresh JVM takes its time over the first table and the first writes (class loading, the
+/// JIT), more than the store's 2-second attempt timeout on a busy machine: one table and one
+/// write of the demo data, on a client that waits as long as the start may take, take that cost
+/// before any test's store sees it.
+async fn warm_up(endpoint: &str) {
+    let patient = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .operation_timeout(START_TIMEOUT)
+        .operation_attempt_timeout(START_TIMEOUT)
+        .build();
+    let client = Client::from_conf(client_config(endpoint).timeout_config(patient).build());
+    let table = fresh_table(&client).await;
+    let store = shared::store::dynamo::DynamoStore::new(client, table);
+    let data = shared::seed::fixture(chrono::Utc::now()).unwrap();
+    shared::store::Provision::load(&store, &data)
+        .await
+        .unwrap_or_else(|e| panic!("warming DynamoDB Local up: {e:?}"));
 }

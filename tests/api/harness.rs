@@ -111,8 +111,16 @@ pub async fn demo_dynamo_store(
     data.users.extend_from_slice(extra_users);
     let table = crate::dynamodb_local::fresh_table(&client).await;
     let store = shared::store::dynamo::DynamoStore::new(client, table);
-    store.load(&data).await.unwrap();
-    store
+    // Loading is idempotent: on a machine busy enough for one of its writes to miss the store's
+    // 2-second attempt timeout, it is loaded again (a setup step, not what a test checks).
+    let mut last = None;
+    for _ in 0..5 {
+        match store.load(&data).await {
+            Ok(()) => return store,
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!("loading the demo data into DynamoDB Local: {last:?}")
 }
 
 // ── Answers ─────────────────────────────────────────────────────────────────────────────────
@@ -785,4 +793,28 @@ pub fn header_map(headers: &serde_json::Map<String, Value>) -> HeaderMap {
             ))
         })
         .collect()
+}
+
+/// Asks `check` until it answers `Some`, at most every `every`, and panics naming `what` after
+/// `within`: the tests' one way to wait for a process to be ready (a condition, never a fixed
+/// pause).
+pub async fn poll_until<T, F, Fut>(
+    what: &str,
+    within: std::time::Duration,
+    every: std::time::Duration,
+    mut check: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+    }
 }

@@ -3,8 +3,10 @@
 //! - `harness`: a seeded store of either kind, the three transports (handlers in process with
 //!   API Gateway v2 events, the local server over loopback, the function binaries through a
 //!   Lambda Runtime API), one answer type and the client scenarios are written against.
-//! - `contract`: every scenario of the contract, written once, run on both stores through every
-//!   transport where it makes sense (`contract::<transport>::<store>::<scenario>`).
+//! - `contract`: every scenario of the contract, written once (one file per topic), run on both
+//!   stores through every transport where it makes sense
+//!   (`contract::<transport>::<store>::<scenario>`); the simultaneous ones on a multi-threaded
+//!   runtime behind a barrier.
 //! - `validation`: the error table through the handlers: 422s, 413, 503 and 500 without
 //!   internals, the `$default` route's 404/405.
 //! - `dynamodb`: what only the DynamoDB store has: the 50-way race on the store itself, one
@@ -16,9 +18,13 @@
 //!   the `$default` function, a bad configuration at cold start.
 //! - `model`: a property test of random interleavings of every hold operation by several users
 //!   with a controlled clock, on both stores, against a small model of the contract.
-//! - `reliability`: each bounded in time: 64 SQLite writers for 10 s (no 5xx, no locked
-//!   database), bad input on every route (a property test: always JSON, never a 5xx), a kill -9
-//!   of the local server during a stream of confirms, DynamoDB Local stopped and started again.
+//! - `reliability`: each bounded in time: two server processes on one SQLite file (each game
+//!   booked once, every 200 kept, no trace of a refusal, `integrity_check` ok), bad input on every
+//!   route (a property test: always JSON, never a 5xx), a kill -9 of the local server during a
+//!   stream of confirms, DynamoDB Local stopped while creates and confirms are in flight.
+//! - `binaries`: where the server and function binaries are (built before `cargo test` by
+//!   `scripts/test-binaries`); `processes`: the server and a private DynamoDB Local as child
+//!   processes, started and stopped.
 //! - `preview`: the schedule preview route, against what publishing then does.
 //! - `cursor`: a listing cursor sent back outside its window.
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
@@ -29,6 +35,7 @@
 //! `#[cfg(test)]` modules of the library crates, not the helpers of an integration binary).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod binaries;
 mod contract;
 mod cursor;
 mod dynamodb;
@@ -38,6 +45,7 @@ mod layers;
 mod loopback;
 mod model;
 mod preview;
+mod processes;
 mod reliability;
 mod runtime;
 mod template;

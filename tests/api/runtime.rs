@@ -1,5 +1,5 @@
 //! End to end through the real Lambda runtime: each function's own binary (`functions/<name>`,
-//! built once per test run with `cargo build`) runs as a child process against a minimal Lambda
+//! built once before the tests, see `binaries`) runs as a child process against a minimal Lambda
 //! Runtime API served here, exactly as on AWS: the process long-polls
 //! `GET /2018-06-01/runtime/invocation/next` for API Gateway HTTP API (payload 2.0) events and
 //! posts the API Gateway response (`statusCode`, `headers`, `body`) back. The test plays API
@@ -13,7 +13,6 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,11 +22,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use shared::route::{DEFAULT_ROUTE_FUNCTION, ROUTES, SCHEDULED_FUNCTIONS};
+use shared::route::{DEFAULT_ROUTE_FUNCTION, ROUTES};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use tokio::sync::{OnceCell, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::harness::{Event, Reply, STAGE, StoreKind, Transport, assert_status, header_map, reply};
 
@@ -35,71 +34,6 @@ use crate::harness::{Event, Reply, STAGE, StoreKind, Transport, assert_status, h
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 const RUNTIME: &str = "/2018-06-01/runtime";
 const REGION: &str = "eu-west-1";
-
-// ---------------------------------------------------------------------------------------------
-// The function binaries
-
-/// The functions' binaries (four routes and `$default`), built once per test process with the same cargo that runs the
-/// tests (`cargo build --locked --features shared/sqlite -p <each crate under functions/>`), located from cargo's own
-/// report of the executables it produced.
-async fn binaries() -> &'static HashMap<String, PathBuf> {
-    static BINARIES: OnceCell<HashMap<String, PathBuf>> = OnceCell::const_new();
-    BINARIES
-        .get_or_init(|| async { tokio::task::spawn_blocking(build).await.unwrap() })
-        .await
-}
-
-fn build() -> HashMap<String, PathBuf> {
-    let crates: Vec<String> = ROUTES
-        .iter()
-        .map(|spec| spec.function)
-        .chain([DEFAULT_ROUTE_FUNCTION])
-        .chain(SCHEDULED_FUNCTIONS.iter().copied())
-        .map(str::to_owned)
-        .collect();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = std::process::Command::new(cargo);
-    command.current_dir(crate::template::repo()).args([
-        "build",
-        "--locked",
-        "--message-format=json-render-diagnostics",
-        // The functions carry DynamoDB only unless asked: these tests run them on both stores.
-        "--features",
-        "shared/sqlite",
-    ]);
-    for name in &crates {
-        command.args(["-p", name]);
-    }
-    let output = command
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running cargo build for the functions");
-    assert!(
-        output.status.success(),
-        "cargo build of the functions failed"
-    );
-    let mut binaries = HashMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        if message["reason"] == "compiler-artifact"
-            && let (Some(name), Some(exe)) = (
-                message["target"]["name"].as_str(),
-                message["executable"].as_str(),
-            )
-        {
-            binaries.insert(name.to_owned(), PathBuf::from(exe));
-        }
-    }
-    for name in &crates {
-        assert!(
-            binaries.contains_key(name),
-            "cargo built no executable for {name}: {binaries:?}"
-        );
-    }
-    binaries
-}
 
 // ---------------------------------------------------------------------------------------------
 // A minimal Lambda Runtime API
@@ -289,15 +223,14 @@ struct Function {
     api: RuntimeApi,
     child: Child,
     output: Arc<Mutex<String>>,
+    /// The tasks copying the process's stdout and stderr into `output`; each ends at its pipe's
+    /// end of file.
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Function {
     async fn start(name: &str, env: &[(String, String)]) -> Self {
-        let binary = binaries()
-            .await
-            .get(name)
-            .unwrap_or_else(|| panic!("no binary {name}"))
-            .clone();
+        let binary = crate::binaries::function(name);
         let api = RuntimeApi::start(name).await;
         let mut command = Command::new(&binary);
         command
@@ -331,22 +264,24 @@ impl Function {
             .stderr
             .take()
             .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>);
+        let mut readers = Vec::new();
         for stream in [stdout, stderr].into_iter().flatten() {
             let output = output.clone();
-            tokio::spawn(async move {
+            readers.push(tokio::spawn(async move {
                 let mut lines = BufReader::new(stream).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     let mut output = output.lock().unwrap();
                     output.push_str(&line);
                     output.push('\n');
                 }
-            });
+            }));
         }
         Self {
             name: name.to_owned(),
             api,
             child,
             output,
+            readers,
         }
     }
 
@@ -577,8 +512,10 @@ async fn a_function_with_an_invalid_configuration_stops_at_cold_start_naming_the
         .expect("the process exits")
         .unwrap();
     assert!(!status.success(), "{status}");
-    // The pipes close with the process; give the readers a moment to drain them.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The pipes close with the process: its whole output is in once both readers reach the end.
+    for reader in std::mem::take(&mut function.readers) {
+        reader.await.unwrap();
+    }
     let output = function.output();
     assert!(output.contains("HOLD_TTL_SECONDS"), "{output}");
     assert!(
