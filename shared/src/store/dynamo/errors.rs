@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use chrono::{DateTime, Utc};
 
+use super::create::CreateItem;
 use super::schema::{IdemItem, SlotItem, parse_item};
 use crate::domain::SlotId;
 use crate::error::Error;
@@ -106,9 +107,8 @@ fn describe_reasons(reasons: &[CancellationReason]) -> String {
         .join(", ")
 }
 
-/// Why the create transaction `[user check, slot update, hold record, idempotency key?]` was
-/// cancelled, from its cancellation reasons (one per item, in order; a refused slot update
-/// carries the slot as it was). In order: the slot does not exist (no item under its key, or
+/// Why the create transaction was cancelled, from its cancellation reasons (one per item, read
+/// by the item's role, [`CreateItem`]; a refused slot update carries the slot as it was). In order: the slot does not exist (no item under its key, or
 /// another slot's) → 404 `SlotNotFound`; the user does not exist → 404 `UserNotFound`; the slot
 /// has started → 409 `SlotStarted`; it is booked or held → 409 `SlotUnavailable`; throttled or still conflicting after retries → 503; anything else
 /// (e.g. a hold id already recorded, which 74 random bits make a broken invariant) → 500.
@@ -119,12 +119,12 @@ pub(super) fn create_refusal(
     now: DateTime<Utc>,
 ) -> Error {
     let (user_code, slot_code, record_code) = (
-        reason_code(reasons, 0),
-        reason_code(reasons, 1),
-        reason_code(reasons, 2),
+        reason_code(reasons, CreateItem::User.index()),
+        reason_code(reasons, CreateItem::Slot.index()),
+        reason_code(reasons, CreateItem::Record.index()),
     );
     if slot_code == CONDITION_FAILED {
-        let old: Option<SlotItem> = match reason_item(reasons, 1) {
+        let old: Option<SlotItem> = match reason_item(reasons, CreateItem::Slot.index()) {
             Ok(old) => old,
             Err(err) => return err,
         };
@@ -161,16 +161,16 @@ pub(super) fn create_refusal(
     }
 }
 
-/// The answer to a create whose idempotency key (transaction item `index`) was refused: the
-/// key is live. With the same request: the first request's hold again (`replayed`; whatever else
+/// The answer to a create whose idempotency key ([`CreateItem::Key`]) was refused: the key is
+/// live. With the same request: the first request's hold again (`replayed`; whatever else
 /// the transaction said, e.g. the slot now held by that very hold). With another request: 422.
 /// Still being written by its first request (a conflict left after the retries): 409.
 /// `None` when the key was not what refused.
 pub(super) fn idempotent_replay(
     reasons: &[CancellationReason],
-    index: usize,
     key: &IdempotencyKey,
 ) -> Option<Result<Created, Error>> {
+    let index = CreateItem::Key.index();
     match reason_code(reasons, index) {
         CONDITION_FAILED => {}
         TRANSACTION_CONFLICT => return Some(Err(Error::IdempotencyKeyInUse)),
@@ -317,9 +317,7 @@ mod tests {
             reason("None"),
             refused_key("s-1\nu-demo"),
         ];
-        let replayed = idempotent_replay(&held_by_itself, 3, &key)
-            .unwrap()
-            .unwrap();
+        let replayed = idempotent_replay(&held_by_itself, &key).unwrap().unwrap();
         assert!(replayed.replayed);
         assert_eq!(replayed.slot_id.as_str(), "s-1");
         let other = [
@@ -329,7 +327,7 @@ mod tests {
             refused_key("s-2\nu-demo"),
         ];
         assert!(matches!(
-            idempotent_replay(&other, 3, &key),
+            idempotent_replay(&other, &key),
             Some(Err(Error::IdempotencyKeyReused))
         ));
         let in_flight = [
@@ -339,7 +337,7 @@ mod tests {
             reason(TRANSACTION_CONFLICT),
         ];
         assert!(matches!(
-            idempotent_replay(&in_flight, 3, &key),
+            idempotent_replay(&in_flight, &key),
             Some(Err(Error::IdempotencyKeyInUse))
         ));
         let not_the_key = [
@@ -348,7 +346,7 @@ mod tests {
             reason("None"),
             reason("None"),
         ];
-        assert!(idempotent_replay(&not_the_key, 3, &key).is_none());
+        assert!(idempotent_replay(&not_the_key, &key).is_none());
     }
 
     #[test]
