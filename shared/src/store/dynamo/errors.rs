@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use chrono::{DateTime, Utc};
 
+use super::create::CreateItem;
 use super::schema::{IdemItem, SlotItem, parse_item};
 use crate::domain::SlotId;
 use crate::error::Error;
@@ -106,9 +107,8 @@ fn describe_reasons(reasons: &[CancellationReason]) -> String {
         .join(", ")
 }
 
-/// Why the create transaction `[user check, slot update, hold record, idempotency key?]` was
-/// cancelled, from its cancellation reasons (one per item, in order; a refused slot update
-/// carries the slot as it was). In order: the slot does not exist (no item under its key, or
+/// Why the create transaction was cancelled, from its cancellation reasons (one per item, read
+/// by the item's role, [`CreateItem`]; a refused slot update carries the slot as it was). In order: the slot does not exist (no item under its key, or
 /// another slot's) → 404 `SlotNotFound`; the user does not exist → 404 `UserNotFound`; the slot
 /// has started → 409 `SlotStarted`; it is booked or held → 409 `SlotUnavailable`; throttled or still conflicting after retries → 503; anything else
 /// (e.g. a hold id already recorded, which 74 random bits make a broken invariant) → 500.
@@ -119,12 +119,12 @@ pub(super) fn create_refusal(
     now: DateTime<Utc>,
 ) -> Error {
     let (user_code, slot_code, record_code) = (
-        reason_code(reasons, 0),
-        reason_code(reasons, 1),
-        reason_code(reasons, 2),
+        reason_code(reasons, CreateItem::User.index()),
+        reason_code(reasons, CreateItem::Slot.index()),
+        reason_code(reasons, CreateItem::Record.index()),
     );
     if slot_code == CONDITION_FAILED {
-        let old: Option<SlotItem> = match reason_item(reasons, 1) {
+        let old: Option<SlotItem> = match reason_item(reasons, CreateItem::Slot.index()) {
             Ok(old) => old,
             Err(err) => return err,
         };
@@ -161,16 +161,16 @@ pub(super) fn create_refusal(
     }
 }
 
-/// The answer to a create whose idempotency key (transaction item `index`) was refused: the
-/// key is live. With the same request: the first request's hold again (`replayed`; whatever else
+/// The answer to a create whose idempotency key ([`CreateItem::Key`]) was refused: the key is
+/// live. With the same request: the first request's hold again (`replayed`; whatever else
 /// the transaction said, e.g. the slot now held by that very hold). With another request: 422.
 /// Still being written by its first request (a conflict left after the retries): 409.
 /// `None` when the key was not what refused.
 pub(super) fn idempotent_replay(
     reasons: &[CancellationReason],
-    index: usize,
     key: &IdempotencyKey,
 ) -> Option<Result<Created, Error>> {
+    let index = CreateItem::Key.index();
     match reason_code(reasons, index) {
         CONDITION_FAILED => {}
         TRANSACTION_CONFLICT => return Some(Err(Error::IdempotencyKeyInUse)),
@@ -227,9 +227,25 @@ mod tests {
     use aws_sdk_dynamodb::types::AttributeValue;
 
     use super::*;
+    use crate::store::dynamo::create::CreateItem::{Key, Record, Slot, User};
 
     fn reason(code: &str) -> CancellationReason {
         CancellationReason::builder().code(code).build()
+    }
+
+    /// A cancelled create transaction's reasons: each given one at its item's index, "None" for
+    /// the other items (three of them, four when the key is among the given).
+    fn cancelled(given: &[(CreateItem, CancellationReason)]) -> Vec<CancellationReason> {
+        let items = if given.iter().any(|(role, _)| *role == Key) {
+            4
+        } else {
+            3
+        };
+        let mut reasons = vec![reason("None"); items];
+        for (role, given) in given {
+            reasons[role.index()] = given.clone();
+        }
+        reasons
     }
 
     fn refused_slot(slot_id: &str) -> CancellationReason {
@@ -270,17 +286,13 @@ mod tests {
 
     #[test]
     fn a_refused_slot_update_with_the_asked_slot_is_a_409() {
-        let reasons = [reason("None"), refused_slot("s-1"), reason("None")];
+        let reasons = cancelled(&[(Slot, refused_slot("s-1"))]);
         assert!(matches!(refusal(&reasons), Error::SlotUnavailable));
     }
 
     #[test]
     fn a_refused_slot_update_of_a_started_slot_is_slot_started() {
-        let reasons = [
-            reason("None"),
-            refused_slot_starting("s-1", 1_000),
-            reason("None"),
-        ];
+        let reasons = cancelled(&[(Slot, refused_slot_starting("s-1", 1_000))]);
         assert!(matches!(refusal(&reasons), Error::SlotStarted));
     }
 
@@ -311,67 +323,49 @@ mod tests {
             key: "k".into(),
             request: "s-1\nu-demo".into(),
         };
-        let held_by_itself = [
-            reason("None"),
-            refused_slot("s-1"),
-            reason("None"),
-            refused_key("s-1\nu-demo"),
-        ];
-        let replayed = idempotent_replay(&held_by_itself, 3, &key)
-            .unwrap()
-            .unwrap();
+        let held_by_itself = cancelled(&[
+            (Slot, refused_slot("s-1")),
+            (Key, refused_key("s-1\nu-demo")),
+        ]);
+        let replayed = idempotent_replay(&held_by_itself, &key).unwrap().unwrap();
         assert!(replayed.replayed);
         assert_eq!(replayed.slot_id.as_str(), "s-1");
-        let other = [
-            reason("None"),
-            reason("None"),
-            reason("None"),
-            refused_key("s-2\nu-demo"),
-        ];
+        let other = cancelled(&[(Key, refused_key("s-2\nu-demo"))]);
         assert!(matches!(
-            idempotent_replay(&other, 3, &key),
+            idempotent_replay(&other, &key),
             Some(Err(Error::IdempotencyKeyReused))
         ));
-        let in_flight = [
-            reason("None"),
-            reason(TRANSACTION_CONFLICT),
-            reason("None"),
-            reason(TRANSACTION_CONFLICT),
-        ];
+        let in_flight = cancelled(&[
+            (Slot, reason(TRANSACTION_CONFLICT)),
+            (Key, reason(TRANSACTION_CONFLICT)),
+        ]);
         assert!(matches!(
-            idempotent_replay(&in_flight, 3, &key),
+            idempotent_replay(&in_flight, &key),
             Some(Err(Error::IdempotencyKeyInUse))
         ));
-        let not_the_key = [
-            reason("None"),
-            refused_slot("s-1"),
-            reason("None"),
-            reason("None"),
-        ];
-        assert!(idempotent_replay(&not_the_key, 3, &key).is_none());
+        let not_the_key = cancelled(&[(Slot, refused_slot("s-1")), (Key, reason("None"))]);
+        assert!(idempotent_replay(&not_the_key, &key).is_none());
     }
 
     #[test]
     fn a_refused_slot_update_without_an_item_or_with_another_slots_item_is_a_404() {
-        let missing = [reason("None"), reason(CONDITION_FAILED), reason("None")];
+        let missing = cancelled(&[(Slot, reason(CONDITION_FAILED))]);
         assert!(matches!(refusal(&missing), Error::SlotNotFound));
-        let collision = [reason("None"), refused_slot("s-other"), reason("None")];
+        let collision = cancelled(&[(Slot, refused_slot("s-other"))]);
         assert!(matches!(refusal(&collision), Error::SlotNotFound));
     }
 
     #[test]
     fn an_unknown_slot_is_told_before_an_unknown_user_and_a_user_before_a_held_slot() {
-        let both = [
-            reason(CONDITION_FAILED),
-            reason(CONDITION_FAILED),
-            reason("None"),
-        ];
+        let both = cancelled(&[
+            (User, reason(CONDITION_FAILED)),
+            (Slot, reason(CONDITION_FAILED)),
+        ]);
         assert!(matches!(refusal(&both), Error::SlotNotFound));
-        let user_and_held = [
-            reason(CONDITION_FAILED),
-            refused_slot("s-1"),
-            reason("None"),
-        ];
+        let user_and_held = cancelled(&[
+            (User, reason(CONDITION_FAILED)),
+            (Slot, refused_slot("s-1")),
+        ]);
         assert!(matches!(refusal(&user_and_held), Error::UserNotFound));
     }
 
@@ -382,10 +376,10 @@ mod tests {
             "ProvisionedThroughputExceeded",
             TRANSACTION_CONFLICT,
         ] {
-            let reasons = [reason("None"), reason(code), reason("None")];
+            let reasons = cancelled(&[(Slot, reason(code))]);
             assert!(matches!(refusal(&reasons), Error::Unavailable(_)), "{code}");
         }
-        let duplicate_record = [reason("None"), reason("None"), reason(CONDITION_FAILED)];
+        let duplicate_record = cancelled(&[(Record, reason(CONDITION_FAILED))]);
         assert!(matches!(refusal(&duplicate_record), Error::Internal(_)));
         assert!(matches!(refusal(&[]), Error::Internal(_)));
     }

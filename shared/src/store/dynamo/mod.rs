@@ -30,22 +30,43 @@
 //!   ALL_OLD`) and are explained by [`domain::explain_confirm`] / [`domain::explain_release`], as
 //!   the SQLite store does: no conditional failure is ever a 500.
 //!
-//! The code is split by concern: [`schema`] (attribute names, keys, item structs), [`holds`] (the
-//! request-path operations), [`errors`] (what an SDK error means, as pure functions) and
-//! [`provision`] (client configuration, table creation, loading data).
+//! The code is split by resource, as the SQLite store is: this file holds the store (a client and
+//! a table), says which module answers each [`Store`] operation, and retries a write that met a
+//! transaction ([`retry_on_conflict`]); [`slots`] (listing), [`create`] (the create transaction,
+//! its items named by [`create::CreateItem`]), [`holds`] (confirm, release, extend, cancel and
+//! their explanations), [`bookings`] (reading holds and bookings), [`rooms`], [`schedules`],
+//! [`provision`] (client configuration, table creation, loading data); [`schema`] (attribute
+//! names, keys, item structs) and [`errors`] (what an SDK error means, as pure functions).
 
+use std::future::Future;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
 
+use super::{
+    Applied, Created, DaySheet, IdempotencyKey, NewHold, SheetWindow, SlotWindow, Store, UserHold,
+};
+use crate::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotState, UserId};
+use crate::error::Error;
+use crate::schedule::{PlannedSlot, Schedule};
+
+pub mod bookings;
+pub mod create;
 pub mod errors;
 pub mod holds;
 pub mod provision;
+pub mod rooms;
+pub mod schedules;
 pub mod schema;
+pub mod slots;
 
 pub use provision::{client_from_env, create_table, http_client, retry_config, timeout_config};
 pub use schema::{GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK, TTL};
 
-/// The DynamoDB store: a client and a table. Request-path operations in [`holds`], set-up in
-/// [`provision`].
+/// The DynamoDB store: a client and a table. Request-path operations in the modules of their
+/// resources, set-up in [`provision`].
 pub struct DynamoStore {
     client: Client,
     table: String,
@@ -81,5 +102,139 @@ impl DynamoStore {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+}
+
+/// Slot writes in flight at once while applying a schedule or copying a room's rules.
+const SLOT_WRITES_IN_FLIGHT: usize = 32;
+
+/// How often a guarded write is sent in all when DynamoDB reports that a transaction is writing
+/// the same item at that moment (`TransactionConflict`, which the SDK does not retry).
+const CONFLICT_ATTEMPTS: u32 = 4;
+
+/// Sends a guarded write again while DynamoDB answers that another transaction is writing one of
+/// its items at that very moment (`TransactionConflict`, which the SDK does not retry). That
+/// transaction may yet fail, so a conflict is not a lost race; the write is guarded, so sending it
+/// again is safe. After [`CONFLICT_ATTEMPTS`] sends the last error is returned (the caller answers
+/// 503).
+async fn retry_on_conflict<T, E, Fut>(
+    mut send: impl FnMut() -> Fut,
+    is_conflict: impl Fn(&E) -> bool,
+) -> Result<T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut attempt = 1;
+    loop {
+        match send().await {
+            Err(err) if attempt < CONFLICT_ATTEMPTS && is_conflict(&err) => {
+                tokio::time::sleep(StdDuration::from_millis(10 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Each operation answered by the module of its resource.
+#[async_trait]
+impl Store for DynamoStore {
+    async fn list_slots(
+        &self,
+        room: &RoomId,
+        window: &SlotWindow,
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<SlotState>, Error> {
+        slots::list(self, room, window).await
+    }
+
+    async fn create_hold(
+        &self,
+        hold: &NewHold,
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<Created, Error> {
+        create::create(self, hold, key, now).await
+    }
+
+    async fn confirm_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Hold, Error> {
+        holds::confirm(self, id, user, now).await
+    }
+
+    async fn release_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Hold, Error> {
+        holds::release(self, id, user, now).await
+    }
+
+    async fn extend_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, Error> {
+        holds::extend(self, id, user, expires_at, now).await
+    }
+
+    async fn cancel_hold(
+        &self,
+        id: HoldId,
+        by: &Canceller,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        holds::cancel(self, id, by, now).await
+    }
+
+    async fn room_bookings(
+        &self,
+        room: &RoomId,
+        window: SheetWindow,
+        now: DateTime<Utc>,
+    ) -> Result<DaySheet, Error> {
+        bookings::room_bookings(self, room, window, now).await
+    }
+
+    async fn get_hold(&self, id: HoldId, now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
+        bookings::get_hold(self, id, now).await
+    }
+
+    async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
+        bookings::user_holds(self, user, now).await
+    }
+
+    async fn list_rooms(&self) -> Result<Vec<Room>, Error> {
+        rooms::list(self).await
+    }
+
+    async fn get_room(&self, room: &RoomId) -> Result<Option<Room>, Error> {
+        rooms::get(self, room).await
+    }
+
+    async fn put_room(&self, room: &Room, now: DateTime<Utc>) -> Result<bool, Error> {
+        rooms::put(self, room, now).await
+    }
+
+    async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error> {
+        schedules::get(self, room).await
+    }
+
+    async fn apply_schedule(
+        &self,
+        room: &Room,
+        schedule: &Schedule,
+        planned: &[PlannedSlot],
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, Error> {
+        schedules::apply(self, room, schedule, planned, from, now).await
     }
 }

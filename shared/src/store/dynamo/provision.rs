@@ -83,56 +83,20 @@ pub async fn client_from_env() -> Client {
 /// waits until it is `ACTIVE`, and enables TTL on [`TTL`] (a refusal, e.g. from an emulator, is
 /// logged and ignored: nothing depends on TTL). Idempotent; used by the seed command and tests.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
-    let string_key = |name: &str| {
-        built(
-            "attribute definition",
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build(),
-        )
-    };
-    let key = |name: &str, key_type: KeyType| {
-        built(
-            "key schema",
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(key_type)
-                .build(),
-        )
-    };
-    // Both indexes: a hash and a range key, projecting everything.
-    let index = |name: &str, hash: &str, range: &str| {
-        built(
-            "global secondary index",
-            GlobalSecondaryIndex::builder()
-                .index_name(name)
-                .key_schema(key(hash, KeyType::Hash)?)
-                .key_schema(key(range, KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build(),
-        )
-    };
-    let gsi1 = index(GSI1, GSI1PK, GSI1SK)?;
-    let gsi2 = index(GSI2, GSI2PK, GSI2SK)?;
     let created = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_key(PK)?)
-        .attribute_definitions(string_key(SK)?)
-        .attribute_definitions(string_key(GSI1PK)?)
-        .attribute_definitions(string_key(GSI1SK)?)
-        .attribute_definitions(string_key(GSI2PK)?)
-        .attribute_definitions(string_key(GSI2SK)?)
+        .set_attribute_definitions(Some(
+            [PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK]
+                .into_iter()
+                .map(string_key)
+                .collect::<Result<_, _>>()?,
+        ))
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
-        .global_secondary_indexes(gsi1)
-        .global_secondary_indexes(gsi2)
+        .global_secondary_indexes(index(GSI1, GSI1PK, GSI1SK)?)
+        .global_secondary_indexes(index(GSI2, GSI2PK, GSI2SK)?)
         .send()
         .await;
     match created {
@@ -147,7 +111,51 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
         }
         Err(err) => return Err(sdk_error("CreateTable", err)),
     }
+    wait_until_active(client, table).await?;
+    enable_ttl(client, table).await;
+    Ok(())
+}
 
+/// A string attribute of a key (the table's or an index's).
+fn string_key(name: &str) -> Result<AttributeDefinition, Error> {
+    built(
+        "attribute definition",
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build(),
+    )
+}
+
+fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, Error> {
+    built(
+        "key schema",
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build(),
+    )
+}
+
+/// An index: a hash and a range key, projecting everything (both indexes are so).
+fn index(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, Error> {
+    built(
+        "global secondary index",
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(hash, KeyType::Hash)?)
+            .key_schema(key(range, KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// Waits (up to 120 s) until the table and its indexes are `ACTIVE`.
+async fn wait_until_active(client: &Client, table: &str) -> Result<(), Error> {
     let deadline = tokio::time::Instant::now() + StdDuration::from_secs(120);
     loop {
         let described = client
@@ -164,7 +172,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
                 .iter()
                 .all(|i| i.index_status().is_none_or(|s| *s == IndexStatus::Active));
         if active {
-            break;
+            return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(Error::Unavailable(format!(
@@ -173,7 +181,10 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
         }
         tokio::time::sleep(StdDuration::from_millis(500)).await;
     }
+}
 
+/// Enables TTL on [`TTL`]; a refusal is logged and ignored (nothing depends on TTL).
+async fn enable_ttl(client: &Client, table: &str) {
     let ttl = TimeToLiveSpecification::builder()
         .enabled(true)
         .attribute_name(TTL)
@@ -198,7 +209,6 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), Error> {
         }
         Err(err) => tracing::warn!(table, ?err, "TTL not enabled"),
     }
-    Ok(())
 }
 
 /// Puts `item` unless an item with its key exists. `Ok(None)`: written; `Ok(Some(old))`: the

@@ -450,6 +450,14 @@ pub(super) fn built<T>(
     result.map_err(|e| Error::Internal(format!("building {what}: {e}")))
 }
 
+/// A transaction's `Update` item, built (see [`built`]).
+pub(super) fn update(
+    what: &str,
+    builder: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+) -> Result<aws_sdk_dynamodb::types::Update, Error> {
+    built(what, builder.build())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,11 +468,9 @@ mod tests {
         keys
     }
 
-    #[test]
-    fn item_attribute_names_are_the_constants_used_in_expressions() {
-        let slot_id = SlotId::parse("s-1").unwrap();
-        let hold_id = HoldId::generate(&slot_id);
-        let slot = SlotItem {
+    /// A slot item with every field set.
+    fn full_slot_item(slot_id: &SlotId, hold_id: HoldId) -> SlotItem {
+        SlotItem {
             pk: "p".into(),
             sk: "s".into(),
             gsi1pk: "g".into(),
@@ -492,8 +498,14 @@ mod tests {
             hold_cancelled_at: Some(2),
             hold_cancelled_by: Some("operator".into()),
             hold_cancel_reason: Some("flood".into()),
-        };
-        let item = item_of(&slot).unwrap();
+        }
+    }
+
+    #[test]
+    fn slot_item_attribute_names_are_the_constants_used_in_expressions() {
+        let slot_id = SlotId::parse("s-1").unwrap();
+        let hold_id = HoldId::generate(&slot_id);
+        let item = item_of(&full_slot_item(&slot_id, hold_id)).unwrap();
         for name in [
             PK,
             SK,
@@ -533,7 +545,13 @@ mod tests {
         assert_eq!(item.get(BOOKED), Some(&AttributeValue::Bool(false)));
         let back: SlotItem = parse_item(item).unwrap();
         assert_eq!(back.hold_id, Some(hold_id));
+        assert_eq!(Key::slot(hold_id.slot_key()).item().unwrap().len(), 2);
+    }
 
+    #[test]
+    fn hold_record_attribute_names_are_the_constants_used_in_expressions() {
+        let slot_id = SlotId::parse("s-1").unwrap();
+        let hold_id = HoldId::generate(&slot_id);
         let record = item_of(&HoldItem {
             pk: "p".into(),
             sk: "s".into(),
@@ -565,6 +583,5 @@ mod tests {
                 "{name} missing from the hold record"
             );
         }
-        assert_eq!(Key::slot(hold_id.slot_key()).item().unwrap().len(), 2);
     }
 }

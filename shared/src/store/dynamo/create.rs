@@ -1,0 +1,252 @@
+//! Creating a hold: ONE `TransactWriteItems` of up to four items, each named by its role
+//! ([`CreateItem`]): the user check, the guarded slot update that takes the slot's lock, the hold
+//! record, and the idempotency key. A refusal is read from the transaction's cancellation
+//! reasons, one per item in this order (`errors::create_refusal`, `errors::idempotent_replay`).
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
+use chrono::{DateTime, Utc};
+
+use super::errors::{create_refusal, idempotent_replay, is_transaction_conflict, sdk_error};
+use super::holds::HOLD_RECORD_RETENTION;
+use super::schema::*;
+use super::{DynamoStore, retry_on_conflict};
+use crate::domain::{HoldStatus, SlotKey};
+use crate::error::Error;
+use crate::store::{Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, millis};
+
+/// The items of the create transaction by role. Their order is defined here once: the
+/// transaction carries them in [`CreateItem::ALL`]'s order, and DynamoDB answers a cancelled
+/// transaction with one reason per item in that order, read at the role's [`CreateItem::index`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CreateItem {
+    /// The user must exist: a `ConditionCheck`, or for a player proven by a verified JWT an
+    /// `Update` that creates their record.
+    User = 0,
+    /// The guarded `Update` of the slot item that takes its lock (the service's one guard).
+    Slot = 1,
+    /// The `Put` of the hold record.
+    Record = 2,
+    /// The `Put` of the idempotency key, only with a key (last, so the others keep their places
+    /// without it).
+    Key = 3,
+}
+
+impl CreateItem {
+    /// Every role, in the transaction's order.
+    pub(super) const ALL: [Self; 4] = [Self::User, Self::Slot, Self::Record, Self::Key];
+
+    /// Where the item is in the transaction, and so where its cancellation reason is.
+    pub(super) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// See [`crate::store::Store::create_hold`].
+pub(super) async fn create(
+    store: &DynamoStore,
+    hold: &NewHold,
+    key: Option<&IdempotencyKey>,
+    now: DateTime<Utc>,
+) -> Result<Created, Error> {
+    let mut items = Vec::with_capacity(CreateItem::ALL.len());
+    for role in CreateItem::ALL {
+        let item = match role {
+            CreateItem::User => Some(user_item(store, hold)?),
+            CreateItem::Slot => Some(
+                TransactWriteItem::builder()
+                    .update(slot_lock(store, hold, now)?)
+                    .build(),
+            ),
+            CreateItem::Record => Some(
+                TransactWriteItem::builder()
+                    .put(hold_record(store, hold, now)?)
+                    .build(),
+            ),
+            CreateItem::Key => key
+                .map(|key| idempotency_key(store, hold, key, now))
+                .transpose()?
+                .map(|put| TransactWriteItem::builder().put(put).build()),
+        };
+        items.extend(item);
+    }
+    let request = store
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(items));
+    // A competing create, or the holder's confirm or release, may be writing these items.
+    let err = match retry_on_conflict(|| request.clone().send(), is_transaction_conflict).await {
+        Ok(_) => return Ok(hold.created()),
+        Err(err) => err,
+    };
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    else {
+        return Err(sdk_error("TransactWriteItems (create hold)", err));
+    };
+    let reasons = cancelled.cancellation_reasons();
+    if let Some(key) = key
+        && let Some(answer) = idempotent_replay(reasons, key)
+    {
+        return answer;
+    }
+    Err(create_refusal(reasons, &hold.slot_id, hold.players, now))
+}
+
+/// [`CreateItem::User`]: the user must exist; a player proven by a verified JWT needs no
+/// provisioning: the same item creates their record instead (an `Update` is an upsert).
+fn user_item(store: &DynamoStore, hold: &NewHold) -> Result<TransactWriteItem, Error> {
+    let key = Some(Key::user(&hold.user_id).item()?);
+    Ok(if hold.verified_user {
+        TransactWriteItem::builder()
+            .update(update(
+                "user record",
+                Update::builder()
+                    .table_name(&store.table)
+                    .set_key(key)
+                    .update_expression("SET user_id = :user")
+                    .expression_attribute_values(":user", s(hold.user_id.as_str())),
+            )?)
+            .build()
+    } else {
+        TransactWriteItem::builder()
+            .condition_check(built(
+                "user check",
+                ConditionCheck::builder()
+                    .table_name(&store.table)
+                    .set_key(key)
+                    .condition_expression(format!("attribute_exists({PK})"))
+                    .build(),
+            )?)
+            .build()
+    })
+}
+
+/// [`CreateItem::Slot`], the guard of the whole service: the slot exists (and is this slot, not
+/// another with the same key), has not started, is bookable under the room's rules copied onto
+/// it (outside the notice period, the party in the room's range), is not booked, and its latest
+/// hold is not a live one. The contract's expiry rule is "a hold counts while now < expires_at",
+/// so an expired lock is free when hold_expires_at <= now (`<=`). A party not given is the
+/// room's minimum, read from the item by the update itself. A refusal returns the slot as it
+/// was (ALL_OLD), which explains it.
+fn slot_lock(store: &DynamoStore, hold: &NewHold, now: DateTime<Utc>) -> Result<Update, Error> {
+    let (party_guard, party) = match hold.players {
+        Some(_) => (
+            format!(
+                " AND (attribute_not_exists({MAX_PLAYERS}) OR \
+                 (:players >= {MIN_PLAYERS} AND :players <= {MAX_PLAYERS}))"
+            ),
+            ":players".to_owned(),
+        ),
+        None => (String::new(), format!("if_not_exists({MIN_PLAYERS}, :one)")),
+    };
+    let lock = Update::builder()
+        .table_name(&store.table)
+        .set_key(Some(Key::slot(SlotKey::of(&hold.slot_id)).item()?))
+        .condition_expression(format!(
+            "attribute_exists({PK}) AND {SLOT_ID} = :slot AND {BOOKED} = :false \
+             AND {START_TIME} > :now \
+             AND (attribute_not_exists({BOOK_BY}) OR {BOOK_BY} > :now){party_guard} AND \
+             (attribute_not_exists({HOLD_STATUS}) OR {HOLD_STATUS} <> :hold OR {HOLD_EXPIRES_AT} <= :now)"
+        ))
+        // The fields of the slot's previous booking go: they described another hold.
+        .update_expression(format!(
+            "SET {HOLD_ID} = :hold_id, {HOLDER} = :user, {HOLD_EXPIRES_AT} = :expires, \
+             {HOLD_STATUS} = :hold, {HOLD_EXTENDED} = :false, {HOLD_CREATED_AT} = :now, \
+             {GSI2PK} = :user_pk, {GSI2SK} = :user_sk, {HOLD_PLAYERS} = {party} \
+             REMOVE {HOLD_CONFIRMED_AT}, {HOLD_CANCELLED_AT}, {HOLD_CANCELLED_BY}, \
+             {HOLD_CANCEL_REASON}"
+        ));
+    let lock = match hold.players {
+        Some(players) => lock.expression_attribute_values(":players", n(i64::from(players))),
+        None => lock.expression_attribute_values(":one", n(1)),
+    };
+    update(
+        "slot update",
+        lock.expression_attribute_values(":slot", s(hold.slot_id.as_str()))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":hold", s(HoldStatus::Hold.as_str()))
+            .expression_attribute_values(":now", n(millis(now)))
+            .expression_attribute_values(":hold_id", s(hold.id.to_string()))
+            .expression_attribute_values(":user", s(hold.user_id.as_str()))
+            .expression_attribute_values(":expires", n(millis(hold.expires_at)))
+            .expression_attribute_values(":user_pk", s(user_pk(&hold.user_id)))
+            .expression_attribute_values(":user_sk", s(user_hold_gsi2sk(millis(now), hold.id)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld),
+    )
+}
+
+/// [`CreateItem::Record`]: the hold's immutable record (a new hold id; 74 random bits make a
+/// collision a broken invariant).
+fn hold_record(store: &DynamoStore, hold: &NewHold, now: DateTime<Utc>) -> Result<Put, Error> {
+    built(
+        "hold record",
+        Put::builder()
+            .table_name(&store.table)
+            .set_item(Some(item_of(&HoldItem {
+                pk: hold_pk(hold.id),
+                sk: HOLD_SK.into(),
+                hold_id: hold.id,
+                slot_id: hold.slot_id.clone(),
+                slot_key: SlotKey::of(&hold.slot_id).to_string(),
+                user_id: hold.user_id.clone(),
+                expires_at: millis(hold.expires_at),
+                created_at: millis(now),
+                ttl: (hold.expires_at + HOLD_RECORD_RETENTION).timestamp(),
+                extended: false,
+                cancelled_at: None,
+                players: hold.players,
+                cancelled_by: None,
+                reason: None,
+            })?))
+            .condition_expression(format!("attribute_not_exists({PK})"))
+            .build(),
+    )
+}
+
+/// [`CreateItem::Key`]: the key, new or older than its window; a live one comes back (ALL_OLD)
+/// and is answered from (see `errors::idempotent_replay`).
+fn idempotency_key(
+    store: &DynamoStore,
+    hold: &NewHold,
+    key: &IdempotencyKey,
+    now: DateTime<Utc>,
+) -> Result<Put, Error> {
+    built(
+        "idempotency key",
+        Put::builder()
+            .table_name(&store.table)
+            .set_item(Some(item_of(&IdemItem {
+                pk: idem_pk(&key.key),
+                sk: IDEM_SK.into(),
+                request: key.request.clone(),
+                hold_id: hold.id,
+                slot_id: hold.slot_id.clone(),
+                user_id: hold.user_id.clone(),
+                expires_at: millis(hold.expires_at),
+                created_at: millis(now),
+                ttl: (now + IDEMPOTENCY_WINDOW).timestamp(),
+            })?))
+            .condition_expression(format!(
+                "attribute_not_exists({PK}) OR created_at <= :stale"
+            ))
+            .expression_attribute_values(":stale", n(millis(now - IDEMPOTENCY_WINDOW)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CreateItem;
+
+    #[test]
+    fn the_create_items_are_sent_in_the_order_of_their_indexes() {
+        for (position, role) in CreateItem::ALL.into_iter().enumerate() {
+            assert_eq!(role.index(), position, "{role:?}");
+        }
+    }
+}

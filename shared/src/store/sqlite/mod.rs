@@ -1,0 +1,271 @@
+//! The embedded store: SQLite through `rusqlite` (bundled library, so nothing to install) with an
+//! `r2d2` pool of read-only connections and one writer connection.
+//!
+//! Why rusqlite over sqlx: every statement here runs in microseconds on a local file, so an async
+//! driver would only add a thread hop per query; rusqlite's cached prepared statements and plain
+//! synchronous calls are the fastest path, and `bundled` pins the SQLite version we test against.
+//!
+//! Concurrency: WAL mode lets readers run beside the writer without blocking. Every write runs in a
+//! `BEGIN IMMEDIATE` transaction on the single writer connection, so writers queue on the write
+//! lock (and `busy_timeout` covers other processes on the same file) instead of failing on a stale
+//! snapshot. The race-deciding step of each operation is one guarded statement.
+//!
+//! The code is split by resource, as the DynamoDB store is: this file opens the store and says,
+//! for each [`Store`] operation, on which connection (a reader, or the writer in one
+//! transaction) it runs; `slots.rs` (listing), `holds.rs` (the writes of a hold's life),
+//! `bookings.rs` (reading holds and bookings), `rooms.rs`, `schedules.rs` and `provision.rs`
+//! hold the SQL; `schema.rs` the tables and migrations; `rows.rs` the column lists and the one
+//! reader of each row (a hold, a slot, a room, a booking).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{
+    Applied, Created, DaySheet, IdempotencyKey, NewHold, SheetWindow, SlotWindow, Store, UserHold,
+};
+use crate::config::Durability;
+use crate::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotState, UserId};
+use crate::error::Error;
+use crate::schedule::{PlannedSlot, Schedule};
+
+mod bookings;
+mod holds;
+mod provision;
+mod rooms;
+mod rows;
+mod schedules;
+mod schema;
+mod slots;
+
+// busy_timeout first: processes starting together on a new file (four functions under
+// `cargo lambda watch`) wait for each other while one switches the file to WAL. `synchronous` is
+// set after these, from the configured durability.
+const PRAGMAS: &str = "
+PRAGMA busy_timeout = 5000;
+PRAGMA journal_mode = WAL;
+PRAGMA foreign_keys = ON;
+";
+
+/// Read connections in the pool; more than the worker threads, so a read never waits for one.
+const READERS: u32 = 8;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    readers: Pool<SqliteConnectionManager>,
+    writer: Mutex<Connection>,
+}
+
+/// The query planner stability guarantee: a cached statement keeps its plan whatever values are
+/// bound. The bundled SQLite is built with STAT4, which otherwise re-prepares (re-parses and
+/// re-plans) a statement whenever a bound value of a range on an indexed column changes — the
+/// listing's `from` changes on every request, and re-preparing it took about as long as running
+/// it (measured with perf: `sqlite3RunParser` on every listing). Our plans do not depend on the
+/// values: every query is an index range scan.
+fn stable_plans(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, sets WAL mode and the schema (and
+    /// migrates a database of an earlier version), with the default durability.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::open_with(path, Durability::default())
+    }
+
+    /// [`Self::open`] with commits made as durable as `durability` says (the writer's
+    /// `PRAGMA synchronous`).
+    pub fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = Connection::open(&path)?;
+        writer.execute_batch(PRAGMAS)?;
+        writer.execute_batch(&format!("PRAGMA synchronous = {};", durability.pragma()))?;
+        {
+            let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            schema::create_or_migrate(&tx)?;
+            // Committed before readers open.
+            tx.commit()?;
+        }
+        writer.set_prepared_statement_cache_capacity(32);
+        stable_plans(&writer)?;
+        let manager = SqliteConnectionManager::file(&path).with_init(|c| {
+            c.execute_batch(
+                "PRAGMA busy_timeout = 5000; PRAGMA query_only = ON; PRAGMA mmap_size = 268435456;",
+            )?;
+            c.set_prepared_statement_cache_capacity(32);
+            stable_plans(c)
+        });
+        // A local file cannot go away under a connection: no liveness query on every checkout.
+        let readers = Pool::builder()
+            .max_size(READERS)
+            .test_on_check_out(false)
+            .build(manager)?;
+        Ok(Self {
+            path,
+            readers,
+            writer: Mutex::new(writer),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer connection; commits on `Ok`,
+    /// rolls back on `Err`.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| Error::Internal("sqlite writer mutex poisoned".into()))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` on a reader connection from the pool (a snapshot per statement).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+        let conn = self.readers.get()?;
+        f(&conn)
+    }
+}
+
+/// Each operation: its connection, then its SQL in the module of its resource.
+#[async_trait]
+impl Store for SqliteStore {
+    async fn list_slots(
+        &self,
+        room: &RoomId,
+        window: &SlotWindow,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SlotState>, Error> {
+        self.read(|conn| slots::list(conn, room, window, now))
+    }
+
+    async fn create_hold(
+        &self,
+        hold: &NewHold,
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<Created, Error> {
+        self.write(|tx| holds::create(tx, hold, key, now))
+    }
+
+    async fn confirm_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Hold, Error> {
+        self.write(|tx| holds::confirm(tx, id, user, now))
+    }
+
+    async fn release_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Hold, Error> {
+        self.write(|tx| holds::release(tx, id, user, now))
+    }
+
+    async fn extend_hold(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, Error> {
+        self.write(|tx| holds::extend(tx, id, user, expires_at, now))
+    }
+
+    async fn cancel_hold(
+        &self,
+        id: HoldId,
+        by: &Canceller,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        self.write(|tx| holds::cancel(tx, id, by, now))
+    }
+
+    async fn room_bookings(
+        &self,
+        room: &RoomId,
+        window: SheetWindow,
+        now: DateTime<Utc>,
+    ) -> Result<DaySheet, Error> {
+        let mut conn = self.readers.get()?;
+        // One snapshot: the room (its time zone) and its bookings.
+        let tx = conn.transaction()?;
+        bookings::room_bookings(&tx, room, window, now)
+    }
+
+    async fn get_hold(&self, id: HoldId, _now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
+        self.read(|conn| bookings::read_hold(conn, id))
+    }
+
+    async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
+        self.read(|conn| bookings::user_holds(conn, user, now))
+    }
+
+    async fn list_rooms(&self) -> Result<Vec<Room>, Error> {
+        self.read(rooms::list)
+    }
+
+    async fn get_room(&self, room: &RoomId) -> Result<Option<Room>, Error> {
+        self.read(|conn| rooms::get(conn, room))
+    }
+
+    async fn put_room(&self, room: &Room, _now: DateTime<Utc>) -> Result<bool, Error> {
+        let policy = rooms::policy_json(&room.policy)?;
+        self.write(|tx| rooms::put(tx, room, &policy))
+    }
+
+    async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error> {
+        self.read(|conn| schedules::get(conn, room))
+    }
+
+    async fn apply_schedule(
+        &self,
+        room: &Room,
+        schedule: &Schedule,
+        planned: &[PlannedSlot],
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, Error> {
+        let schedule = schedules::schedule_json(schedule)?;
+        // One short write transaction: the schedule, the new slots, the moves, the removals.
+        self.write(|tx| schedules::apply(tx, &room.id, &schedule, planned, from, now))
+    }
+}
+
+/// SQLite's busy/locked (after `busy_timeout`) is a transient 503; anything else is a 500.
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Self {
+        match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                Self::Unavailable(err.to_string())
+            }
+            _ => Self::Internal(err.to_string()),
+        }
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(err: r2d2::Error) -> Self {
+        Self::Unavailable(format!("sqlite pool: {err}"))
+    }
+}
