@@ -7,11 +7,8 @@ use std::collections::BTreeMap;
 use lambda_http::http::Method;
 use serde_json::{Value, json};
 
+use crate::contract::{daily, slot_ids, vault};
 use crate::harness::{Event, OPERATOR_TOKEN, TestApp, assert_status};
-
-fn daily(starts: &[&str]) -> Value {
-    json!({ "weekly": [{ "days": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"], "starts": starts }] })
-}
 
 async fn preview(t: &TestApp, room: &str, query: &str, body: Value) -> crate::harness::Reply {
     t.send(
@@ -23,20 +20,6 @@ async fn preview(t: &TestApp, room: &str, query: &str, body: Value) -> crate::ha
         .bearer(OPERATOR_TOKEN),
     )
     .await
-}
-
-/// The room's slot ids from now on (fewer than 200 here).
-async fn slot_ids(t: &TestApp, room: &str) -> Vec<String> {
-    let page = t.get(&format!("/slots?room_id={room}&limit=200")).await;
-    assert_status(&page, 200, None);
-    let ids: Vec<String> = page.body["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["slot_id"].as_str().unwrap().to_owned())
-        .collect();
-    assert!(ids.len() < 200, "one page holds them all");
-    ids
 }
 
 /// The preview's slots by change: `CREATE` → [(slot id, status)], …
@@ -59,9 +42,8 @@ fn by_change(reply: &crate::harness::Reply) -> BTreeMap<String, Vec<(String, Str
 /// mornings and the held and booked evenings kept. Nothing changes until it is published, and
 /// publishing then does exactly what the preview said.
 pub async fn a_preview_says_what_publishing_does_and_writes_nothing(t: TestApp) {
-    let room = json!({ "name": "The Vault", "time_zone": "Europe/Berlin", "min_players": 2,
-                       "max_players": 6, "duration_minutes": 60, "buffer_minutes": 15,
-                       "max_advance_days": 14 });
+    let mut room = vault();
+    room["max_advance_days"] = json!(14);
     assert_status(&t.put_room("r-vault", room).await, 201, None);
     assert_status(
         &t.put_schedule("r-vault", daily(&["10:00", "18:00"])).await,
@@ -173,8 +155,8 @@ pub async fn a_preview_refuses_what_publishing_refuses_and_strangers(t: TestApp)
         );
     }
     // The default window is a week: a published schedule previewed again changes nothing.
-    let room = json!({ "name": "The Vault", "time_zone": "Europe/Berlin", "min_players": 2,
-                       "max_players": 6, "duration_minutes": 60, "max_advance_days": 30 });
+    let mut room = vault();
+    room["max_advance_days"] = json!(30);
     assert_status(&t.put_room("r-vault", room).await, 201, None);
     assert_status(
         &t.put_schedule("r-vault", daily(&["10:00"])).await,
@@ -200,8 +182,8 @@ pub async fn a_preview_refuses_what_publishing_refuses_and_strangers(t: TestApp)
 /// Longer games move the free slots to their new end; a planned game that a kept booking
 /// overlaps is skipped — and publishing agrees on both.
 pub async fn a_preview_shows_moved_and_skipped_games_as_publishing_makes_them(t: TestApp) {
-    let mut room = json!({ "name": "The Vault", "time_zone": "Europe/Berlin", "min_players": 2,
-                           "max_players": 6, "duration_minutes": 60, "max_advance_days": 5 });
+    let mut room = vault();
+    room["max_advance_days"] = json!(5);
     assert_status(&t.put_room("r-vault", room.clone()).await, 201, None);
     assert_status(
         &t.put_schedule("r-vault", daily(&["18:00"])).await,

@@ -42,7 +42,7 @@ pub use slots::*;
 
 // ── The Vault: a room of the operator's, in Berlin ──────────────────────────────────────────
 
-fn vault() -> serde_json::Value {
+pub(crate) fn vault() -> serde_json::Value {
     json!({
         "name": "The Vault",
         "time_zone": "Europe/Berlin",
@@ -60,12 +60,12 @@ async fn the_vault_is_open(t: &TestApp) {
     assert_status(&t.put_room("r-vault", rules).await, 201, None);
 }
 
-fn daily(starts: &[&str]) -> serde_json::Value {
+pub(crate) fn daily(starts: &[&str]) -> serde_json::Value {
     json!({ "weekly": [{ "days": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"], "starts": starts }] })
 }
 
 /// The room's slot ids from now on.
-async fn slot_ids(t: &TestApp, room: &str) -> Vec<String> {
+pub(crate) async fn slot_ids(t: &TestApp, room: &str) -> Vec<String> {
     let page = t.get(&format!("/slots?room_id={room}&limit=200")).await;
     assert_status(&page, 200, None);
     page.body["slots"]
