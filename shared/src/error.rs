@@ -2,7 +2,7 @@
 //! where it becomes a status and a JSON body. The domain's own refusals ([`Refusal`], [`Invalid`])
 //! convert into it, so `?` carries them up unchanged.
 
-use crate::domain::{Invalid, Refusal};
+use crate::domain::{Invalid, Refusal, echo_within};
 
 /// Everything that can go wrong while answering a request. Stores return the domain variants
 /// (`SlotUnavailable`, `HoldGone`, …) for refused conditional writes, so the HTTP layer never sees
@@ -81,6 +81,18 @@ pub enum Error {
     /// Anything else unexpected. The payload is for the log only.
     #[error("Internal error.")]
     Internal(String),
+}
+
+impl Error {
+    /// The 422 of a request body that did not read as the route's JSON: serde's sentence, with
+    /// every piece of the client's text in it cut to [`MAX_ECHO_CHARS`](crate::domain::MAX_ECHO_CHARS)
+    /// characters ([`echo_within`]).
+    pub fn invalid_body(error: &serde_json::Error) -> Self {
+        Self::Validation(format!(
+            "Invalid request body: {}.",
+            echo_within(&error.to_string())
+        ))
+    }
 }
 
 impl From<Invalid> for Error {

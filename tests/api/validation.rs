@@ -346,3 +346,95 @@ async fn with_no_operator_configured_operator_routes_answer_403_whatever_is_sent
         assert_eq!(answer.error_code(), "OPERATOR_ONLY");
     }
 }
+
+/// The longest run of `c` in `text`.
+fn longest_run(text: &str, c: char) -> usize {
+    text.split(|x| x != c)
+        .map(|run| run.chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_ten_kilobyte_bad_value_is_echoed_as_at_most_64_characters() {
+    use lambda_http::http::Method;
+    let t = TestApp::sqlite().await;
+    let long = |c: char| c.to_string().repeat(10_000);
+    let room = |time_zone: String| json!({ "name": "X", "time_zone": time_zone, "min_players": 1, "max_players": 2, "duration_minutes": 30 });
+    let week = |days: serde_json::Value, starts: serde_json::Value| json!({ "weekly": [{ "days": days, "starts": starts }] });
+    let mut unknown_field = week(json!(["MON"]), json!(["10:00"]));
+    unknown_field[long('f')] = json!(1);
+    let mut bad_date = week(json!(["MON"]), json!(["10:00"]));
+    bad_date["closed"] = json!([{ "from": long('1'), "to": "2026-12-24" }]);
+    let sent = [
+        ('z', Method::PUT, "/rooms/r-x", room(long('z'))),
+        (
+            'p',
+            Method::POST,
+            "/holds",
+            json!({ "slot_id": "s-1", "user_id": "u-demo", "players": long('p') }),
+        ),
+        ('f', Method::PUT, "/rooms/r-101/schedule", unknown_field),
+        (
+            'D',
+            Method::PUT,
+            "/rooms/r-101/schedule",
+            week(json!([long('D')]), json!(["10:00"])),
+        ),
+        (
+            '9',
+            Method::POST,
+            "/rooms/r-101/schedule/preview",
+            week(json!(["MON"]), json!([long('9')])),
+        ),
+        ('1', Method::PUT, "/rooms/r-101/schedule", bad_date),
+        ('"', Method::PUT, "/rooms/r-x", room(long('"'))),
+    ];
+    for (filler, method, path, body) in sent {
+        let event = Event::with_json(method, path, body).bearer(crate::harness::OPERATOR_TOKEN);
+        let message = assert_422(&t, event).await;
+        assert_eq!(longest_run(&message, filler), 64, "{path}: {message}");
+        assert!(
+            message.contains('…') && message.chars().count() < 250,
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_short_bad_value_is_echoed_whole() {
+    let t = TestApp::sqlite().await;
+    let body = json!({ "name": "X", "time_zone": "Mars/Olympus_Mons", "min_players": 1, "max_players": 2, "duration_minutes": 30 });
+    let event = Event::with_json(lambda_http::http::Method::PUT, "/rooms/r-x", body)
+        .bearer(crate::harness::OPERATOR_TOKEN);
+    let message = assert_422(&t, event).await;
+    assert!(message.ends_with("got `Mars/Olympus_Mons`."), "{message}");
+}
+
+/// Asserts the two headers of every JSON answer on `reply`.
+fn assert_json_headers(what: &str, reply: &crate::harness::Reply) {
+    assert_eq!(
+        (
+            reply.header("x-content-type-options"),
+            reply.header("cache-control")
+        ),
+        (Some("nosniff"), Some("no-store")),
+        "{what}: {reply:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_default_routes_answers_and_a_failing_stores_carry_nosniff_and_no_store() {
+    assert_json_headers("404", &unmatched(Event::get("/nope").to_json()));
+    let mut wrong_method = Event::get("/slots");
+    wrong_method.method = lambda_http::http::Method::DELETE;
+    assert_json_headers("405", &unmatched(wrong_method.to_json()));
+    let down = TestApp::with_store(Arc::new(FailingStore(|| Error::Unavailable("down".into()))));
+    let unavailable = down.get("/slots?room_id=r-101").await;
+    assert_eq!(unavailable.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_json_headers("503", &unavailable);
+    let broken = TestApp::with_store(Arc::new(FailingStore(|| Error::Internal("bug".into()))));
+    let internal = broken.create_hold("s-1", "u-demo").await;
+    assert_eq!(internal.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_json_headers("500", &internal);
+}

@@ -525,9 +525,11 @@ def test_operator_creates_room_previews_and_publishes_schedule_and_sees_booking(
     started = [i for i in previewed if i not in made_in_window]
     assert all(previewed[i] <= utc_now() for i in started), started
     assert published == planned - len(started)
-    schedule = ok("GET", f"/rooms/{rid}/schedule")
+    schedule = ok("GET", f"/rooms/{rid}/schedule", token=TOKEN)
     assert schedule["weekly"] == [{"days": ALL_DAYS, "starts": EVERY_TWO_HOURS}]
     assert schedule["closed"] == [{"from": closed_day, "to": closed_day, "reason": "Staff training"}]
+    # A player sees that the day is closed, not why.
+    assert ok("GET", f"/rooms/{rid}/schedule")["closed"] == [{"from": closed_day, "to": closed_day}]
     # Published, the preview of the same schedule changes nothing.
     expect(sum_).to_have_attribute("data-create", "0")
     assert {c for c, *_ in preview_games(op)} == {"KEEP"}

@@ -202,7 +202,7 @@
       el('div', { class: 'grid' },
         el('div', { class: 'field' }, el('label', { for: `cf-${u}` }, 'First closed date'), el('input', { id: `cf-${u}`, class: 'c-from', type: 'date', value: (c && c.from) || '' })),
         el('div', { class: 'field' }, el('label', { for: `ct-${u}` }, 'Last closed date'), el('input', { id: `ct-${u}`, class: 'c-to', type: 'date', value: (c && c.to) || '' })),
-        el('div', { class: 'field' }, el('label', { for: `cr-${u}` }, 'Reason (shown to anyone)'), el('input', { id: `cr-${u}`, class: 'c-reason', value: (c && c.reason) || '', maxlength: '200' }))),
+        el('div', { class: 'field' }, el('label', { for: `cr-${u}` }, 'Reason (staff only)'), el('input', { id: `cr-${u}`, class: 'c-reason', value: (c && c.reason) || '', maxlength: '200' }))),
       el('p', { class: 'row' }, el('button', { type: 'button', class: 'remove', on: { click: () => { fs.remove(); renumber(); previewSoon(); } } }, `Remove closure ${n}`)));
     $('#closed').append(fs);
   }

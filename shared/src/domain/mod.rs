@@ -11,14 +11,17 @@
 //! - `rooms`: a room, its rules and the body that sets them, a slot and its [`SlotRules`];
 //! - `holds`: a hold's lifecycle, the caller-aware [`slot_status`], bookings and the
 //!   `explain_*` functions that turn a refused write into the contract's answer;
-//! - `refusal`: [`Invalid`] and [`Refusal`], what the error layer gives a status.
+//! - `refusal`: [`Invalid`] and [`Refusal`], what the error layer gives a status;
+//! - `echo`: the client's text as an error message quotes it, cut to [`MAX_ECHO_CHARS`].
 
+mod echo;
 mod holds;
 mod ids;
 mod refusal;
 mod rooms;
 mod time;
 
+pub use echo::*;
 pub use holds::*;
 pub use ids::*;
 pub use refusal::*;

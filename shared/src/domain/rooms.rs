@@ -86,7 +86,7 @@ impl RoomSpec {
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(Invalid(format!(
                 "`time_zone` must be an IANA time zone such as Europe/Berlin, got `{}`.",
-                self.time_zone
+                super::echo(&self.time_zone)
             )));
         }
         if self.min_players == 0 || self.max_players > MAX_PLAYERS {

@@ -106,6 +106,7 @@ pub fn number_param(
 /// Reads the body as JSON whatever the `Content-Type` says. API Gateway base64-encodes bodies it
 /// does not consider text, and `lambda_http` has already decoded those into bytes, so the raw
 /// bytes are what we parse. Unknown fields are ignored; ids are validated while deserialising.
+/// A body that does not read is a 422 quoting at most 64 characters of it ([`Error::invalid_body`]).
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Error> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
@@ -121,8 +122,7 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Error> {
             ));
         }
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| Error::Validation(format!("Invalid request body: {e}.")))
+    serde_json::from_slice(bytes).map_err(|e| Error::invalid_body(&e))
 }
 
 /// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters, as a plain token or a

@@ -1,5 +1,5 @@
 //! The one place an [`Error`] becomes an HTTP status and a JSON body, and the JSON response
-//! builder every handler uses.
+//! builder every handler uses, with the headers every JSON answer carries ([`JSON_HEADERS`]).
 
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::http::{HeaderValue, StatusCode};
@@ -71,15 +71,22 @@ pub fn error_response(error: Error, request_id: &str) -> Response<Body> {
             .insert("retry-after", RETRY_AFTER_SECONDS.into());
     }
     if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            "www-authenticate",
-            lambda_http::http::HeaderValue::from_static("Bearer"),
-        );
+        response
+            .headers_mut()
+            .insert("www-authenticate", HeaderValue::from_static("Bearer"));
     }
     response
 }
 
-/// A JSON response with `Content-Type: application/json`.
+/// The headers of every JSON answer, success or error: browsers must not sniff it as another
+/// type, and no cache (browser or proxy) may keep it: an answer is one caller's view at one
+/// instant (holds, expiry, a schedule with or without its closures' reasons).
+pub const JSON_HEADERS: &[(&str, &str)] = &[
+    ("x-content-type-options", "nosniff"),
+    ("cache-control", "no-store"),
+];
+
+/// A JSON response with `Content-Type: application/json` and [`JSON_HEADERS`].
 pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     let (status, body) = match serde_json::to_string(value) {
         Ok(body) => (status, body),
@@ -93,8 +100,10 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Bo
     };
     let mut response = Response::new(Body::Text(body));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in JSON_HEADERS {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
     response
 }

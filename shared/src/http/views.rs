@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{self, Booking, Hold, HoldStatus, Room, SlotStatus, ViewStatus};
+use crate::schedule::{Schedule, Weekly};
 
 /// A time in the venue's zone, with its offset (`2026-12-07T19:30:00+01:00`).
 pub fn local(time: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
@@ -237,6 +238,42 @@ impl<'a> RoomView<'a> {
             min_notice_minutes: p.min_notice_minutes,
             max_advance_days: p.max_advance_days,
             cancel_cutoff_minutes: p.cancel_cutoff_minutes,
+        }
+    }
+}
+
+/// A schedule as `GET /rooms/{room_id}/schedule` shows it: as it was published, except that a
+/// closure's `reason` is for staff (an operator's request) and left out for everyone else.
+#[derive(Serialize)]
+pub struct ScheduleView<'a> {
+    pub weekly: &'a [Weekly],
+    pub closed: Vec<ClosureView<'a>>,
+}
+
+/// A closure's dates (`YYYY-MM-DD`, as the schedule's JSON writes them) and, to staff, its reason.
+#[derive(Serialize)]
+pub struct ClosureView<'a> {
+    pub from: String,
+    pub to: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> ScheduleView<'a> {
+    /// `schedule` as `staff` (with the reasons) or anyone else sees it.
+    pub fn of(schedule: &'a Schedule, staff: bool) -> Self {
+        let date = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        Self {
+            weekly: &schedule.weekly,
+            closed: schedule
+                .closed
+                .iter()
+                .map(|closure| ClosureView {
+                    from: date(closure.from),
+                    to: date(closure.to),
+                    reason: staff.then_some(closure.reason.as_str()),
+                })
+                .collect(),
         }
     }
 }

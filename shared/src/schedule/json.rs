@@ -4,6 +4,7 @@
 use chrono::{NaiveDate, NaiveTime, Weekday};
 
 use super::WEEK;
+use crate::domain::echo;
 
 pub(super) fn day_name(day: Weekday) -> &'static str {
     match day {
@@ -22,13 +23,21 @@ fn parse_day(name: &str) -> Result<Weekday, String> {
         .copied()
         .find(|&day| day_name(day) == name)
         .ok_or_else(|| {
-            format!("unknown day \"{name}\": expected one of MON, TUE, WED, THU, FRI, SAT, SUN")
+            format!(
+                "unknown day {:?}: expected one of MON, TUE, WED, THU, FRI, SAT, SUN",
+                echo(name)
+            )
         })
 }
 
 /// `HH:MM`, 00:00 to 23:59, exactly five characters.
 pub(super) fn parse_clock_time(text: &str) -> Result<NaiveTime, String> {
-    let refuse = || format!("start \"{text}\" is not a time as \"HH:MM\" (00:00 to 23:59)");
+    let refuse = || {
+        format!(
+            "start {:?} is not a time as \"HH:MM\" (00:00 to 23:59)",
+            echo(text)
+        )
+    };
     let digits = text.as_bytes();
     let [h1, h2, b':', m1, m2] = *digits else {
         return Err(refuse());
@@ -45,7 +54,7 @@ pub(super) fn parse_clock_time(text: &str) -> Result<NaiveTime, String> {
 
 /// `YYYY-MM-DD`, exactly ten characters, a real date.
 pub(super) fn parse_iso_date(text: &str) -> Result<NaiveDate, String> {
-    let refuse = || format!("\"{text}\" is not a date as \"YYYY-MM-DD\"");
+    let refuse = || format!("{:?} is not a date as \"YYYY-MM-DD\"", echo(text));
     let shape_ok = text.len() == 10
         && text.bytes().enumerate().all(|(i, b)| {
             if i == 4 || i == 7 {

@@ -32,7 +32,7 @@ pub struct Closure {
     /// The last closed local date (inclusive), `YYYY-MM-DD` in JSON.
     #[serde(with = "iso_date")]
     pub to: NaiveDate,
-    /// Why (shown to staff); empty when left out.
+    /// Why (for staff: `GET` shows it to operators only); empty when left out.
     #[serde(default)]
     pub reason: String,
 }

@@ -15,6 +15,7 @@ mod day_sheet;
 mod expiry;
 mod extension;
 mod flows;
+mod headers;
 mod holds;
 mod idempotency;
 mod identity;
@@ -30,6 +31,7 @@ pub use day_sheet::*;
 pub use expiry::*;
 pub use extension::*;
 pub use flows::*;
+pub use headers::*;
 pub use holds::*;
 pub use idempotency::*;
 pub use identity::*;
@@ -184,6 +186,8 @@ scenarios! {
         the_rooms_cancel_cut_off_binds_players_but_not_operators,
         an_operators_cancellation_needs_the_operator_and_a_reason,
         the_day_sheet_shows_the_rooms_bookings_in_start_order_to_operators,
+        a_player_reads_a_schedule_without_closure_reasons_and_the_operator_with_them,
+        every_json_answer_success_or_error_carries_nosniff_and_no_store,
     ],
     // The scenario moves the manual clock (the function binaries run on the system clock).
     moving_the_clock: [
@@ -221,5 +225,6 @@ scenarios! {
         with_a_jwt_the_listing_is_seen_as_the_authenticated_user,
         with_a_jwt_the_token_subject_is_the_caller_on_every_route,
         base64_bodies_behind_a_named_stage_are_read_as_json,
+        with_a_jwt_only_the_operator_scope_reads_closure_reasons,
     ],
 }

@@ -5,7 +5,7 @@ use lambda_http::http::Method;
 use serde_json::json;
 
 use super::{daily, slot_ids, the_vault_is_open, vault};
-use crate::harness::{Event, TestApp, assert_status};
+use crate::harness::{Event, OPERATOR_SCOPE, OPERATOR_TOKEN, TestApp, assert_status};
 
 pub async fn publishing_a_schedule_makes_its_slots_and_publishing_it_again_changes_nothing(
     t: TestApp,
@@ -188,4 +188,70 @@ pub async fn a_new_game_is_never_offered_over_a_kept_slot(t: TestApp) {
         .collect();
     assert_eq!(at_that_time, ["s-1"], "one game at a time in a room");
     assert_status(&t.confirm(&held, "u-alice").await, 200, None);
+}
+
+/// Closed from Christmas Eve to Boxing Day because the basement flooded: the dates are for
+/// everyone, the reason for staff.
+fn closed_for_christmas() -> serde_json::Value {
+    let mut schedule = daily(&["10:00", "18:00"]);
+    schedule["closed"] =
+        json!([{ "from": "2026-12-24", "to": "2026-12-26", "reason": "Flooded basement" }]);
+    schedule
+}
+
+pub async fn a_player_reads_a_schedule_without_closure_reasons_and_the_operator_with_them(
+    t: TestApp,
+) {
+    the_vault_is_open(&t).await;
+    assert_status(
+        &t.put_schedule("r-vault", closed_for_christmas()).await,
+        200,
+        None,
+    );
+    let dates = json!([{ "from": "2026-12-24", "to": "2026-12-26" }]);
+    let player = t.get("/rooms/r-vault/schedule").await;
+    assert_status(&player, 200, None);
+    assert_eq!(
+        player.body["closed"], dates,
+        "the days are closed: {}",
+        player.body
+    );
+    assert_eq!(player.body["weekly"], closed_for_christmas()["weekly"]);
+    let wrong_token = Event::get("/rooms/r-vault/schedule").bearer("not-the-operator-token");
+    let guess = t.send(wrong_token).await;
+    assert_status(&guess, 200, None);
+    assert_eq!(
+        guess.body["closed"], dates,
+        "wrong credentials read as a player"
+    );
+    let operator = Event::get("/rooms/r-vault/schedule").bearer(OPERATOR_TOKEN);
+    let staff = t.send(operator).await;
+    assert_status(&staff, 200, None);
+    assert_eq!(
+        staff.body,
+        closed_for_christmas(),
+        "the operator reads it as published"
+    );
+}
+
+pub async fn with_a_jwt_only_the_operator_scope_reads_closure_reasons(t: TestApp) {
+    the_vault_is_open(&t).await;
+    assert_status(
+        &t.put_schedule("r-vault", closed_for_christmas()).await,
+        200,
+        None,
+    );
+    let player = Event::get("/rooms/r-vault/schedule")
+        .authenticated_as("u-alice")
+        .claim("scope", "openid profile");
+    let player = t.send(player).await;
+    assert_status(&player, 200, None);
+    assert_eq!(
+        player.body["closed"],
+        json!([{ "from": "2026-12-24", "to": "2026-12-26" }])
+    );
+    let staff = Event::get("/rooms/r-vault/schedule")
+        .authenticated_as("u-staff")
+        .claim("scope", &format!("openid {OPERATOR_SCOPE}"));
+    assert_eq!(t.send(staff).await.body, closed_for_christmas());
 }

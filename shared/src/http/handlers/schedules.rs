@@ -11,23 +11,30 @@ use crate::horizon::{self, PreviewSlot};
 use crate::http::call::Call;
 use crate::http::extract::number_param;
 use crate::http::response::json_response;
-use crate::http::views::{KeptSlot, PreviewSlotView, ScheduleApplied, SchedulePreview, local};
+use crate::http::views::{
+    KeptSlot, PreviewSlotView, ScheduleApplied, SchedulePreview, ScheduleView, local,
+};
 use crate::schedule::{self, PlannedSlot, Schedule};
 
 /// How many days a preview shows when the request names none, and the most it may name.
 pub const DEFAULT_PREVIEW_DAYS: usize = 7;
 pub const MAX_PREVIEW_DAYS: usize = 31;
 
-/// `GET /rooms/{room_id}/schedule`.
+/// `GET /rooms/{room_id}/schedule`: anyone reads it; the closures' reasons only a request that
+/// proves an operator (any other request, with wrong credentials too, is a player's, not a 401).
 pub async fn get(call: &Call<'_>) -> Answer {
     let room: RoomId = call.path("room_id")?;
+    let staff = call.operator().is_ok();
     let schedule = call
         .app
         .store
         .get_schedule(&room)
         .await?
         .ok_or(Error::ScheduleNotFound)?;
-    Ok(json_response(StatusCode::OK, &schedule))
+    Ok(json_response(
+        StatusCode::OK,
+        &ScheduleView::of(&schedule, staff),
+    ))
 }
 
 /// The operator's schedule for the room in the path, validated against the room's rules, and
