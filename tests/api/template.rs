@@ -178,10 +178,12 @@ pub fn default_route_crate() -> String {
 
 /// The functions of operator routes: the only ones given the operator token.
 /// (`cancel-hold` serves players too: an operator cancels any booking with a reason.)
-const OPERATOR_FUNCTIONS: [&str; 5] = [
+/// (`get-schedule` serves players too: only an operator reads closure reasons.)
+const OPERATOR_FUNCTIONS: [&str; 6] = [
     "put-room",
     "put-schedule",
     "preview-schedule",
+    "get-schedule",
     "list-room-bookings",
     "cancel-hold",
 ];
