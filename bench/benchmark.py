@@ -377,7 +377,7 @@ def event(function):
             params[name.strip("{}")] = value
     e = {"version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": query,
          "headers": {"host": "api.example", "content-type": "application/json",
-                     "authorization": "Bearer benchmark-operator-token"},
+                     "authorization": "Bearer benchmark-operator-token-0123456789abcdef"},
          "requestContext": {"accountId": "123456789012", "apiId": "api", "domainName": "api.example",
                             "domainPrefix": "api", "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                                                             "sourceIp": "192.0.2.1", "userAgent": "bench"},
@@ -495,7 +495,7 @@ def cold_starts():
             for label, env in stores.items():
                 saved = dict(os.environ)
                 os.environ.update(env)
-                os.environ["OPERATOR_TOKEN"] = "benchmark-operator-token"
+                os.environ["OPERATOR_TOKEN"] = "benchmark-operator-token-0123456789abcdef"
                 try:
                     runs = [cold_start.run_once(binary, event(function)) for _ in range(20)]
                 finally:
@@ -558,18 +558,18 @@ def main():
     say("|---|---|---|---|---|---|---|")
     work = tempfile.mkdtemp(prefix="bench-contention-")
     ok = True
-    server = Server({"SQLITE_PATH": os.path.join(work, "bench.db"), "OPERATOR_TOKEN": "benchmark-operator-token"},
+    server = Server({"SQLITE_PATH": os.path.join(work, "bench.db"), "OPERATOR_TOKEN": "benchmark-operator-token-0123456789abcdef"},
                     seed_args=["--bench", "2x1000"])
     slots = [f"s-bench-{1 + i // 1000}-{1 + i % 1000}" for i in range(2000)]
     ok &= contention(server.base, slots[:ROUNDS], "SQLite (local server)")
-    os.environ["OPERATOR_TOKEN"] = "benchmark-operator-token"
+    os.environ["OPERATOR_TOKEN"] = "benchmark-operator-token-0123456789abcdef"
     sqlite_latency = operation_latency(server.base, "SQLite", slots[ROUNDS:], runs=min(200, 2000 - ROUNDS))
     server.stop()
     shutil.rmtree(work, ignore_errors=True)
 
     dynamo = DynamoLocal()
     try:
-        server = Server(dict(dynamo.env(), OPERATOR_TOKEN="benchmark-operator-token"), seed_args=["--bench", "2x1000"])
+        server = Server(dict(dynamo.env(), OPERATOR_TOKEN="benchmark-operator-token-0123456789abcdef"), seed_args=["--bench", "2x1000"])
         ok &= contention(server.base, slots[:ROUNDS], "DynamoDB Local (local server)")
         say()
         dynamo_latency = operation_latency(server.base, "DynamoDB Local", slots[ROUNDS:], runs=min(100, 2000 - ROUNDS))

@@ -25,7 +25,7 @@ use shared::store::Provision;
 use shared::store::sqlite::SqliteStore;
 use tokio::runtime::Runtime;
 
-const TOKEN: &str = "criterion-operator-token";
+const TOKEN: &str = "criterion-operator-token-0123456789abcdef";
 /// Slots per benchmark room: more than any route's warm-up and measurement take.
 const SLOTS: u32 = 200_000;
 
@@ -96,10 +96,11 @@ impl Bench {
                 Clock::System,
                 chrono::Duration::seconds(300),
             )
-            .with_operators(Operators {
-                token: Some(TOKEN.into()),
-                scope: None,
-            })
+            .with_operators(
+                Operators::default()
+                    .with_token("bench", TOKEN)
+                    .unwrap_or_else(|e| panic!("{e:?}")),
+            )
         });
         let bench = Self {
             rt,

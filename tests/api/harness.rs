@@ -29,15 +29,28 @@ use tokio::sync::oneshot;
 /// The hold length the tests run with (seconds); expiry is driven by the manual clock.
 pub const TTL_SECONDS: i64 = 300;
 
-/// The operator token and JWT scope every test service is configured with.
-pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
+/// The operator tokens every test service is configured with (`OPERATOR_TOKENS`): `desk`'s, which
+/// the tests act as the operator with, `desk`'s next one (a rotation: both work), `night`'s; and
+/// the unnamed `OPERATOR_TOKEN` beside them. And the JWT scope (`OPERATOR_SCOPE`).
+pub const OPERATOR_TOKEN: &str = "test-desk-token-0123456789abcdef01234567";
+pub const DESK_NEXT_TOKEN: &str = "test-desk-next-token-0123456789abcdef012";
+pub const NIGHT_TOKEN: &str = "test-night-token-0123456789abcdef0123456";
+pub const UNNAMED_TOKEN: &str = "test-unnamed-token-0123456789abcdef01234";
 pub const OPERATOR_SCOPE: &str = "escape-room/operator";
 
+/// The tests' `OPERATOR_TOKENS` value.
+pub fn operator_tokens_variable() -> String {
+    format!("desk:{OPERATOR_TOKEN},desk:{DESK_NEXT_TOKEN},night:{NIGHT_TOKEN}")
+}
+
 fn test_operators() -> shared::config::Operators {
-    shared::config::Operators {
-        token: Some(OPERATOR_TOKEN.into()),
-        scope: Some(OPERATOR_SCOPE.into()),
-    }
+    shared::config::Operators::default()
+        .with_token("desk", OPERATOR_TOKEN)
+        .and_then(|o| o.with_token("desk", DESK_NEXT_TOKEN))
+        .and_then(|o| o.with_token("night", NIGHT_TOKEN))
+        .and_then(|o| o.with_unnamed_token(UNNAMED_TOKEN))
+        .and_then(|o| o.with_scope(OPERATOR_SCOPE))
+        .unwrap()
 }
 
 // ── Stores ──────────────────────────────────────────────────────────────────────────────────
@@ -552,7 +565,8 @@ impl TestApp {
                     "CANCEL_CUTOFF_SECONDS".into(),
                     cancel_cutoff.num_seconds().to_string(),
                 ));
-                env.push(("OPERATOR_TOKEN".into(), OPERATOR_TOKEN.into()));
+                env.push(("OPERATOR_TOKENS".into(), operator_tokens_variable()));
+                env.push(("OPERATOR_TOKEN".into(), UNNAMED_TOKEN.into()));
                 env.push(("OPERATOR_SCOPE".into(), OPERATOR_SCOPE.into()));
                 Box::new(crate::runtime::Stack::start(env).await)
             }

@@ -217,10 +217,11 @@ async fn the_horizon_moves_a_day_at_a_time(kind: StoreKind) {
         Clock::Manual(clock.clone()),
         Duration::seconds(300),
     )
-    .with_operators(shared::config::Operators {
-        token: Some(crate::harness::OPERATOR_TOKEN.into()),
-        scope: None,
-    });
+    .with_operators(
+        shared::config::Operators::default()
+            .with_token("desk", crate::harness::OPERATOR_TOKEN)
+            .unwrap(),
+    );
     assert!(
         shared::horizon::extend_horizons(app.store.as_ref(), app.clock.now())
             .await

@@ -22,10 +22,9 @@ use crate::harness::{
 use crate::processes::{PrivateDynamo, ServerProcess, free_port};
 
 fn operators() -> Operators {
-    Operators {
-        token: Some(OPERATOR_TOKEN.into()),
-        scope: None,
-    }
+    Operators::default()
+        .with_token("desk", OPERATOR_TOKEN)
+        .unwrap()
 }
 
 // ── SQLite: two server processes on one file ────────────────────────────────────────────────

@@ -886,6 +886,52 @@ fn every_function_is_an_arm64_cargo_lambda_build_given_the_table_and_the_hold_le
     }
 }
 
+/// CloudFormation refuses an operator token the functions would refuse at cold start (four of
+/// them serve only operators, but `cancel-hold` serves players too): the parameter's
+/// `AllowedPattern` lets through only what `shared::config` accepts, or nothing (empty).
+#[test]
+fn the_operator_token_parameter_refuses_a_token_the_functions_would_refuse_at_start() {
+    let t = template();
+    let parameter = get(&t, "Parameters.OperatorToken");
+    assert_eq!(get(parameter, "NoEcho"), &Value::Bool(true));
+    assert_eq!(str_at(parameter, "Default"), "");
+    assert!(
+        str_at(parameter, "ConstraintDescription").contains("at least 32"),
+        "the refusal says what is wanted"
+    );
+    // CloudFormation matches the whole value (Java's `matches`); so does `^…$` here.
+    let pattern = regex_lite::Regex::new(&format!("^(?:{})$", str_at(parameter, "AllowedPattern")))
+        .unwrap_or_else(|e| panic!("the AllowedPattern is a regular expression: {e}"));
+    let hex64 = "0123456789abcdef".repeat(4);
+    let accepted = [
+        "",
+        hex64.as_str(),
+        &hex64[..32],
+        "Aa0!\"#$%&'()*+-./:;<=>?@[\\]^_`{|}~Aa0!\"#$%&'()*+-./:",
+    ];
+    let half = &hex64[..20];
+    let refused = [
+        hex64[..31].to_owned(),
+        format!("{half} {half}"),
+        format!("{half},{half}"),
+        format!("{hex64}\t"),
+        format!("{hex64}é"),
+    ];
+    for token in accepted {
+        assert!(pattern.is_match(token), "accepted: {token:?}");
+        assert!(
+            token.is_empty()
+                || shared::config::Operators::default()
+                    .with_unnamed_token(token)
+                    .is_ok(),
+            "what the template lets through, the functions accept: {token:?}"
+        );
+    }
+    for token in refused {
+        assert!(!pattern.is_match(&token), "refused: {token:?}");
+    }
+}
+
 #[test]
 fn the_api_allows_cors_logs_access_as_json_and_outputs_its_url() {
     let t = template();

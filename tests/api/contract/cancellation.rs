@@ -4,7 +4,9 @@
 use serde_json::json;
 
 use super::the_vault_plays_daily;
-use crate::harness::{Event, TestApp, assert_status};
+use crate::harness::{
+    DESK_NEXT_TOKEN, Event, NIGHT_TOKEN, OPERATOR_TOKEN, TestApp, UNNAMED_TOKEN, assert_status,
+};
 
 pub async fn cancelling_a_booking_frees_the_slot_for_anyone_at_once(t: TestApp) {
     let hold_id = t.hold("s-1", "u-alice").await;
@@ -87,7 +89,7 @@ pub async fn an_operators_cancellation_needs_the_operator_and_a_reason(t: TestAp
     let hold_id = t.book("s-1", "u-alice", None).await;
     let path = format!("/holds/{hold_id}/cancel");
     let without_reason = t
-        .send(Event::post(&path, json!({})).bearer(crate::harness::OPERATOR_TOKEN))
+        .send(Event::post(&path, json!({})).bearer(OPERATOR_TOKEN))
         .await;
     assert_status(&without_reason, 422, Some("VALIDATION_ERROR"));
     assert!(
@@ -105,4 +107,56 @@ pub async fn an_operators_cancellation_needs_the_operator_and_a_reason(t: TestAp
     let anonymous = t.post(&path, json!({ "reason": "x" })).await;
     assert_status(&anonymous, 422, Some("VALIDATION_ERROR"));
     assert_eq!(t.status_of("r-101", "s-1", None).await, "BOOKED");
+}
+
+pub async fn an_operators_cancellation_records_the_name_of_the_token_on_the_day_sheet(t: TestApp) {
+    let slots = the_vault_plays_daily(&t, json!({})).await;
+    let listed = t.slots("r-vault", None).await;
+    let start_of = |id: &str| -> chrono::DateTime<chrono::Utc> {
+        let slot = listed.iter().find(|s| s["slot_id"] == id).unwrap();
+        slot["start_time"].as_str().unwrap().parse().unwrap()
+    };
+    // Four games, each booked and cancelled by the bearer of another token: desk's, desk's next
+    // one (a rotation under the same name), night's, and the unnamed OPERATOR_TOKEN.
+    let by = [
+        (OPERATOR_TOKEN, "operator:desk"),
+        (DESK_NEXT_TOKEN, "operator:desk"),
+        (NIGHT_TOKEN, "operator:night"),
+        (UNNAMED_TOKEN, "operator"),
+    ];
+    for (slot, (token, _)) in slots.iter().zip(by) {
+        let hold_id = t.book(slot, "u-alice", Some(2)).await;
+        let cancelled = t
+            .send(
+                Event::post(
+                    &format!("/holds/{hold_id}/cancel"),
+                    json!({ "reason": "Flooded basement" }),
+                )
+                .bearer(token),
+            )
+            .await;
+        assert_status(&cancelled, 200, None);
+    }
+    let from = (start_of(&slots[0]) - chrono::Duration::hours(1)).to_rfc3339();
+    let to = (start_of(&slots[3]) + chrono::Duration::hours(1)).to_rfc3339();
+    let query = format!("?from={from}&to={to}").replace('+', "%2B");
+    let sheet = t.day_sheet("r-vault", &query).await;
+    assert_status(&sheet, 200, None);
+    let recorded: Vec<(&str, &str, &str)> = sheet.body["bookings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["status"].as_str().unwrap(),
+                b["cancelled_by"].as_str().unwrap(),
+                b["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(&str, &str, &str)> = by
+        .iter()
+        .map(|(_, name)| ("CANCELLED", *name, "Flooded basement"))
+        .collect();
+    assert_eq!(recorded, expected, "{sheet:?}");
 }

@@ -185,6 +185,7 @@ scenarios! {
         a_change_of_the_rooms_rules_applies_to_its_slots_at_once,
         the_rooms_cancel_cut_off_binds_players_but_not_operators,
         an_operators_cancellation_needs_the_operator_and_a_reason,
+        an_operators_cancellation_records_the_name_of_the_token_on_the_day_sheet,
         the_day_sheet_shows_the_rooms_bookings_in_start_order_to_operators,
         a_player_reads_a_schedule_without_closure_reasons_and_the_operator_with_them,
         every_json_answer_success_or_error_carries_nosniff_and_no_store,

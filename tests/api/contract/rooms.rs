@@ -4,7 +4,9 @@ use lambda_http::http::Method;
 use serde_json::json;
 
 use super::vault;
-use crate::harness::{Event, TestApp, assert_status};
+use crate::harness::{
+    DESK_NEXT_TOKEN, Event, NIGHT_TOKEN, OPERATOR_TOKEN, TestApp, UNNAMED_TOKEN, assert_status,
+};
 
 pub async fn rooms_are_listed_with_their_name_and_capacity(t: TestApp) {
     let rooms = t.get("/rooms").await;
@@ -85,9 +87,30 @@ pub async fn operator_routes_need_an_operators_token(t: TestApp) {
     let anonymous = t.send(put(None)).await;
     assert_status(&anonymous, 401, Some("UNAUTHENTICATED"));
     assert_eq!(anonymous.header("www-authenticate"), Some("Bearer"));
-    let wrong = t.send(put(Some("not-the-operator-token"))).await;
-    assert_status(&wrong, 403, Some("OPERATOR_ONLY"));
+    // A wrong token is refused alike whatever its length: one character off a real token (the
+    // same length), a real token cut short or made longer, a short guess.
+    let mut one_off = OPERATOR_TOKEN.to_owned();
+    one_off.pop();
+    one_off.push('#');
+    let cut_short = &OPERATOR_TOKEN[..OPERATOR_TOKEN.len() - 1];
+    let made_longer = format!("{OPERATOR_TOKEN}0");
+    for wrong in [
+        one_off.as_str(),
+        cut_short,
+        made_longer.as_str(),
+        "not-the-operator-token",
+    ] {
+        let refused = t.send(put(Some(wrong))).await;
+        assert_status(&refused, 403, Some("OPERATOR_ONLY"));
+    }
     assert_status(&t.get("/rooms/r-vault").await, 404, Some("ROOM_NOT_FOUND"));
+    // Every configured token is an operator's: both of desk's (a rotation), night's, and the
+    // unnamed OPERATOR_TOKEN beside them.
+    let created = t.send(put(Some(OPERATOR_TOKEN))).await;
+    assert_status(&created, 201, None);
+    for token in [DESK_NEXT_TOKEN, NIGHT_TOKEN, UNNAMED_TOKEN] {
+        assert_status(&t.send(put(Some(token))).await, 200, None);
+    }
 }
 
 pub async fn a_room_with_a_rule_out_of_range_is_refused_naming_it(t: TestApp) {
@@ -123,7 +146,7 @@ pub async fn with_a_jwt_an_operator_is_a_caller_with_the_operator_scope(t: TestA
     // With an authorizer the bearer token is the JWT itself: the operator token means nothing.
     let token_only = Event::with_json(Method::PUT, "/rooms/r-vault", vault())
         .authenticated_as("u-alice")
-        .bearer(crate::harness::OPERATOR_TOKEN);
+        .bearer(OPERATOR_TOKEN);
     assert_status(&t.send(token_only).await, 403, Some("OPERATOR_ONLY"));
     let as_operator = Event::with_json(Method::PUT, "/rooms/r-vault", vault())
         .authenticated_as("u-staff")
