@@ -7,10 +7,15 @@ use std::path::PathBuf;
 use chrono::Duration;
 
 mod operators;
+mod server;
 
 pub use operators::{
     EVERYONES_SCOPES, MAX_OPERATOR_NAME_LEN, MIN_OPERATOR_TOKEN_LEN, OperatorToken, Operators,
     token_digest,
+};
+pub use server::{
+    DEFAULT_MAX_CONNECTIONS, MAX_LINGER_SECONDS, MAX_MAX_CONNECTIONS, MAX_TIMEOUT_SECONDS,
+    ServerLimits,
 };
 
 /// Which store backs the service.
@@ -42,6 +47,9 @@ pub struct Config {
     /// The local server also answers the benchmark's ceiling route, `GET /__ceiling?bytes=N`
     /// (`BENCH_CEILING=1`; off by default). Used by `scripts/benchmark` only.
     pub bench_ceiling: bool,
+    /// The local server's timeouts and connection bound (`HEADER_TIMEOUT_SECONDS`,
+    /// `BODY_TIMEOUT_SECONDS`, `REQUEST_TIMEOUT_SECONDS`, `MAX_CONNECTIONS`, `LINGER_SECONDS`).
+    pub server: ServerLimits,
 }
 
 /// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
@@ -93,6 +101,7 @@ impl Config {
             store: store(&get)?,
             bind: bind(&get)?,
             bench_ceiling: bench_ceiling(&get)?,
+            server: server::server_limits(&get)?,
         })
     }
 }

@@ -14,6 +14,9 @@ pub enum Error {
     Validation(String),
     #[error("Request body is larger than 64 KiB.")]
     PayloadTooLarge,
+    /// The local server's body deadline (`BODY_TIMEOUT_SECONDS`) passed before the body was in.
+    #[error("The request body did not arrive in time.")]
+    BodyTimeout,
     #[error("Room not found.")]
     RoomNotFound,
     #[error("Slot not found.")]

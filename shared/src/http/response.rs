@@ -22,6 +22,7 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
     match error {
         Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
         Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+        Error::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
         Error::RoomNotFound => (StatusCode::NOT_FOUND, "ROOM_NOT_FOUND"),
         Error::SlotNotFound => (StatusCode::NOT_FOUND, "SLOT_NOT_FOUND"),
         Error::UserNotFound => (StatusCode::NOT_FOUND, "USER_NOT_FOUND"),
