@@ -54,6 +54,21 @@ impl ConnectionLimit {
     }
 }
 
+/// After a 413 or a 408 the rest of the body is unread: the answer says `Connection: close`, so
+/// the client expects the close and hyper closes (lingering, see [`Lingering`]) instead of trying
+/// to read the next request from the middle of a body.
+pub fn close_after_refused_body(parts: &mut hyper::http::response::Parts) {
+    if matches!(
+        parts.status,
+        hyper::StatusCode::PAYLOAD_TOO_LARGE | hyper::StatusCode::REQUEST_TIMEOUT
+    ) {
+        parts.headers.insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+    }
+}
+
 /// A connection's socket that closes lingering: when hyper shuts the connection down (after the
 /// last answer is flushed), it sends FIN, then reads and discards whatever the client still
 /// sends, until the client closes, an error, or `linger` passes. Closing at once with unread

@@ -259,7 +259,8 @@ async fn handle(
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
     );
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    connection::close_after_refused_body(&mut parts);
     let bytes = match body {
         lambda_http::Body::Empty => Bytes::new(),
         lambda_http::Body::Text(text) => Bytes::from(text),

@@ -27,6 +27,9 @@
 //!   processes, started and stopped.
 //! - `preview`: the schedule preview route, against what publishing then does.
 //! - `cursor`: a listing cursor sent back outside its window.
+//! - `hostile`: hostile clients against the server binary: headers dripped a byte a second, idle
+//!   and surplus connections (`MAX_CONNECTIONS`), bodies over the limit (always a 413, never a
+//!   reset), slow bodies (408) and handlers past the request deadline (503).
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
@@ -43,6 +46,7 @@ mod cursor;
 mod dynamodb;
 mod dynamodb_local;
 mod harness;
+mod hostile;
 mod layers;
 mod loopback;
 mod model;
