@@ -1,8 +1,9 @@
 //! One client connection's bounds: hyper's HTTP/1 settings with the header-read timeout in
-//! effect ([`http1_builder`]), the cap on connections open at once ([`ConnectionLimit`]), and the
-//! lingering close ([`Lingering`]) that lets a client still sending a refused body read its answer.
+//! effect ([`http1_builder`]), the cap on connections open at once ([`ConnectionLimit`]), the
+//! send deadline for a client that stops reading ([`SendDeadline`]), and the lingering close
+//! ([`Lingering`]) that lets a client still sending a refused body read its answer.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -119,6 +120,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Lingering<S> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
@@ -154,6 +167,95 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Lingering<S> {
     }
 }
 
+/// A socket whose writes may wait at most `timeout` for the client to make room: a client that
+/// stops reading an answer (so that the kernel's buffers fill) has its connection closed then,
+/// instead of holding it, and its slot under `MAX_CONNECTIONS`, for ever. hyper has no write
+/// timeout of its own.
+pub struct SendDeadline<S> {
+    inner: S,
+    timeout: Duration,
+    /// Set while a write waits: when the wait ends the connection.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S> SendDeadline<S> {
+    pub fn new(inner: S, timeout: Duration) -> Self {
+        Self {
+            inner,
+            timeout,
+            stalled: None,
+        }
+    }
+
+    /// `polled`, the outcome of a write or flush: progress ends a wait; a wait past the timeout
+    /// is an error, which makes hyper drop the connection.
+    fn watch<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let timeout = self.timeout;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if stalled.as_mut().poll(cx).is_ready() {
+            self.stalled = None;
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client read nothing within SEND_TIMEOUT_SECONDS",
+            )));
+        }
+        Poll::Pending
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for SendDeadline<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for SendDeadline<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.watch(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(cx, polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +276,16 @@ mod tests {
         server.shutdown().await.unwrap();
         drop(server);
         assert_eq!(sender.await.unwrap(), b"answer");
+    }
+
+    #[tokio::test]
+    async fn a_write_that_the_peer_makes_no_room_for_fails_at_the_send_deadline() {
+        let (server, _client) = tokio::io::duplex(1024);
+        let mut server = SendDeadline::new(server, Duration::from_millis(100));
+        let started = std::time::Instant::now();
+        let stalled = server.write_all(&[b'x'; 4096]).await.unwrap_err();
+        assert_eq!(stalled.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= Duration::from_millis(100));
     }
 
     #[tokio::test]

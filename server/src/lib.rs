@@ -100,6 +100,7 @@ pub async fn serve_with(
             let app = app.clone();
             async move { Ok::<_, std::convert::Infallible>(handle(&app, &limits, request).await) }
         });
+        let stream = connection::SendDeadline::new(stream, limits.send_timeout);
         let io = TokioIo::new(connection::Lingering::new(stream, limits.linger));
         let connection = graceful.watch(http1.serve_connection(io, service));
         tokio::spawn(async move {

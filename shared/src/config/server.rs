@@ -1,5 +1,6 @@
 //! The local server's bounds on connections, timeouts and request bodies (`HEADER_TIMEOUT_SECONDS`,
-//! `BODY_TIMEOUT_SECONDS`, `REQUEST_TIMEOUT_SECONDS`, `MAX_CONNECTIONS`, `LINGER_SECONDS`). Read
+//! `BODY_TIMEOUT_SECONDS`, `REQUEST_TIMEOUT_SECONDS`, `SEND_TIMEOUT_SECONDS`, `MAX_CONNECTIONS`,
+//! `LINGER_SECONDS`). Read
 //! once at start; a bad value stops start-up naming the variable. The Lambda functions read them
 //! too but have no use for them: API Gateway holds the connections there.
 
@@ -11,6 +12,7 @@ pub const DEFAULT_HEADER_TIMEOUT_SECONDS: u64 = 10;
 pub const DEFAULT_BODY_TIMEOUT_SECONDS: u64 = 10;
 /// As long as API Gateway's integration timeout (30 s), the most any request may take on AWS.
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 30;
+pub const DEFAULT_SEND_TIMEOUT_SECONDS: u64 = 10;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_LINGER_SECONDS: u64 = 2;
 /// The longest any of the timeouts may be set to (an hour).
@@ -33,6 +35,9 @@ pub struct ServerLimits {
     /// How long a route's handler may take once the body is in (`REQUEST_TIMEOUT_SECONDS`,
     /// default 30); then 503 `SERVICE_UNAVAILABLE` with `Retry-After`.
     pub request_timeout: Duration,
+    /// How long one write of an answer may wait for the client to read (`SEND_TIMEOUT_SECONDS`,
+    /// default 10); then the connection is closed.
+    pub send_timeout: Duration,
     /// Connections open at once (`MAX_CONNECTIONS`, default 1024); further clients wait in the
     /// listen backlog until one closes.
     pub max_connections: usize,
@@ -48,6 +53,7 @@ impl Default for ServerLimits {
             header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECONDS),
             body_timeout: Duration::from_secs(DEFAULT_BODY_TIMEOUT_SECONDS),
             request_timeout: Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECONDS),
+            send_timeout: Duration::from_secs(DEFAULT_SEND_TIMEOUT_SECONDS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             linger: Duration::from_secs(DEFAULT_LINGER_SECONDS),
         }
@@ -75,6 +81,12 @@ pub(super) fn server_limits(get: &Lookup) -> Result<ServerLimits, ConfigError> {
         request_timeout: seconds(
             "REQUEST_TIMEOUT_SECONDS",
             defaults.request_timeout,
+            1,
+            MAX_TIMEOUT_SECONDS,
+        )?,
+        send_timeout: seconds(
+            "SEND_TIMEOUT_SECONDS",
+            defaults.send_timeout,
             1,
             MAX_TIMEOUT_SECONDS,
         )?,
@@ -123,6 +135,7 @@ mod tests {
         assert_eq!(defaults.header_timeout, Duration::from_secs(10));
         assert_eq!(defaults.body_timeout, Duration::from_secs(10));
         assert_eq!(defaults.request_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.send_timeout, Duration::from_secs(10));
         assert_eq!(defaults.max_connections, 1024);
         assert_eq!(defaults.linger, Duration::from_secs(2));
     }
@@ -133,6 +146,7 @@ mod tests {
             ("HEADER_TIMEOUT_SECONDS", "2"),
             ("BODY_TIMEOUT_SECONDS", " 3 "),
             ("REQUEST_TIMEOUT_SECONDS", "4"),
+            ("SEND_TIMEOUT_SECONDS", "5"),
             ("MAX_CONNECTIONS", "64"),
             ("LINGER_SECONDS", "0"),
         ])
@@ -143,6 +157,7 @@ mod tests {
                 header_timeout: Duration::from_secs(2),
                 body_timeout: Duration::from_secs(3),
                 request_timeout: Duration::from_secs(4),
+                send_timeout: Duration::from_secs(5),
                 max_connections: 64,
                 linger: Duration::ZERO,
             }
@@ -155,6 +170,7 @@ mod tests {
             ("HEADER_TIMEOUT_SECONDS", "0"),
             ("BODY_TIMEOUT_SECONDS", "3601"),
             ("REQUEST_TIMEOUT_SECONDS", "soon"),
+            ("SEND_TIMEOUT_SECONDS", "0"),
             ("MAX_CONNECTIONS", "0"),
             ("MAX_CONNECTIONS", "65537"),
             ("LINGER_SECONDS", "-1"),

@@ -1,6 +1,6 @@
 //! Connections that hold the server's slots: a client dripping its headers a byte a second, a
-//! kept-alive connection left idle, every connection taken, and 1,100 idle connections (more
-//! than the default `MAX_CONNECTIONS`, 1,024). The header timeout is set to 2–3 s here (the
+//! kept-alive connection left idle, every connection taken, 1,100 idle connections (more than
+//! the default `MAX_CONNECTIONS`, 1,024), and a client that never reads its answers. The header timeout is set to 2–3 s here (the
 //! default is 10 s) to keep the tests short.
 
 use std::time::{Duration, Instant};
@@ -173,4 +173,44 @@ async fn eleven_hundred_idle_connections_do_not_stop_a_new_client_once_idle_ones
         },
     )
     .await;
+}
+
+/// A client that asks for answers and never reads them (20 pipelined requests for the 860 KB
+/// docs script, a 4 KiB receive buffer) stalls the server's writes once the kernel's buffers are
+/// full; at the send deadline (1 s here) its connection is closed, so with the one connection
+/// allowed (`MAX_CONNECTIONS=1`) the next client is then served instead of waiting for ever.
+#[tokio::test]
+async fn a_client_that_stops_reading_loses_its_connection_at_the_send_deadline() {
+    let server = Server::start(&[("MAX_CONNECTIONS", "1"), ("SEND_TIMEOUT_SECONDS", "1")]).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut greedy = socket.connect(server.addr).await.unwrap();
+    let ask = b"GET /docs/rapidoc-min.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(20);
+    greedy.write_all(&ask).await.unwrap();
+
+    let asked = Instant::now();
+    let answer = within(
+        Duration::from_secs(15),
+        "the next client",
+        exchange(server.addr, GET_ROOMS_AND_CLOSE),
+    )
+    .await
+    .unwrap();
+    let waited = asked.elapsed();
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    assert!(waited < Duration::from_secs(8), "answered after {waited:?}");
+
+    // The greedy client got a part of what it asked for, then the close.
+    let mut got = Vec::new();
+    let _ = within(
+        Duration::from_secs(10),
+        "the greedy connection's end",
+        tokio::io::AsyncReadExt::read_to_end(&mut greedy, &mut got),
+    )
+    .await;
+    assert!(
+        got.len() < 20 * server::docs::RAPIDOC_JS.len(),
+        "{} bytes",
+        got.len()
+    );
 }
