@@ -50,5 +50,6 @@ mod preview;
 mod processes;
 mod reliability;
 mod runtime;
+mod sqlite_writer;
 mod template;
 mod validation;
