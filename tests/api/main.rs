@@ -50,6 +50,6 @@ mod preview;
 mod processes;
 mod reliability;
 mod runtime;
-mod sqlite_writer;
+mod sqlite;
 mod template;
 mod validation;

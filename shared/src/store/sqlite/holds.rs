@@ -129,6 +129,13 @@ fn replay(
     }))
 }
 
+/// See [`crate::store::Store::forget_idempotency_keys`].
+pub(super) fn forget_keys(tx: &Connection, before: DateTime<Utc>) -> Result<usize, Error> {
+    Ok(tx
+        .prepare_cached("DELETE FROM idempotency_keys WHERE created_at < ?1")?
+        .execute([millis(before)])?)
+}
+
 /// Stores `key` for the hold just created (a key older than the window is replaced).
 fn remember_key(
     tx: &Connection,

@@ -223,6 +223,10 @@ impl Store for SqliteStore {
         self.read(|conn| bookings::read_hold(conn, id))
     }
 
+    async fn forget_idempotency_keys(&self, before: DateTime<Utc>) -> Result<usize, Error> {
+        self.write(move |tx| holds::forget_keys(tx, before)).await
+    }
+
     async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
         self.read(|conn| bookings::user_holds(conn, user, now))
     }
