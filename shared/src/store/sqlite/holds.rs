@@ -89,13 +89,14 @@ fn create_refusal(tx: &Connection, hold: &NewHold, now: DateTime<Utc>) -> Result
     let Some((start, room)) = slot else {
         return Ok(Error::SlotNotFound);
     };
-    if !user_exists {
-        return Ok(Error::UserNotFound);
-    }
+    // The slot's own rules before the user: whoever asks, a started slot answers the same.
     let start = from_millis(start)?;
     let checked = room_of(room?)?
         .rules_for(start)
         .check_hold(start, hold.players, now);
+    if checked.is_ok() && !user_exists {
+        return Ok(Error::UserNotFound);
+    }
     Ok(match checked {
         Ok(()) => Error::SlotUnavailable,
         Err(refusal) => refusal.into(),
