@@ -526,7 +526,7 @@ pub struct TestApp {
     _seeded: Option<Seeded>,
 }
 
-fn start_time() -> DateTime<Utc> {
+pub fn start_time() -> DateTime<Utc> {
     let now = Utc::now();
     now.duration_trunc(Duration::seconds(1)).unwrap_or(now)
 }

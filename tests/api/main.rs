@@ -54,5 +54,6 @@ mod preview;
 mod processes;
 mod reliability;
 mod runtime;
+mod sqlite;
 mod template;
 mod validation;
