@@ -5,6 +5,7 @@
 //! development and for one-venue deployments on the SQLite store. The `seed` command is in
 //! [`seed_command`].
 
+pub mod ratelimit;
 pub mod seed_command;
 
 /// The API's contract and its interactive docs page, embedded in the binary (`server/assets/`).
@@ -42,6 +43,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use lambda_http::RequestExt;
 use tokio::net::TcpListener;
 
+pub use ratelimit::Limits;
 use shared::Error;
 use shared::horizon;
 use shared::http::{App, MAX_BODY_BYTES, error_response, router_miss};
@@ -52,16 +54,19 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves `app` on `listener` under `limits` until `shutdown` resolves, then lets in-flight
+/// requests finish.
 pub async fn serve(
     app: App,
+    limits: Limits,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    let sweeper = limits.any().then(|| tokio::spawn(limits.clone().sweep()));
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(err) => {
@@ -74,10 +79,10 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
+        let (app, limits) = (app.clone(), limits.clone());
         let service = service_fn(move |request| {
-            let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(&app, request).await) }
+            let (app, limits) = (app.clone(), limits.clone());
+            async move { Ok::<_, std::convert::Infallible>(handle(&app, &limits, peer, request).await) }
         });
         let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
@@ -86,6 +91,9 @@ pub async fn serve(
                 tracing::debug!(%err, "connection closed with an error");
             }
         });
+    }
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
     }
     tracing::info!("shutting down: finishing in-flight requests");
     tokio::select! {
@@ -124,12 +132,12 @@ async fn extend_horizons_daily(app: App) {
     }
 }
 
-/// Binds `addr` and serves until Ctrl-C, moving the scheduled rooms' horizons daily.
-pub async fn run(app: App, addr: SocketAddr) -> std::io::Result<()> {
+/// Binds `addr` and serves under `limits` until Ctrl-C, moving the scheduled rooms' horizons daily.
+pub async fn run(app: App, limits: Limits, addr: SocketAddr) -> std::io::Result<()> {
     let horizons = tokio::spawn(extend_horizons_daily(app.clone()));
     let listener = TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let served = serve(app, listener, async {
+    let served = serve(app, limits, listener, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await;
@@ -172,7 +180,12 @@ fn ceiling(query: Option<&str>) -> Response<Full<Bytes>> {
     response
 }
 
-async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(
+    app: &App,
+    limits: &Limits,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     if CEILING.get().is_some() && request.uri().path() == "/__ceiling" {
         return ceiling(request.uri().query());
     }
@@ -209,13 +222,18 @@ async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> 
     let request_id = format!("local-{}", NEXT_REQUEST.fetch_add(1, Ordering::Relaxed));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = match to_lambda_request(request, &request_id).await {
-        Ok((route, request)) => match app.handle(route, request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
+    let admission = limits.admit(peer, &method, request.headers(), &app.operators);
+    let mut response = match admission.refusal() {
+        Some(limited) => error_response(limited, &request_id),
+        None => match to_lambda_request(request, &request_id).await {
+            Ok((route, request)) => match app.handle(route, request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+            Err(err) => error_response(err, &request_id),
         },
-        Err(err) => error_response(err, &request_id),
     };
+    admission.stamp(&mut response);
     tracing::info!(
         request_id,
         %method,

@@ -6,8 +6,12 @@ use std::path::PathBuf;
 
 use chrono::Duration;
 
+mod limits;
 mod operators;
 
+pub use limits::{
+    DEFAULT_RATE_LIMIT_AUTH, DEFAULT_RATE_LIMIT_WRITES, MAX_RATE_COUNT, Rate, RateLimits, Window,
+};
 pub use operators::{
     EVERYONES_SCOPES, MAX_OPERATOR_NAME_LEN, MIN_OPERATOR_TOKEN_LEN, OperatorToken, Operators,
     token_digest,
@@ -42,6 +46,9 @@ pub struct Config {
     /// The local server also answers the benchmark's ceiling route, `GET /__ceiling?bytes=N`
     /// (`BENCH_CEILING=1`; off by default). Used by `scripts/benchmark` only.
     pub bench_ceiling: bool,
+    /// The local server's rate limits per client address (`RATE_LIMIT`, `RATE_LIMIT_WRITES`,
+    /// `RATE_LIMIT_AUTH`, `TRUST_PROXY`); on by default.
+    pub rate_limits: RateLimits,
 }
 
 /// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
@@ -93,6 +100,7 @@ impl Config {
             store: store(&get)?,
             bind: bind(&get)?,
             bench_ceiling: bench_ceiling(&get)?,
+            rate_limits: limits::rate_limits(&get)?,
         })
     }
 }

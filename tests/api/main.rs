@@ -27,6 +27,7 @@
 //!   processes, started and stopped.
 //! - `preview`: the schedule preview route, against what publishing then does.
 //! - `cursor`: a listing cursor sent back outside its window.
+//! - `hostile`: hostile clients against the server's binary (`hostile::rates`: the rate limits).
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
@@ -43,6 +44,7 @@ mod cursor;
 mod dynamodb;
 mod dynamodb_local;
 mod harness;
+mod hostile;
 mod layers;
 mod loopback;
 mod model;

@@ -33,6 +33,12 @@ impl ServerProcess {
     /// its "listening on http://…" line; its later output is read and dropped, so that a full
     /// pipe never stalls its logging.
     pub async fn start(db: &Path) -> Self {
+        Self::start_with(db, &[("RATE_LIMIT", "off")]).await
+    }
+
+    /// As [`Self::start`], with the settings `env` (the rate limits are on unless `env` turns
+    /// them off: the binary's default).
+    pub async fn start_with(db: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(crate::binaries::server())
             .env("SQLITE_PATH", db)
             .env("PORT", "0")
@@ -40,6 +46,11 @@ impl ServerProcess {
             .env_remove("STORE")
             .env_remove("TABLE_NAME")
             .env_remove("BIND_ADDR")
+            .env_remove("RATE_LIMIT")
+            .env_remove("RATE_LIMIT_WRITES")
+            .env_remove("RATE_LIMIT_AUTH")
+            .env_remove("TRUST_PROXY")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
