@@ -86,18 +86,21 @@ impl<C: Clock + Clone> Limits<C> {
         operators: &Operators,
     ) -> Admission {
         let mut admission = Admission::default();
-        if !self.any() {
+        let writes = self
+            .writes
+            .as_ref()
+            .filter(|_| matches!(*method, Method::POST | Method::PUT));
+        let credentials = self.auth.as_ref().zip(headers.get(AUTHORIZATION));
+        if writes.is_none() && credentials.is_none() {
+            // Most reads: nothing to decide, not even the client's address.
             return admission;
         }
         let client = self.client(peer, headers);
-        if let Some(writes) = &self.writes
-            && matches!(*method, Method::POST | Method::PUT)
-        {
+        if let Some(writes) = writes {
             admission.record(writes.decide(client, Spend::Always));
         }
-        if let Some(auth) = &self.auth
+        if let Some((auth, credentials)) = credentials
             && admission.refusal.is_none()
-            && let Some(credentials) = headers.get(AUTHORIZATION)
         {
             let spend = if is_operator(credentials, operators) {
                 Spend::Never
