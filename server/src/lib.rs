@@ -8,6 +8,7 @@
 
 pub mod body;
 pub mod connection;
+pub mod ratelimit;
 pub mod seed_command;
 
 /// The API's contract and its interactive docs page, embedded in the binary (`server/assets/`).
@@ -44,6 +45,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use lambda_http::RequestExt;
 use tokio::net::TcpListener;
 
+pub use ratelimit::Limits;
 use shared::Error;
 use shared::config::ServerLimits;
 use shared::horizon;
@@ -55,20 +57,22 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
-/// Serves `app` on `listener` with the default [`ServerLimits`] until `shutdown` resolves, then
-/// lets in-flight requests finish.
+/// Serves `app` on `listener` under the rate limits `rates` and the default connection bounds
+/// ([`ServerLimits`]) until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     app: App,
+    rates: Limits,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve_with(app, listener, ServerLimits::default(), shutdown).await
+    serve_with(app, rates, listener, ServerLimits::default(), shutdown).await
 }
 
-/// Serves `app` on `listener` within `limits` until `shutdown` resolves, then lets in-flight
-/// requests finish.
+/// Serves `app` on `listener` under the rate limits `rates` and within the connection bounds
+/// `limits` until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve_with(
     app: App,
+    rates: Limits,
     listener: TcpListener,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
@@ -76,13 +80,14 @@ pub async fn serve_with(
     let graceful = GracefulShutdown::new();
     let open = connection::ConnectionLimit::new(limits.max_connections);
     let http1 = connection::http1_builder(&limits);
+    let sweeper = rates.any().then(|| tokio::spawn(rates.clone().sweep()));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
             permit = open.acquire() => permit,
             () = &mut shutdown => break,
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(err) => {
@@ -95,10 +100,14 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
+        let (app, rates, bounds) = (app.clone(), rates.clone(), limits);
         let service = service_fn(move |request| {
-            let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(&app, &limits, request).await) }
+            let (app, rates, bounds) = (app.clone(), rates.clone(), bounds);
+            async move {
+                Ok::<_, std::convert::Infallible>(
+                    handle(&app, &rates, &bounds, peer, request).await,
+                )
+            }
         });
         let stream = connection::SendDeadline::new(stream, limits.send_timeout);
         let io = TokioIo::new(connection::Lingering::new(stream, limits.linger));
@@ -109,6 +118,9 @@ pub async fn serve_with(
             }
             drop(permit);
         });
+    }
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
     }
     tracing::info!("shutting down: finishing in-flight requests");
     tokio::select! {
@@ -147,13 +159,18 @@ async fn extend_horizons_daily(app: App) {
     }
 }
 
-/// Binds `addr` and serves within `limits` until Ctrl-C, moving the scheduled rooms' horizons
-/// daily.
-pub async fn run(app: App, addr: SocketAddr, limits: ServerLimits) -> std::io::Result<()> {
+/// Binds `addr` and serves under the rate limits `rates` and within the connection bounds
+/// `limits` until Ctrl-C, moving the scheduled rooms' horizons daily.
+pub async fn run(
+    app: App,
+    rates: Limits,
+    addr: SocketAddr,
+    limits: ServerLimits,
+) -> std::io::Result<()> {
     let horizons = tokio::spawn(extend_horizons_daily(app.clone()));
     let listener = TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let served = serve_with(app, listener, limits, async {
+    let served = serve_with(app, rates, listener, limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await;
@@ -198,7 +215,9 @@ fn ceiling(query: Option<&str>) -> Response<Full<Bytes>> {
 
 async fn handle(
     app: &App,
+    rates: &Limits,
     limits: &ServerLimits,
+    peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     if CEILING.get().is_some() && request.uri().path() == "/__ceiling" {
@@ -237,22 +256,12 @@ async fn handle(
     let request_id = format!("local-{}", NEXT_REQUEST.fetch_add(1, Ordering::Relaxed));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = match to_lambda_request(request, &request_id, limits.body_timeout).await {
-        Ok((route, request)) => {
-            match tokio::time::timeout(limits.request_timeout, app.handle(route, request)).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
-                Err(_) => error_response(
-                    Error::Unavailable(format!(
-                        "the request deadline ({} s, REQUEST_TIMEOUT_SECONDS) passed",
-                        limits.request_timeout.as_secs()
-                    )),
-                    &request_id,
-                ),
-            }
-        }
-        Err(err) => error_response(err, &request_id),
+    let admission = rates.admit(peer, &method, request.headers(), &app.operators);
+    let mut response = match admission.refusal() {
+        Some(limited) => error_response(limited, &request_id),
+        None => answer(app, request, &request_id, limits).await,
     };
+    admission.stamp(&mut response);
     tracing::info!(
         request_id,
         %method,
@@ -269,6 +278,32 @@ async fn handle(
         _ => Bytes::new(),
     };
     Response::from_parts(parts, Full::new(bytes))
+}
+
+/// A request let in by the rate limits: its body read within the body deadline, then its route's
+/// handler within the request deadline (503 past it).
+async fn answer(
+    app: &App,
+    request: Request<Incoming>,
+    request_id: &str,
+    limits: &ServerLimits,
+) -> lambda_http::Response<lambda_http::Body> {
+    match to_lambda_request(request, request_id, limits.body_timeout).await {
+        Ok((route, request)) => {
+            match tokio::time::timeout(limits.request_timeout, app.handle(route, request)).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => error_response(
+                    Error::Unavailable(format!(
+                        "the request deadline ({} s, REQUEST_TIMEOUT_SECONDS) passed",
+                        limits.request_timeout.as_secs()
+                    )),
+                    request_id,
+                ),
+            }
+        }
+        Err(err) => error_response(err, request_id),
+    }
 }
 
 /// Turns a hyper request into the `lambda_http::Request` the handlers take, as API Gateway would:

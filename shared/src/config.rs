@@ -6,9 +6,13 @@ use std::path::PathBuf;
 
 use chrono::Duration;
 
+mod limits;
 mod operators;
 mod server;
 
+pub use limits::{
+    DEFAULT_RATE_LIMIT_AUTH, DEFAULT_RATE_LIMIT_WRITES, MAX_RATE_COUNT, Rate, RateLimits, Window,
+};
 pub use operators::{
     EVERYONES_SCOPES, MAX_OPERATOR_NAME_LEN, MIN_OPERATOR_TOKEN_LEN, OperatorToken, Operators,
     token_digest,
@@ -50,6 +54,9 @@ pub struct Config {
     /// The local server's timeouts and connection bound (`HEADER_TIMEOUT_SECONDS`,
     /// `BODY_TIMEOUT_SECONDS`, `REQUEST_TIMEOUT_SECONDS`, `MAX_CONNECTIONS`, `LINGER_SECONDS`).
     pub server: ServerLimits,
+    /// The local server's rate limits per client address (`RATE_LIMIT`, `RATE_LIMIT_WRITES`,
+    /// `RATE_LIMIT_AUTH`, `TRUST_PROXY`); on by default.
+    pub rate_limits: RateLimits,
 }
 
 /// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
@@ -102,6 +109,7 @@ impl Config {
             bind: bind(&get)?,
             bench_ceiling: bench_ceiling(&get)?,
             server: server::server_limits(&get)?,
+            rate_limits: limits::rate_limits(&get)?,
         })
     }
 }

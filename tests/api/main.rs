@@ -29,7 +29,8 @@
 //! - `cursor`: a listing cursor sent back outside its window.
 //! - `hostile`: hostile clients against the server binary: headers dripped a byte a second, idle
 //!   and surplus connections (`MAX_CONNECTIONS`), bodies over the limit (always a 413, never a
-//!   reset), slow bodies (408) and handlers past the request deadline (503).
+//!   reset), slow bodies (408), handlers past the request deadline (503), and floods of writes
+//!   and guessed operator tokens from one address (the rate limits, 429).
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!

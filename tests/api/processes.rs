@@ -36,7 +36,8 @@ impl ServerProcess {
         Self::start_with(db, &[]).await
     }
 
-    /// [`start`](Self::start) with more variables set (`envs`, e.g. a short timeout).
+    /// [`start`](Self::start) with more variables set (`envs`, e.g. a short timeout). The rate
+    /// limits are off unless `envs` turns them on (`RATE_LIMIT=on`).
     pub async fn start_with(db: &Path, envs: &[(&str, &str)]) -> Self {
         let mut child = Command::new(crate::binaries::server())
             .env("SQLITE_PATH", db)
@@ -45,6 +46,10 @@ impl ServerProcess {
             .env_remove("STORE")
             .env_remove("TABLE_NAME")
             .env_remove("BIND_ADDR")
+            .env_remove("RATE_LIMIT_WRITES")
+            .env_remove("RATE_LIMIT_AUTH")
+            .env_remove("TRUST_PROXY")
+            .env("RATE_LIMIT", "off")
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -1,11 +1,13 @@
 //! Hostile clients against the real server binary (`escape-room-server`, started per test with
 //! the limit under test set short): slow headers, idle and surplus connections
-//! ([`connections`]); bodies over the limit, slow bodies and slow handlers ([`bodies`]). Each
+//! ([`connections`]); bodies over the limit, slow bodies and slow handlers ([`bodies`]); floods
+//! of writes and guessed operator tokens from one address, the rate limits ([`rates`]). Each
 //! speaks raw HTTP/1.1 over its own TCP connection where a client library would hide what the
 //! server did (a reset, a close, a `100 Continue`).
 
 mod bodies;
 mod connections;
+mod rates;
 
 use std::net::SocketAddr;
 use std::time::Duration;
