@@ -84,8 +84,9 @@ struct Model {
     now: DateTime<Utc>,
     starts: [DateTime<Utc>; 2],
     holds: Vec<ModelHold>,
-    /// Idempotency keys: (slot, user) of the first request and the hold it made.
-    keys: HashMap<usize, ((usize, usize), usize)>,
+    /// Idempotency keys, each its player's own: (user, key) → the first request's slot and the
+    /// hold it made.
+    keys: HashMap<(usize, usize), (usize, usize)>,
 }
 
 /// The expected answer: a status and, for an error, its code.
@@ -109,9 +110,9 @@ impl Model {
     /// Create: `Some(hold index)` of the hold answered 201.
     fn create(&mut self, slot: usize, user: usize, key: Option<usize>) -> (Answer, Option<usize>) {
         if let Some(key) = key
-            && let Some(&(request, hold)) = self.keys.get(&key)
+            && let Some(&(first_slot, hold)) = self.keys.get(&(user, key))
         {
-            return if request == (slot, user) {
+            return if first_slot == slot {
                 ((201, None), Some(hold))
             } else {
                 ((422, Some("IDEMPOTENCY_KEY_REUSED")), None)
@@ -132,7 +133,7 @@ impl Model {
         });
         let index = self.holds.len() - 1;
         if let Some(key) = key {
-            self.keys.insert(key, ((slot, user), index));
+            self.keys.insert((user, key), (slot, index));
         }
         ((201, None), Some(index))
     }

@@ -42,7 +42,9 @@ pub async fn a_party_outside_the_rooms_players_is_refused_and_looked_up_with_its
 
 pub async fn a_slot_inside_the_rooms_notice_period_is_closed_and_cannot_be_held(t: TestApp) {
     let slots = the_vault_plays_daily(&t, json!({ "min_notice_minutes": 120 })).await;
-    let game = &slots[0];
+    // Not the first game: from about 15:00 UTC today's last game is less than the notice away.
+    // The second is at least 8 hours away whenever the test runs (games at 10:00 and 18:00).
+    let game = &slots[1];
     t.advance_to_before_start("r-vault", game, 2 * 3600 + 60)
         .await;
     assert_eq!(t.status_of("r-vault", game, None).await, "AVAILABLE");
@@ -50,7 +52,7 @@ pub async fn a_slot_inside_the_rooms_notice_period_is_closed_and_cannot_be_held(
     let hold_id = t.hold(game, "u-alice").await;
     t.advance(120);
     assert_status(&t.confirm(&hold_id, "u-alice").await, 200, None);
-    let next = &slots[1];
+    let next = &slots[2];
     t.advance_to_before_start("r-vault", next, 3600).await;
     assert_eq!(t.status_of("r-vault", next, None).await, "CLOSED");
     let late = t.create_hold(next, "u-bob").await;
