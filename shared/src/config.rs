@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use chrono::Duration;
 
-mod limits;
+mod bounds;
 mod operators;
 
-pub use limits::Limits;
+pub use bounds::Bounds;
 
 pub use operators::{
     EVERYONES_SCOPES, MAX_OPERATOR_NAME_LEN, MIN_OPERATOR_TOKEN_LEN, OperatorToken, Operators,
@@ -46,8 +46,8 @@ pub struct Config {
     /// (`BENCH_CEILING=1`; off by default). Used by `scripts/benchmark` only.
     pub bench_ceiling: bool,
     /// The bounds on one request's work: a schedule's size and the number of rooms
-    /// (`SCHEDULE_MAX_*`, `MAX_ROOMS`; see [`Limits`]).
-    pub limits: Limits,
+    /// (`SCHEDULE_MAX_*`, `MAX_ROOMS`; see [`Bounds`]).
+    pub bounds: Bounds,
 }
 
 /// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
@@ -99,7 +99,7 @@ impl Config {
             store: store(&get)?,
             bind: bind(&get)?,
             bench_ceiling: bench_ceiling(&get)?,
-            limits: limits::limits(&get)?,
+            bounds: bounds::bounds(&get)?,
         })
     }
 }

@@ -26,6 +26,11 @@
 //!   `scripts/test-binaries`); `processes`: the server and a private DynamoDB Local as child
 //!   processes, started and stopped.
 //! - `preview`: the schedule preview route, against what publishing then does.
+//! - `hostile_bounds` (`hostile/bounds.rs`): a schedule over each limit → 422 in under 100 ms on
+//!   the local server, the room limit under simultaneous creations on both stores, a record over
+//!   DynamoDB's size limit → 422.
+//! - `publication`: a publication on DynamoDB stopped in the middle says so and is completed by
+//!   the daily horizon run.
 //! - `cursor`: a listing cursor sent back outside its window.
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
@@ -43,11 +48,14 @@ mod cursor;
 mod dynamodb;
 mod dynamodb_local;
 mod harness;
+#[path = "hostile/bounds.rs"]
+mod hostile_bounds;
 mod layers;
 mod loopback;
 mod model;
 mod preview;
 mod processes;
+mod publication;
 mod reliability;
 mod runtime;
 mod template;

@@ -38,7 +38,7 @@ pub async fn put(call: &Call<'_>) -> Answer {
     let created = call
         .app
         .store
-        .put_room(&room, call.app.limits.rooms, call.now)
+        .put_room(&room, call.app.bounds.rooms, call.now)
         .await?;
     let status = if created {
         StatusCode::CREATED

@@ -4,10 +4,10 @@
 
 use super::{ConfigError, Lookup};
 
-/// The limits as read; `None` is `off`. (The schedule's own type is `schedule::Limits`; this
+/// The bounds as read; `None` is `off`. (The schedule's own type is `schedule::Limits`; this
 /// leaf imports nothing of the crate, so `http` copies these into it.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct Bounds {
     /// `SCHEDULE_MAX_STARTS_PER_DAY`, default 48.
     pub starts_per_day: Option<usize>,
     /// `SCHEDULE_MAX_WEEKLY_ENTRIES`, default 50.
@@ -22,7 +22,7 @@ pub struct Limits {
     pub rooms: Option<usize>,
 }
 
-impl Default for Limits {
+impl Default for Bounds {
     fn default() -> Self {
         Self {
             starts_per_day: Some(48),
@@ -35,7 +35,7 @@ impl Default for Limits {
     }
 }
 
-impl Limits {
+impl Bounds {
     /// No limit at all (tests that are not about a limit).
     pub const OFF: Self = Self {
         starts_per_day: None,
@@ -52,9 +52,9 @@ impl Limits {
 const MAX_SETTING: usize = 100_000_000;
 
 /// Reads the six limit variables.
-pub(super) fn limits(get: &Lookup) -> Result<Limits, ConfigError> {
-    let defaults = Limits::default();
-    Ok(Limits {
+pub(super) fn bounds(get: &Lookup) -> Result<Bounds, ConfigError> {
+    let defaults = Bounds::default();
+    Ok(Bounds {
         starts_per_day: limit(get, "SCHEDULE_MAX_STARTS_PER_DAY", defaults.starts_per_day)?,
         weekly_entries: limit(get, "SCHEDULE_MAX_WEEKLY_ENTRIES", defaults.weekly_entries)?,
         closures: limit(get, "SCHEDULE_MAX_CLOSURES", defaults.closures)?,
@@ -93,18 +93,18 @@ mod tests {
 
     use super::*;
 
-    fn limits_of(vars: &[(&str, &str)]) -> Result<Limits, String> {
+    fn limits_of(vars: &[(&str, &str)]) -> Result<Bounds, String> {
         let map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        limits(&|k: &str| map.get(k).cloned()).map_err(|e| e.to_string())
+        bounds(&|k: &str| map.get(k).cloned()).map_err(|e| e.to_string())
     }
 
     #[test]
     fn the_defaults_are_48_starts_50_entries_400_closures_200_characters_20000_slots_500_rooms() {
         let limits = limits_of(&[]).unwrap();
-        assert_eq!(limits, Limits::default());
+        assert_eq!(limits, Bounds::default());
         assert_eq!(
             (
                 limits.starts_per_day,
@@ -138,7 +138,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             limits,
-            Limits {
+            Bounds {
                 starts_per_day: Some(96),
                 weekly_entries: None,
                 closures: Some(10),
