@@ -19,8 +19,8 @@ use shared::store::{Provision, SlotWindow, Store};
 use crate::harness::{OPERATOR_TOKEN, TestApp, assert_status, poll_until};
 use crate::processes::{PrivateDynamo, free_port};
 
-/// Every half hour but 10:00 (47 games a day of 20 minutes), the Berlin room bookable 60 days
-/// ahead: about 2,800 slots, more than DynamoDB Local writes before it is stopped.
+/// Every half hour but 10:00 (47 games a day of 20 minutes), the Berlin room bookable 30 days
+/// ahead: about 1,400 slots, more than DynamoDB Local writes before it is stopped.
 fn every_half_hour_but_ten() -> Value {
     let starts: Vec<String> = (0..48)
         .map(|i| format!("{:02}:{:02}", i / 2, (i % 2) * 30))
@@ -45,6 +45,7 @@ async fn slots_now(store: &dyn Store, room: &RoomId, now: chrono::DateTime<Utc>)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_publication_interrupted_by_dynamodb_stopping_says_so_and_the_daily_run_completes_it() {
+    let started = std::time::Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let dynamo = PrivateDynamo::start(dir.path(), port).await;
@@ -78,7 +79,7 @@ async fn a_publication_interrupted_by_dynamodb_stopping_says_so_and_the_daily_ru
     // The room plays daily at 10:00; one game is held, another booked.
     let room = json!({
         "name": "The Long Year", "time_zone": "Europe/Berlin", "min_players": 1,
-        "max_players": 4, "duration_minutes": 20, "max_advance_days": 60
+        "max_players": 4, "duration_minutes": 20, "max_advance_days": 30
     });
     // A JVM just started can be slow to answer at first: each sent again until it is done, as
     // an operator does after a 503 (both are idempotent).
@@ -116,8 +117,10 @@ async fn a_publication_interrupted_by_dynamodb_stopping_says_so_and_the_daily_ru
         },
     )
     .await;
+    eprintln!("{:?}: stopping DynamoDB Local", started.elapsed());
     dynamo.stop().await;
     let answer = publishing.await.unwrap();
+    eprintln!("{:?}: the publication answered", started.elapsed());
     assert_status(&answer, 503, Some("SCHEDULE_INCOMPLETE"));
     let message = answer.body["message"].as_str().unwrap();
     assert!(
@@ -128,6 +131,7 @@ async fn a_publication_interrupted_by_dynamodb_stopping_says_so_and_the_daily_ru
 
     // DynamoDB Local is back with its data: the schedule is there, its slots are not all there.
     let _back = PrivateDynamo::start(dir.path(), port).await;
+    eprintln!("{:?}: DynamoDB Local back", started.elapsed());
     let saved = poll_until(
         "the schedule read back",
         StdDuration::from_secs(60),
@@ -153,12 +157,13 @@ async fn a_publication_interrupted_by_dynamodb_stopping_says_so_and_the_daily_ru
     // that fails is itself an interrupted publication, completed by the next).
     let runs = poll_until(
         "a daily run that completes",
-        StdDuration::from_secs(120),
+        StdDuration::from_secs(240),
         StdDuration::from_millis(100),
         || async { horizon::extend_horizons(store.as_ref(), now).await.ok() },
     )
     .await;
     assert!(runs.iter().any(|r| r.room_id == id), "{runs:?}");
+    eprintln!("{:?}: the daily run completed: {runs:?}", started.elapsed());
     let after = horizon::slots_between(store.as_ref(), &id, now, end, now)
         .await
         .unwrap();

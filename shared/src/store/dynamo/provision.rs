@@ -22,6 +22,7 @@ use aws_smithy_http_client::tls;
 
 use super::DynamoStore;
 use super::errors::sdk_error;
+use super::rooms::{ROOM_COUNT, room_count_key};
 use super::schema::*;
 use crate::domain::{Room, Slot, SlotId, SlotKey, UserId};
 use crate::error::Error;
@@ -419,7 +420,7 @@ impl Provision for DynamoStore {
     }
 }
 
-/// Sets the room counter ([`ROOM_COUNT_SK`]) to the number of rooms in the table (a `Query` of
+/// Sets the room counter (`rooms::room_count_key`) to the number of rooms in the table (a `Query` of
 /// `gsi2`, counting, page by page, then one `PutItem`): after a load, and on a table whose rooms
 /// were stored before the counter existed. Set-up, not request path: a room created by a request
 /// while it runs may be counted once too few until the next seed.

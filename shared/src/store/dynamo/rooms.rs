@@ -22,6 +22,21 @@ use crate::domain::{Room, RoomId, SlotKey, too_many_rooms};
 use crate::error::Error;
 use crate::store::{from_millis, millis};
 
+/// The room counter's sort key (under `ROOMS_PK`): how many rooms exist, kept by each
+/// creation's transaction and set by seeding, so `MAX_ROOMS` is checked atomically.
+pub(super) const ROOM_COUNT_SK: &str = "#COUNT";
+/// The room counter's count attribute.
+pub(super) const ROOM_COUNT: &str = "room_count";
+
+/// The room counter's key.
+pub(super) fn room_count_key() -> Result<HashMap<String, AttributeValue>, Error> {
+    Key {
+        pk: ROOMS_PK.into(),
+        sk: ROOM_COUNT_SK.into(),
+    }
+    .item()
+}
+
 /// How often a room's creation is sent in all while other creations are writing the counter at
 /// that moment (`TransactionConflict`): simultaneous creations all write it, so conflicts are
 /// the rule there, not the exception.

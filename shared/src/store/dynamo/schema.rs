@@ -68,22 +68,9 @@ pub(super) const HOLD_SK: &str = "HOLD";
 pub(super) const USER_SK: &str = "USER";
 pub(super) const IDEM_SK: &str = "IDEM";
 pub(super) const SCHEDULE_SK: &str = "SCHEDULE";
-/// The `gsi2` partition that lists every room; also the partition of the room counter.
+/// The `gsi2` partition that lists every room; also the partition of the room counter
+/// (`rooms::room_count_key`).
 pub(super) const ROOMS_PK: &str = "ROOMS";
-/// The room counter's sort key (under [`ROOMS_PK`]): how many rooms exist, kept by each
-/// creation's transaction and set by seeding, so `MAX_ROOMS` is checked atomically.
-pub(super) const ROOM_COUNT_SK: &str = "#COUNT";
-/// The room counter's count attribute.
-pub(super) const ROOM_COUNT: &str = "room_count";
-
-/// The room counter's key.
-pub(super) fn room_count_key() -> Result<HashMap<String, AttributeValue>, Error> {
-    Key {
-        pk: ROOMS_PK.into(),
-        sk: ROOM_COUNT_SK.into(),
-    }
-    .item()
-}
 
 // ── Keys ────────────────────────────────────────────────────────────────────────────────────
 
