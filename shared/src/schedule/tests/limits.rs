@@ -126,11 +126,17 @@ fn one_minute_games_all_day_for_366_days_are_refused_from_their_count_in_millise
     let from = utc("2030-01-01T00:00:00Z");
     let until = from + Duration::days(366);
     let schedule = with_starts(1_440);
-    let started = Instant::now();
-    let message = plan_within(&schedule, &rules, &room(), from, until, Some(20_000))
-        .unwrap_err()
-        .0;
-    let took = started.elapsed();
+    // The fastest of five, so that a busy machine's scheduling is not taken for work done:
+    // planning the 527,000 slots takes seconds in a debug build, every time.
+    let mut took = std::time::Duration::MAX;
+    let mut message = String::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        message = plan_within(&schedule, &rules, &room(), from, until, Some(20_000))
+            .unwrap_err()
+            .0;
+        took = took.min(started.elapsed());
+    }
     assert!(
         message.contains("about 52") && message.contains("at most 20000 slots"),
         "{message}"
