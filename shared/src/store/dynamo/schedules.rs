@@ -1,6 +1,6 @@
 //! A room's weekly schedule: reading it (one `GetItem`), and applying one, which is not one
 //! request: a schedule changes up to `SCHEDULE_MAX_PLANNED_SLOTS` slot items. One `PutItem` of
-//! the schedule, the room's slots from `from` (one `Query` per 1 MB page of `gsi1`), then, 32 in
+//! the schedule, the room's slots from `from` (one `Query` per 1,000 slots of `gsi1`), then, 32 in
 //! flight, one conditional write per slot to create, move or remove ([`SlotChange`]), each
 //! guarded so that a hold racing the schedule is never lost.
 //!
@@ -29,6 +29,9 @@ use crate::domain::{HoldStatus, Room, RoomId, Slot, SlotId, SlotKey, SlotRules, 
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 use crate::store::{Applied, SlotWindow, millis, overlaps};
+
+/// Slots read per `Query` while applying a schedule.
+const FUTURE_SLOTS_PAGE: usize = 1_000;
 
 /// See [`crate::store::Store::get_schedule`].
 pub(super) async fn get(store: &DynamoStore, room: &RoomId) -> Result<Option<Schedule>, Error> {
@@ -128,7 +131,9 @@ async fn put_schedule(
     Ok(())
 }
 
-/// The room's slots starting at or after `from`, as a listing reads them, page after page.
+/// The room's slots starting at or after `from`, as a listing reads them, page after page of
+/// [`FUTURE_SLOTS_PAGE`] (one `Query` each, short enough for the SDK's attempt timeout even when
+/// the room has its 20,000 planned slots: 10,000 at once timed out on DynamoDB Local).
 async fn future_slots(
     store: &DynamoStore,
     room: &RoomId,
@@ -141,7 +146,7 @@ async fn future_slots(
             from,
             to: None,
             after,
-            limit: 10_000,
+            limit: FUTURE_SLOTS_PAGE,
         };
         let page = slots::list(store, room, &window).await?;
         let full = page.len() > window.limit;
