@@ -17,9 +17,17 @@ Sections:
   5. in-process handler latency per route (criterion: server/benches/handlers.rs);
   6. the cold start of every function (bench/cold_start.py) on both stores;
   7. the Lambda packages AWS runs: binary and zip of every function for arm64 and x86_64
-     (scripts/build-lambdas, DynamoDB only).
+     (scripts/build-lambdas, DynamoDB only);
+  8. the rate limits' cost: listing and holds per second at 16 connections with the limits on (at
+     their defaults, TRUST_PROXY=1, every request from a client address of its own, so none is
+     refused and every write is a new key) beside off, alternating, and the ratio.
 
-usage: bench/benchmark.py   (run by scripts/benchmark, which builds and installs what it needs)
+Every server runs with RATE_LIMIT=off (one address sends thousands of writes a second) except the
+limits' own "on" server in section 8.
+
+usage: bench/benchmark.py          (run by scripts/benchmark, which builds and installs what it needs)
+       bench/benchmark.py limits   (section 8 alone, printed, BENCHMARKS.md left as it is; needs
+                                    target/release/escape-room-server and wrk)
 """
 import functools
 import json
@@ -75,7 +83,8 @@ def wait_for(url, seconds=60):
 class Server:
     def __init__(self, env, seed_args=None):
         self.port = free_port()
-        self.env = dict(os.environ, PORT=str(self.port), RUST_LOG="warn", BENCH_CEILING="1", **env)
+        self.env = {**os.environ, "PORT": str(self.port), "RUST_LOG": "warn", "BENCH_CEILING": "1",
+                    "RATE_LIMIT": "off", **env}
         if seed_args is not None:
             subprocess.run([SERVER, "seed", *seed_args], env=self.env, check=True, stdout=subprocess.DEVNULL)
         self.log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)
@@ -518,6 +527,83 @@ def cold_starts():
     return ok
 
 
+# ── 8. the rate limits' cost ─────────────────────────────────────────────────────────────────
+
+# Rounds of the limits' phase: each round measures off and on back to back (in turn first).
+LIMITS_ROUNDS = int(os.environ.get("BENCH_LIMITS_ROUNDS", "4"))
+# Its data set: 100 rooms of this many slots (each wrk thread takes 50 rooms).
+LIMITS_SLOTS_PER_ROOM = 2000
+
+
+def limiter_cost():
+    say("## 8. The rate limits' cost")
+    say()
+    say(f"wrk on loopback, 16 connections, {DURATION} per figure, {LIMITS_ROUNDS} rounds alternating which goes "
+        "first. **on**: the limits at their defaults (`RATE_LIMIT_WRITES=120/min`, `RATE_LIMIT_AUTH=10/min`) with "
+        "`TRUST_PROXY=1`, every request carrying an `X-Forwarded-For` address of its own (`bench/forwarded.lua`), "
+        "so nothing is refused and every write adds a key; **off**: `RATE_LIMIT=off`, the same requests. "
+        "Two servers, each on its own copy of the data set. A shared machine's load comes and goes within "
+        "seconds, so the headline is the **median of the rounds' on ÷ off**, each round's two figures "
+        "measured back to back; the ratio of the sums is beside it.")
+    say()
+    servers, works = {}, []
+    modes = {"off": {"RATE_LIMIT": "off"}, "on": {"RATE_LIMIT": "on", "TRUST_PROXY": "1"}}
+    figures = {}
+    try:
+        for mode, env in modes.items():
+            work = tempfile.mkdtemp(prefix=f"bench-limits-{mode}-")
+            works.append(work)
+            servers[mode] = Server({"SQLITE_PATH": os.path.join(work, "bench.db"), **env},
+                                   seed_args=["--bench", f"100x{LIMITS_SLOTS_PER_ROOM}"])
+        skip = {mode: 0 for mode in modes}
+        for round_ in range(LIMITS_ROUNDS):
+            for route in ["GET /slots (16-slot page)", "POST /holds, distinct slots"]:
+                for mode in (["off", "on"] if round_ % 2 == 0 else ["on", "off"]):
+                    base = servers[mode].base
+                    if route.startswith("GET"):
+                        figure = wrk(base + "/slots?room_id=r-101&limit=16", 16, "forwarded.lua")
+                    else:
+                        args = ("holds", str(skip[mode]), str(LIMITS_SLOTS_PER_ROOM))
+                        figure = wrk(base, 16, "forwarded.lua", args)
+                        # wrk's two threads need not share the requests evenly on a busy machine:
+                        # the next run starts past all of them.
+                        skip[mode] += figure["requests"] + 100
+                        if skip[mode] > 50 * LIMITS_SLOTS_PER_ROOM:
+                            raise SystemExit("benchmark: the limits' holds used up the data set; lower BENCH_DURATION")
+                    figures.setdefault((route, mode), []).append(figure)
+    finally:
+        for server in servers.values():
+            server.stop()
+        for work in works:
+            shutil.rmtree(work, ignore_errors=True)
+    say("| route | off: requests/s per round | on: requests/s per round | on ÷ off per round | "
+        "on ÷ off, median | ratio of the sums | non-2xx off / on |")
+    say("|---|---|---|---|---|---|---|")
+    ok = True
+    for route in ["GET /slots (16-slot page)", "POST /holds, distinct slots"]:
+        off, on = figures[(route, "off")], figures[(route, "on")]
+        ratios = [b["rps"] / a["rps"] for a, b in zip(off, on)]
+        ratio = statistics.median(ratios)
+        summed = sum(f["rps"] for f in on) / sum(f["rps"] for f in off)
+        non2xx = (sum(f["non2xx"] for f in off), sum(f["non2xx"] for f in on))
+        per_round = {mode: ", ".join(f"{f['rps']:,.0f}" for f in runs) for mode, runs in (("off", off), ("on", on))}
+        say(f"| {route} | {per_round['off']} | {per_round['on']} | {', '.join(f'{r:.2f}' for r in ratios)} | "
+            f"**{ratio:.3f}** | {summed:.3f} | {non2xx[0]} / {non2xx[1]} |")
+        measured[f"limits_ratio {route}"] = ratio
+        ok &= non2xx == (0, 0)
+    say()
+    return ok
+
+
+def limits_only():
+    if not os.access(SERVER, os.X_OK):
+        raise SystemExit(f"benchmark: no release server at {SERVER} (cargo build --release -p server)")
+    ok = limiter_cost()
+    for key, ratio in measured.items():
+        print(f"{key}: on ÷ off = {ratio:.3f} (goal: at least 0.90)")
+    return 0 if ok else 1
+
+
 def main():
     if not os.access(SERVER, os.X_OK):
         raise SystemExit(f"benchmark: no release server at {SERVER} (scripts/benchmark builds it)")
@@ -627,6 +713,7 @@ def main():
 
     ok &= cold_starts()
     ok &= packages()
+    ok &= limiter_cost()
 
     say("## Targets")
     say()
@@ -649,6 +736,9 @@ def main():
     most = measured.get("most_requests")
     say(f"| one DynamoDB request per happy-path operation | at most {most} per store operation (section 4) | "
         f"{'yes' if most == 1 else 'no'} |")
+    ratios = [v for k, v in measured.items() if k.startswith("limits_ratio")]
+    say(f"| the rate limits cost under a tenth (on ÷ off ≥ 0.90, listing and holds, 16 connections) | "
+        f"{', '.join(f'{r:.3f}' for r in ratios)} (section 8) | {'yes' if ratios and min(ratios) >= 0.90 else 'no'} |")
     say()
     say("Where the two throughput targets are missed, [docs/benchmarks.md](docs/benchmarks.md#the-ceiling-targets) "
         "has the profile and what it shows.")
@@ -661,4 +751,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(limits_only() if sys.argv[1:] == ["limits"] else main())

@@ -3,8 +3,12 @@
 //! at `/` and the operator's view at `/operator` (`shared::pages`), the API's contract at
 //! `/openapi.yaml` and its interactive docs at `/docs` ([`docs`]). Used for local
 //! development and for one-venue deployments on the SQLite store. The `seed` command is in
-//! [`seed_command`].
+//! [`seed_command`]; a connection's bounds (timeouts, the connection cap, the lingering close)
+//! are in [`connection`], a request body's in [`body`].
 
+pub mod body;
+pub mod connection;
+pub mod ratelimit;
 pub mod seed_command;
 
 /// The API's contract and its interactive docs page, embedded in the binary (`server/assets/`).
@@ -32,9 +36,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -42,9 +45,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use lambda_http::RequestExt;
 use tokio::net::TcpListener;
 
+pub use ratelimit::Limits;
 use shared::Error;
+use shared::config::ServerLimits;
 use shared::horizon;
-use shared::http::{App, MAX_BODY_BYTES, error_response, router_miss};
+use shared::http::{App, error_response, router_miss};
 use shared::route::{self, Matched, Route};
 
 /// How long in-flight requests get to finish after Ctrl-C.
@@ -52,16 +57,37 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves `app` on `listener` under the rate limits `rates` and the default connection bounds
+/// ([`ServerLimits`]) until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     app: App,
+    rates: Limits,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve_with(app, rates, listener, ServerLimits::default(), shutdown).await
+}
+
+/// Serves `app` on `listener` under the rate limits `rates` and within the connection bounds
+/// `limits` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve_with(
+    app: App,
+    rates: Limits,
+    listener: TcpListener,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    let open = connection::ConnectionLimit::new(limits.max_connections);
+    let http1 = connection::http1_builder(&limits);
+    let sweeper = rates.any().then(|| tokio::spawn(rates.clone().sweep()));
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let permit = tokio::select! {
+            permit = open.acquire() => permit,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(err) => {
@@ -74,18 +100,27 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
+        let (app, rates, bounds) = (app.clone(), rates.clone(), limits);
         let service = service_fn(move |request| {
-            let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(&app, request).await) }
+            let (app, rates, bounds) = (app.clone(), rates.clone(), bounds);
+            async move {
+                Ok::<_, std::convert::Infallible>(
+                    handle(&app, &rates, &bounds, peer, request).await,
+                )
+            }
         });
-        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let stream = connection::SendDeadline::new(stream, limits.send_timeout);
+        let io = TokioIo::new(connection::Lingering::new(stream, limits.linger));
+        let connection = graceful.watch(http1.serve_connection(io, service));
         tokio::spawn(async move {
             if let Err(err) = connection.await {
                 tracing::debug!(%err, "connection closed with an error");
             }
+            drop(permit);
         });
+    }
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
     }
     tracing::info!("shutting down: finishing in-flight requests");
     tokio::select! {
@@ -124,12 +159,18 @@ async fn extend_horizons_daily(app: App) {
     }
 }
 
-/// Binds `addr` and serves until Ctrl-C, moving the scheduled rooms' horizons daily.
-pub async fn run(app: App, addr: SocketAddr) -> std::io::Result<()> {
+/// Binds `addr` and serves under the rate limits `rates` and within the connection bounds
+/// `limits` until Ctrl-C, moving the scheduled rooms' horizons daily.
+pub async fn run(
+    app: App,
+    rates: Limits,
+    addr: SocketAddr,
+    limits: ServerLimits,
+) -> std::io::Result<()> {
     let horizons = tokio::spawn(extend_horizons_daily(app.clone()));
     let listener = TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let served = serve(app, listener, async {
+    let served = serve_with(app, rates, listener, limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await;
@@ -172,7 +213,13 @@ fn ceiling(query: Option<&str>) -> Response<Full<Bytes>> {
     response
 }
 
-async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(
+    app: &App,
+    rates: &Limits,
+    limits: &ServerLimits,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     if CEILING.get().is_some() && request.uri().path() == "/__ceiling" {
         return ceiling(request.uri().query());
     }
@@ -209,13 +256,12 @@ async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> 
     let request_id = format!("local-{}", NEXT_REQUEST.fetch_add(1, Ordering::Relaxed));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = match to_lambda_request(request, &request_id).await {
-        Ok((route, request)) => match app.handle(route, request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        },
-        Err(err) => error_response(err, &request_id),
+    let admission = rates.admit(peer, &method, request.headers(), &app.operators);
+    let mut response = match admission.refusal() {
+        Some(limited) => error_response(limited, &request_id),
+        None => answer(app, request, &request_id, limits).await,
     };
+    admission.stamp(&mut response);
     tracing::info!(
         request_id,
         %method,
@@ -223,7 +269,8 @@ async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> 
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
     );
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    connection::close_after_refused_body(&mut parts);
     let bytes = match body {
         lambda_http::Body::Empty => Bytes::new(),
         lambda_http::Body::Text(text) => Bytes::from(text),
@@ -233,11 +280,39 @@ async fn handle(app: &App, request: Request<Incoming>) -> Response<Full<Bytes>> 
     Response::from_parts(parts, Full::new(bytes))
 }
 
+/// A request let in by the rate limits: its body read within the body deadline, then its route's
+/// handler within the request deadline (503 past it).
+async fn answer(
+    app: &App,
+    request: Request<Incoming>,
+    request_id: &str,
+    limits: &ServerLimits,
+) -> lambda_http::Response<lambda_http::Body> {
+    match to_lambda_request(request, request_id, limits.body_timeout).await {
+        Ok((route, request)) => {
+            match tokio::time::timeout(limits.request_timeout, app.handle(route, request)).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => error_response(
+                    Error::Unavailable(format!(
+                        "the request deadline ({} s, REQUEST_TIMEOUT_SECONDS) passed",
+                        limits.request_timeout.as_secs()
+                    )),
+                    request_id,
+                ),
+            }
+        }
+        Err(err) => error_response(err, request_id),
+    }
+}
+
 /// Turns a hyper request into the `lambda_http::Request` the handlers take, as API Gateway would:
-/// query string and path parameters set, body read (at most [`MAX_BODY_BYTES`]).
+/// query string and path parameters set, body read (at most [`shared::http::MAX_BODY_BYTES`], within
+/// `body_timeout`: [`body::read`]).
 async fn to_lambda_request(
     request: Request<Incoming>,
     request_id: &str,
+    body_timeout: Duration,
 ) -> Result<(Route, lambda_http::Request), Error> {
     let matched = route::find(request.method().as_str(), request.uri().path());
     if let Some(miss) = router_miss(&matched) {
@@ -258,17 +333,7 @@ async fn to_lambda_request(
         })
         .collect::<Result<std::collections::HashMap<String, String>, Error>>()?;
     let (mut parts, body) = request.into_parts();
-    let body = Limited::new(body, MAX_BODY_BYTES)
-        .collect()
-        .await
-        .map_err(|err| {
-            if err.is::<http_body_util::LengthLimitError>() {
-                Error::PayloadTooLarge
-            } else {
-                Error::Validation(format!("Could not read the request body: {err}"))
-            }
-        })?
-        .to_bytes();
+    let body = body::read(&parts.headers, body, body_timeout).await?;
     let query = parts.uri.query().map(|q| {
         let mut params: std::collections::HashMap<String, Vec<String>> = Default::default();
         for (k, v) in form_urlencoded::parse(q.as_bytes()) {

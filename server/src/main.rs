@@ -22,7 +22,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if config.bench_ceiling {
                 server::enable_ceiling();
             }
-            server::run(app::from_config(&config).await?, config.bind).await?
+            let limits = server::Limits::new(&config.rate_limits);
+            server::run(
+                app::from_config(&config).await?,
+                limits,
+                config.bind,
+                config.server,
+            )
+            .await?
         }
         ["seed", rest @ ..] => server::seed_command::run(&config, rest).await?,
         ["routes"] => print!("{}", server::route_lines()),

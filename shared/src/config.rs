@@ -7,13 +7,21 @@ use std::path::PathBuf;
 use chrono::Duration;
 
 mod bounds;
+mod limits;
 mod operators;
+mod server;
 
 pub use bounds::Bounds;
-
+pub use limits::{
+    DEFAULT_RATE_LIMIT_AUTH, DEFAULT_RATE_LIMIT_WRITES, MAX_RATE_COUNT, Rate, RateLimits, Window,
+};
 pub use operators::{
     EVERYONES_SCOPES, MAX_OPERATOR_NAME_LEN, MIN_OPERATOR_TOKEN_LEN, OperatorToken, Operators,
     token_digest,
+};
+pub use server::{
+    DEFAULT_MAX_CONNECTIONS, MAX_LINGER_SECONDS, MAX_MAX_CONNECTIONS, MAX_TIMEOUT_SECONDS,
+    ServerLimits,
 };
 
 /// Which store backs the service.
@@ -45,6 +53,12 @@ pub struct Config {
     /// The local server also answers the benchmark's ceiling route, `GET /__ceiling?bytes=N`
     /// (`BENCH_CEILING=1`; off by default). Used by `scripts/benchmark` only.
     pub bench_ceiling: bool,
+    /// The local server's timeouts and connection bound (`HEADER_TIMEOUT_SECONDS`,
+    /// `BODY_TIMEOUT_SECONDS`, `REQUEST_TIMEOUT_SECONDS`, `MAX_CONNECTIONS`, `LINGER_SECONDS`).
+    pub server: ServerLimits,
+    /// The local server's rate limits per client address (`RATE_LIMIT`, `RATE_LIMIT_WRITES`,
+    /// `RATE_LIMIT_AUTH`, `TRUST_PROXY`); on by default.
+    pub rate_limits: RateLimits,
     /// The bounds on one request's work: a schedule's size and the number of rooms
     /// (`SCHEDULE_MAX_*`, `MAX_ROOMS`; see [`Bounds`]).
     pub bounds: Bounds,
@@ -99,6 +113,8 @@ impl Config {
             store: store(&get)?,
             bind: bind(&get)?,
             bench_ceiling: bench_ceiling(&get)?,
+            server: server::server_limits(&get)?,
+            rate_limits: limits::rate_limits(&get)?,
             bounds: bounds::bounds(&get)?,
         })
     }

@@ -14,6 +14,9 @@ pub enum Error {
     Validation(String),
     #[error("Request body is larger than 64 KiB.")]
     PayloadTooLarge,
+    /// The local server's body deadline (`BODY_TIMEOUT_SECONDS`) passed before the body was in.
+    #[error("The request body did not arrive in time.")]
+    BodyTimeout,
     #[error("Room not found.")]
     RoomNotFound,
     #[error("Slot not found.")]
@@ -75,6 +78,10 @@ pub enum Error {
     /// A room without a stored schedule.
     #[error("This room has no schedule.")]
     ScheduleNotFound,
+    /// The client's address has spent its budget (the local server's rate limits); it may try
+    /// again after `retry_after_seconds` (at least 1).
+    #[error("Too many requests from this address; retry after the time in Retry-After.")]
+    RateLimited { retry_after_seconds: u64 },
     /// The store is unreachable or throttled after retries. The payload is for the log only.
     #[error("Service temporarily unavailable, retry shortly.")]
     Unavailable(String),

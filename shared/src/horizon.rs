@@ -52,11 +52,21 @@ pub fn plan(
 /// Moves every scheduled room's horizon to `now` + its `max_advance_days`: re-applies each
 /// stored schedule (the new day's slots created; as any application, free slots the schedule
 /// does not have are removed). Run daily by the `extend-horizon` function on AWS and by the
-/// local server; idempotent, so two runs at once change nothing twice.
+/// local server; idempotent, so two runs at once change nothing twice. The same daily run
+/// forgets the `Idempotency-Key`s older than their 24-hour window.
 pub async fn extend_horizons(
     store: &dyn Store,
     now: DateTime<Utc>,
 ) -> Result<Vec<HorizonRun>, Error> {
+    let forgotten = store
+        .forget_idempotency_keys(now - crate::store::IDEMPOTENCY_WINDOW)
+        .await?;
+    if forgotten > 0 {
+        tracing::info!(
+            forgotten,
+            "idempotency keys older than their window removed"
+        );
+    }
     let mut runs = Vec::new();
     for room in store.list_rooms().await? {
         let Some(schedule) = store.get_schedule(&room.id).await? else {

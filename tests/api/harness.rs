@@ -438,7 +438,8 @@ impl Transport for InProcess {
     }
 }
 
-/// The local server (`server::serve`) on 127.0.0.1 and a port of its own, serving `app`.
+/// The local server (`server::serve`) on 127.0.0.1 and a port of its own, serving `app` with the
+/// rate limits off (`tests/api/hostile/rates.rs` is about them, on the server's binary).
 pub struct Loopback {
     pub addr: SocketAddr,
     client: reqwest::Client,
@@ -451,7 +452,8 @@ impl Loopback {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(server::serve(app, listener, async {
+        let limits = server::Limits::new(&shared::config::RateLimits::off());
+        let task = tokio::spawn(server::serve(app, limits, listener, async {
             let _ = stopped.await;
         }));
         Self {
@@ -526,7 +528,7 @@ pub struct TestApp {
     _seeded: Option<Seeded>,
 }
 
-fn start_time() -> DateTime<Utc> {
+pub fn start_time() -> DateTime<Utc> {
     let now = Utc::now();
     now.duration_trunc(Duration::seconds(1)).unwrap_or(now)
 }

@@ -26,12 +26,14 @@
 //!   `scripts/test-binaries`); `processes`: the server and a private DynamoDB Local as child
 //!   processes, started and stopped.
 //! - `preview`: the schedule preview route, against what publishing then does.
-//! - `hostile_bounds` (`hostile/bounds.rs`): a schedule over each limit → 422 in under 100 ms on
-//!   the local server, the room limit under simultaneous creations on both stores, a record over
-//!   DynamoDB's size limit → 422.
 //! - `publication`: a publication on DynamoDB stopped in the middle says so and is completed by
 //!   the daily horizon run.
 //! - `cursor`: a listing cursor sent back outside its window.
+//! - `hostile`: hostile clients against the server binary: headers dripped a byte a second, idle
+//!   and surplus connections (`MAX_CONNECTIONS`), bodies over the limit (always a 413, never a
+//!   reset), slow bodies (408), handlers past the request deadline (503), and floods of writes
+//!   and guessed operator tokens from one address (the rate limits, 429), a schedule over each
+//!   limit (422 in under 100 ms) and the room limit under simultaneous creations.
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
@@ -48,8 +50,7 @@ mod cursor;
 mod dynamodb;
 mod dynamodb_local;
 mod harness;
-#[path = "hostile/bounds.rs"]
-mod hostile_bounds;
+mod hostile;
 mod layers;
 mod loopback;
 mod model;
@@ -58,5 +59,6 @@ mod processes;
 mod publication;
 mod reliability;
 mod runtime;
+mod sqlite;
 mod template;
 mod validation;

@@ -33,6 +33,12 @@ impl ServerProcess {
     /// its "listening on http://…" line; its later output is read and dropped, so that a full
     /// pipe never stalls its logging.
     pub async fn start(db: &Path) -> Self {
+        Self::start_with(db, &[]).await
+    }
+
+    /// [`start`](Self::start) with more variables set (`envs`, e.g. a short timeout). The rate
+    /// limits are off unless `envs` turns them on (`RATE_LIMIT=on`).
+    pub async fn start_with(db: &Path, envs: &[(&str, &str)]) -> Self {
         let mut child = Command::new(crate::binaries::server())
             .env("SQLITE_PATH", db)
             .env("PORT", "0")
@@ -40,6 +46,11 @@ impl ServerProcess {
             .env_remove("STORE")
             .env_remove("TABLE_NAME")
             .env_remove("BIND_ADDR")
+            .env_remove("RATE_LIMIT_WRITES")
+            .env_remove("RATE_LIMIT_AUTH")
+            .env_remove("TRUST_PROXY")
+            .env("RATE_LIMIT", "off")
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

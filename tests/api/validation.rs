@@ -214,6 +214,9 @@ impl Store for FailingStore {
     async fn get_hold(&self, _: HoldId, _: DateTime<Utc>) -> Result<Option<Hold>, Error> {
         Err((self.0)())
     }
+    async fn forget_idempotency_keys(&self, _: DateTime<Utc>) -> Result<usize, Error> {
+        Err((self.0)())
+    }
     async fn user_holds(&self, _: &UserId, _: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
         Err((self.0)())
     }

@@ -22,6 +22,7 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
     match error {
         Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
         Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+        Error::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
         Error::RoomNotFound => (StatusCode::NOT_FOUND, "ROOM_NOT_FOUND"),
         Error::SlotNotFound => (StatusCode::NOT_FOUND, "SLOT_NOT_FOUND"),
         Error::UserNotFound => (StatusCode::NOT_FOUND, "USER_NOT_FOUND"),
@@ -44,14 +45,15 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
         Error::OperatorOnly => (StatusCode::FORBIDDEN, "OPERATOR_ONLY"),
         Error::ScheduleNotFound => (StatusCode::NOT_FOUND, "SCHEDULE_NOT_FOUND"),
+        Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
         Error::ScheduleIncomplete(_) => (StatusCode::SERVICE_UNAVAILABLE, "SCHEDULE_INCOMPLETE"),
     }
 }
 
-/// The response for `error`: the JSON body `{"error", "message"}`, `Retry-After` on 503,
-/// `WWW-Authenticate: Bearer` on 401.
+/// The response for `error`: the JSON body `{"error", "message"}`, `Retry-After` on 503 and on
+/// 429 (the whole seconds the limiter gave, at least 1), `WWW-Authenticate: Bearer` on 401.
 /// Server-side failures are logged here, with the request id, and their details never reach the
 /// body.
 pub fn error_response(error: Error, request_id: &str) -> Response<Body> {
@@ -73,6 +75,14 @@ pub fn error_response(error: Error, request_id: &str) -> Response<Body> {
         response
             .headers_mut()
             .insert("retry-after", RETRY_AFTER_SECONDS.into());
+    }
+    if let Error::RateLimited {
+        retry_after_seconds,
+    } = error
+    {
+        response
+            .headers_mut()
+            .insert("retry-after", retry_after_seconds.max(1).into());
     }
     if status == StatusCode::UNAUTHORIZED {
         response

@@ -65,6 +65,18 @@ pub struct IdempotencyKey {
     pub request: String,
 }
 
+impl IdempotencyKey {
+    /// The caller's `key`: keys belong to the player who sends them, so the same key from another
+    /// player is another key (a new hold, never a replay or a refusal that tells them the key is
+    /// in use). Stored as `owner key` (a space is in neither a user id nor a key).
+    pub fn of(owner: &UserId, key: &str, request: String) -> Self {
+        Self {
+            key: format!("{owner} {key}"),
+            request,
+        }
+    }
+}
+
 /// A created hold, or, for a repeated `Idempotency-Key`, the hold its first request created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Created {
@@ -249,6 +261,11 @@ pub trait Store: Send + Sync {
     /// its record: `CANCELLED`, else `RELEASED` before its `expires_at` and `HOLD` after it —
     /// either way `domain::Hold::view_status` shows `EXPIRED` after it, as for SQLite's rows.)
     async fn get_hold(&self, id: HoldId, now: DateTime<Utc>) -> Result<Option<Hold>, Error>;
+
+    /// Removes the `Idempotency-Key`s made before `before` (the daily job passes now − 24 h) and
+    /// says how many. SQLite deletes them; DynamoDB's TTL removes them by itself (the key items
+    /// carry `ttl`), so there it removes none.
+    async fn forget_idempotency_keys(&self, before: DateTime<Utc>) -> Result<usize, Error>;
 
     /// `user`'s live holds and bookings (`HOLD` not expired, or `CONFIRMED`), newest first.
     async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error>;

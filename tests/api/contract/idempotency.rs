@@ -90,6 +90,25 @@ pub async fn a_repeated_idempotency_key_returns_the_first_hold_and_creates_nothi
     );
 }
 
+/// Keys belong to the player who sends them: another player's request with the same key is
+/// another request (a new hold, or the slot's own refusal), never the first player's hold
+/// replayed and never `IDEMPOTENCY_KEY_REUSED`, which would tell them the key is in use.
+pub async fn the_same_idempotency_key_from_another_player_is_another_key(t: TestApp) {
+    let alices = t.create_hold_with_key("s-1", "u-alice", "shared-key").await;
+    assert_status(&alices, 201, None);
+    let bobs_on_alices_slot = t.create_hold_with_key("s-1", "u-bob", "shared-key").await;
+    assert_status(&bobs_on_alices_slot, 409, Some("SLOT_UNAVAILABLE"));
+    let bobs = t.create_hold_with_key("s-2", "u-bob", "shared-key").await;
+    assert_status(&bobs, 201, None);
+    assert_eq!(bobs.header("idempotent-replayed"), None);
+    assert_ne!(bobs.body["hold_id"], alices.body["hold_id"]);
+    assert_eq!(bobs.body["user_id"], "u-bob");
+    let bobs_again = t.create_hold_with_key("s-2", "u-bob", "shared-key").await;
+    assert_eq!(bobs_again.body, bobs.body, "Bob's key replays Bob's hold");
+    let alices_again = t.create_hold_with_key("s-1", "u-alice", "shared-key").await;
+    assert_eq!(alices_again.body, alices.body, "Alice's key still hers");
+}
+
 pub async fn an_idempotency_key_is_forgotten_after_24_hours(t: TestApp) {
     let first = t.create_hold_with_key("s-1", "u-alice", "key-day").await;
     assert_status(&first, 201, None);

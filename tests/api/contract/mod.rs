@@ -170,6 +170,7 @@ scenarios! {
         extending_a_confirmed_or_released_hold_is_409,
         a_look_up_is_for_the_owner_only_and_needs_a_user_id,
         a_repeated_idempotency_key_returns_the_first_hold_and_creates_nothing,
+        the_same_idempotency_key_from_another_player_is_another_key,
         cancelling_a_booking_frees_the_slot_for_anyone_at_once,
         only_the_owner_cancels_and_only_a_booking,
         an_operator_creates_a_room_and_replaces_it_and_anyone_reads_it,

@@ -48,12 +48,12 @@ pub async fn create(call: &Call<'_>) -> Answer {
     let body: CreateHoldBody = call.body()?;
     let verified_user = authenticated_caller(call.request)?.is_some();
     call.caller(Some(body.user_id.clone()))?;
-    let key = idempotency_key(call.request)?.map(|key| IdempotencyKey {
-        key,
-        request: match body.players {
+    let key = idempotency_key(call.request)?.map(|key| {
+        let request = match body.players {
             None => format!("{}\n{}", body.slot_id, body.user_id),
             Some(players) => format!("{}\n{}\n{players}", body.slot_id, body.user_id),
-        },
+        };
+        IdempotencyKey::of(&body.user_id, &key, request)
     });
     let new = NewHold {
         id: HoldId::generate(&body.slot_id),

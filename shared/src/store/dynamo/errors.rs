@@ -182,15 +182,14 @@ pub(super) fn create_refusal(
         let Some(old) = old.filter(|s| &s.slot_id == asked) else {
             return Error::SlotNotFound;
         };
-        if user_code == CONDITION_FAILED {
-            return Error::UserNotFound;
-        }
-        // The slot's own rules first (started, notice, party size), then its occupancy.
+        // The slot's own rules first (started, notice, party size), whoever asks, so the answer
+        // does not tell a known user from an unknown one; then the user; then its occupancy.
         let checked = old.rules().and_then(|rules| {
             let start = from_millis(old.start_time)?;
             Ok(rules.check_hold(start, players, now)?)
         });
         return match checked {
+            Ok(()) if user_code == CONDITION_FAILED => Error::UserNotFound,
             Ok(()) => Error::SlotUnavailable,
             Err(err) => err,
         };

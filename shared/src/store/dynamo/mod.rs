@@ -207,6 +207,12 @@ impl Store for DynamoStore {
         bookings::get_hold(self, id, now).await
     }
 
+    /// Nothing to do: every key item carries `ttl` (24 h after it was made) and the table's TTL
+    /// removes it; until then the create's condition treats an older key as new.
+    async fn forget_idempotency_keys(&self, _before: DateTime<Utc>) -> Result<usize, Error> {
+        Ok(0)
+    }
+
     async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
         bookings::user_holds(self, user, now).await
     }

@@ -89,13 +89,14 @@ fn create_refusal(tx: &Connection, hold: &NewHold, now: DateTime<Utc>) -> Result
     let Some((start, room)) = slot else {
         return Ok(Error::SlotNotFound);
     };
-    if !user_exists {
-        return Ok(Error::UserNotFound);
-    }
+    // The slot's own rules before the user: whoever asks, a started slot answers the same.
     let start = from_millis(start)?;
     let checked = room_of(room?)?
         .rules_for(start)
         .check_hold(start, hold.players, now);
+    if checked.is_ok() && !user_exists {
+        return Ok(Error::UserNotFound);
+    }
     Ok(match checked {
         Ok(()) => Error::SlotUnavailable,
         Err(refusal) => refusal.into(),
@@ -127,6 +128,13 @@ fn replay(
         expires_at: from_millis(row.get(4)?)?,
         replayed: true,
     }))
+}
+
+/// See [`crate::store::Store::forget_idempotency_keys`].
+pub(super) fn forget_keys(tx: &Connection, before: DateTime<Utc>) -> Result<usize, Error> {
+    Ok(tx
+        .prepare_cached("DELETE FROM idempotency_keys WHERE created_at < ?1")?
+        .execute([millis(before)])?)
 }
 
 /// Stores `key` for the hold just created (a key older than the window is replaced).

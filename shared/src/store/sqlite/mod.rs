@@ -6,7 +6,8 @@
 //! synchronous calls are the fastest path, and `bundled` pins the SQLite version we test against.
 //!
 //! Concurrency: WAL mode lets readers run beside the writer without blocking. Every write runs in a
-//! `BEGIN IMMEDIATE` transaction on the single writer connection, so writers queue on the write
+//! `BEGIN IMMEDIATE` transaction on the single writer connection, which lives on a thread of its
+//! own (`writer.rs`: a write never blocks an async worker), so writers queue on the write
 //! lock (and `busy_timeout` covers other processes on the same file) instead of failing on a stale
 //! snapshot. The race-deciding step of each operation is one guarded statement.
 //!
@@ -18,13 +19,14 @@
 //! reader of each row (a hold, a slot, a room, a booking).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, TransactionBehavior};
+
+use writer::Writer;
 
 use super::{
     Applied, Created, DaySheet, IdempotencyKey, NewHold, SheetWindow, SlotWindow, Store, UserHold,
@@ -42,6 +44,7 @@ mod rows;
 mod schedules;
 mod schema;
 mod slots;
+mod writer;
 
 // busy_timeout first: processes starting together on a new file (four functions under
 // `cargo lambda watch`) wait for each other while one switches the file to WAL. `synchronous` is
@@ -58,7 +61,7 @@ const READERS: u32 = 8;
 pub struct SqliteStore {
     path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
-    writer: Mutex<Connection>,
+    writer: Writer,
 }
 
 /// The query planner stability guarantee: a cached statement keeps its plan whatever values are
@@ -112,7 +115,7 @@ impl SqliteStore {
         Ok(Self {
             path,
             readers,
-            writer: Mutex::new(writer),
+            writer: Writer::start(writer)?,
         })
     }
 
@@ -120,20 +123,14 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer connection; commits on `Ok`,
-    /// rolls back on `Err`.
-    fn write<T>(
-        &self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| Error::Internal("sqlite writer mutex poisoned".into()))?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer thread ([`writer`]); commits on
+    /// `Ok`, rolls back on `Err`. `f` owns what it needs: it runs on another thread.
+    async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Error> + Send + 'static,
+    {
+        self.writer.write(f).await
     }
 
     /// Runs `f` on a reader connection from the pool (a snapshot per statement).
@@ -161,7 +158,9 @@ impl Store for SqliteStore {
         key: Option<&IdempotencyKey>,
         now: DateTime<Utc>,
     ) -> Result<Created, Error> {
-        self.write(|tx| holds::create(tx, hold, key, now))
+        let (hold, key) = (hold.clone(), key.cloned());
+        self.write(move |tx| holds::create(tx, &hold, key.as_ref(), now))
+            .await
     }
 
     async fn confirm_hold(
@@ -170,7 +169,9 @@ impl Store for SqliteStore {
         user: &UserId,
         now: DateTime<Utc>,
     ) -> Result<Hold, Error> {
-        self.write(|tx| holds::confirm(tx, id, user, now))
+        let user = user.clone();
+        self.write(move |tx| holds::confirm(tx, id, &user, now))
+            .await
     }
 
     async fn release_hold(
@@ -179,7 +180,9 @@ impl Store for SqliteStore {
         user: &UserId,
         now: DateTime<Utc>,
     ) -> Result<Hold, Error> {
-        self.write(|tx| holds::release(tx, id, user, now))
+        let user = user.clone();
+        self.write(move |tx| holds::release(tx, id, &user, now))
+            .await
     }
 
     async fn extend_hold(
@@ -189,7 +192,9 @@ impl Store for SqliteStore {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, Error> {
-        self.write(|tx| holds::extend(tx, id, user, expires_at, now))
+        let user = user.clone();
+        self.write(move |tx| holds::extend(tx, id, &user, expires_at, now))
+            .await
     }
 
     async fn cancel_hold(
@@ -198,7 +203,8 @@ impl Store for SqliteStore {
         by: &Canceller,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        self.write(|tx| holds::cancel(tx, id, by, now))
+        let by = by.clone();
+        self.write(move |tx| holds::cancel(tx, id, &by, now)).await
     }
 
     async fn room_bookings(
@@ -215,6 +221,10 @@ impl Store for SqliteStore {
 
     async fn get_hold(&self, id: HoldId, _now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
         self.read(|conn| bookings::read_hold(conn, id))
+    }
+
+    async fn forget_idempotency_keys(&self, before: DateTime<Utc>) -> Result<usize, Error> {
+        self.write(move |tx| holds::forget_keys(tx, before)).await
     }
 
     async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
@@ -236,7 +246,9 @@ impl Store for SqliteStore {
         _now: DateTime<Utc>,
     ) -> Result<bool, Error> {
         let policy = rooms::policy_json(&room.policy)?;
-        self.write(|tx| rooms::put(tx, room, &policy, max_rooms))
+        let room = room.clone();
+        self.write(move |tx| rooms::put(tx, &room, &policy, max_rooms))
+            .await
     }
 
     async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error> {
@@ -253,7 +265,9 @@ impl Store for SqliteStore {
     ) -> Result<Applied, Error> {
         let schedule = schedules::schedule_json(schedule)?;
         // One short write transaction: the schedule, the new slots, the moves, the removals.
-        self.write(|tx| schedules::apply(tx, &room.id, &schedule, planned, from, now))
+        let (room, planned) = (room.id.clone(), planned.to_vec());
+        self.write(move |tx| schedules::apply(tx, &room, &schedule, &planned, from, now))
+            .await
     }
 }
 

@@ -17,7 +17,8 @@ impl Provision for SqliteStore {
     }
 
     async fn load(&self, data: &SeedData) -> Result<(), Error> {
-        self.write(|tx| {
+        let data = data.clone();
+        self.write(move |tx| {
             let mut user = tx.prepare_cached(
                 "INSERT INTO users (id, name) VALUES (?1, ?1) ON CONFLICT (id) DO NOTHING",
             )?;
@@ -57,6 +58,7 @@ impl Provision for SqliteStore {
             }
             Ok(())
         })
+        .await
     }
 
     async fn is_empty(&self) -> Result<bool, Error> {
