@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 use chrono::Duration;
 
+mod bounds;
 mod limits;
 mod operators;
 mod server;
 
+pub use bounds::Bounds;
 pub use limits::{
     DEFAULT_RATE_LIMIT_AUTH, DEFAULT_RATE_LIMIT_WRITES, MAX_RATE_COUNT, Rate, RateLimits, Window,
 };
@@ -57,6 +59,9 @@ pub struct Config {
     /// The local server's rate limits per client address (`RATE_LIMIT`, `RATE_LIMIT_WRITES`,
     /// `RATE_LIMIT_AUTH`, `TRUST_PROXY`); on by default.
     pub rate_limits: RateLimits,
+    /// The bounds on one request's work: a schedule's size and the number of rooms
+    /// (`SCHEDULE_MAX_*`, `MAX_ROOMS`; see [`Bounds`]).
+    pub bounds: Bounds,
 }
 
 /// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
@@ -110,6 +115,7 @@ impl Config {
             bench_ceiling: bench_ceiling(&get)?,
             server: server::server_limits(&get)?,
             rate_limits: limits::rate_limits(&get)?,
+            bounds: bounds::bounds(&get)?,
         })
     }
 }

@@ -88,6 +88,15 @@ pub enum Error {
     /// Anything else unexpected. The payload is for the log only.
     #[error("Internal error.")]
     Internal(String),
+    /// A publication interrupted after the schedule was saved (DynamoDB, whose publication is
+    /// many writes): some slots are made or removed, others not yet. Publishing again, or the
+    /// daily horizon run, completes it. The payload is for the log only.
+    #[error(
+        "The schedule is saved, but publishing it was interrupted before all of its slots were \
+         made or removed. Publishing it again completes it (so does the daily horizon run); \
+         retry shortly."
+    )]
+    ScheduleIncomplete(String),
 }
 
 impl Error {

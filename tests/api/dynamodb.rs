@@ -256,7 +256,7 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
     let (sheet, sheet_requests) = requests!(store.room_bookings(&room, window, now));
     assert!(!sheet.unwrap().bookings.is_empty());
     let same = store.get_room(&room).await.unwrap().unwrap();
-    let (saved, put_room_requests) = requests!(store.put_room(&same, now));
+    let (saved, put_room_requests) = requests!(store.put_room(&same, None, now));
     assert!(!saved.unwrap(), "replaced, not created");
     let booked = store
         .create_hold(&new_hold("s-5", "u-demo", now), None, now)

@@ -26,11 +26,14 @@
 //!   `scripts/test-binaries`); `processes`: the server and a private DynamoDB Local as child
 //!   processes, started and stopped.
 //! - `preview`: the schedule preview route, against what publishing then does.
+//! - `publication`: a publication on DynamoDB stopped in the middle says so and is completed by
+//!   the daily horizon run.
 //! - `cursor`: a listing cursor sent back outside its window.
 //! - `hostile`: hostile clients against the server binary: headers dripped a byte a second, idle
 //!   and surplus connections (`MAX_CONNECTIONS`), bodies over the limit (always a 413, never a
 //!   reset), slow bodies (408), handlers past the request deadline (503), and floods of writes
-//!   and guessed operator tokens from one address (the rate limits, 429).
+//!   and guessed operator tokens from one address (the rate limits, 429), a schedule over each
+//!   limit (422 in under 100 ms) and the room limit under simultaneous creations.
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
@@ -53,6 +56,7 @@ mod loopback;
 mod model;
 mod preview;
 mod processes;
+mod publication;
 mod reliability;
 mod runtime;
 mod sqlite;

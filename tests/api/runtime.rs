@@ -543,7 +543,10 @@ async fn the_extend_horizon_function_moves_the_scheduled_rooms_horizons_when_eve
     }
     .room(shared::domain::RoomId::parse("r-vault").unwrap())
     .unwrap();
-    store.put_room(&room, chrono::Utc::now()).await.unwrap();
+    store
+        .put_room(&room, None, chrono::Utc::now())
+        .await
+        .unwrap();
     let schedule: shared::schedule::Schedule = serde_json::from_value(json!({
         "weekly": [{ "days": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"], "starts": ["12:00"] }]
     }))

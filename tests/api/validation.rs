@@ -226,7 +226,7 @@ impl Store for FailingStore {
     async fn get_room(&self, _: &RoomId) -> Result<Option<Room>, Error> {
         Err((self.0)())
     }
-    async fn put_room(&self, _: &Room, _: DateTime<Utc>) -> Result<bool, Error> {
+    async fn put_room(&self, _: &Room, _: Option<usize>, _: DateTime<Utc>) -> Result<bool, Error> {
         Err((self.0)())
     }
     async fn get_schedule(&self, _: &RoomId) -> Result<Option<Schedule>, Error> {

@@ -28,6 +28,7 @@
       OPERATOR_ONLY: 'The operator token was not accepted (or this server has no operator configured). Please sign in again.',
       ROOM_NOT_FOUND: 'There is no such room. Save the room first.',
       SCHEDULE_NOT_FOUND: 'This room has no schedule yet.',
+      SCHEDULE_INCOMPLETE: 'The schedule is saved, but not all of its games were made or removed yet. Publish it again to finish (the nightly run finishes it too).',
       ROUTE_NOT_FOUND: 'This server does not offer that yet; it needs a newer version of the booking service.',
       METHOD_NOT_ALLOWED: 'This server does not offer that yet; it needs a newer version of the booking service.',
       SLOT_STARTED: 'This game has already started, so the booking can no longer be cancelled.',

@@ -67,6 +67,15 @@ fn default_max_advance_days() -> u32 {
     60
 }
 
+/// The refusal of a new room when `max` rooms exist already (`MAX_ROOMS`), the same on every
+/// store.
+pub fn too_many_rooms(max: usize) -> Invalid {
+    Invalid(format!(
+        "there are {max} rooms already; a venue may have at most {max} rooms (replace an \
+         existing room instead)"
+    ))
+}
+
 /// The limits a room's rules are held to (422 outside them).
 pub const MAX_ROOM_NAME_LEN: usize = 100;
 pub const MAX_PLAYERS: u32 = 100;

@@ -26,7 +26,7 @@ use chrono::Duration;
 use lambda_http::{Body, Request, Response};
 
 use crate::clock::Clock;
-use crate::config::Operators;
+use crate::config::{Bounds, Operators};
 pub use crate::route::Route;
 use crate::store::Store;
 use call::Call;
@@ -48,6 +48,8 @@ pub struct App {
     pub cancel_cutoff: Duration,
     /// Who may use the operator routes.
     pub operators: Operators,
+    /// The bounds on one request's work (a schedule's size, the number of rooms).
+    pub bounds: Bounds,
 }
 
 impl App {
@@ -58,6 +60,24 @@ impl App {
             hold_ttl,
             cancel_cutoff: Duration::zero(),
             operators: Operators::default(),
+            bounds: Bounds::default(),
+        }
+    }
+
+    /// The same app with other bounds on a request's work (see [`Bounds`]).
+    pub fn with_bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
+    /// The bounds a schedule is held to, as the schedule's validation takes them.
+    pub fn schedule_limits(&self) -> crate::schedule::Limits {
+        crate::schedule::Limits {
+            starts_per_day: self.bounds.starts_per_day,
+            weekly_entries: self.bounds.weekly_entries,
+            closures: self.bounds.closures,
+            reason_chars: self.bounds.reason_chars,
+            planned_slots: self.bounds.planned_slots,
         }
     }
 

@@ -48,6 +48,7 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+        Error::ScheduleIncomplete(_) => (StatusCode::SERVICE_UNAVAILABLE, "SCHEDULE_INCOMPLETE"),
     }
 }
 
@@ -60,6 +61,9 @@ pub fn error_response(error: Error, request_id: &str) -> Response<Body> {
     match &error {
         Error::Unavailable(cause) => tracing::warn!(request_id, cause, "store unavailable"),
         Error::Internal(cause) => tracing::error!(request_id, cause, "internal error"),
+        Error::ScheduleIncomplete(cause) => {
+            tracing::warn!(request_id, cause, "schedule saved, publication interrupted");
+        }
         _ => {}
     }
     let body = ErrorBody {

@@ -31,15 +31,18 @@
 //! By concern, in private modules re-exported here (every item is `schedule::X`): `types` (the
 //! schedule, a room's rules, a planned slot, and what a schedule means day by day), `json` (the
 //! JSON spellings of days, times and dates), `validate` ([`validate`],
-//! [`validate_room_id_for_schedule`]) and `plan` ([`plan`]).
+//! [`validate_room_id_for_schedule`]), `plan` ([`plan`]) and `limits` (how much one schedule may
+//! ask for: [`Limits`], [`validate_limits`], [`plan_within`]).
 
 use chrono::Weekday;
 
 mod json;
+mod limits;
 mod plan;
 mod types;
 mod validate;
 
+pub use limits::{Limits, plan_within, validate_limits};
 pub use plan::plan;
 pub use types::{Closure, PlannedSlot, RoomRules, Schedule, Weekly};
 pub use validate::{validate, validate_room_id_for_schedule};

@@ -280,7 +280,18 @@ pub trait Store: Send + Sync {
     /// write. The new rules apply at once to the room's slots starting after `now` (on
     /// DynamoDB, whose slot items carry a copy, by copying them when they changed). Returns
     /// whether it was created.
-    async fn put_room(&self, room: &Room, now: DateTime<Utc>) -> Result<bool, Error>;
+    ///
+    /// A new room is refused with a 422 naming the limit when `max_rooms` rooms exist already
+    /// (`None`: no limit). The count and the insert are one atomic step (SQLite: a guarded
+    /// `INSERT` in the write transaction; DynamoDB: the room's put and a conditional update of
+    /// a counter item in one `TransactWriteItems`), so of N simultaneous creations at
+    /// `max_rooms - 1` rooms exactly one succeeds. Replacing a room is never refused.
+    async fn put_room(
+        &self,
+        room: &Room,
+        max_rooms: Option<usize>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error>;
 
     /// The room's stored weekly schedule, if it has one.
     async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error>;

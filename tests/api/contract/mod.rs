@@ -180,6 +180,7 @@ scenarios! {
         a_new_schedule_removes_free_slots_and_keeps_held_and_booked_ones,
         no_game_is_offered_on_a_closed_date,
         a_schedule_with_overlapping_games_is_refused_naming_the_clash,
+        a_schedule_over_a_limit_is_refused_naming_it_and_nothing_is_written,
         a_room_moved_to_another_time_zone_has_its_free_slots_moved,
         a_new_game_is_never_offered_over_a_kept_slot,
         a_party_outside_the_rooms_players_is_refused_and_looked_up_with_its_size,

@@ -255,3 +255,73 @@ pub async fn with_a_jwt_only_the_operator_scope_reads_closure_reasons(t: TestApp
         .claim("scope", &format!("openid {OPERATOR_SCOPE}"));
     assert_eq!(t.send(staff).await.body, closed_for_christmas());
 }
+
+/// Each limit of a schedule (the defaults: 48 starts a day, 50 weekly entries, 400 closures,
+/// 200-character reasons) refuses a body one over it with a 422 naming the limit and its
+/// maximum, on publishing and on the preview, and nothing is written; at each limit the body is
+/// accepted.
+pub async fn a_schedule_over_a_limit_is_refused_naming_it_and_nothing_is_written(t: TestApp) {
+    // 20-minute games, so that 48 starts 29 minutes apart fit in a day.
+    let mut quick = vault();
+    quick["duration_minutes"] = json!(20);
+    quick["buffer_minutes"] = json!(0);
+    quick["max_advance_days"] = json!(14);
+    assert_status(&t.put_room("r-vault", quick).await, 201, None);
+    let starts = |n: usize| -> Vec<String> {
+        (0..n)
+            .map(|i| format!("{:02}:{:02}", i * 29 / 60, i * 29 % 60))
+            .collect()
+    };
+    let closures = |n: usize, reason: &str| -> Vec<serde_json::Value> {
+        (0..n)
+            .map(|i| {
+                let day = (chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap()
+                    + chrono::Days::new(i as u64))
+                .format("%Y-%m-%d")
+                .to_string();
+                json!({ "from": day, "to": day, "reason": reason })
+            })
+            .collect()
+    };
+    let monday = json!({ "days": ["MON"], "starts": ["10:00"] });
+    // (the limit's words in the 422, the body over it, the body at it)
+    let cases = [
+        (
+            "at most 48 starts a day",
+            json!({ "weekly": [{ "days": ["MON"], "starts": starts(49) }] }),
+            json!({ "weekly": [{ "days": ["MON"], "starts": starts(48) }] }),
+        ),
+        (
+            "at most 50 weekly entries",
+            json!({ "weekly": vec![monday.clone(); 51] }),
+            json!({ "weekly": vec![monday.clone(); 50] }),
+        ),
+        (
+            "at most 400 closures",
+            json!({ "weekly": [monday.clone()], "closed": closures(401, "") }),
+            json!({ "weekly": [monday.clone()], "closed": closures(400, "") }),
+        ),
+        (
+            "at most 200 characters",
+            json!({ "weekly": [monday.clone()], "closed": closures(1, &"é".repeat(201)) }),
+            json!({ "weekly": [monday.clone()], "closed": closures(1, &"é".repeat(200)) }),
+        ),
+    ];
+    let preview = |body: serde_json::Value| {
+        Event::with_json(Method::POST, "/rooms/r-vault/schedule/preview", body)
+            .bearer(OPERATOR_TOKEN)
+    };
+    for (limit, over, at) in cases {
+        for refused in [
+            t.put_schedule("r-vault", over.clone()).await,
+            t.send(preview(over)).await,
+        ] {
+            assert_status(&refused, 422, Some("VALIDATION_ERROR"));
+            let message = refused.body["message"].as_str().unwrap();
+            assert!(message.contains(limit), "{limit}: {message}");
+        }
+        assert_status(&t.get("/rooms/r-vault/schedule").await, 404, None);
+        assert!(slot_ids(&t, "r-vault").await.is_empty(), "{limit}");
+        assert_status(&t.send(preview(at)).await, 200, None);
+    }
+}

@@ -1,11 +1,14 @@
 //! Hostile clients against the real server binary (`escape-room-server`, started per test with
 //! the limit under test set short): slow headers, idle and surplus connections
 //! ([`connections`]); bodies over the limit, slow bodies and slow handlers ([`bodies`]); floods
-//! of writes and guessed operator tokens from one address, the rate limits ([`rates`]). Each
+//! of writes and guessed operator tokens from one address, the rate limits ([`rates`]); a
+//! schedule over each limit and the room limit ([`bounds`], on the in-process local server and
+//! the stores). Each
 //! speaks raw HTTP/1.1 over its own TCP connection where a client library would hide what the
 //! server did (a reset, a close, a `100 Continue`).
 
 mod bodies;
+mod bounds;
 mod connections;
 mod rates;
 

@@ -28,13 +28,18 @@ pub async fn get(call: &Call<'_>) -> Answer {
     Ok(json_response(StatusCode::OK, &RoomView::of(&room)))
 }
 
-/// `PUT /rooms/{room_id}` (operator): creates (201) or replaces (200) a room's name and rules.
+/// `PUT /rooms/{room_id}` (operator): creates (201) or replaces (200) a room's name and rules;
+/// a new room past `MAX_ROOMS` is 422 (decided by the store, atomically with the insert).
 pub async fn put(call: &Call<'_>) -> Answer {
     call.operator()?;
     let id: RoomId = call.path("room_id")?;
     let spec: RoomSpec = call.body()?;
     let room = spec.room(id)?;
-    let created = call.app.store.put_room(&room, call.now).await?;
+    let created = call
+        .app
+        .store
+        .put_room(&room, call.app.bounds.rooms, call.now)
+        .await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -37,12 +37,15 @@ pub async fn get(call: &Call<'_>) -> Answer {
     ))
 }
 
-/// The operator's schedule for the room in the path, validated against the room's rules, and
-/// the room's slots it plans from now to the horizon.
+/// The operator's schedule for the room in the path, held to the limits and validated against
+/// the room's rules, and the room's slots it plans from now to the horizon (at most
+/// `SCHEDULE_MAX_PLANNED_SLOTS` of them, counted before anything is written).
 async fn planned(call: &Call<'_>) -> Result<(Room, Schedule, Vec<PlannedSlot>), Error> {
     call.operator()?;
     let id: RoomId = call.path("room_id")?;
     let schedule: Schedule = call.body()?;
+    let limits = call.app.schedule_limits();
+    schedule::validate_limits(&schedule, &limits)?;
     schedule::validate_room_id_for_schedule(&id)?;
     let room = call
         .app
@@ -52,7 +55,14 @@ async fn planned(call: &Call<'_>) -> Result<(Room, Schedule, Vec<PlannedSlot>), 
         .ok_or(Error::RoomNotFound)?;
     let rules = horizon::rules(&room)?;
     schedule::validate(&schedule, &rules)?;
-    let planned = horizon::plan(&room, &schedule, &rules, call.now);
+    let planned = schedule::plan_within(
+        &schedule,
+        &rules,
+        &room.id,
+        call.now,
+        horizon::horizon_end(&room, call.now),
+        limits.planned_slots,
+    )?;
     Ok((room, schedule, planned))
 }
 

@@ -132,6 +132,7 @@ fn assert_well_formed(
 
 mod daylight_saving;
 mod json;
+mod limits;
 mod plan;
 mod properties;
 mod validate;

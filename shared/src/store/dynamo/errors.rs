@@ -1,7 +1,9 @@
 //! What an SDK error means for the API, decided by pure functions of the error's codes so that
 //! each rule has a unit test without DynamoDB Local: unreachable, timed out or throttled → 503
-//! (`Unavailable`); a create transaction's cancellation reasons → the domain's refusal; anything
-//! else → 500.
+//! (`Unavailable`); a `ValidationException` about a size or a value the request's own data made
+//! (an item over 400 KB, a key too long, a number out of range, a start key outside the query)
+//! → 422 ([`client_shaped`]); a create transaction's cancellation reasons → the domain's refusal;
+//! anything else → 500.
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -56,12 +58,61 @@ where
         }
         _ => false,
     };
+    if let SdkError::ServiceError(_) = &err
+        && let Some(sentence) = client_shaped(err.code(), err.message())
+    {
+        tracing::info!(operation, error = %DisplayErrorContext(&err), "refused as the client's");
+        return Error::Validation(sentence.into());
+    }
     let detail = format!("dynamodb {operation}: {}", DisplayErrorContext(&err));
     if unavailable {
         Error::Unavailable(detail)
     } else {
         Error::Internal(detail)
     }
+}
+
+/// The `ValidationException`s that the data of a request can cause, whatever the code did right
+/// (DynamoDB's own limits on what a request carries), by the start of DynamoDB's message, each
+/// with the sentence a client is answered (422): never DynamoDB's text, which names attributes.
+const CLIENT_SHAPED: &[(&str, &str)] = &[
+    (
+        "Item size has exceeded the maximum allowed size",
+        "The request makes a record larger than the store allows (400 KB); send less.",
+    ),
+    (
+        "Item size to update has exceeded the maximum allowed size",
+        "The request makes a record larger than the store allows (400 KB); send less.",
+    ),
+    (
+        "One or more parameter values were invalid: Size of hashkey has exceeded",
+        "An id or key in the request is longer than the store allows; use a shorter one.",
+    ),
+    (
+        "One or more parameter values were invalid: Aggregated size of all range keys has exceeded",
+        "An id or key in the request is longer than the store allows; use a shorter one.",
+    ),
+    (
+        "Number overflow",
+        "A number in the request is out of the range the store allows.",
+    ),
+    (
+        "The provided starting key does not match the range key predicate",
+        "The cursor does not belong to this listing's window; start the listing again.",
+    ),
+];
+
+/// The sentence of a client-shaped `ValidationException` ([`CLIENT_SHAPED`]); `None` for any
+/// other error (a `ValidationException` the code caused stays a 500: a bug, not the client's).
+pub(super) fn client_shaped(code: Option<&str>, message: Option<&str>) -> Option<&'static str> {
+    if code != Some("ValidationException") {
+        return None;
+    }
+    let message = message?;
+    CLIENT_SHAPED
+        .iter()
+        .find(|(start, _)| message.starts_with(start))
+        .map(|(_, sentence)| *sentence)
 }
 
 /// A service error is "try again later" when DynamoDB throttled it or failed itself (5xx).
@@ -381,6 +432,45 @@ mod tests {
         let duplicate_record = cancelled(&[(Record, reason(CONDITION_FAILED))]);
         assert!(matches!(refusal(&duplicate_record), Error::Internal(_)));
         assert!(matches!(refusal(&[]), Error::Internal(_)));
+    }
+
+    #[test]
+    fn validation_exceptions_about_the_requests_own_sizes_are_the_clients_and_others_are_not() {
+        let validation = Some("ValidationException");
+        for message in [
+            "Item size has exceeded the maximum allowed size",
+            "Item size to update has exceeded the maximum allowed size",
+            "One or more parameter values were invalid: Size of hashkey has exceeded the maximum \
+             size limit of 2048 bytes",
+            "One or more parameter values were invalid: Aggregated size of all range keys has \
+             exceeded the size limit of 1024 bytes",
+            "Number overflow. Attempting to store a number with magnitude larger than supported \
+             range",
+            "The provided starting key does not match the range key predicate",
+        ] {
+            let sentence = client_shaped(validation, Some(message));
+            assert!(
+                sentence.is_some_and(|s| !s.contains("hashkey") && !s.contains("predicate")),
+                "{message}"
+            );
+        }
+        for (code, message) in [
+            (
+                validation,
+                Some("Invalid UpdateExpression: Syntax error; token: \"SET\""),
+            ),
+            (
+                validation,
+                Some("ExpressionAttributeValues contains invalid key: Syntax error"),
+            ),
+            (validation, None),
+            (
+                Some("ConditionalCheckFailedException"),
+                Some("Item size has exceeded the maximum allowed size"),
+            ),
+        ] {
+            assert_eq!(client_shaped(code, message), None, "{message:?}");
+        }
     }
 
     #[test]

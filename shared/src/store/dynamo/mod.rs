@@ -225,8 +225,13 @@ impl Store for DynamoStore {
         rooms::get(self, room).await
     }
 
-    async fn put_room(&self, room: &Room, now: DateTime<Utc>) -> Result<bool, Error> {
-        rooms::put(self, room, now).await
+    async fn put_room(
+        &self,
+        room: &Room,
+        max_rooms: Option<usize>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        rooms::put(self, room, max_rooms, now).await
     }
 
     async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error> {

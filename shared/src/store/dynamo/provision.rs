@@ -22,6 +22,7 @@ use aws_smithy_http_client::tls;
 
 use super::DynamoStore;
 use super::errors::sdk_error;
+use super::rooms::{ROOM_COUNT, room_count_key};
 use super::schema::*;
 use crate::domain::{Room, Slot, SlotId, SlotKey, UserId};
 use crate::error::Error;
@@ -401,7 +402,8 @@ impl Provision for DynamoStore {
         while let Some(done) = tasks.join_next().await {
             record_seed_result(done, &mut first_error);
         }
-        first_error.map_or(Ok(()), Err)
+        first_error.map_or(Ok(()), Err)?;
+        recount_rooms(self).await
     }
 
     async fn is_empty(&self) -> Result<bool, Error> {
@@ -416,6 +418,45 @@ impl Provision for DynamoStore {
             .map_err(|e| sdk_error("Scan (is empty)", e))?;
         Ok(page.items.unwrap_or_default().is_empty())
     }
+}
+
+/// Sets the room counter (`rooms::room_count_key`) to the number of rooms in the table (a `Query` of
+/// `gsi2`, counting, page by page, then one `PutItem`): after a load, and on a table whose rooms
+/// were stored before the counter existed. Set-up, not request path: a room created by a request
+/// while it runs may be counted once too few until the next seed.
+async fn recount_rooms(store: &DynamoStore) -> Result<(), Error> {
+    let mut rooms = 0i64;
+    let mut start = None;
+    loop {
+        let page = store
+            .client
+            .query()
+            .table_name(&store.table)
+            .index_name(GSI2)
+            .key_condition_expression(format!("{GSI2PK} = :rooms"))
+            .expression_attribute_values(":rooms", s(ROOMS_PK))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query (count rooms)", e))?;
+        rooms += i64::from(page.count);
+        start = page.last_evaluated_key.filter(|k| !k.is_empty());
+        if start.is_none() {
+            break;
+        }
+    }
+    let mut item = room_count_key()?;
+    item.insert(ROOM_COUNT.into(), n(rooms));
+    store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| sdk_error("PutItem (room count)", e))?;
+    Ok(())
 }
 
 fn record_seed_result(

@@ -1,18 +1,46 @@
-//! Rooms: listing (a `Query` of `gsi2`), reading (one `GetItem`), creating or replacing one (one
-//! `PutItem`, and, only when rules the slot items carry changed, a copy of them onto the room's
-//! future slots).
+//! Rooms: listing (a `Query` of `gsi2`), reading (one `GetItem`), creating or replacing one.
+//! Replacing is one `PutItem` guarded on the room existing (and, only when rules the slot items
+//! carry changed, a copy of them onto the room's future slots). Creating is that refused
+//! `PutItem`, then one `TransactWriteItems`: the room's put (only if new) and the room counter's
+//! increment (only while below `MAX_ROOMS`), so the count and the insert are one atomic step.
+
+use std::collections::HashMap;
+use std::time::Duration as StdDuration;
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+
 use chrono::{DateTime, Utc};
 
-use super::errors::sdk_error;
+use super::errors::{is_transaction_conflict, sdk_error};
 use super::schema::*;
 use super::{DynamoStore, SLOT_WRITES_IN_FLIGHT, slots};
-use crate::domain::{Room, RoomId, SlotKey};
+use crate::domain::{Room, RoomId, SlotKey, too_many_rooms};
 use crate::error::Error;
 use crate::store::{from_millis, millis};
+
+/// The room counter's sort key (under `ROOMS_PK`): how many rooms exist, kept by each
+/// creation's transaction and set by seeding, so `MAX_ROOMS` is checked atomically.
+pub(super) const ROOM_COUNT_SK: &str = "#COUNT";
+/// The room counter's count attribute.
+pub(super) const ROOM_COUNT: &str = "room_count";
+
+/// The room counter's key.
+pub(super) fn room_count_key() -> Result<HashMap<String, AttributeValue>, Error> {
+    Key {
+        pk: ROOMS_PK.into(),
+        sk: ROOM_COUNT_SK.into(),
+    }
+    .item()
+}
+
+/// How often a room's creation is sent in all while other creations are writing the counter at
+/// that moment (`TransactionConflict`): simultaneous creations all write it, so conflicts are
+/// the rule there, not the exception.
+const CREATE_ATTEMPTS: u32 = 12;
 
 /// See [`crate::store::Store::list_rooms`].
 pub(super) async fn list(store: &DynamoStore) -> Result<Vec<Room>, Error> {
@@ -51,27 +79,133 @@ pub(super) async fn get(store: &DynamoStore, room: &RoomId) -> Result<Option<Roo
         .transpose()
 }
 
-/// See [`crate::store::Store::put_room`].
+/// See [`crate::store::Store::put_room`]: replaced (one request) if the room exists, otherwise
+/// created within the room limit (two). A creation that finds the room made meanwhile by
+/// another request replaces it instead.
 pub(super) async fn put(
     store: &DynamoStore,
     room: &Room,
+    max_rooms: Option<usize>,
     now: DateTime<Utc>,
 ) -> Result<bool, Error> {
-    // One PutItem: the room's name and rules replace the old ones; the old item, returned, tells
-    // a replacement (200) from a creation (201).
+    for _ in 0..2 {
+        if let Some(old) = replace(store, room).await? {
+            follow_rules(store, room, old, now).await?;
+            return Ok(false);
+        }
+        if create(store, room, max_rooms).await? {
+            return Ok(true);
+        }
+    }
+    Err(Error::Unavailable(format!(
+        "dynamodb room {}: created and removed again while being saved",
+        room.id
+    )))
+}
+
+/// One `PutItem` guarded on the room existing: its name and rules replace the old ones, which
+/// come back. `None`: there is no such room.
+async fn replace(
+    store: &DynamoStore,
+    room: &Room,
+) -> Result<Option<HashMap<String, AttributeValue>>, Error> {
     let output = store
         .client
         .put_item()
         .table_name(&store.table)
         .set_item(Some(item_of(&RoomItem::of(room))?))
+        .condition_expression(format!("attribute_exists({PK})"))
         .return_values(ReturnValue::AllOld)
         .send()
-        .await
-        .map_err(|e| sdk_error("PutItem (room)", e))?;
-    let old = output.attributes.filter(|old| !old.is_empty());
-    let Some(old) = old else {
-        return Ok(true);
+        .await;
+    match output {
+        Ok(output) => Ok(output.attributes.filter(|old| !old.is_empty())),
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(PutItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(sdk_error("PutItem (room)", err)),
+    }
+}
+
+/// One `TransactWriteItems`: the room put only if it does not exist, and the room counter
+/// ([`ROOM_COUNT_SK`] under [`ROOMS_PK`]) increased only while below `max_rooms`. `false`: the
+/// room exists (made meanwhile). Refused by the counter: 422 naming the limit.
+async fn create(store: &DynamoStore, room: &Room, max_rooms: Option<usize>) -> Result<bool, Error> {
+    let put = built(
+        "room put",
+        Put::builder()
+            .table_name(&store.table)
+            .set_item(Some(item_of(&RoomItem::of(room))?))
+            .condition_expression(format!("attribute_not_exists({PK})"))
+            .build(),
+    )?;
+    let mut count = Update::builder()
+        .table_name(&store.table)
+        .set_key(Some(room_count_key()?))
+        .update_expression(format!(
+            "SET {ROOM_COUNT} = if_not_exists({ROOM_COUNT}, :zero) + :one"
+        ))
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":one", n(1));
+    if let Some(max) = max_rooms {
+        count = count
+            .condition_expression(format!(
+                "attribute_not_exists({ROOM_COUNT}) OR {ROOM_COUNT} < :max"
+            ))
+            .expression_attribute_values(":max", n(i64::try_from(max).unwrap_or(i64::MAX)));
+    }
+    let request = store
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder()
+                .update(update("room count", count)?)
+                .build(),
+        ]));
+    let mut attempt = 1;
+    let err = loop {
+        match request.clone().send().await {
+            Ok(_) => return Ok(true),
+            Err(err) if attempt < CREATE_ATTEMPTS && is_transaction_conflict(&err) => {
+                tokio::time::sleep(StdDuration::from_millis(5 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(err) => break err,
+        }
     };
+    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    {
+        let codes: Vec<&str> = cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("None"))
+            .collect();
+        match (codes.first(), codes.get(1), max_rooms) {
+            (Some(&"ConditionalCheckFailed"), _, _) => return Ok(false),
+            (_, Some(&"ConditionalCheckFailed"), Some(max)) => {
+                return Err(too_many_rooms(max).into());
+            }
+            _ => {}
+        }
+    }
+    Err(sdk_error("TransactWriteItems (create room)", err))
+}
+
+/// After a replacement: when rules that the room's slot items carry changed, copy them onto
+/// its future slots.
+async fn follow_rules(
+    store: &DynamoStore,
+    room: &Room,
+    old: HashMap<String, AttributeValue>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     // Rules that the room's slot items carry changed: copy them onto its future slots, so that
     // holds and cancellations follow the new rules at once (as on SQLite, where they are read
     // from the room). Only then more requests: a Query and one UpdateItem per slot.
@@ -82,7 +216,7 @@ pub(super) async fn put(
     {
         copy_rules_to_slots(store, room, now).await?;
     }
-    Ok(false)
+    Ok(())
 }
 
 /// Copies `room`'s rules and time zone onto each of its slot items starting after `now`, 32

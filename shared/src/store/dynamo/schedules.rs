@@ -1,8 +1,16 @@
 //! A room's weekly schedule: reading it (one `GetItem`), and applying one, which is not one
-//! request: a schedule changes up to a few hundred slot items. One `PutItem` of the schedule, the
-//! room's slots from `from` (one `Query` per 1 MB page of `gsi1`), then, 32 in flight, one
-//! conditional write per slot to create, move or remove ([`SlotChange`]), each guarded so that a
-//! hold racing the schedule is never lost.
+//! request: a schedule changes up to `SCHEDULE_MAX_PLANNED_SLOTS` slot items. One `PutItem` of
+//! the schedule, the room's slots from `from` (one `Query` per 1,000 slots of `gsi1`), then, 32 in
+//! flight, one conditional write per slot to create, move or remove ([`SlotChange`]), each
+//! guarded so that a hold racing the schedule is never lost.
+//!
+//! An application can be interrupted (DynamoDB unreachable or failing, the function's time up).
+//! The schedule is saved first, and every slot write is idempotent (a slot's id is its room and
+//! local start, created only if absent; moved or removed only while free), so whatever was left
+//! undone is done by the next application of a schedule to the room: the next publication, or
+//! the daily horizon run, which re-applies every stored schedule. An error after the schedule
+//! was saved is [`Error::ScheduleIncomplete`] (503 `SCHEDULE_INCOMPLETE`: saved, to be
+//! completed), not a plain 503.
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,6 +29,9 @@ use crate::domain::{HoldStatus, Room, RoomId, Slot, SlotId, SlotKey, SlotRules, 
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 use crate::store::{Applied, SlotWindow, millis, overlaps};
+
+/// Slots read per `Query` while applying a schedule.
+const FUTURE_SLOTS_PAGE: usize = 1_000;
 
 /// See [`crate::store::Store::get_schedule`].
 pub(super) async fn get(store: &DynamoStore, room: &RoomId) -> Result<Option<Schedule>, Error> {
@@ -54,6 +65,23 @@ pub(super) async fn apply(
     now: DateTime<Utc>,
 ) -> Result<Applied, Error> {
     put_schedule(store, &room.id, schedule, now).await?;
+    apply_slots(store, room, planned, from, now)
+        .await
+        .map_err(|err| match err {
+            Error::Unavailable(cause) | Error::Internal(cause) => Error::ScheduleIncomplete(cause),
+            other => Error::ScheduleIncomplete(format!("{other:?}")),
+        })
+}
+
+/// The slot writes of an application whose schedule is saved: the room's slots from `from` made
+/// the planned ones.
+async fn apply_slots(
+    store: &DynamoStore,
+    room: &Room,
+    planned: &[PlannedSlot],
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Applied, Error> {
     let existing = future_slots(store, &room.id, from).await?;
     let (changes, skipped) = changes(room, planned, &existing, now)?;
     let mut applied = Applied {
@@ -103,7 +131,9 @@ async fn put_schedule(
     Ok(())
 }
 
-/// The room's slots starting at or after `from`, as a listing reads them, page after page.
+/// The room's slots starting at or after `from`, as a listing reads them, page after page of
+/// [`FUTURE_SLOTS_PAGE`] (one `Query` each, short enough for the SDK's attempt timeout even when
+/// the room has its 20,000 planned slots: 10,000 at once timed out on DynamoDB Local).
 async fn future_slots(
     store: &DynamoStore,
     room: &RoomId,
@@ -116,7 +146,7 @@ async fn future_slots(
             from,
             to: None,
             after,
-            limit: 10_000,
+            limit: FUTURE_SLOTS_PAGE,
         };
         let page = slots::list(store, room, &window).await?;
         let full = page.len() > window.limit;
@@ -184,8 +214,9 @@ fn changes(
     Ok((changes, skipped))
 }
 
-/// Sends `changes`, [`SLOT_WRITES_IN_FLIGHT`] at once; every one is awaited before the first
-/// error (in the order they finished) is returned.
+/// Sends `changes`, [`SLOT_WRITES_IN_FLIGHT`] at once. After the first error no further change
+/// is sent (DynamoDB failing or gone: the rest is left to the next application, not tried one by
+/// one against it); the writes in flight are awaited, then that error is returned.
 async fn send(
     store: &DynamoStore,
     changes: Vec<SlotChange>,
@@ -193,21 +224,33 @@ async fn send(
 ) -> Result<Vec<ChangeDone>, Error> {
     let mut tasks = tokio::task::JoinSet::new();
     let mut outcomes = Vec::new();
+    let mut first_error = None;
+    let mut record = |done: Result<Result<ChangeDone, Error>, tokio::task::JoinError>| {
+        match done.map_err(|e| Error::Internal(format!("schedule task: {e}")))? {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(err) => return Err(err),
+        }
+        Ok(())
+    };
     for change in changes {
         if tasks.len() >= SLOT_WRITES_IN_FLIGHT
             && let Some(done) = tasks.join_next().await
+            && let Err(err) = record(done)
         {
-            outcomes.push(done);
+            first_error = Some(err);
+            break;
         }
         tasks.spawn(change.send(store.client.clone(), store.table.clone(), now));
     }
     while let Some(done) = tasks.join_next().await {
-        outcomes.push(done);
+        if let Err(err) = record(done) {
+            first_error.get_or_insert(err);
+        }
     }
-    outcomes
-        .into_iter()
-        .map(|done| done.map_err(|e| Error::Internal(format!("schedule task: {e}")))?)
-        .collect()
+    match first_error {
+        Some(err) => Err(err),
+        None => Ok(outcomes),
+    }
 }
 
 /// One slot write of a schedule's application.

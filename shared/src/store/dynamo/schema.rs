@@ -68,7 +68,8 @@ pub(super) const HOLD_SK: &str = "HOLD";
 pub(super) const USER_SK: &str = "USER";
 pub(super) const IDEM_SK: &str = "IDEM";
 pub(super) const SCHEDULE_SK: &str = "SCHEDULE";
-/// The `gsi2` partition that lists every room.
+/// The `gsi2` partition that lists every room; also the partition of the room counter
+/// (`rooms::room_count_key`).
 pub(super) const ROOMS_PK: &str = "ROOMS";
 
 // ── Keys ────────────────────────────────────────────────────────────────────────────────────

@@ -239,10 +239,16 @@ impl Store for SqliteStore {
         self.read(|conn| rooms::get(conn, room))
     }
 
-    async fn put_room(&self, room: &Room, _now: DateTime<Utc>) -> Result<bool, Error> {
+    async fn put_room(
+        &self,
+        room: &Room,
+        max_rooms: Option<usize>,
+        _now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
         let policy = rooms::policy_json(&room.policy)?;
         let room = room.clone();
-        self.write(move |tx| rooms::put(tx, &room, &policy)).await
+        self.write(move |tx| rooms::put(tx, &room, &policy, max_rooms))
+            .await
     }
 
     async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error> {

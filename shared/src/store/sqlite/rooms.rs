@@ -5,7 +5,7 @@
 use rusqlite::{Connection, params};
 
 use super::rows::{ROOM_COLUMNS, room_at};
-use crate::domain::{Room, RoomId, RoomPolicy};
+use crate::domain::{Room, RoomId, RoomPolicy, too_many_rooms};
 use crate::error::Error;
 
 /// A room's policy as stored (JSON).
@@ -36,15 +36,36 @@ pub(super) fn get(conn: &Connection, room: &RoomId) -> Result<Option<Room>, Erro
 }
 
 /// See [`crate::store::Store::put_room`]; `policy` is [`policy_json`] of the room's. Whether the
-/// room was created.
-pub(super) fn put(tx: &Connection, room: &Room, policy: &str) -> Result<bool, Error> {
-    let existed: bool = tx
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1)")?
-        .query_row([room.id.as_str()], |r| r.get(0))?;
-    tx.prepare_cached(
-        "INSERT INTO rooms (id, name, capacity, policy) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (id) DO UPDATE SET name = ?2, capacity = ?3, policy = ?4",
-    )?
-    .execute(params![room.id.as_str(), room.name, room.capacity, policy])?;
-    Ok(!existed)
+/// room was created. Both statements run in the caller's write transaction: the room replaced
+/// if it exists, otherwise inserted only while fewer than `max_rooms` rooms exist (the count is
+/// the `INSERT`'s own guard, so no other write comes between them).
+pub(super) fn put(
+    tx: &Connection,
+    room: &Room,
+    policy: &str,
+    max_rooms: Option<usize>,
+) -> Result<bool, Error> {
+    let replaced = tx
+        .prepare_cached("UPDATE rooms SET name = ?2, capacity = ?3, policy = ?4 WHERE id = ?1")?
+        .execute(params![room.id.as_str(), room.name, room.capacity, policy])?;
+    if replaced > 0 {
+        return Ok(false);
+    }
+    let cap = max_rooms.map_or(i64::MAX, |max| i64::try_from(max).unwrap_or(i64::MAX));
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO rooms (id, name, capacity, policy)
+             SELECT ?1, ?2, ?3, ?4 WHERE (SELECT COUNT(*) FROM rooms) < ?5",
+        )?
+        .execute(params![
+            room.id.as_str(),
+            room.name,
+            room.capacity,
+            policy,
+            cap
+        ])?;
+    match max_rooms {
+        Some(max) if inserted == 0 => Err(too_many_rooms(max).into()),
+        _ => Ok(true),
+    }
 }
