@@ -7,11 +7,16 @@ use std::path::PathBuf;
 use chrono::Duration;
 
 mod operators;
+#[cfg(feature = "dynamodb")]
+mod ssm;
 
 pub use operators::{
     EVERYONES_SCOPES, MAX_OPERATOR_NAME_LEN, MIN_OPERATOR_TOKEN_LEN, OperatorToken, Operators,
     token_digest,
 };
+
+#[cfg(feature = "dynamodb")]
+pub use ssm::{IfUnreadable, aws_http_client};
 
 /// Which store backs the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +40,10 @@ pub struct Config {
     /// Who may use the operator routes (`OPERATOR_TOKENS`, `OPERATOR_TOKEN`, `OPERATOR_SCOPE`);
     /// nobody by default.
     pub operators: Operators,
+    /// The SSM SecureString parameter that holds more operator tokens in the `OPERATOR_TOKENS`
+    /// format (`OPERATOR_TOKENS_PARAMETER`, a name starting with `/`; on AWS). Read at cold start
+    /// by [`Config::with_operator_tokens_from_ssm`] (feature `dynamodb`), not by `from_env`.
+    pub operator_tokens_parameter: Option<String>,
     pub store: StoreConfig,
     /// Where the local server listens (`BIND_ADDR`, default `127.0.0.1:3000`; `PORT` overrides
     /// just the port).
@@ -90,6 +99,7 @@ impl Config {
             hold_ttl: Duration::seconds(hold_ttl_seconds(&get)?),
             cancel_cutoff: Duration::seconds(cancel_cutoff_seconds(&get)?),
             operators: operators::operators(&get)?,
+            operator_tokens_parameter: operator_tokens_parameter(&get)?,
             store: store(&get)?,
             bind: bind(&get)?,
             bench_ceiling: bench_ceiling(&get)?,
@@ -99,6 +109,28 @@ impl Config {
 
 /// A variable's value, unset when empty or blank.
 type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// `OPERATOR_TOKENS_PARAMETER`: an SSM parameter name, `/` then letters, digits and `_.-/`.
+fn operator_tokens_parameter(get: &Lookup) -> Result<Option<String>, ConfigError> {
+    let Some(name) = get("OPERATOR_TOKENS_PARAMETER") else {
+        return Ok(None);
+    };
+    let name = name.trim();
+    let valid = name.len() <= 1011
+        && name.strip_prefix('/').is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-/".contains(&b))
+        });
+    if !valid {
+        return Err(ConfigError(format!(
+            "OPERATOR_TOKENS_PARAMETER must be an SSM parameter name: `/`, then letters, digits \
+             and `_.-/` (e.g. `/escape-room/operator-tokens`), got `{name}`"
+        )));
+    }
+    Ok(Some(name.to_owned()))
+}
 
 /// `HOLD_TTL_SECONDS`: 1 to 86400, default [`DEFAULT_HOLD_TTL_SECONDS`].
 fn hold_ttl_seconds(get: &Lookup) -> Result<i64, ConfigError> {

@@ -27,7 +27,10 @@
 //!   processes, started and stopped.
 //! - `preview`: the schedule preview route, against what publishing then does.
 //! - `cursor`: a listing cursor sent back outside its window.
-//! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
+//! - `template`: `template.yaml` against the route table, the crates and the IAM each needs
+//!   (item kinds included: `dynamodb:LeadingKeys`).
+//! - `template_edge`: the template's throttling, concurrency shares, CORS, optional CloudFront +
+//!   WAF, the operators' tokens' SSM permissions and the reasons of checkov's skips.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
 //! The whole binary is test code, so a failed `unwrap` is a failed test: allowed here at the root
@@ -51,4 +54,5 @@ mod processes;
 mod reliability;
 mod runtime;
 mod template;
+mod template_edge;
 mod validation;
