@@ -12,6 +12,9 @@
 //! - `dynamodb`: what only the DynamoDB store has: the 50-way race on the store itself, one
 //!   request per operation, explanations from the hold record, idempotent seeding, 503 when the
 //!   store is unreachable. (`dynamodb_local` starts DynamoDB Local for the whole process.)
+//! - `dynamodb_iam`: contract scenarios on DynamoDB Local with every request recorded under its
+//!   function; each must be allowed by that function's IAM statements in `template.yaml`,
+//!   `dynamodb:LeadingKeys` included.
 //! - `loopback`: the local server over real TCP: the 50-way race on both stores, routing, body
 //!   limit, curl's form content type, stopping.
 //! - `runtime`: the function binaries and a minimal Lambda Runtime API (the `Runtime` transport),
@@ -27,6 +30,8 @@
 //!   processes, started and stopped.
 //! - `preview`: the schedule preview route, against what publishing then does.
 //! - `cursor`: a listing cursor sent back outside its window.
+//! - `operator_tokens_ssm`: the function binaries read the operators' tokens from an SSM
+//!   SecureString at cold start (moto's server on loopback); cancel-hold starts without them.
 //! - `template`: `template.yaml` against the route table, the crates and the IAM each needs
 //!   (item kinds included: `dynamodb:LeadingKeys`).
 //! - `template_edge`: the template's throttling, concurrency shares, CORS, optional CloudFront +
@@ -44,11 +49,13 @@ mod binaries;
 mod contract;
 mod cursor;
 mod dynamodb;
+mod dynamodb_iam;
 mod dynamodb_local;
 mod harness;
 mod layers;
 mod loopback;
 mod model;
+mod operator_tokens_ssm;
 mod preview;
 mod processes;
 mod reliability;
