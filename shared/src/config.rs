@@ -10,6 +10,8 @@ mod bounds;
 mod limits;
 mod operators;
 mod server;
+#[cfg(feature = "dynamodb")]
+mod ssm;
 
 pub use bounds::Bounds;
 pub use limits::{
@@ -23,6 +25,9 @@ pub use server::{
     DEFAULT_MAX_CONNECTIONS, MAX_LINGER_SECONDS, MAX_MAX_CONNECTIONS, MAX_TIMEOUT_SECONDS,
     ServerLimits,
 };
+
+#[cfg(feature = "dynamodb")]
+pub use ssm::{IfUnreadable, aws_http_client};
 
 /// Which store backs the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +51,10 @@ pub struct Config {
     /// Who may use the operator routes (`OPERATOR_TOKENS`, `OPERATOR_TOKEN`, `OPERATOR_SCOPE`);
     /// nobody by default.
     pub operators: Operators,
+    /// The SSM SecureString parameter that holds more operator tokens in the `OPERATOR_TOKENS`
+    /// format (`OPERATOR_TOKENS_PARAMETER`, a name starting with `/`; on AWS). Read at cold start
+    /// by [`Config::with_operator_tokens_from_ssm`] (feature `dynamodb`), not by `from_env`.
+    pub operator_tokens_parameter: Option<String>,
     pub store: StoreConfig,
     /// Where the local server listens (`BIND_ADDR`, default `127.0.0.1:3000`; `PORT` overrides
     /// just the port).
@@ -110,6 +119,7 @@ impl Config {
             hold_ttl: Duration::seconds(hold_ttl_seconds(&get)?),
             cancel_cutoff: Duration::seconds(cancel_cutoff_seconds(&get)?),
             operators: operators::operators(&get)?,
+            operator_tokens_parameter: operator_tokens_parameter(&get)?,
             store: store(&get)?,
             bind: bind(&get)?,
             bench_ceiling: bench_ceiling(&get)?,
@@ -122,6 +132,28 @@ impl Config {
 
 /// A variable's value, unset when empty or blank.
 type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// `OPERATOR_TOKENS_PARAMETER`: an SSM parameter name, `/` then letters, digits and `_.-/`.
+fn operator_tokens_parameter(get: &Lookup) -> Result<Option<String>, ConfigError> {
+    let Some(name) = get("OPERATOR_TOKENS_PARAMETER") else {
+        return Ok(None);
+    };
+    let name = name.trim();
+    let valid = name.len() <= 1011
+        && name.strip_prefix('/').is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-/".contains(&b))
+        });
+    if !valid {
+        return Err(ConfigError(format!(
+            "OPERATOR_TOKENS_PARAMETER must be an SSM parameter name: `/`, then letters, digits \
+             and `_.-/` (e.g. `/escape-room/operator-tokens`), got `{name}`"
+        )));
+    }
+    Ok(Some(name.to_owned()))
+}
 
 /// `HOLD_TTL_SECONDS`: 1 to 86400, default [`DEFAULT_HOLD_TTL_SECONDS`].
 fn hold_ttl_seconds(get: &Lookup) -> Result<i64, ConfigError> {

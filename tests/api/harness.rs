@@ -43,7 +43,7 @@ pub fn operator_tokens_variable() -> String {
     format!("desk:{OPERATOR_TOKEN},desk:{DESK_NEXT_TOKEN},night:{NIGHT_TOKEN}")
 }
 
-fn test_operators() -> shared::config::Operators {
+pub fn test_operators() -> shared::config::Operators {
     shared::config::Operators::default()
         .with_token("desk", OPERATOR_TOKEN)
         .and_then(|o| o.with_token("desk", DESK_NEXT_TOKEN))
@@ -600,6 +600,16 @@ impl TestApp {
     pub fn in_process(app: App, clock: ManualClock) -> Self {
         Self {
             via: Box::new(InProcess(app)),
+            clock,
+            _seeded: None,
+        }
+    }
+
+    /// Scenarios through `via`, a transport of the test's own (e.g. one that records what each
+    /// route sends to the store), whose service's clock is `clock`.
+    pub fn through(via: Box<dyn Transport>, clock: ManualClock) -> Self {
+        Self {
+            via,
             clock,
             _seeded: None,
         }

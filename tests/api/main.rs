@@ -12,6 +12,9 @@
 //! - `dynamodb`: what only the DynamoDB store has: the 50-way race on the store itself, one
 //!   request per operation, explanations from the hold record, idempotent seeding, 503 when the
 //!   store is unreachable. (`dynamodb_local` starts DynamoDB Local for the whole process.)
+//! - `dynamodb_iam`: contract scenarios on DynamoDB Local with every request recorded under its
+//!   function; each must be allowed by that function's IAM statements in `template.yaml`,
+//!   `dynamodb:LeadingKeys` included.
 //! - `loopback`: the local server over real TCP: the 50-way race on both stores, routing, body
 //!   limit, curl's form content type, stopping.
 //! - `runtime`: the function binaries and a minimal Lambda Runtime API (the `Runtime` transport),
@@ -34,7 +37,12 @@
 //!   reset), slow bodies (408), handlers past the request deadline (503), and floods of writes
 //!   and guessed operator tokens from one address (the rate limits, 429), a schedule over each
 //!   limit (422 in under 100 ms) and the room limit under simultaneous creations.
-//! - `template`: `template.yaml` against the route table, the crates and the IAM each needs.
+//! - `template`: `template.yaml` against the route table, the crates and the IAM each needs
+//!   (item kinds included: `dynamodb:LeadingKeys`).
+//! - `operator_tokens_ssm`: the function binaries read the operators' tokens from an SSM
+//!   SecureString at cold start (moto's server on loopback); cancel-hold starts without them.
+//! - `template_edge`: the template's throttling, concurrency shares, CORS, optional CloudFront +
+//!   WAF, the operators' tokens' SSM permissions and the reasons of checkov's skips.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
 //! The whole binary is test code, so a failed `unwrap` is a failed test: allowed here at the root
@@ -48,12 +56,14 @@ mod binaries;
 mod contract;
 mod cursor;
 mod dynamodb;
+mod dynamodb_iam;
 mod dynamodb_local;
 mod harness;
 mod hostile;
 mod layers;
 mod loopback;
 mod model;
+mod operator_tokens_ssm;
 mod preview;
 mod processes;
 mod publication;
@@ -61,4 +71,5 @@ mod reliability;
 mod runtime;
 mod sqlite;
 mod template;
+mod template_edge;
 mod validation;

@@ -33,14 +33,14 @@ use crate::harness::{Event, Reply, STAGE, StoreKind, Transport, assert_status, h
 /// How long one invocation may take, cold start included.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 const RUNTIME: &str = "/2018-06-01/runtime";
-const REGION: &str = "eu-west-1";
+pub(crate) const REGION: &str = "eu-west-1";
 
 // ---------------------------------------------------------------------------------------------
 // A minimal Lambda Runtime API
 
 /// What the function sent back for one invocation.
 #[derive(Debug)]
-enum Outcome {
+pub(crate) enum Outcome {
     /// `POST …/invocation/{id}/response`
     Response(Value),
     /// `POST …/invocation/{id}/error`
@@ -218,18 +218,18 @@ async fn next_invocation(state: &ApiState) -> Response<Full<Bytes>> {
 // Function processes
 
 /// One function: its binary as a child process (killed on drop) on its own Runtime API.
-struct Function {
+pub(crate) struct Function {
     name: String,
     api: RuntimeApi,
-    child: Child,
+    pub(crate) child: Child,
     output: Arc<Mutex<String>>,
     /// The tasks copying the process's stdout and stderr into `output`; each ends at its pipe's
     /// end of file.
-    readers: Vec<tokio::task::JoinHandle<()>>,
+    pub(crate) readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Function {
-    async fn start(name: &str, env: &[(String, String)]) -> Self {
+    pub(crate) async fn start(name: &str, env: &[(String, String)]) -> Self {
         let binary = crate::binaries::function(name);
         let api = RuntimeApi::start(name).await;
         let mut command = Command::new(&binary);
@@ -285,11 +285,11 @@ impl Function {
         }
     }
 
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.output.lock().unwrap().clone()
     }
 
-    async fn invoke(&mut self, event: Value) -> Outcome {
+    pub(crate) async fn invoke(&mut self, event: Value) -> Outcome {
         match self.api.invoke(event).await {
             Ok(outcome) => outcome,
             Err(why) => {

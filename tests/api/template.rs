@@ -33,7 +33,7 @@ pub fn template() -> Value {
 
 /// An intrinsic function as `(name, argument)`, in short (`!GetAtt X.Arn`) or long
 /// (`{"Fn::GetAtt": …}`) form; names without the `Fn::` prefix.
-fn intrinsic(value: &Value) -> Option<(String, &Value)> {
+pub(crate) fn intrinsic(value: &Value) -> Option<(String, &Value)> {
     match value {
         Value::Tagged(tagged) => Some((
             tagged.tag.to_string().trim_start_matches('!').to_owned(),
@@ -50,7 +50,7 @@ fn intrinsic(value: &Value) -> Option<(String, &Value)> {
 }
 
 /// `value` as `!Name "arg"` (e.g. `!GetAtt Table.Arn`, `!Ref Table`), if it is one.
-fn intrinsic_str(value: &Value) -> Option<(String, String)> {
+pub(crate) fn intrinsic_str(value: &Value) -> Option<(String, String)> {
     let (name, arg) = intrinsic(value)?;
     let arg = match arg {
         Value::String(s) => s.clone(),
@@ -65,20 +65,20 @@ fn intrinsic_str(value: &Value) -> Option<(String, String)> {
     Some((name, arg))
 }
 
-fn get<'v>(value: &'v Value, path: &str) -> &'v Value {
+pub(crate) fn get<'v>(value: &'v Value, path: &str) -> &'v Value {
     path.split('.').fold(value, |v, key| {
         v.get(key)
             .unwrap_or_else(|| panic!("template.yaml: no `{key}` in `{path}`"))
     })
 }
 
-fn str_at<'v>(value: &'v Value, path: &str) -> &'v str {
+pub(crate) fn str_at<'v>(value: &'v Value, path: &str) -> &'v str {
     get(value, path)
         .as_str()
         .unwrap_or_else(|| panic!("template.yaml: `{path}` is not a string"))
 }
 
-fn resources(t: &Value) -> &Mapping {
+pub(crate) fn resources(t: &Value) -> &Mapping {
     get(t, "Resources")
         .as_mapping()
         .expect("Resources is a map")
@@ -179,7 +179,7 @@ pub fn default_route_crate() -> String {
 /// The functions of operator routes: the only ones given the operator token.
 /// (`cancel-hold` serves players too: an operator cancels any booking with a reason.)
 /// (`get-schedule` serves players too: only an operator reads closure reasons.)
-const OPERATOR_FUNCTIONS: [&str; 6] = [
+pub(crate) const OPERATOR_FUNCTIONS: [&str; 6] = [
     "put-room",
     "put-schedule",
     "preview-schedule",
@@ -517,22 +517,53 @@ fn with_a_jwt_issuer_every_route_requires_the_authorizer_and_without_one_none_do
     assert_eq!(operands[1].as_str(), Some(""));
 }
 
-/// What a function's policies allow: `(actions, resources as written, conditions)` per statement
-/// (none without `Policies`).
-fn statements(f: &Function) -> Vec<(BTreeSet<String>, Vec<String>, Option<Value>)> {
+/// One statement of a function's policy: its actions, its resources as written, and its
+/// conditions.
+pub(crate) type Statement = (BTreeSet<String>, Vec<String>, Option<Value>);
+
+/// The policy documents of a function's `Policies` (none without them), apart from the one under
+/// `!If [HasOperatorTokens, …]`, which is [`operator_token_statements`].
+fn documents(f: &Function, operator_tokens: bool) -> Vec<Value> {
     let Some(policies) = get(&f.resource, "Properties").get("Policies") else {
         return Vec::new();
     };
     let policies = policies.as_sequence().expect("Policies list");
     policies
         .iter()
+        .filter_map(|policy| match intrinsic(policy) {
+            Some((name, arg)) => {
+                assert_eq!(name, "If", "{}: {policy:?}", f.logical_id);
+                let arg = arg.as_sequence().expect("!If [condition, then, else]");
+                assert_eq!(arg[0].as_str(), Some("HasOperatorTokens"), "{}", f.logical_id);
+                assert_eq!(
+                    intrinsic_str(&arg[2]),
+                    Some(("Ref".into(), "AWS::NoValue".into())),
+                    "{}: nothing without the parameter",
+                    f.logical_id
+                );
+                operator_tokens.then(|| arg[1].clone())
+            }
+            None => {
+                assert!(
+                    policy.is_mapping(),
+                    "{}: only inline policy documents, no managed policy or SAM policy template: {policy:?}",
+                    f.logical_id
+                );
+                (!operator_tokens).then(|| policy.clone())
+            }
+        })
+        .collect()
+}
+
+/// The statements of `documents`.
+fn statements_of(f: &Function, documents: Vec<Value>) -> Vec<Statement> {
+    documents
+        .iter()
         .flat_map(|policy| {
-            assert!(
-                policy.is_mapping(),
-                "{}: only inline policy documents, no managed policy or SAM policy template: {policy:?}",
-                f.logical_id
-            );
-            get(policy, "Statement").as_sequence().expect("Statement list").clone()
+            get(policy, "Statement")
+                .as_sequence()
+                .expect("Statement list")
+                .clone()
         })
         .map(|statement| {
             assert_eq!(str_at(&statement, "Effect"), "Allow", "{}", f.logical_id);
@@ -550,12 +581,23 @@ fn statements(f: &Function) -> Vec<(BTreeSet<String>, Vec<String>, Option<Value>
                 .into_iter()
                 .map(|r| match intrinsic_str(r) {
                     Some((name, arg)) => format!("!{name} {arg}"),
-                    None => panic!("{}: resource {r:?} is not a reference to the table", f.logical_id),
+                    None => panic!("{}: resource {r:?} is not a reference", f.logical_id),
                 })
                 .collect();
             (actions, resources, statement.get("Condition").cloned())
         })
         .collect()
+}
+
+/// What a function's policies allow on the table: `(actions, resources as written, conditions)`
+/// per statement (none without `Policies`).
+pub(crate) fn statements(f: &Function) -> Vec<Statement> {
+    statements_of(f, documents(f, false))
+}
+
+/// What the function may do with the operators' tokens' SSM parameter, only when it is set.
+pub(crate) fn operator_token_statements(f: &Function) -> Vec<Statement> {
+    statements_of(f, documents(f, true))
 }
 
 const TABLE: &str = "!GetAtt Table.Arn";
@@ -591,99 +633,175 @@ fn each_function_may_touch_only_the_table_or_its_index() {
     }
 }
 
-/// One statement a function's policy must have: its actions, its resources, and whether they are
-/// allowed only inside a `TransactWriteItems`.
-type Grant = (BTreeSet<String>, Vec<String>, bool);
+/// One statement a function's policy must have: its actions, its resources, whether they are
+/// allowed only inside a `TransactWriteItems`, and the partition keys (`dynamodb:LeadingKeys`
+/// patterns) they are limited to.
+type Grant = (BTreeSet<String>, Vec<String>, bool, BTreeSet<String>);
 
-#[test]
-fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
-    // What shared/src/store/dynamo/holds.rs sends per operation (docs/dynamodb-table.md).
-    let grant = |actions: &[&str], resource: String, transact_only: bool| -> Grant {
+/// The item kinds, as `dynamodb:LeadingKeys` patterns: a partition key's prefix
+/// (shared/src/store/dynamo/schema.rs; docs/dynamodb-table.md, "Items").
+const ROOM: &str = "ROOM#*";
+const ROOMS: &str = "ROOMS";
+const SLOT: &str = "SLOT#*";
+const HOLD: &str = "HOLD#*";
+const USER: &str = "USER#*";
+const IDEM: &str = "IDEM#*";
+
+/// What each function's store operations send, per action and resource, with the partition keys
+/// they name. Derived from the code (shared/src/store/dynamo/*.rs, summed up in
+/// docs/dynamodb-table.md's "Access patterns"); `dynamodb_iam.rs` checks it against the requests
+/// the store really sends to DynamoDB Local. A `Query` on an index names the index's partition
+/// key (`gsi1pk`/`gsi2pk`), which is what IAM takes as its LeadingKeys.
+pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
+    let grant = |actions: &[&str], resource: String, transact_only: bool, keys: &[&str]| -> Grant {
         (
             actions.iter().map(|a| format!("dynamodb:{a}")).collect(),
             vec![resource],
             transact_only,
+            keys.iter().map(|k| (*k).to_owned()).collect(),
         )
     };
     let table = || TABLE.to_owned();
-    let update_or_read_back = vec![grant(&["UpdateItem", "GetItem"], table(), false)];
-    let transact_or_read_back = vec![
-        grant(&["UpdateItem"], table(), true),
-        grant(&["GetItem"], table(), false),
+    let update_or_read_back = vec![
+        grant(&["UpdateItem"], table(), false, &[SLOT]),
+        grant(&["GetItem"], table(), false, &[HOLD]),
     ];
-    let expected: BTreeMap<&str, Vec<Grant>> = BTreeMap::from([
+    let transact_or_read_back = vec![
+        grant(&["UpdateItem"], table(), true, &[SLOT, HOLD]),
+        grant(&["GetItem"], table(), false, &[HOLD]),
+    ];
+    // put-schedule and extend-horizon write schedules and slots: they may delete slots only.
+    let publish = vec![
+        grant(&["GetItem"], table(), false, &[ROOM]),
+        grant(&["PutItem"], table(), false, &[ROOM, SLOT]),
+        grant(&["UpdateItem", "DeleteItem"], table(), false, &[SLOT]),
+    ];
+    BTreeMap::from([
         (
             "list-slots",
             vec![
-                grant(&["Query"], index(), false),
-                grant(&["GetItem"], table(), false),
+                grant(&["Query"], index(), false, &[ROOM]),
+                grant(&["GetItem"], table(), false, &[ROOM]),
             ],
         ),
         (
             "create-hold",
-            vec![grant(
-                &["ConditionCheckItem", "UpdateItem", "PutItem"],
-                table(),
-                true,
-            )],
+            vec![
+                grant(&["ConditionCheckItem"], table(), true, &[USER]),
+                grant(&["UpdateItem"], table(), true, &[SLOT, USER]),
+                grant(&["PutItem"], table(), true, &[HOLD, IDEM]),
+            ],
         ),
         ("confirm-hold", update_or_read_back.clone()),
         ("release-hold", update_or_read_back),
         ("extend-hold", transact_or_read_back.clone()),
         ("cancel-hold", transact_or_read_back),
-        ("get-hold", vec![grant(&["BatchGetItem"], table(), false)]),
-        ("list-user-holds", vec![grant(&["Query"], index2(), false)]),
-        ("list-rooms", vec![grant(&["Query"], index2(), false)]),
-        ("get-room", vec![grant(&["GetItem"], table(), false)]),
+        (
+            "get-hold",
+            vec![grant(&["BatchGetItem"], table(), false, &[SLOT, HOLD])],
+        ),
+        (
+            "list-user-holds",
+            vec![grant(&["Query"], index2(), false, &[USER])],
+        ),
+        (
+            "list-rooms",
+            vec![grant(&["Query"], index2(), false, &[ROOMS])],
+        ),
+        (
+            "get-room",
+            vec![grant(&["GetItem"], table(), false, &[ROOM])],
+        ),
         (
             "put-room",
             vec![
-                grant(&["PutItem", "UpdateItem"], table(), false),
-                grant(&["Query"], index(), false),
+                grant(&["PutItem"], table(), false, &[ROOM]),
+                grant(&["UpdateItem"], table(), false, &[SLOT]),
+                grant(&["Query"], index(), false, &[ROOM]),
             ],
         ),
-        ("get-schedule", vec![grant(&["GetItem"], table(), false)]),
+        (
+            "get-schedule",
+            vec![grant(&["GetItem"], table(), false, &[ROOM])],
+        ),
         (
             "put-schedule",
-            vec![
-                grant(
-                    &["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
-                    table(),
-                    false,
-                ),
-                grant(&["Query"], index(), false),
-            ],
+            [
+                publish.clone(),
+                vec![grant(&["Query"], index(), false, &[ROOM])],
+            ]
+            .concat(),
         ),
         (
             "preview-schedule",
             vec![
-                grant(&["GetItem"], table(), false),
-                grant(&["Query"], index(), false),
+                grant(&["GetItem"], table(), false, &[ROOM]),
+                grant(&["Query"], index(), false, &[ROOM]),
             ],
         ),
         (
             "list-room-bookings",
             vec![
-                grant(&["Query"], index(), false),
-                grant(&["GetItem"], table(), false),
+                grant(&["Query"], index(), false, &[ROOM]),
+                grant(&["GetItem"], table(), false, &[ROOM]),
             ],
         ),
         (
             "extend-horizon",
-            vec![
-                (
-                    ["dynamodb:Query".to_owned()].into(),
-                    vec![index(), index2()],
-                    false,
-                ),
-                grant(
-                    &["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
-                    table(),
-                    false,
-                ),
-            ],
+            [
+                vec![
+                    grant(&["Query"], index2(), false, &[ROOMS]),
+                    grant(&["Query"], index(), false, &[ROOM]),
+                ],
+                publish,
+            ]
+            .concat(),
         ),
-    ]);
+    ])
+}
+
+/// A statement's conditions as `(inside a transaction only, LeadingKeys patterns)`: the only
+/// conditions allowed, and every statement on the table names its item kinds.
+fn grant_conditions(f: &Function, condition: Option<&Value>) -> (bool, BTreeSet<String>) {
+    let condition = condition
+        .and_then(Value::as_mapping)
+        .unwrap_or_else(|| panic!("{}: a statement without LeadingKeys", f.logical_id));
+    let mut transact_only = false;
+    let mut keys = None;
+    for (operator, body) in condition {
+        match operator.as_str() {
+            Some("ForAnyValue:StringEquals") => {
+                assert_eq!(
+                    get(body, "dynamodb:EnclosingOperation"),
+                    &serde_norway::from_str::<Value>("[TransactWriteItems]").expect("literal YAML"),
+                    "{}",
+                    f.logical_id
+                );
+                transact_only = true;
+            }
+            // ForAllValues: every partition key of the request must match one pattern (a
+            // BatchGetItem names several). ForAnyValue would let one matching key carry others.
+            Some("ForAllValues:StringLike") => {
+                assert_eq!(body.as_mapping().map(Mapping::len), Some(1), "{body:?}");
+                keys = Some(
+                    get(body, "dynamodb:LeadingKeys")
+                        .as_sequence()
+                        .expect("a list of patterns")
+                        .iter()
+                        .map(|k| k.as_str().expect("a pattern").to_owned())
+                        .collect(),
+                );
+            }
+            other => panic!("{}: unexpected condition {other:?}", f.logical_id),
+        }
+    }
+    let keys = keys.unwrap_or_else(|| panic!("{}: no LeadingKeys", f.logical_id));
+    (transact_only, keys)
+}
+
+#[test]
+fn each_function_may_touch_only_the_item_kinds_and_calls_its_store_operations_need() {
+    let expected = expected_grants();
     let t = template();
     let functions = functions(&t);
     assert_eq!(
@@ -709,20 +827,8 @@ fn each_function_is_allowed_exactly_the_calls_its_store_operation_makes() {
         let granted: Vec<Grant> = statements(f)
             .into_iter()
             .map(|(actions, resources, condition)| {
-                let transact_only = match condition {
-                    None => false,
-                    Some(c) => {
-                        assert_eq!(
-                            get(&c, "ForAnyValue:StringEquals.dynamodb:EnclosingOperation"),
-                            &serde_norway::from_str::<Value>("[TransactWriteItems]")
-                                .expect("literal YAML"),
-                            "{}: the only condition is `inside a transaction`",
-                            f.logical_id
-                        );
-                        true
-                    }
-                };
-                (actions, resources, transact_only)
+                let (transact_only, keys) = grant_conditions(f, condition.as_ref());
+                (actions, resources, transact_only, keys)
             })
             .collect();
         assert_eq!(
@@ -848,8 +954,8 @@ fn every_function_is_an_arm64_cargo_lambda_build_given_the_table_and_the_hold_le
                 f.logical_id
             );
         }
-        // Only the operator routes' functions add to the Globals' environment: the operator
-        // token (a NoEcho parameter, never plain text) and scope.
+        // Only the operator routes' functions add to the Globals' environment: the name of the
+        // operators' tokens' SSM parameter (never a token) and the scope.
         match properties.get("Environment") {
             None => {}
             Some(env) => {
@@ -859,8 +965,14 @@ fn every_function_is_an_arm64_cargo_lambda_build_given_the_table_and_the_hold_le
                     f.logical_id
                 );
                 assert_eq!(
-                    intrinsic_str(get(env, "Variables.OPERATOR_TOKEN")),
-                    Some(("Ref".into(), "OperatorToken".into()))
+                    intrinsic_str(get(env, "Variables.OPERATOR_TOKENS_PARAMETER")),
+                    Some(("Ref".into(), "OperatorTokensParameter".into()))
+                );
+                assert_eq!(
+                    get(env, "Variables").as_mapping().map(Mapping::len),
+                    Some(2),
+                    "{}: nothing else, no token",
+                    f.logical_id
                 );
                 assert_eq!(
                     intrinsic_str(get(env, "Variables.OPERATOR_SCOPE")),
@@ -869,10 +981,9 @@ fn every_function_is_an_arm64_cargo_lambda_build_given_the_table_and_the_hold_le
             }
         }
     }
-    assert_eq!(
-        get(&t, "Parameters.OperatorToken.NoEcho"),
-        &Value::Bool(true),
-        "the operator token is a NoEcho parameter"
+    assert!(
+        get(&t, "Parameters").get("OperatorToken").is_none(),
+        "no token is a template parameter: the functions read them from SSM"
     );
     for name in OPERATOR_FUNCTIONS {
         let f = functions(&t)
@@ -881,69 +992,81 @@ fn every_function_is_an_arm64_cargo_lambda_build_given_the_table_and_the_hold_le
             .expect("an operator function");
         assert!(
             get(&f.resource, "Properties").get("Environment").is_some(),
-            "{name} is given the operator token"
+            "{name} is given the operators' tokens' parameter"
         );
     }
 }
 
-/// CloudFormation refuses an operator token the functions would refuse at cold start (four of
-/// them serve only operators, but `cancel-hold` serves players too): the parameter's
-/// `AllowedPattern` lets through only what `shared::config` accepts, or nothing (empty).
+/// CloudFormation refuses an SSM parameter name the functions would refuse at cold start (four
+/// of them serve only operators, and would not start): the parameter's `AllowedPattern` lets
+/// through only what `shared::config` accepts as `OPERATOR_TOKENS_PARAMETER`, or nothing.
 #[test]
-fn the_operator_token_parameter_refuses_a_token_the_functions_would_refuse_at_start() {
+fn the_operator_tokens_parameter_refuses_a_name_the_functions_would_refuse_at_start() {
     let t = template();
-    let parameter = get(&t, "Parameters.OperatorToken");
-    assert_eq!(get(parameter, "NoEcho"), &Value::Bool(true));
+    let parameter = get(&t, "Parameters.OperatorTokensParameter");
     assert_eq!(str_at(parameter, "Default"), "");
-    assert!(
-        str_at(parameter, "ConstraintDescription").contains("at least 32"),
-        "the refusal says what is wanted"
-    );
     // CloudFormation matches the whole value (Java's `matches`); so does `^…$` here.
     let pattern = regex_lite::Regex::new(&format!("^(?:{})$", str_at(parameter, "AllowedPattern")))
         .unwrap_or_else(|e| panic!("the AllowedPattern is a regular expression: {e}"));
-    let hex64 = "0123456789abcdef".repeat(4);
-    let accepted = [
-        "",
-        hex64.as_str(),
-        &hex64[..32],
-        "Aa0!\"#$%&'()*+-./:;<=>?@[\\]^_`{|}~Aa0!\"#$%&'()*+-./:",
-    ];
-    let half = &hex64[..20];
-    let refused = [
-        hex64[..31].to_owned(),
-        format!("{half} {half}"),
-        format!("{half},{half}"),
-        format!("{hex64}\t"),
-        format!("{hex64}é"),
-    ];
-    for token in accepted {
-        assert!(pattern.is_match(token), "accepted: {token:?}");
-        assert!(
-            token.is_empty()
-                || shared::config::Operators::default()
-                    .with_unnamed_token(token)
-                    .is_ok(),
-            "what the template lets through, the functions accept: {token:?}"
-        );
+    let starts = |name: &str| {
+        shared::config::Config::from_lookup(|k| {
+            (k == "OPERATOR_TOKENS_PARAMETER").then(|| name.to_owned())
+        })
+    };
+    for name in [
+        "/escape-room/operator-tokens",
+        "/a",
+        "/prod/escape_room.v2/tokens",
+    ] {
+        assert!(pattern.is_match(name), "accepted: {name:?}");
+        let config = starts(name).unwrap();
+        assert_eq!(config.operator_tokens_parameter.as_deref(), Some(name));
     }
-    for token in refused {
-        assert!(!pattern.is_match(&token), "refused: {token:?}");
+    assert!(pattern.is_match(""));
+    for name in [
+        "escape-room/operator-tokens",
+        "/",
+        "/with space",
+        "/comma,name",
+        "/é",
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/x",
+    ] {
+        assert!(!pattern.is_match(name), "refused: {name:?}");
+        let refused = starts(name).unwrap_err().to_string();
+        assert!(refused.contains("OPERATOR_TOKENS_PARAMETER"), "{refused}");
     }
 }
 
 #[test]
-fn the_api_allows_cors_logs_access_as_json_and_outputs_its_url() {
+fn the_api_allows_cors_only_to_named_origins_logs_access_as_json_and_outputs_its_url() {
     let t = template();
     let (id, api) = resources(&t)
         .iter()
         .find(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::HttpApi"))
         .expect("an AWS::Serverless::HttpApi");
     let id = id.as_str().unwrap_or_default();
-    let cors = get(api, "Properties.CorsConfiguration");
-    let headers: Vec<&str> = get(cors, "AllowHeaders")
+    // CORS only for the AllowedOrigins parameter: no configuration at all without it.
+    assert!(
+        get(api, "Properties").get("CorsConfiguration").is_none(),
+        "no unconditional CORS"
+    );
+    let cors = get(api, "Properties.DefinitionBody.x-amazon-apigateway-cors");
+    let (name, arg) = intrinsic(cors).expect("!If [HasCors, …, !Ref AWS::NoValue]");
+    assert_eq!(name, "If");
+    let arg = arg.as_sequence().expect("!If list");
+    assert_eq!(arg[0].as_str(), Some("HasCors"));
+    assert_eq!(
+        intrinsic_str(&arg[2]),
+        Some(("Ref".into(), "AWS::NoValue".into()))
+    );
+    assert_eq!(
+        str_at(&t, "Parameters.AllowedOrigins.Default"),
+        "",
+        "same origin only unless origins are named"
+    );
+    let headers: Vec<&str> = get(&arg[1], "allowHeaders")
         .as_sequence()
-        .expect("AllowHeaders")
+        .expect("allowHeaders")
         .iter()
         .filter_map(Value::as_str)
         .collect();

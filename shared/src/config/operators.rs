@@ -170,15 +170,7 @@ fn valid_name(name: &str) -> bool {
 pub(super) fn operators(get: &Lookup) -> Result<Operators, ConfigError> {
     let mut operators = Operators::default();
     if let Some(list) = get("OPERATOR_TOKENS") {
-        for (index, entry) in list.split(',').enumerate() {
-            let what = format!("OPERATOR_TOKENS entry {}", index + 1);
-            let Some((name, token)) = entry.trim().split_once(':') else {
-                return Err(ConfigError(format!(
-                    "{what} is not `name:token` (entries are separated by commas)"
-                )));
-            };
-            operators = operators.add(Some(name.trim()), token.trim(), &what)?;
-        }
+        operators = operators.with_token_list(&list, "OPERATOR_TOKENS")?;
     }
     if let Some(token) = get("OPERATOR_TOKEN") {
         operators = operators.add(None, token.trim(), "OPERATOR_TOKEN")?;
@@ -186,6 +178,24 @@ pub(super) fn operators(get: &Lookup) -> Result<Operators, ConfigError> {
     match get("OPERATOR_SCOPE") {
         Some(scope) => operators.with_scope(&scope),
         None => Ok(operators),
+    }
+}
+
+impl Operators {
+    /// The same operators with the named tokens of `list` (`name:token,name:token`, the
+    /// `OPERATOR_TOKENS` format); `source` names where the list came from in a refusal (the
+    /// variable, or the SSM parameter), which never shows a token.
+    pub fn with_token_list(mut self, list: &str, source: &str) -> Result<Self, ConfigError> {
+        for (index, entry) in list.split(',').enumerate() {
+            let what = format!("{source} entry {}", index + 1);
+            let Some((name, token)) = entry.trim().split_once(':') else {
+                return Err(ConfigError(format!(
+                    "{what} is not `name:token` (entries are separated by commas)"
+                )));
+            };
+            self = self.add(Some(name.trim()), token.trim(), &what)?;
+        }
+        Ok(self)
     }
 }
 

@@ -18,7 +18,6 @@ use aws_sdk_dynamodb::types::{
     KeySchemaElement, KeyType, Projection, ProjectionType, ReturnValuesOnConditionCheckFailure,
     ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
-use aws_smithy_http_client::tls;
 
 use super::DynamoStore;
 use super::errors::sdk_error;
@@ -52,16 +51,11 @@ pub fn retry_config() -> RetryConfig {
         .with_max_backoff(StdDuration::from_secs(1))
 }
 
-/// The HTTPS client of every DynamoDB client (and of the credential providers that
-/// `client_from_env` sets up): the SDK's own hyper + rustls client with ring as the crypto
-/// provider, chosen explicitly because the SDK's default brings aws-lc-rs, which added about
-/// 640 KB (12 %) to each arm64 zip. Plain `http://` endpoints (DynamoDB Local) work through it too.
+/// The HTTPS client of every DynamoDB client: the one of every AWS SDK client of the crate,
+/// [`crate::config::aws_http_client`] (hyper + rustls with ring rather than aws-lc-rs, which
+/// added about 640 KB, 12 %, to each arm64 zip).
 pub fn http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
+    crate::config::aws_http_client()
 }
 
 /// A client configured from the environment (region, credentials, and the endpoint: aws-config
