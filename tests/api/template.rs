@@ -716,7 +716,7 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
             "put-room",
             vec![
                 grant(&["PutItem"], table(), false, &[ROOM]),
-                grant(&["UpdateItem"], table(), false, &[SLOT]),
+                grant(&["UpdateItem"], table(), false, &[SLOT, ROOMS]),
                 grant(&["Query"], index(), false, &[ROOM]),
             ],
         ),
