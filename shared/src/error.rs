@@ -72,7 +72,13 @@ pub enum Error {
     /// An operator route without credentials.
     #[error("This route needs an operator's credentials (Authorization: Bearer).")]
     Unauthenticated,
-    /// An operator route with credentials that are not an operator's (or no operator configured).
+    /// An operator route with a bearer token that is none of the operator tokens (RFC 6750
+    /// `invalid_token`): 401 like a missing one, so a guess learns nothing more than "not
+    /// accepted", and the local server's `"auth"` limit counts it.
+    #[error("This bearer token is not accepted here.")]
+    InvalidToken,
+    /// An operator route with credentials that are proven but not an operator's (a JWT without
+    /// the operator scope), or any request to one when no operator is configured.
     #[error("Only an operator may do this.")]
     OperatorOnly,
     /// A room without a stored schedule.

@@ -146,7 +146,8 @@ async fn a_function_reads_the_operators_tokens_from_the_ssm_secure_string_at_col
     let hold = a_booking(store.store.as_ref()).await;
 
     let wrong = "ssm-someone-else-0123456789abcdef0123456789";
-    assert_eq!(operator_cancels(&mut function, hold, wrong).await, 403);
+    // A token that is not in the parameter: 401 (not accepted), the booking stays.
+    assert_eq!(operator_cancels(&mut function, hold, wrong).await, 401);
     assert_eq!(
         operator_cancels(&mut function, hold, SSM_DESK_TOKEN).await,
         200

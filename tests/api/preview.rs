@@ -141,7 +141,7 @@ pub async fn a_preview_refuses_what_publishing_refuses_and_strangers(t: TestApp)
             .bearer("not-the-operator-token-at-all"),
         )
         .await;
-    assert_status(&stranger, 403, Some("OPERATOR_ONLY"));
+    assert_status(&stranger, 401, Some("UNAUTHENTICATED"));
     assert_status(
         &preview(&t, "r-nope", "", daily(&["10:00"])).await,
         404,

@@ -53,7 +53,7 @@ pub fn has_credentials(request: &Request) -> bool {
 /// The caller is an operator: with a JWT authorizer, its claims carry the operator scope or
 /// group; without one, `Authorization: Bearer` is one of the operator tokens (compared as digests
 /// in constant time, see [`token_holder`]). Nobody configured: 403 whatever the request says
-/// (secure by default); tokens configured but no bearer token: 401.
+/// (secure by default); tokens configured but no bearer token, or one that is none of them: 401.
 /// Returns who the operator is, as a cancellation records it: `operator:<name>` (a named token),
 /// `operator` (the unnamed `OPERATOR_TOKEN`), or `operator:<sub>` (a JWT's subject).
 pub fn operator(request: &Request, operators: &Operators) -> Result<String, Error> {
@@ -67,7 +67,7 @@ pub fn operator(request: &Request, operators: &Operators) -> Result<String, Erro
         None => Err(Error::Unauthenticated),
         Some(given) => token_holder(operators.tokens(), given)
             .map(OperatorToken::recorded_as)
-            .ok_or(Error::OperatorOnly),
+            .ok_or(Error::InvalidToken),
     }
 }
 

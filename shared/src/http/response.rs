@@ -42,7 +42,9 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::HoldNotFound => (StatusCode::NOT_FOUND, "HOLD_NOT_FOUND"),
         Error::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED"),
         Error::IdempotencyKeyInUse => (StatusCode::CONFLICT, "IDEMPOTENCY_KEY_IN_USE"),
-        Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+        Error::Unauthenticated | Error::InvalidToken => {
+            (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED")
+        }
         Error::OperatorOnly => (StatusCode::FORBIDDEN, "OPERATOR_ONLY"),
         Error::ScheduleNotFound => (StatusCode::NOT_FOUND, "SCHEDULE_NOT_FOUND"),
         Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
@@ -53,7 +55,8 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
 }
 
 /// The response for `error`: the JSON body `{"error", "message"}`, `Retry-After` on 503 and on
-/// 429 (the whole seconds the limiter gave, at least 1), `WWW-Authenticate: Bearer` on 401.
+/// 429 (the whole seconds the limiter gave, at least 1), `WWW-Authenticate: Bearer` on 401
+/// (with `error="invalid_token"` when a token came and was not accepted).
 /// Server-side failures are logged here, with the request id, and their details never reach the
 /// body.
 pub fn error_response(error: Error, request_id: &str) -> Response<Body> {
@@ -85,9 +88,14 @@ pub fn error_response(error: Error, request_id: &str) -> Response<Body> {
             .insert("retry-after", retry_after_seconds.max(1).into());
     }
     if status == StatusCode::UNAUTHORIZED {
+        // RFC 6750 §3: no error attribute when no credentials came; `invalid_token` when they did.
+        let challenge = match error {
+            Error::InvalidToken => r#"Bearer error="invalid_token""#,
+            _ => "Bearer",
+        };
         response
             .headers_mut()
-            .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            .insert("www-authenticate", HeaderValue::from_static(challenge));
     }
     response
 }

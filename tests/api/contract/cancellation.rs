@@ -102,7 +102,7 @@ pub async fn an_operators_cancellation_needs_the_operator_and_a_reason(t: TestAp
     let wrong = t
         .send(Event::post(&path, json!({ "reason": "x" })).bearer("not-the-operator-token"))
         .await;
-    assert_status(&wrong, 403, Some("OPERATOR_ONLY"));
+    assert_status(&wrong, 401, Some("UNAUTHENTICATED"));
     // Neither a user nor credentials: a player's request missing its user id.
     let anonymous = t.post(&path, json!({ "reason": "x" })).await;
     assert_status(&anonymous, 422, Some("VALIDATION_ERROR"));

@@ -101,7 +101,12 @@ pub async fn operator_routes_need_an_operators_token(t: TestApp) {
         "not-the-operator-token",
     ] {
         let refused = t.send(put(Some(wrong))).await;
-        assert_status(&refused, 403, Some("OPERATOR_ONLY"));
+        assert_status(&refused, 401, Some("UNAUTHENTICATED"));
+        assert_eq!(
+            refused.header("www-authenticate"),
+            Some(r#"Bearer error="invalid_token""#),
+            "{wrong}"
+        );
     }
     assert_status(&t.get("/rooms/r-vault").await, 404, Some("ROOM_NOT_FOUND"));
     // Every configured token is an operator's: both of desk's (a rotation), night's, and the

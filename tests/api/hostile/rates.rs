@@ -132,15 +132,21 @@ async fn wrong_operator_credentials_are_refused_then_429_even_the_right_token_fr
             // Not a bearer token at all: 401.
             send(guesser.get(&sheet).basic_auth("desk", Some("guess"))).await
         } else {
-            // A wrong bearer token: refused as not an operator's.
+            // A wrong bearer token: 401 too, RFC 6750's `invalid_token`.
             send(guesser.get(&sheet).bearer_auth(format!("guess-{guess}"))).await
         };
-        let expected = if guess % 2 == 0 {
-            StatusCode::UNAUTHORIZED
+        assert_eq!(
+            wrong.status,
+            StatusCode::UNAUTHORIZED,
+            "guess {guess}: {}",
+            wrong.body
+        );
+        let challenge = if guess % 2 == 0 {
+            "Bearer"
         } else {
-            StatusCode::FORBIDDEN
+            r#"Bearer error="invalid_token""#
         };
-        assert_eq!(wrong.status, expected, "guess {guess}: {}", wrong.body);
+        assert_eq!(wrong.header("www-authenticate").as_deref(), Some(challenge));
         assert_eq!(
             wrong.header("ratelimit"),
             Some(format!("\"auth\";r={}", 9 - guess))
