@@ -36,6 +36,9 @@ use crate::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotState, UserId};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 
+mod batch;
+#[cfg(test)]
+mod batch_tests;
 mod bookings;
 mod holds;
 mod provision;
