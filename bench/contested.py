@@ -38,6 +38,8 @@ PROCESSES = int(os.environ.get("BENCH_CONTESTED_PROCESSES", "4"))
 SLOTS = int(os.environ.get("BENCH_CONTESTED_SLOTS", "8"))
 TTL = 1  # seconds: HOLD_TTL_SECONDS' lowest value
 HEADING = "## 9. A million contested holds"
+# The server binary: the release build scripts/benchmark makes, or another (BENCH_SERVER).
+benchmark.SERVER = os.environ.get("BENCH_SERVER", benchmark.SERVER)
 
 
 def millis(stamp):
@@ -105,13 +107,26 @@ def overlaps(intervals):
     return found
 
 
+def start(env):
+    """The server on its seeded store. A DynamoDB Local just started on a busy machine can take
+    longer than the store's 4 s operation timeout to create its first table: seeding is retried
+    (it is idempotent)."""
+    for attempt in range(5):
+        try:
+            return benchmark.Server(env, seed_args=["--bench", f"1x{max(SLOTS, CLIENTS)}"])
+        except benchmark.subprocess.CalledProcessError:
+            if attempt == 4:
+                raise
+            time.sleep(5)
+
+
 def run(label, env, attempts):
     """One store: the server, the clients, the checks; returns the report's row and whether it passed."""
     work = tempfile.mkdtemp(prefix="bench-contested-")
     env = {**env, "HOLD_TTL_SECONDS": str(TTL)}
     if "STORE" not in env:
         env["SQLITE_PATH"] = os.path.join(work, "contested.db")
-    server = benchmark.Server(env, seed_args=["--bench", f"1x{max(SLOTS, CLIENTS)}"])
+    server = start(env)
     results = multiprocessing.Queue()
     started = time.perf_counter()
     per = CLIENTS // PROCESSES
