@@ -508,11 +508,14 @@ fn bad_input_on_every_route_is_always_answered_with_json_and_never_a_5xx() {
 
 // ── A crash of the local server ─────────────────────────────────────────────────────────────
 
-/// Four clients hold and confirm games as fast as they can; the server is killed with SIGKILL in
-/// the middle; started again on the same file, it still has every booking whose confirm was
-/// answered 200.
+/// Sixteen clients hold and confirm games as fast as they can, so that the writer commits them in
+/// batches (group commit); the server is killed with SIGKILL in the middle; started again on the
+/// same file, it still has every hold answered 201 and every booking whose confirm was answered
+/// 200, and no half write: the file is intact and every booked slot has exactly its one
+/// confirmed hold (a confirm writes both in one savepoint of one batch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_confirm_answered_200_survives_a_kill_9_of_the_sqlite_server() {
+async fn every_write_answered_survives_a_kill_9_of_the_sqlite_server_and_no_batch_is_half_written()
+{
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
     let server = ServerProcess::start(&db).await;
@@ -535,14 +538,16 @@ async fn every_confirm_answered_200_survives_a_kill_9_of_the_sqlite_server() {
     assert!(slots.len() >= 40, "{} demo games", slots.len());
     let queue = Arc::new(Mutex::new(slots));
     let confirmed = Arc::new(Mutex::new(Vec::<String>::new()));
+    let held = Arc::new(Mutex::new(Vec::<String>::new()));
     // How many confirms were answered 200 so far, for the kill to wait on.
     let (count, mut counted) = tokio::sync::watch::channel(0usize);
     let count = Arc::new(count);
     let mut clients = tokio::task::JoinSet::new();
-    for _ in 0..4 {
-        let (queue, confirmed, count, client, base) = (
+    for _ in 0..16 {
+        let (queue, confirmed, held_ids, count, client, base) = (
             queue.clone(),
             confirmed.clone(),
+            held.clone(),
             count.clone(),
             client.clone(),
             base.clone(),
@@ -560,10 +565,14 @@ async fn every_confirm_answered_200_survives_a_kill_9_of_the_sqlite_server() {
                 else {
                     return; // the server is gone
                 };
-                let Ok(held) = held.json::<Value>().await else {
+                if held.status() != 201 {
+                    return;
+                }
+                let Ok(answer) = held.json::<Value>().await else {
                     return;
                 };
-                let hold = held["hold_id"].as_str().unwrap().to_owned();
+                let hold = answer["hold_id"].as_str().unwrap().to_owned();
+                held_ids.lock().await.push(hold.clone());
                 let Ok(done) = client
                     .post(format!("{base}/holds/{hold}/confirm"))
                     .json(&json!({ "user_id": "u-demo" }))
@@ -592,7 +601,22 @@ async fn every_confirm_answered_200_survives_a_kill_9_of_the_sqlite_server() {
     let left = queue.lock().await.len();
     assert!(left > 0, "killed while the clients were still booking");
 
+    let held = held.lock().await.clone();
+    no_half_write_in(&db);
+
     let again = ServerProcess::start(&db).await;
+    for hold in &held {
+        let looked_up: Value = client
+            .get(again.url(&format!("/holds/{hold}?user_id=u-demo")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let status = looked_up["status"].as_str().unwrap_or_default();
+        assert!(["HOLD", "CONFIRMED"].contains(&status), "{hold}: {looked_up:?}");
+    }
     for hold in &confirmed {
         let looked_up: Value = client
             .get(again.url(&format!("/holds/{hold}?user_id=u-demo")))
@@ -605,10 +629,33 @@ async fn every_confirm_answered_200_survives_a_kill_9_of_the_sqlite_server() {
         assert_eq!(looked_up["status"], "CONFIRMED", "{hold}: {looked_up:?}");
     }
     eprintln!(
-        "crash test: {} confirms answered 200 before the kill, all booked after the restart",
+        "crash test: {} holds answered 201 and {} confirms answered 200 before the kill, all there after the restart",
+        held.len(),
         confirmed.len()
     );
     again.kill_9().await;
+}
+
+/// The file a killed server left: intact, and each booked slot has exactly one confirmed hold
+/// and each confirmed hold its booked slot (a confirm half written would break one of these).
+fn no_half_write_in(db: &std::path::Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let unmatched: i64 = conn
+        .query_row(
+            "SELECT
+               (SELECT count(*) FROM time_slots s WHERE s.is_booked = 1 AND 1 <> (SELECT count(*)
+                  FROM holds h WHERE h.slot_id = s.id AND h.status = 'CONFIRMED'))
+             + (SELECT count(*) FROM holds h WHERE h.status = 'CONFIRMED' AND NOT EXISTS (
+                  SELECT 1 FROM time_slots s WHERE s.id = h.slot_id AND s.is_booked = 1))",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unmatched, 0, "booked slots and confirmed holds disagree");
 }
 
 // ── DynamoDB Local goes away ────────────────────────────────────────────────────────────────

@@ -5,11 +5,13 @@
 //! driver would only add a thread hop per query; rusqlite's cached prepared statements and plain
 //! synchronous calls are the fastest path, and `bundled` pins the SQLite version we test against.
 //!
-//! Concurrency: WAL mode lets readers run beside the writer without blocking. Every write runs in a
-//! `BEGIN IMMEDIATE` transaction on the single writer connection, which lives on a thread of its
-//! own (`writer.rs`: a write never blocks an async worker), so writers queue on the write
-//! lock (and `busy_timeout` covers other processes on the same file) instead of failing on a stale
-//! snapshot. The race-deciding step of each operation is one guarded statement.
+//! Concurrency: WAL mode lets readers run beside the writer without blocking. Every write runs on
+//! the single writer connection, which lives on a thread of its own (`writer.rs`: a write never
+//! blocks an async worker), in a `SAVEPOINT` of its own inside a `BEGIN IMMEDIATE` transaction
+//! that the writes queued together share (group commit, `batch.rs`: one commit for all of them,
+//! each answered after it), so writers queue on the write lock (and `busy_timeout` covers other
+//! processes on the same file) instead of failing on a stale snapshot. The race-deciding step of
+//! each operation is one guarded statement, which sees every write before it in the queue.
 //!
 //! The code is split by resource, as the DynamoDB store is: this file opens the store and says,
 //! for each [`Store`] operation, on which connection (a reader, or the writer in one
@@ -36,6 +38,9 @@ use crate::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotState, UserId};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 
+mod batch;
+#[cfg(test)]
+mod batch_tests;
 mod bookings;
 mod holds;
 mod provision;
@@ -123,8 +128,9 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer thread ([`writer`]); commits on
-    /// `Ok`, rolls back on `Err`. `f` owns what it needs: it runs on another thread.
+    /// Runs `f` on the writer thread ([`writer`]) in its own savepoint of the next batch's
+    /// `BEGIN IMMEDIATE` transaction; kept on `Ok`, rolled back on `Err`, answered once the batch
+    /// is committed. `f` owns what it needs: it runs on another thread.
     async fn write<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,

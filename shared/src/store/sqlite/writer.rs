@@ -4,24 +4,30 @@
 //! commit (`synchronous = FULL` waits for the disk) stalls only the writes queued behind it,
 //! never a listing or a look-up, which read on their own connections beside it (WAL).
 //!
-//! Jobs run one after another in arrival order, each in its own `BEGIN IMMEDIATE` transaction
-//! (committed on `Ok`, rolled back on `Err`), exactly as under the mutex this replaces. The queue
+//! Group commit: the thread takes everything queued when it is free (at most [`BATCH`] writes)
+//! and runs it as one batch (`batch.rs`): one `BEGIN IMMEDIATE`, each write in its own
+//! `SAVEPOINT` in queue order, one `COMMIT`, then the answers. So writes that arrive while a
+//! commit is in flight share the next one (one WAL append and, at `synchronous = FULL`, one fsync
+//! for all of them), and a lone write commits at once: the thread never waits for more. The queue
 //! is bounded ([`QUEUE`]): when it is full a writer waits for room, so memory stays bounded under a
 //! flood and the server's request deadline turns a long wait into a 503. A job whose caller has
 //! gone (its request timed out or its connection closed) before the job starts is skipped.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::thread::JoinHandle;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
-use tokio::sync::{mpsc, oneshot};
+use rusqlite::{Connection, Transaction};
+use tokio::sync::mpsc;
 
+use super::batch::{self, Job};
 use crate::error::Error;
 
 /// Writes waiting for the writer thread at most; more wait to be queued.
 const QUEUE: usize = 1024;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// Writes one transaction (one commit) takes at most. Enough that a commit is shared by every
+/// connection of a busy server; few enough that the first write of a batch is not kept waiting
+/// long for the last (a hold's write takes tens of microseconds).
+pub(super) const BATCH: usize = 64;
 
 /// The handle to the writer thread; dropping it lets the thread finish the queued writes, close
 /// the connection and end (the drop waits for that, so the file is closed when it returns).
@@ -44,20 +50,15 @@ impl Writer {
         })
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer thread; commits on `Ok`, rolls
-    /// back on `Err`, and answers with `f`'s value once the commit is done.
+    /// Runs `f` on the writer thread in the next batch's transaction, in a savepoint of its own
+    /// (released on `Ok`, rolled back to on `Err`), and answers with `f`'s value once the batch
+    /// is committed (503 if the commit fails).
     pub(super) async fn write<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
     {
-        let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            if answer.is_closed() {
-                return;
-            }
-            let _ = answer.send(in_transaction(conn, f));
-        });
+        let (job, answered) = batch::job(f);
         let queue = self.queue.as_ref().ok_or_else(stopped)?;
         queue.send(job).await.map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
@@ -68,24 +69,20 @@ fn stopped() -> Error {
     Error::Unavailable("the sqlite writer thread has stopped".into())
 }
 
-fn in_transaction<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let value = f(&tx)?;
-    tx.commit()?;
-    Ok(value)
-}
-
-/// The thread's loop: one job at a time until every sender is gone. A job that panics is
-/// contained (its caller gets a 503, the transaction rolls back when it is dropped) and the
-/// thread goes on.
+/// The thread's loop until every sender is gone: wait for a write, take what else is queued
+/// (without waiting for more), run them as one batch. A write that panics is contained (its
+/// caller gets a 503, its savepoint is rolled back) and the thread goes on.
 fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(job) = jobs.blocking_recv() {
-        if catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() {
-            tracing::error!("a sqlite write panicked; its transaction was rolled back");
+    let mut next = Vec::with_capacity(BATCH);
+    while let Some(first) = jobs.blocking_recv() {
+        next.push(first);
+        while next.len() < BATCH {
+            match jobs.try_recv() {
+                Ok(job) => next.push(job),
+                Err(_) => break,
+            }
         }
+        batch::run(&mut conn, std::mem::take(&mut next));
     }
 }
 
