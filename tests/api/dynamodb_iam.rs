@@ -246,6 +246,7 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
             let clock = ManualClock::starting_at(chrono::Utc::now());
             let store = Arc::new(demo_dynamo_store(client.clone(), clock.now(), &[]).await);
             let app = App::new(store.clone(), Clock::Manual(clock.clone()), Duration::seconds(TTL_SECONDS))
+.with_caps(shared::config::Caps::OFF)
                 .with_operators(test_operators());
             let recording = Recording { app: InProcess(app), current: current.clone() };
             crate::$module::$scenario(TestApp::through(Box::new(recording), clock.clone())).await;
