@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::harness::{TestApp, assert_status};
 
 mod cancellation;
-mod caps;
+pub(crate) mod caps;
 mod day_sheet;
 mod expiry;
 mod extension;
