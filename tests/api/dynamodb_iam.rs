@@ -242,7 +242,7 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
     // one's table (it has published schedules) for the daily job.
     let mut stores = Vec::new();
     macro_rules! run {
-        ($($module:ident::$($sub:ident::)?$scenario:ident $(with $caps:expr)?),* $(,)?) => {$(
+        ($($module:ident $(::$rest:ident)+ $(with $caps:expr)?),* $(,)?) => {$(
             let clock = ManualClock::starting_at(chrono::Utc::now());
             let store = Arc::new(demo_dynamo_store(client.clone(), clock.now(), &[]).await);
             #[allow(unused_variables)]
@@ -252,7 +252,7 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
                 .with_caps(caps)
                 .with_operators(test_operators());
             let recording = Recording { app: InProcess(app), current: current.clone() };
-            crate::$module::$($sub::)?$scenario(TestApp::through(Box::new(recording), clock.clone())).await;
+            crate::$module $(::$rest)+(TestApp::through(Box::new(recording), clock.clone())).await;
             stores.push((store, clock));
         )*};
     }
