@@ -84,7 +84,8 @@ class Server:
     def __init__(self, env, seed_args=None):
         self.port = free_port()
         self.env = {**os.environ, "PORT": str(self.port), "RUST_LOG": "warn", "BENCH_CEILING": "1",
-                    "RATE_LIMIT": "off", **env}
+                    "RATE_LIMIT": "off", "MAX_LIVE_HOLDS_PER_PLAYER": "0",
+                    "MAX_UPCOMING_BOOKINGS_PER_PLAYER": "0", **env}
         if seed_args is not None:
             subprocess.run([SERVER, "seed", *seed_args], env=self.env, check=True, stdout=subprocess.DEVNULL)
         self.log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)

@@ -96,6 +96,7 @@ impl Bench {
                 Clock::System,
                 chrono::Duration::seconds(300),
             )
+            .with_caps(shared::config::Caps::OFF)
             .with_operators(
                 Operators::default()
                     .with_token("bench", TOKEN)

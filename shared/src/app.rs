@@ -28,11 +28,12 @@ pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Backend>, Error>
 }
 
 /// The app of the local server and of every Lambda function: the configured store, the system
-/// clock, the hold length, the cut-off, the operators and the bounds.
+/// clock, the hold length, the cut-off, the operators, the bounds and the per-player caps.
 pub async fn from_config(config: &Config) -> Result<App, Error> {
     let store = open_store(&config.store).await?;
     Ok(App::new(store, Clock::System, config.hold_ttl)
         .with_cancel_cutoff(config.cancel_cutoff)
         .with_operators(config.operators.clone())
-        .with_bounds(config.bounds))
+        .with_bounds(config.bounds)
+        .with_caps(config.caps))
 }

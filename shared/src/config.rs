@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use chrono::Duration;
 
 mod bounds;
+mod caps;
 mod limits;
 mod operators;
 mod server;
@@ -14,6 +15,7 @@ mod server;
 mod ssm;
 
 pub use bounds::Bounds;
+pub use caps::{Caps, MAX_PLAYER_CAP};
 pub use limits::{
     DEFAULT_RATE_LIMIT_AUTH, DEFAULT_RATE_LIMIT_WRITES, MAX_RATE_COUNT, Rate, RateLimits, Window,
 };
@@ -71,6 +73,9 @@ pub struct Config {
     /// The bounds on one request's work: a schedule's size and the number of rooms
     /// (`SCHEDULE_MAX_*`, `MAX_ROOMS`; see [`Bounds`]).
     pub bounds: Bounds,
+    /// The per-player caps (`MAX_LIVE_HOLDS_PER_PLAYER`, `MAX_UPCOMING_BOOKINGS_PER_PLAYER`; see
+    /// [`Caps`]).
+    pub caps: Caps,
 }
 
 /// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
@@ -126,6 +131,7 @@ impl Config {
             server: server::server_limits(&get)?,
             rate_limits: limits::rate_limits(&get)?,
             bounds: bounds::bounds(&get)?,
+            caps: caps::caps(&get)?,
         })
     }
 }

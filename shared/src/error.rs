@@ -88,6 +88,20 @@ pub enum Error {
     /// again after `retry_after_seconds` (at least 1).
     #[error("Too many requests from this address; retry after the time in Retry-After.")]
     RateLimited { retry_after_seconds: u64 },
+    /// The player has `MAX_LIVE_HOLDS_PER_PLAYER` live holds already; their earliest live hold
+    /// expires in `retry_after_seconds` (at least 1).
+    #[error(
+        "You have as many live holds as a player may have; confirm or release one, or wait for \
+         one to expire (Retry-After)."
+    )]
+    HoldLimit { retry_after_seconds: u64 },
+    /// The player has `MAX_UPCOMING_BOOKINGS_PER_PLAYER` upcoming bookings already; the hold
+    /// stays a hold.
+    #[error(
+        "You have as many upcoming bookings as a player may have; the hold is still yours until \
+         it expires."
+    )]
+    BookingLimit,
     /// The store is unreachable or throttled after retries. The payload is for the log only.
     #[error("Service temporarily unavailable, retry shortly.")]
     Unavailable(String),

@@ -56,6 +56,7 @@ fn new_hold(slot_id: &str, user_id: &str, now: DateTime<Utc>) -> NewHold {
         expires_at: now + TTL,
         verified_user: false,
         players: None,
+        max_live_holds: None,
     }
 }
 
@@ -113,12 +114,12 @@ async fn fifty_users_racing_for_one_slot_get_exactly_one_hold_and_forty_nine_409
     );
     let loser = users.iter().find(|u| **u != winner.user_id).unwrap();
     assert!(matches!(
-        store.confirm_hold(winner.id, loser, now).await,
+        store.confirm_hold(winner.id, loser, None, now).await,
         Err(Error::NotHoldOwner)
     ));
     assert_eq!(
         store
-            .confirm_hold(winner.id, &winner.user_id, now)
+            .confirm_hold(winner.id, &winner.user_id, None, now)
             .await
             .unwrap()
             .status,
@@ -173,11 +174,13 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
     let (held, create_requests) =
         requests!(store.create_hold(&new_hold("s-1", "u-demo", now), None, now));
     let hold = held.unwrap();
-    let (refused, refused_confirm_requests) = requests!(store.confirm_hold(hold.id, &bob, now));
+    let (refused, refused_confirm_requests) =
+        requests!(store.confirm_hold(hold.id, &bob, None, now));
     assert!(matches!(refused, Err(Error::NotHoldOwner)), "{refused:?}");
-    let (confirmed, confirm_requests) = requests!(store.confirm_hold(hold.id, &demo, now));
+    let (confirmed, confirm_requests) = requests!(store.confirm_hold(hold.id, &demo, None, now));
     assert_eq!(confirmed.unwrap().slot_id.as_str(), "s-1");
-    let (again, retried_confirm_requests) = requests!(store.confirm_hold(hold.id, &demo, now));
+    let (again, retried_confirm_requests) =
+        requests!(store.confirm_hold(hold.id, &demo, None, now));
     assert_eq!(again.unwrap().status, HoldStatus::Confirmed);
     let (taken, conflict_requests) =
         requests!(store.create_hold(&new_hold("s-1", "u-bob", now), None, now));
@@ -262,7 +265,10 @@ async fn every_operation_sends_exactly_one_request_on_its_happy_path_and_on_a_re
         .create_hold(&new_hold("s-5", "u-demo", now), None, now)
         .await
         .unwrap();
-    store.confirm_hold(booked.id, &demo, now).await.unwrap();
+    store
+        .confirm_hold(booked.id, &demo, None, now)
+        .await
+        .unwrap();
     let operator = Canceller::Operator {
         name: "operator".into(),
         reason: "flooded".into(),
@@ -330,11 +336,11 @@ async fn a_hold_its_slot_no_longer_carries_is_explained_from_its_record() {
         HoldStatus::Released
     );
     assert!(matches!(
-        store.confirm_hold(first.id, &alice, now).await,
+        store.confirm_hold(first.id, &alice, None, now).await,
         Err(Error::HoldGone)
     ));
     assert!(matches!(
-        store.confirm_hold(first.id, &bob, now).await,
+        store.confirm_hold(first.id, &bob, None, now).await,
         Err(Error::NotHoldOwner)
     ));
     assert!(matches!(
@@ -358,7 +364,7 @@ async fn a_hold_its_slot_no_longer_carries_is_explained_from_its_record() {
         .await
         .unwrap();
     assert!(matches!(
-        store.confirm_hold(third.id, &alice, later).await,
+        store.confirm_hold(third.id, &alice, None, later).await,
         Err(Error::HoldGone)
     ));
     assert!(matches!(
@@ -367,7 +373,7 @@ async fn a_hold_its_slot_no_longer_carries_is_explained_from_its_record() {
     ));
     assert_eq!(
         store
-            .confirm_hold(fourth.id, &bob, later)
+            .confirm_hold(fourth.id, &bob, None, later)
             .await
             .unwrap()
             .status,
@@ -381,12 +387,12 @@ async fn a_hold_its_slot_no_longer_carries_is_explained_from_its_record() {
     // A hold id nobody made, even one carrying a real slot's key.
     let forged = HoldId::generate(&slot("s-3"));
     assert!(matches!(
-        store.confirm_hold(forged, &bob, now).await,
+        store.confirm_hold(forged, &bob, None, now).await,
         Err(Error::HoldGone)
     ));
     assert_eq!(
         store
-            .confirm_hold(second.id, &bob, now)
+            .confirm_hold(second.id, &bob, None, now)
             .await
             .unwrap()
             .slot_id
@@ -539,7 +545,7 @@ async fn an_unreachable_dynamodb_is_a_503_with_retry_after_in_bounded_time() {
         .await;
     assert!(matches!(created, Err(Error::Unavailable(_))), "{created:?}");
     let confirmed = store
-        .confirm_hold(HoldId::generate(&slot("s-1")), &user("u-demo"), now)
+        .confirm_hold(HoldId::generate(&slot("s-1")), &user("u-demo"), None, now)
         .await;
     assert!(
         matches!(confirmed, Err(Error::Unavailable(_))),

@@ -242,13 +242,17 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
     // one's table (it has published schedules) for the daily job.
     let mut stores = Vec::new();
     macro_rules! run {
-        ($($module:ident::$scenario:ident),* $(,)?) => {$(
+        ($($module:ident $(::$rest:ident)+ $(with $caps:expr)?),* $(,)?) => {$(
             let clock = ManualClock::starting_at(chrono::Utc::now());
             let store = Arc::new(demo_dynamo_store(client.clone(), clock.now(), &[]).await);
+            #[allow(unused_variables)]
+            let caps = shared::config::Caps::OFF;
+            $(let caps = $caps;)?
             let app = App::new(store.clone(), Clock::Manual(clock.clone()), Duration::seconds(TTL_SECONDS))
+                .with_caps(caps)
                 .with_operators(test_operators());
             let recording = Recording { app: InProcess(app), current: current.clone() };
-            crate::$module::$scenario(TestApp::through(Box::new(recording), clock.clone())).await;
+            crate::$module $(::$rest)+(TestApp::through(Box::new(recording), clock.clone())).await;
             stores.push((store, clock));
         )*};
     }
@@ -276,6 +280,16 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
         contract::with_a_jwt_a_new_player_needs_no_provisioning,
         contract::a_room_moved_to_another_time_zone_has_its_free_slots_moved,
         contract::a_new_schedule_removes_free_slots_and_keeps_held_and_booked_ones,
+        // The per-player caps: places taken and reused, the places' slots read, a key read at
+        // the cap, an old booking's slot checked.
+        contract::caps::released_and_confirmed_holds_free_their_place
+            with crate::contract::caps::DEFAULT_CAPS,
+        contract::caps::an_extension_does_not_take_a_second_place
+            with crate::contract::caps::DEFAULT_CAPS,
+        contract::caps::an_idempotent_replay_at_the_cap_answers_the_first_hold
+            with crate::contract::caps::DEFAULT_CAPS,
+        contract::caps::a_cancellation_frees_a_booking_place_and_a_retried_confirm_is_not_refused
+            with crate::contract::caps::ONE_BOOKING,
         preview::a_preview_says_what_publishing_does_and_writes_nothing,
     );
     let (store, clock) = stores.pop().expect("a scenario ran");

@@ -20,6 +20,7 @@ use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 use shared::App;
 use shared::clock::{Clock, ManualClock};
+use shared::config::Caps;
 use shared::domain::UserId;
 use shared::route::{self, Matched};
 use shared::store::sqlite::SqliteStore;
@@ -70,8 +71,26 @@ pub struct Seeded {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// A fresh store of `kind` loaded with the demo data of `now` and `extra_users`.
+/// The per-player caps off, as a function binary's environment: tests that are not about the
+/// caps hold and book as many slots as they like (`TestApp::start_capped` turns them on).
+const CAPS_OFF: [(&str, &str); 2] = [
+    ("MAX_LIVE_HOLDS_PER_PLAYER", "0"),
+    ("MAX_UPCOMING_BOOKINGS_PER_PLAYER", "0"),
+];
+
+/// A fresh store of `kind` loaded with the demo data of `now` and `extra_users`; its `env` has
+/// the per-player caps off.
 pub async fn seeded(kind: StoreKind, now: DateTime<Utc>, extra_users: &[UserId]) -> Seeded {
+    let mut seeded = seeded_store(kind, now, extra_users).await;
+    seeded.env.extend(
+        CAPS_OFF
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    seeded
+}
+
+async fn seeded_store(kind: StoreKind, now: DateTime<Utc>, extra_users: &[UserId]) -> Seeded {
     match kind {
         StoreKind::Sqlite => {
             let mut data = shared::seed::fixture(now).unwrap();
@@ -546,6 +565,22 @@ impl TestApp {
         extra_users: &[UserId],
         cancel_cutoff: Duration,
     ) -> Self {
+        Self::start_with(via, kind, extra_users, cancel_cutoff, Caps::OFF).await
+    }
+
+    /// As [`Self::start`], with the per-player `caps` on.
+    pub async fn start_capped(via: Via, kind: StoreKind, caps: Caps) -> Self {
+        Self::start_with(via, kind, &[], Duration::zero(), caps).await
+    }
+
+    /// As [`Self::start`], with a cancellation cut-off and per-player caps.
+    pub async fn start_with(
+        via: Via,
+        kind: StoreKind,
+        extra_users: &[UserId],
+        cancel_cutoff: Duration,
+        caps: Caps,
+    ) -> Self {
         let clock = ManualClock::starting_at(start_time());
         let seeded = seeded(kind, clock.now(), extra_users).await;
         let app = || {
@@ -554,6 +589,7 @@ impl TestApp {
                 Clock::Manual(clock.clone()),
                 Duration::seconds(TTL_SECONDS),
             )
+            .with_caps(caps)
             .with_cancel_cutoff(cancel_cutoff)
             .with_operators(test_operators())
         };
@@ -570,6 +606,12 @@ impl TestApp {
                 env.push(("OPERATOR_TOKENS".into(), operator_tokens_variable()));
                 env.push(("OPERATOR_TOKEN".into(), UNNAMED_TOKEN.into()));
                 env.push(("OPERATOR_SCOPE".into(), OPERATOR_SCOPE.into()));
+                let cap = |cap: Option<u32>| cap.unwrap_or(0).to_string();
+                env.push(("MAX_LIVE_HOLDS_PER_PLAYER".into(), cap(caps.live_holds)));
+                env.push((
+                    "MAX_UPCOMING_BOOKINGS_PER_PLAYER".into(),
+                    cap(caps.upcoming_bookings),
+                ));
                 Box::new(crate::runtime::Stack::start(env).await)
             }
         };
@@ -587,7 +629,8 @@ impl TestApp {
             store,
             Clock::Manual(clock.clone()),
             Duration::seconds(TTL_SECONDS),
-        );
+        )
+        .with_caps(shared::config::Caps::OFF);
         Self {
             via: Box::new(InProcess(app)),
             clock,

@@ -15,7 +15,8 @@ use crate::harness::{Loopback, StoreKind, TestApp, Via, assert_status, http_repl
 /// The local server on a fresh SQLite store with the demo data, on the system clock.
 async fn sqlite_server() -> (Loopback, crate::harness::Seeded) {
     let seeded = seeded(StoreKind::Sqlite, chrono::Utc::now(), &[]).await;
-    let app = App::new(seeded.store.clone(), Clock::System, Duration::seconds(300));
+    let app = App::new(seeded.store.clone(), Clock::System, Duration::seconds(300))
+        .with_caps(shared::config::Caps::OFF);
     (Loopback::start(app).await, seeded)
 }
 
@@ -217,6 +218,7 @@ async fn the_horizon_moves_a_day_at_a_time(kind: StoreKind) {
         Clock::Manual(clock.clone()),
         Duration::seconds(300),
     )
+    .with_caps(shared::config::Caps::OFF)
     .with_operators(
         shared::config::Operators::default()
             .with_token("desk", crate::harness::OPERATOR_TOKEN)
@@ -295,7 +297,8 @@ async fn a_new_database_opens_as_the_demo_venue_with_the_coming_weeks_of_slots()
         path: dir.path().join("venue.db"),
     };
     let store = shared::app::open_store(&config).await.unwrap();
-    let app = App::new(store.clone(), Clock::System, Duration::seconds(300));
+    let app = App::new(store.clone(), Clock::System, Duration::seconds(300))
+        .with_caps(shared::config::Caps::OFF);
     let t = TestApp::with_store(store);
     let rooms = t.get("/rooms").await;
     let zones: Vec<(&str, &str)> = rooms.body["rooms"]

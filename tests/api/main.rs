@@ -56,6 +56,7 @@ mod binaries;
 mod contract;
 mod cursor;
 mod dynamodb;
+mod dynamodb_caps;
 mod dynamodb_iam;
 mod dynamodb_local;
 mod harness;

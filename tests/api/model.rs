@@ -246,7 +246,8 @@ async fn run_case(ops: &[Op]) -> Result<(), TestCaseError> {
             store.store.clone(),
             Clock::Manual(clock.clone()),
             Duration::seconds(TTL_SECONDS),
-        );
+        )
+        .with_caps(shared::config::Caps::OFF);
         apps.push((kind, TestApp::in_process(app, clock.clone())));
         keep.push(store);
     }

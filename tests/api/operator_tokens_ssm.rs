@@ -111,9 +111,10 @@ async fn a_booking(store: &dyn shared::store::Store) -> HoldId {
         expires_at: now + chrono::Duration::minutes(5),
         verified_user: false,
         players: None,
+        max_live_holds: None,
     };
     let held = store.create_hold(&hold, None, now).await.unwrap();
-    store.confirm_hold(held.id, &user, now).await.unwrap();
+    store.confirm_hold(held.id, &user, None, now).await.unwrap();
     held.id
 }
 

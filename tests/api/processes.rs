@@ -37,7 +37,8 @@ impl ServerProcess {
     }
 
     /// [`start`](Self::start) with more variables set (`envs`, e.g. a short timeout). The rate
-    /// limits are off unless `envs` turns them on (`RATE_LIMIT=on`).
+    /// limits and the per-player caps are off unless `envs` turns them on (`RATE_LIMIT=on`,
+    /// `MAX_LIVE_HOLDS_PER_PLAYER=2`).
     pub async fn start_with(db: &Path, envs: &[(&str, &str)]) -> Self {
         let mut child = Command::new(crate::binaries::server())
             .env("SQLITE_PATH", db)
@@ -50,6 +51,8 @@ impl ServerProcess {
             .env_remove("RATE_LIMIT_AUTH")
             .env_remove("TRUST_PROXY")
             .env("RATE_LIMIT", "off")
+            .env("MAX_LIVE_HOLDS_PER_PLAYER", "0")
+            .env("MAX_UPCOMING_BOOKINGS_PER_PLAYER", "0")
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -74,6 +74,7 @@ async fn a_publication_interrupted_by_dynamodb_stopping_says_so_and_the_daily_ru
         Clock::Manual(clock.clone()),
         Duration::seconds(300),
     )
+    .with_caps(shared::config::Caps::OFF)
     .with_operators(operators);
     let t = Arc::new(TestApp::in_process(app, clock));
 

@@ -421,6 +421,7 @@ fn bad_input_on_every_route_is_always_answered_with_json_and_never_a_5xx() {
     let (server, _seeded) = runtime.block_on(async {
         let seeded = seeded(StoreKind::Sqlite, chrono::Utc::now(), &[]).await;
         let app = App::new(seeded.store.clone(), Clock::System, Duration::seconds(300))
+            .with_caps(shared::config::Caps::OFF)
             .with_operators(operators());
         (Loopback::start(app).await, seeded)
     });

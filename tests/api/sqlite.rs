@@ -68,7 +68,8 @@ async fn the_daily_run_removes_the_idempotency_keys_older_than_a_day_and_keeps_t
         seeded.store.clone(),
         Clock::Manual(clock.clone()),
         chrono::Duration::seconds(300),
-    );
+    )
+    .with_caps(shared::config::Caps::OFF);
     let t = TestApp::in_process(app.clone(), clock.clone());
     let keys = || -> i64 {
         let conn = rusqlite::Connection::open(&path).unwrap();

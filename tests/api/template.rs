@@ -687,12 +687,27 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
         (
             "create-hold",
             vec![
-                grant(&["ConditionCheckItem"], table(), true, &[USER]),
+                grant(&["ConditionCheckItem"], table(), true, &[USER, SLOT]),
                 grant(&["UpdateItem"], table(), true, &[SLOT, USER]),
                 grant(&["PutItem"], table(), true, &[HOLD, IDEM]),
+                // The per-player cap: the user item's places (and, at the cap, the key) read
+                // first; the places' slots when no place is free by its hint.
+                grant(&["GetItem"], table(), false, &[USER, IDEM]),
+                grant(&["BatchGetItem"], table(), false, &[SLOT]),
             ],
         ),
-        ("confirm-hold", update_or_read_back.clone()),
+        (
+            "confirm-hold",
+            vec![
+                grant(&["UpdateItem"], table(), false, &[SLOT]),
+                // The per-player cap: the place taken on the user item in a transaction with
+                // the slot, an old booking's slot checked, the user item and slots read first.
+                grant(&["UpdateItem"], table(), true, &[USER]),
+                grant(&["ConditionCheckItem"], table(), true, &[SLOT]),
+                grant(&["BatchGetItem"], table(), false, &[SLOT, USER]),
+                grant(&["GetItem"], table(), false, &[HOLD]),
+            ],
+        ),
         ("release-hold", update_or_read_back),
         ("extend-hold", transact_or_read_back.clone()),
         ("cancel-hold", transact_or_read_back),
@@ -956,9 +971,37 @@ fn every_function_is_an_arm64_cargo_lambda_build_given_the_table_and_the_hold_le
         }
         // Only the operator routes' functions add to the Globals' environment: the name of the
         // operators' tokens' SSM parameter (never a token) and the scope.
-        match properties.get("Environment") {
-            None => {}
-            Some(env) => {
+        // The hold and confirm functions get their per-player cap, nothing else.
+        let cap = match f.crate_name.as_str() {
+            "create-hold" => Some(("MAX_LIVE_HOLDS_PER_PLAYER", "MaxLiveHoldsPerPlayer")),
+            "confirm-hold" => Some((
+                "MAX_UPCOMING_BOOKINGS_PER_PLAYER",
+                "MaxUpcomingBookingsPerPlayer",
+            )),
+            _ => None,
+        };
+        match (properties.get("Environment"), cap) {
+            (None, None) => {}
+            (None, Some((variable, _))) => panic!("{}: no {variable}", f.logical_id),
+            (Some(env), Some((variable, parameter))) => {
+                assert_eq!(
+                    intrinsic_str(get(env, &format!("Variables.{variable}"))),
+                    Some(("Ref".into(), parameter.into())),
+                    "{}",
+                    f.logical_id
+                );
+                assert_eq!(
+                    get(env, "Variables").as_mapping().map(Mapping::len),
+                    Some(1),
+                    "{}: nothing else",
+                    f.logical_id
+                );
+                assert_eq!(
+                    str_at(&t, &format!("Parameters.{parameter}.Type")),
+                    "Number"
+                );
+            }
+            (Some(env), None) => {
                 assert!(
                     OPERATOR_FUNCTIONS.contains(&f.crate_name.as_str()),
                     "{}: only operator functions get an environment of their own",

@@ -185,7 +185,13 @@ impl Store for FailingStore {
     ) -> Result<Created, Error> {
         Err((self.0)())
     }
-    async fn confirm_hold(&self, _: HoldId, _: &UserId, _: DateTime<Utc>) -> Result<Hold, Error> {
+    async fn confirm_hold(
+        &self,
+        _: HoldId,
+        _: &UserId,
+        _: Option<u32>,
+        _: DateTime<Utc>,
+    ) -> Result<Hold, Error> {
         Err((self.0)())
     }
     async fn release_hold(&self, _: HoldId, _: &UserId, _: DateTime<Utc>) -> Result<Hold, Error> {

@@ -88,6 +88,13 @@ impl Hold {
     }
 }
 
+/// The `Retry-After` of a player at their cap of live holds: whole seconds (rounded up) until
+/// their earliest live hold expires at `earliest`, at least 1.
+pub fn whole_seconds_until(earliest: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let millis = (earliest - now).num_milliseconds().max(0);
+    u64::try_from((millis + 999) / 1000).unwrap_or(1).max(1)
+}
+
 /// A hold's status as a look-up shows it: the stored lifecycle plus `EXPIRED` for a hold whose
 /// time ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

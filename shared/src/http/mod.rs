@@ -26,7 +26,7 @@ use chrono::Duration;
 use lambda_http::{Body, Request, Response};
 
 use crate::clock::Clock;
-use crate::config::{Bounds, Operators};
+use crate::config::{Bounds, Caps, Operators};
 pub use crate::route::Route;
 use crate::store::Store;
 use call::Call;
@@ -50,6 +50,8 @@ pub struct App {
     pub operators: Operators,
     /// The bounds on one request's work (a schedule's size, the number of rooms).
     pub bounds: Bounds,
+    /// The per-player caps on live holds and upcoming bookings (see [`Caps`]).
+    pub caps: Caps,
 }
 
 impl App {
@@ -61,7 +63,14 @@ impl App {
             cancel_cutoff: Duration::zero(),
             operators: Operators::default(),
             bounds: Bounds::default(),
+            caps: Caps::default(),
         }
+    }
+
+    /// The same app with other per-player caps (see [`Caps`]; `Caps::OFF` for none).
+    pub fn with_caps(mut self, caps: Caps) -> Self {
+        self.caps = caps;
+        self
     }
 
     /// The same app with other bounds on a request's work (see [`Bounds`]).

@@ -48,6 +48,8 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::OperatorOnly => (StatusCode::FORBIDDEN, "OPERATOR_ONLY"),
         Error::ScheduleNotFound => (StatusCode::NOT_FOUND, "SCHEDULE_NOT_FOUND"),
         Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
+        Error::HoldLimit { .. } => (StatusCode::TOO_MANY_REQUESTS, "HOLD_LIMIT"),
+        Error::BookingLimit => (StatusCode::CONFLICT, "BOOKING_LIMIT"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
         Error::ScheduleIncomplete(_) => (StatusCode::SERVICE_UNAVAILABLE, "SCHEDULE_INCOMPLETE"),
@@ -55,8 +57,9 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
 }
 
 /// The response for `error`: the JSON body `{"error", "message"}`, `Retry-After` on 503 and on
-/// 429 (the whole seconds the limiter gave, at least 1), `WWW-Authenticate: Bearer` on 401
-/// (with `error="invalid_token"` when a token came and was not accepted).
+/// 429 (the whole seconds the limiter, or the player's earliest live hold, gave, at least 1),
+/// `WWW-Authenticate: Bearer` on 401 (with `error="invalid_token"` when a token came and was not
+/// accepted).
 /// Server-side failures are logged here, with the request id, and their details never reach the
 /// body.
 pub fn error_response(error: Error, request_id: &str) -> Response<Body> {
@@ -80,6 +83,9 @@ pub fn error_response(error: Error, request_id: &str) -> Response<Body> {
             .insert("retry-after", RETRY_AFTER_SECONDS.into());
     }
     if let Error::RateLimited {
+        retry_after_seconds,
+    }
+    | Error::HoldLimit {
         retry_after_seconds,
     } = error
     {

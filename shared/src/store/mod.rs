@@ -55,6 +55,8 @@ pub struct NewHold {
     pub verified_user: bool,
     /// The party size; `None`: the room's `min_players`.
     pub players: Option<u32>,
+    /// The player's cap on live holds (`MAX_LIVE_HOLDS_PER_PLAYER`); `None`: no cap.
+    pub max_live_holds: Option<u32>,
 }
 
 /// An `Idempotency-Key` with what identifies its request (`request`: the normalised body), so a
@@ -183,6 +185,12 @@ pub trait Store: Send + Sync {
     /// Errors: `SlotUnavailable` (held or booked), `SlotStarted`, `SlotNotFound`,
     /// `UserNotFound`, `IdempotencyKeyReused` (the key with another request),
     /// `IdempotencyKeyInUse` (its first request is being written at this moment).
+    ///
+    /// With `hold.max_live_holds`, the player's live holds (`HOLD`, not expired) are counted in
+    /// the same atomic step: at the cap the hold is refused with `HoldLimit` (its
+    /// `retry_after_seconds`: until the player's earliest live hold expires, at least 1), before
+    /// any other refusal but after an idempotent replay (a replay is not a new hold). Of N
+    /// simultaneous holds by one player with k places free, exactly k succeed.
     async fn create_hold(
         &self,
         hold: &NewHold,
@@ -194,11 +202,18 @@ pub trait Store: Send + Sync {
     /// `user`'s, in status `HOLD`, `now < expires_at` and the slot has not started. A hold
     /// already confirmed by `user` is returned as is (idempotent retry).
     ///
-    /// Errors: `NotHoldOwner`, `HoldGone` (unknown, expired or released), `SlotStarted`.
+    /// With `max_bookings`, the player's upcoming bookings (confirmed, not cancelled, slot not
+    /// started) are counted in the same atomic step: at the cap the confirm is refused with
+    /// `BookingLimit` and the hold stays a hold. Of N simultaneous confirms by a player with one
+    /// place left, exactly one succeeds. A retried confirm of a confirmed hold is never refused.
+    ///
+    /// Errors: `NotHoldOwner`, `HoldGone` (unknown, expired or released), `SlotStarted`,
+    /// `BookingLimit`.
     async fn confirm_hold(
         &self,
         id: HoldId,
         user: &UserId,
+        max_bookings: Option<u32>,
         now: DateTime<Utc>,
     ) -> Result<Hold, Error>;
 

@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::harness::{TestApp, assert_status};
 
 mod cancellation;
+pub(crate) mod caps;
 mod day_sheet;
 mod expiry;
 mod extension;

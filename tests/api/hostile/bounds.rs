@@ -59,6 +59,7 @@ fn closures(n: usize, reason: &str) -> Value {
 async fn server(bounds: Bounds) -> (Loopback, crate::harness::Seeded) {
     let seeded = seeded(StoreKind::Sqlite, Utc::now(), &[]).await;
     let app = App::new(seeded.store.clone(), Clock::System, Duration::seconds(300))
+        .with_caps(shared::config::Caps::OFF)
         .with_operators(operators())
         .with_bounds(bounds);
     (Loopback::start(app).await, seeded)

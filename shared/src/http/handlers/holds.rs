@@ -62,6 +62,7 @@ pub async fn create(call: &Call<'_>) -> Answer {
         expires_at: call.now + call.app.hold_ttl,
         verified_user,
         players: body.players,
+        max_live_holds: call.app.caps.live_holds,
     };
     let created = call
         .app
@@ -104,7 +105,7 @@ pub async fn confirm(call: &Call<'_>) -> Answer {
     let hold = call
         .app
         .store
-        .confirm_hold(hold_id, &user, call.now)
+        .confirm_hold(hold_id, &user, call.app.caps.upcoming_bookings, call.now)
         .await?;
     Ok(json_response(
         StatusCode::OK,

@@ -10,13 +10,20 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 
-use super::errors::{create_refusal, idempotent_replay, is_transaction_conflict, sdk_error};
+use std::collections::HashMap;
+
+use super::errors::{
+    create_refusal, idempotent_replay, is_transaction_conflict, place_lost, sdk_error,
+};
 use super::holds::HOLD_RECORD_RETENTION;
+use super::leases::{
+    CHOICE_ATTEMPTS, Choice, LeaseKind, Leases, Place, choose, claim, old_hold_over,
+};
 use super::schema::*;
 use super::{DynamoStore, retry_on_conflict};
-use crate::domain::{HoldStatus, SlotKey};
+use crate::domain::{HoldStatus, SlotKey, UserId, whole_seconds_until};
 use crate::error::Error;
-use crate::store::{Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, millis};
+use crate::store::{Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, from_millis, millis};
 
 /// The items of the create transaction by role. Their order is defined here once: the
 /// transaction carries them in [`CreateItem::ALL`]'s order, and DynamoDB answers a cancelled
@@ -45,17 +52,66 @@ impl CreateItem {
     }
 }
 
-/// See [`crate::store::Store::create_hold`].
+/// See [`crate::store::Store::create_hold`]. Without a cap: ONE `TransactWriteItems`. With
+/// `max_live_holds`: a consistent read of the user item chooses a place ([`leases`]), which the
+/// transaction takes (the user item's update, and the old hold's check as a fifth item); a place
+/// lost to a simultaneous request is chosen again.
 pub(super) async fn create(
     store: &DynamoStore,
     hold: &NewHold,
     key: Option<&IdempotencyKey>,
     now: DateTime<Utc>,
 ) -> Result<Created, Error> {
-    let mut items = Vec::with_capacity(CreateItem::ALL.len());
+    let Some(cap) = hold.max_live_holds else {
+        return match send(store, hold, key, None, now).await? {
+            Sent::Created(created) => Ok(created),
+            Sent::PlaceLost(detail) => Err(Error::Internal(detail)),
+        };
+    };
+    let mut lost = String::new();
+    for attempt in 1..=CHOICE_ATTEMPTS {
+        let user = read_user(store, &hold.user_id).await?;
+        let leases = Leases::of(user.as_ref(), LeaseKind::Hold, cap);
+        let place = match choose(store, &leases, attempt == 1, now).await? {
+            Choice::Take(place) => place,
+            Choice::Full { earliest_end } => {
+                return at_the_limit(store, key, earliest_end, now).await;
+            }
+        };
+        match send(store, hold, key, Some(place), now).await? {
+            Sent::Created(created) => return Ok(created),
+            Sent::PlaceLost(detail) => lost = detail,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt))).await;
+    }
+    Err(Error::Unavailable(format!(
+        "a place among {cap} lost {CHOICE_ATTEMPTS} times: {lost}"
+    )))
+}
+
+/// What one create transaction did.
+enum Sent {
+    Created(Created),
+    /// The chosen place was taken by another request meanwhile (or still conflicting): choose
+    /// again. The detail is for the log.
+    PlaceLost(String),
+}
+
+/// Sends the create transaction, taking `place` when the player is capped.
+async fn send(
+    store: &DynamoStore,
+    hold: &NewHold,
+    key: Option<&IdempotencyKey>,
+    place: Option<Place>,
+    now: DateTime<Utc>,
+) -> Result<Sent, Error> {
+    let mut items = Vec::with_capacity(CreateItem::ALL.len() + 1);
     for role in CreateItem::ALL {
         let item = match role {
-            CreateItem::User => Some(user_item(store, hold)?),
+            CreateItem::User => Some(match place {
+                None => user_item(store, hold)?,
+                Some(place) => user_taking(store, hold, place)?,
+            }),
             CreateItem::Slot => Some(
                 TransactWriteItem::builder()
                     .update(slot_lock(store, hold, now)?)
@@ -73,13 +129,28 @@ pub(super) async fn create(
         };
         items.extend(item);
     }
+    // The old hold's check, last: the other items keep their places.
+    let old_index = items.len();
+    let old_check = match place {
+        Some(place) => old_hold_over(
+            store,
+            LeaseKind::Hold,
+            place,
+            SlotKey::of(&hold.slot_id),
+            now,
+        )?,
+        None => None,
+    };
+    let has_old_check = old_check.is_some();
+    items
+        .extend(old_check.map(|check| TransactWriteItem::builder().condition_check(check).build()));
     let request = store
         .client
         .transact_write_items()
         .set_transact_items(Some(items));
     // A competing create, or the holder's confirm or release, may be writing these items.
     let err = match retry_on_conflict(|| request.clone().send(), is_transaction_conflict).await {
-        Ok(_) => return Ok(hold.created()),
+        Ok(_) => return Ok(Sent::Created(hold.created())),
         Err(err) => err,
     };
     let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
@@ -91,9 +162,107 @@ pub(super) async fn create(
     if let Some(key) = key
         && let Some(answer) = idempotent_replay(reasons, key)
     {
-        return answer;
+        return answer.map(Sent::Created);
+    }
+    if place.is_some()
+        && let Some(detail) = place_lost(
+            reasons,
+            CreateItem::User.index(),
+            has_old_check.then_some(old_index),
+        )
+    {
+        return Ok(Sent::PlaceLost(detail));
     }
     Err(create_refusal(reasons, &hold.slot_id, hold.players, now))
+}
+
+/// The user item, read consistently (`None`: no such user yet).
+pub(super) async fn read_user(
+    store: &DynamoStore,
+    user: &UserId,
+) -> Result<Option<HashMap<String, AttributeValue>>, Error> {
+    let output = store
+        .client
+        .get_item()
+        .table_name(&store.table)
+        .set_key(Some(Key::user(user).item()?))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetItem (user's places)", e))?;
+    Ok(output.item.filter(|i| !i.is_empty()))
+}
+
+/// The answer of a capped player with every place live: an `Idempotency-Key` already used
+/// answers as without the cap (a replay is not a new hold: one consistent read of the key);
+/// else `HoldLimit`, until the earliest live hold expires.
+async fn at_the_limit(
+    store: &DynamoStore,
+    key: Option<&IdempotencyKey>,
+    earliest_end: i64,
+    now: DateTime<Utc>,
+) -> Result<Created, Error> {
+    if let Some(key) = key {
+        let output = store
+            .client
+            .get_item()
+            .table_name(&store.table)
+            .set_key(Some(item_of(&super::schema::Key {
+                pk: idem_pk(&key.key),
+                sk: IDEM_SK.into(),
+            })?))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem (idempotency key)", e))?;
+        if let Some(item) = output.item.filter(|i| !i.is_empty()) {
+            let first: IdemItem = parse_item(item)?;
+            if first.created_at > millis(now - IDEMPOTENCY_WINDOW) {
+                if first.request != key.request {
+                    return Err(Error::IdempotencyKeyReused);
+                }
+                return Ok(Created {
+                    id: first.hold_id,
+                    slot_id: first.slot_id,
+                    user_id: first.user_id,
+                    expires_at: from_millis(first.expires_at)?,
+                    replayed: true,
+                });
+            }
+        }
+    }
+    Err(Error::HoldLimit {
+        retry_after_seconds: whole_seconds_until(from_millis(earliest_end)?, now),
+    })
+}
+
+/// [`CreateItem::User`] for a capped player: the user item's update that takes `place` for the
+/// hold (guarded on the place being as it was read; for a player not proven by a JWT, also on
+/// the user existing). A refusal returns the item as it was (empty: no such user).
+fn user_taking(
+    store: &DynamoStore,
+    hold: &NewHold,
+    place: Place,
+) -> Result<TransactWriteItem, Error> {
+    let (condition, set, values) = claim(LeaseKind::Hold, place, hold.id, millis(hold.expires_at));
+    let exists = if hold.verified_user {
+        String::new()
+    } else {
+        format!("attribute_exists({PK}) AND ")
+    };
+    let mut taking = Update::builder()
+        .table_name(&store.table)
+        .set_key(Some(Key::user(&hold.user_id).item()?))
+        .condition_expression(format!("{exists}{condition}"))
+        .update_expression(format!("SET user_id = :user, {set}"))
+        .expression_attribute_values(":user", s(hold.user_id.as_str()))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    for (name, value) in values {
+        taking = taking.expression_attribute_values(name, value);
+    }
+    Ok(TransactWriteItem::builder()
+        .update(update("user's place", taking)?)
+        .build())
 }
 
 /// [`CreateItem::User`]: the user must exist; a player proven by a verified JWT needs no

@@ -211,6 +211,28 @@ pub(super) fn create_refusal(
     }
 }
 
+/// Whether a capped write lost its chosen place ([`super::leases`]) to a simultaneous request:
+/// the user item's update refused while the user exists (`user_index`, whose refusal returns the
+/// item as it was), the old hold's check refused (`old_index`), or a transaction still
+/// conflicting after the retries. `Some(detail)` (for the log) when it did: the caller chooses
+/// again.
+pub(super) fn place_lost(
+    reasons: &[CancellationReason],
+    user_index: usize,
+    old_index: Option<usize>,
+) -> Option<String> {
+    let user_refused = reason_code(reasons, user_index) == CONDITION_FAILED
+        && reasons
+            .get(user_index)
+            .and_then(CancellationReason::item)
+            .is_some_and(|item| !item.is_empty());
+    let old_refused = old_index.is_some_and(|i| reason_code(reasons, i) == CONDITION_FAILED);
+    let conflict = reasons
+        .iter()
+        .any(|r| r.code() == Some(TRANSACTION_CONFLICT));
+    (user_refused || old_refused || conflict).then(|| describe_reasons(reasons))
+}
+
 /// The answer to a create whose idempotency key ([`CreateItem::Key`]) was refused: the key is
 /// live. With the same request: the first request's hold again (`replayed`; whatever else
 /// the transaction said, e.g. the slot now held by that very hold). With another request: 422.

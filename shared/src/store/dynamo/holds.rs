@@ -25,7 +25,7 @@ pub(super) const HOLD_RECORD_RETENTION: Duration = Duration::days(7);
 
 /// What a refused hold operation is explained with, and what it is called in errors.
 #[derive(Clone, Copy)]
-enum Action<'a> {
+pub(super) enum Action<'a> {
     Confirm(&'a UserId),
     Release(&'a UserId),
     Extend(&'a UserId),
@@ -123,9 +123,14 @@ pub(super) async fn confirm(
     store: &DynamoStore,
     id: HoldId,
     user: &UserId,
+    max_bookings: Option<u32>,
     now: DateTime<Utc>,
 ) -> Result<Hold, Error> {
-    transition(store, id, user, now, Transition::Confirm).await
+    let uncapped = || transition(store, id, user, now, Transition::Confirm);
+    match max_bookings {
+        None => uncapped().await,
+        Some(cap) => super::capped_confirm::confirm(store, id, user, cap, now, uncapped).await,
+    }
 }
 
 /// See [`crate::store::Store::release_hold`].
@@ -252,7 +257,7 @@ async fn transact_on_hold(
 ///   extension) goes to the domain's explanation. No further request.
 /// - Otherwise the slot has moved on or `id` is unknown: the hold record (one consistent read,
 ///   refusals only) tells the owner and what became of it ([`HoldItem::hold`]).
-async fn explain(
+pub(super) async fn explain(
     store: &DynamoStore,
     id: HoldId,
     now: DateTime<Utc>,

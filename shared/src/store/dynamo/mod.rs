@@ -53,9 +53,11 @@ use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 
 pub mod bookings;
+mod capped_confirm;
 pub mod create;
 pub mod errors;
 pub mod holds;
+pub mod leases;
 pub mod provision;
 pub mod rooms;
 pub mod schedules;
@@ -161,9 +163,10 @@ impl Store for DynamoStore {
         &self,
         id: HoldId,
         user: &UserId,
+        max_bookings: Option<u32>,
         now: DateTime<Utc>,
     ) -> Result<Hold, Error> {
-        holds::confirm(self, id, user, now).await
+        holds::confirm(self, id, user, max_bookings, now).await
     }
 
     async fn release_hold(

@@ -41,12 +41,43 @@ pub(super) fn create(
         }
         return Ok(hold.created());
     }
+    if let Some(limit) = hold_limit(tx, hold, now)? {
+        return Err(limit);
+    }
     Err(create_refusal(tx, hold, now)?)
+}
+
+/// The player's live holds: `HOLD` and not expired (a released, confirmed, cancelled or expired
+/// hold takes no place; an extended one takes its one place).
+const LIVE_HOLDS_OF_USER: &str = "FROM holds h WHERE h.user_id = ?1 AND h.status = 'HOLD' \
+                                  AND h.expires_at > ?2";
+
+/// `HoldLimit` when the player is at `hold.max_live_holds` (inside the create's transaction,
+/// after its guarded insert refused): `Retry-After` until their earliest live hold expires.
+fn hold_limit(tx: &Connection, hold: &NewHold, now: DateTime<Utc>) -> Result<Option<Error>, Error> {
+    let Some(cap) = hold.max_live_holds else {
+        return Ok(None);
+    };
+    let (live, earliest): (i64, Option<i64>) = tx
+        .prepare_cached(&format!(
+            "SELECT COUNT(*), MIN(h.expires_at) {LIVE_HOLDS_OF_USER}"
+        ))?
+        .query_row(params![hold.user_id.as_str(), millis(now)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    if live < i64::from(cap) {
+        return Ok(None);
+    }
+    let earliest = from_millis(earliest.unwrap_or_else(|| millis(now)))?;
+    Ok(Some(Error::HoldLimit {
+        retry_after_seconds: crate::domain::whole_seconds_until(earliest, now),
+    }))
 }
 
 /// The guard and the write in one statement: inserts the hold only if the slot and user exist,
 /// the slot is bookable under its room's rules (not started, outside the notice period, the party
-/// size in the room's range), not booked and no live hold is on it. Whether it did.
+/// size in the room's range), not booked and no live hold is on it, and the player has fewer
+/// live holds than `hold.max_live_holds`. Whether it did.
 fn insert_hold(tx: &Connection, hold: &NewHold, now: DateTime<Utc>) -> Result<bool, Error> {
     let inserted = tx
         .prepare_cached(&format!(
@@ -58,7 +89,10 @@ fn insert_hold(tx: &Connection, hold: &NewHold, now: DateTime<Utc>) -> Result<bo
                AND (?6 IS NULL OR (?6 >= {MIN_PLAYERS} AND ?6 <= r.capacity))
                AND NOT EXISTS (SELECT 1 FROM holds h
                                WHERE h.slot_id = s.id AND h.status = 'HOLD'
-                                 AND h.expires_at > ?5)"
+                                 AND h.expires_at > ?5)
+               AND (?7 IS NULL OR (SELECT COUNT(*) FROM holds c
+                                   WHERE c.user_id = u.id AND c.status = 'HOLD'
+                                     AND c.expires_at > ?5) < ?7)"
         ))?
         .execute(params![
             hold.id.to_string(),
@@ -67,6 +101,7 @@ fn insert_hold(tx: &Connection, hold: &NewHold, now: DateTime<Utc>) -> Result<bo
             millis(hold.expires_at),
             millis(now),
             hold.players,
+            hold.max_live_holds,
         ])?;
     Ok(inserted == 1)
 }
@@ -168,6 +203,7 @@ pub(super) fn confirm(
     tx: &Connection,
     id: HoldId,
     user: &UserId,
+    max_bookings: Option<u32>,
     now: DateTime<Utc>,
 ) -> Result<Hold, Error> {
     let Some(hold) = transition(tx, id, user, now, HoldStatus::Confirmed)? else {
@@ -177,6 +213,13 @@ pub(super) fn confirm(
             now,
         )?);
     };
+    // Same transaction: the booking just made is counted with the player's other upcoming ones;
+    // over the cap the transaction rolls back and the hold stays a hold.
+    if let Some(cap) = max_bookings
+        && upcoming_bookings(tx, user, now)? > i64::from(cap)
+    {
+        return Err(Error::BookingLimit);
+    }
     // Same transaction: book the slot. A live hold implies an unbooked slot, so this guard
     // failing means a broken invariant; the transaction is rolled back.
     let booked = tx
@@ -189,6 +232,16 @@ pub(super) fn confirm(
         )));
     }
     Ok(hold)
+}
+
+/// The player's upcoming bookings: confirmed (not cancelled) on a slot that has not started.
+fn upcoming_bookings(tx: &Connection, user: &UserId, now: DateTime<Utc>) -> Result<i64, Error> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT COUNT(*) FROM holds h JOIN time_slots s ON s.id = h.slot_id
+             WHERE h.user_id = ?1 AND h.status = 'CONFIRMED' AND s.start_time > ?2",
+        )?
+        .query_row(params![user.as_str(), millis(now)], |r| r.get(0))?)
 }
 
 /// See [`crate::store::Store::release_hold`].

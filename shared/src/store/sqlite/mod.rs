@@ -173,10 +173,11 @@ impl Store for SqliteStore {
         &self,
         id: HoldId,
         user: &UserId,
+        max_bookings: Option<u32>,
         now: DateTime<Utc>,
     ) -> Result<Hold, Error> {
         let user = user.clone();
-        self.write(move |tx| holds::confirm(tx, id, &user, now))
+        self.write(move |tx| holds::confirm(tx, id, &user, max_bookings, now))
             .await
     }
 

@@ -1,0 +1,217 @@
+//! A confirm under `MAX_UPCOMING_BOOKINGS_PER_PLAYER`: ONE consistent `BatchGetItem` (the
+//! player's user item with their places, and the hold's slot), then ONE `TransactWriteItems` of
+//! the slot's guarded confirm (the same guard as without the cap), the user item's update that
+//! takes a booking place ([`super::leases`]) and, when that place held an old booking, the check
+//! that it is over (cancelled or started). At the cap nothing is written: `BookingLimit`, and the
+//! hold stays a hold. A confirm that cannot succeed, or the retry of a done one, goes the way
+//! of an uncapped confirm (its refusal explains it).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
+use chrono::{DateTime, Utc};
+
+use super::errors::{is_transaction_conflict, place_lost, sdk_error, transaction_refusal_item};
+use super::holds::{Action, explain};
+use super::leases::{
+    CHOICE_ATTEMPTS, Choice, LeaseKind, Leases, Place, choose, claim, old_hold_over,
+};
+use super::schema::*;
+use super::{DynamoStore, retry_on_conflict};
+use crate::domain::{Hold, HoldId, HoldStatus, UserId};
+use crate::error::Error;
+use crate::store::millis;
+
+/// The items of the capped confirm, in the transaction's order.
+const SLOT: usize = 0;
+const USER: usize = 1;
+const OLD: usize = 2;
+
+/// See [`crate::store::Store::confirm_hold`] with a cap; `uncapped` is the confirm without it.
+pub(super) async fn confirm<F, Fut>(
+    store: &DynamoStore,
+    id: HoldId,
+    user: &UserId,
+    cap: u32,
+    now: DateTime<Utc>,
+    uncapped: F,
+) -> Result<Hold, Error>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Hold, Error>>,
+{
+    let mut lost = String::new();
+    for attempt in 1..=CHOICE_ATTEMPTS {
+        let (user_item, slot) = read(store, user, id).await?;
+        let Some(hold) = confirmable(slot.as_ref(), id, user, now)? else {
+            return uncapped().await;
+        };
+        let leases = Leases::of(user_item.as_ref(), LeaseKind::Booking, cap);
+        let place = match choose(store, &leases, attempt == 1, now).await? {
+            Choice::Take(place) => place,
+            Choice::Full { .. } => return Err(Error::BookingLimit),
+        };
+        match send(store, &hold, user, place, now).await? {
+            Some(answer) => return answer,
+            None => lost = format!("attempt {attempt}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt))).await;
+    }
+    Err(Error::Unavailable(format!(
+        "a booking place among {cap} lost {CHOICE_ATTEMPTS} times ({lost})"
+    )))
+}
+
+/// The hold as its slot carries it, when a confirm by `user` would pass the slot's guard now
+/// (theirs, `HOLD`, live, the slot unbooked and not started); `None` otherwise.
+fn confirmable(
+    slot: Option<&SlotItem>,
+    id: HoldId,
+    user: &UserId,
+    now: DateTime<Utc>,
+) -> Result<Option<Hold>, Error> {
+    let Some(slot) = slot.filter(|s| !s.booked) else {
+        return Ok(None);
+    };
+    Ok(slot.hold_if(id)?.filter(|hold| {
+        &hold.user_id == user
+            && hold.status == HoldStatus::Hold
+            && hold.expires_at > now
+            && hold.starts_at > now
+    }))
+}
+
+/// The user item and the hold's slot item, read consistently in one `BatchGetItem`.
+async fn read(
+    store: &DynamoStore,
+    user: &UserId,
+    id: HoldId,
+) -> Result<(Option<HashMap<String, AttributeValue>>, Option<SlotItem>), Error> {
+    let mut keys = vec![Key::user(user).item()?, Key::slot(id.slot_key()).item()?];
+    let (mut user_item, mut slot) = (None, None);
+    for _ in 0..5 {
+        let request = built(
+            "confirm's reads",
+            KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut keys)))
+                .consistent_read(true)
+                .build(),
+        )?;
+        let output = store
+            .client
+            .batch_get_item()
+            .request_items(&store.table, request)
+            .send()
+            .await
+            .map_err(|e| sdk_error("BatchGetItem (confirm's places)", e))?;
+        for item in output
+            .responses
+            .and_then(|mut r| r.remove(&store.table))
+            .unwrap_or_default()
+        {
+            let is_user = item
+                .get(SK)
+                .and_then(|sk| sk.as_s().ok())
+                .is_some_and(|sk| sk == USER_SK);
+            if is_user {
+                user_item = Some(item);
+            } else {
+                slot = Some(parse_item(item)?);
+            }
+        }
+        match output
+            .unprocessed_keys
+            .and_then(|mut u| u.remove(&store.table))
+        {
+            Some(left) if !left.keys.is_empty() => keys = left.keys,
+            _ => return Ok((user_item, slot)),
+        }
+    }
+    Err(Error::Unavailable(
+        "dynamodb BatchGetItem (confirm's places): keys left unprocessed".into(),
+    ))
+}
+
+/// Sends the capped confirm's transaction. `Some`: the answer; `None`: the place was lost to a
+/// simultaneous request (choose again).
+async fn send(
+    store: &DynamoStore,
+    hold: &Hold,
+    user: &UserId,
+    place: Place,
+    now: DateTime<Utc>,
+) -> Result<Option<Result<Hold, Error>>, Error> {
+    let id = hold.id;
+    let slot = update(
+        "slot confirm",
+        Update::builder()
+            .table_name(&store.table)
+            .set_key(Some(Key::slot(id.slot_key()).item()?))
+            .condition_expression(format!(
+                "{HOLD_ID} = :hold_id AND {HOLDER} = :user AND {HOLD_STATUS} = :hold \
+                 AND {HOLD_EXPIRES_AT} > :now AND {BOOKED} = :false AND {START_TIME} > :now"
+            ))
+            .update_expression(format!(
+                "SET {HOLD_STATUS} = :to, {BOOKED} = :true, {HOLD_CONFIRMED_AT} = :now"
+            ))
+            .expression_attribute_values(":hold_id", s(id.to_string()))
+            .expression_attribute_values(":user", s(user.as_str()))
+            .expression_attribute_values(":hold", s(HoldStatus::Hold.as_str()))
+            .expression_attribute_values(":to", s(HoldStatus::Confirmed.as_str()))
+            .expression_attribute_values(":now", n(millis(now)))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld),
+    )?;
+    let (condition, set, values) = claim(LeaseKind::Booking, place, id, millis(hold.starts_at));
+    let mut taking = Update::builder()
+        .table_name(&store.table)
+        .set_key(Some(Key::user(user).item()?))
+        .condition_expression(condition)
+        .update_expression(format!("SET {set}"))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    for (name, value) in values {
+        taking = taking.expression_attribute_values(name, value);
+    }
+    let mut items = vec![
+        TransactWriteItem::builder().update(slot).build(),
+        TransactWriteItem::builder()
+            .update(update("user's booking place", taking)?)
+            .build(),
+    ];
+    let old = old_hold_over(store, LeaseKind::Booking, place, id.slot_key(), now)?;
+    let has_old = old.is_some();
+    items.extend(old.map(|check| TransactWriteItem::builder().condition_check(check).build()));
+    debug_assert_eq!(items.len(), if has_old { OLD + 1 } else { USER + 1 });
+    let request = store
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(items));
+    let err = match retry_on_conflict(|| request.clone().send(), is_transaction_conflict).await {
+        Ok(_) => {
+            return Ok(Some(Ok(Hold {
+                status: HoldStatus::Confirmed,
+                ..hold.clone()
+            })));
+        }
+        Err(err) => err,
+    };
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    else {
+        return Err(sdk_error("TransactWriteItems (confirm)", err));
+    };
+    let reasons = cancelled.cancellation_reasons();
+    if place_lost(reasons, USER, has_old.then_some(OLD)).is_some() {
+        return Ok(None);
+    }
+    let old_slot =
+        transaction_refusal_item::<SlotItem>(reasons, SLOT, "TransactWriteItems (confirm)")?;
+    Ok(Some(
+        explain(store, id, now, Action::Confirm(user), old_slot).await,
+    ))
+}
