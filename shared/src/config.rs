@@ -88,7 +88,9 @@ pub enum Durability {
     #[default]
     Normal,
     /// `synchronous = FULL`: the log is synced at every commit, so a commit answered is on disk
-    /// even after a power cut; each write pays one fsync.
+    /// even after a power cut; each commit pays one fsync, shared by the writes queued together
+    /// (group commit). Not the default: measured, it did not reach `NORMAL`'s write rate
+    /// (docs/benchmarks.md, "Holds: group commit").
     Full,
 }
 

@@ -616,7 +616,10 @@ async fn every_write_answered_survives_a_kill_9_of_the_sqlite_server_and_no_batc
             .await
             .unwrap();
         let status = looked_up["status"].as_str().unwrap_or_default();
-        assert!(["HOLD", "CONFIRMED"].contains(&status), "{hold}: {looked_up:?}");
+        assert!(
+            ["HOLD", "CONFIRMED"].contains(&status),
+            "{hold}: {looked_up:?}"
+        );
     }
     for hold in &confirmed {
         let looked_up: Value = client
