@@ -18,6 +18,9 @@ use crate::store::{IdempotencyKey, NewHold, Provision};
 
 const SLOTS: usize = 3;
 const HOLDS_PER_SLOT: usize = 2;
+/// Each user's live holds and upcoming bookings at most (the per-player caps).
+const LIVE_HOLDS_CAP: u32 = 2;
+const BOOKINGS_CAP: u32 = 1;
 const USERS: [&str; 3] = ["u-demo", "u-alice", "u-bob"];
 
 /// The fixture (`seed::fixture`) in a closed database file, made once, and the `now` it was
@@ -166,6 +169,9 @@ impl Ids {
             expires_at: now + Duration::minutes(5),
             verified_user: false,
             players: None,
+            // The caps in play: a hold's and a confirm's guard reads what the writes before it
+            // in the batch left, so the property covers them too.
+            max_live_holds: Some(LIVE_HOLDS_CAP),
         }
     }
 }
@@ -186,7 +192,15 @@ fn write_of(op: &Op, ids: &Ids, now: DateTime<Utc>) -> Write {
         }
         Op::Confirm(at) => {
             let (id, user) = (ids.hold(at), ids.users[at.user].clone());
-            Box::new(move |tx| Ok(shown(&holds::confirm(tx, id, &user, now)?)))
+            Box::new(move |tx| {
+                Ok(shown(&holds::confirm(
+                    tx,
+                    id,
+                    &user,
+                    Some(BOOKINGS_CAP),
+                    now,
+                )?))
+            })
         }
         Op::Release(at) => {
             let (id, user) = (ids.hold(at), ids.users[at.user].clone());
