@@ -9,7 +9,6 @@ import re
 
 from playwright.sync_api import expect
 
-from test_pages import browser, new_page  # noqa: F401 (the fixtures)
 from test_pages import call, cell, future_slot, make_room, ok, shot
 
 GUEST = os.environ.get("GUEST_BASE_URL", "").rstrip("/")
