@@ -84,12 +84,17 @@ def test_the_hold_cap_and_a_pass_no_longer_accepted_are_explained_on_screen(new_
     open_as_guest(page, room)
     cap = ok("GET", "/service", base=GUEST)["max_live_holds_per_player"]
     # The service's answer when the player already holds as many times as the cap allows.
-    page.route(re.compile(r".*/holds$"), lambda route: route.fulfill(
-        status=429, headers={"Retry-After": "120"}, content_type="application/json",
-        body=json.dumps({"error": "HOLD_LIMIT", "message": "hold limit"})))
+    def hold_limit(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        route.fulfill(status=429, headers={"Retry-After": "120"}, content_type="application/json",
+                      body=json.dumps({"error": "HOLD_LIMIT", "message": "hold limit"}))
+
+    page.route(re.compile(r".*/holds$"), hold_limit)
     cell(page, slot).click()
-    expect(page.locator("#msg")).to_contain_text(f"You are already holding {cap} times at once")
-    expect(page.locator("#msg")).to_contain_text("Confirm or release one of your holds first")
+    expect(page.locator("#msg")).to_contain_text(f"You already hold {cap} times, the most one player may")
+    expect(page.locator("#msg")).to_contain_text("Confirm or release one first")
     page.unroute(re.compile(r".*/holds$"))
     shot(page, "guest-hold-cap")
 

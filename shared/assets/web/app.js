@@ -64,11 +64,11 @@
         : 'Please sign in: the booking service did not accept the request without a valid sign-in token.',
       HOLD_LIMIT: () => {
         const n = st.service.max_live_holds_per_player;
-        return `You are already holding ${n ? plural(n, 'time') : 'as many times as one player may'} at once. Confirm or release one of your holds first (see My bookings); a hold you leave runs out by itself in a few minutes.`;
+        return `You already hold ${n ? plural(n, 'time') : 'as many times as one player may'}, the most one player may hold at once. Confirm or release one first (My bookings).`;
       },
       BOOKING_LIMIT: () => {
         const n = st.service.max_upcoming_bookings_per_player;
-        return `You already have ${n ? plural(n, 'upcoming booking') : 'as many upcoming bookings as one player may'}, the most one player may have. Cancel one before confirming another; this hold stays yours until it runs out.`;
+        return `You already have ${n ? plural(n, 'upcoming booking') : 'as many upcoming bookings as one player may'}, the most one player may have. Cancel one to confirm this hold.`;
       },
     });
   }
