@@ -20,7 +20,10 @@ Sections:
      (scripts/build-lambdas, DynamoDB only);
   8. the rate limits' cost: listing and holds per second at 16 connections with the limits on (at
      their defaults, TRUST_PROXY=1, every request from a client address of its own, so none is
-     refused and every write is a new key) beside off, alternating, and the ratio.
+     refused and every write is a new key) beside off, alternating, and the ratio;
+  9. player identity's cost: listing and holds per second at 16 connections in guest mode (every
+     request with a player's signed token, verified by the server) beside trusted mode (the player
+     named by `user_id`), alternating, and the ratio; the per-player caps off in both.
 
 Every server runs with RATE_LIMIT=off (one address sends thousands of writes a second) except the
 limits' own "on" server in section 8.
@@ -28,6 +31,7 @@ limits' own "on" server in section 8.
 usage: bench/benchmark.py          (run by scripts/benchmark, which builds and installs what it needs)
        bench/benchmark.py limits   (section 8 alone, printed, BENCHMARKS.md left as it is; needs
                                     target/release/escape-room-server and wrk)
+       bench/benchmark.py player-auth  (section 9 alone, likewise)
 """
 import functools
 import json
@@ -596,6 +600,95 @@ def limiter_cost():
     return ok
 
 
+# ── 9. player identity's cost ────────────────────────────────────────────────────────────────
+
+PLAYER_KEY = "benchmark-player-key-0123456789abcdef0123"
+# Guest players made by POST /players for the guest runs (their tokens go round-robin).
+GUEST_PLAYERS = 200
+
+
+def player_auth_cost():
+    say("## 9. Player identity's cost: guest beside trusted")
+    say()
+    say(f"wrk on loopback, 16 connections, {DURATION} per figure, {LIMITS_ROUNDS} rounds alternating which goes "
+        "first (`bench/players.lua`). **guest**: `PLAYER_AUTH=guest`, every request carrying one of "
+        f"{GUEST_PLAYERS} players' tokens (made by `POST /players`), verified (HMAC-SHA-256) on each request; "
+        "**trusted**: `PLAYER_AUTH=trusted`, the player named by `user_id`, no token. The listing is a "
+        "16-slot page seen by the player; the holds take distinct slots. The per-player caps are off "
+        "(`MAX_LIVE_HOLDS_PER_PLAYER=0`, `MAX_UPCOMING_BOOKINGS_PER_PLAYER=0`) and so are the rate limits. "
+        "The headline is the median of the rounds' guest ÷ trusted.")
+    say()
+    servers, works = {}, []
+    common = {"RATE_LIMIT": "off", "MAX_LIVE_HOLDS_PER_PLAYER": "0", "MAX_UPCOMING_BOOKINGS_PER_PLAYER": "0"}
+    modes = {"trusted": {"PLAYER_AUTH": "trusted"},
+             "guest": {"PLAYER_AUTH": "guest", "PLAYER_TOKEN_SECRET": PLAYER_KEY}}
+    figures = {}
+    tokens_file = None
+    try:
+        for mode, env in modes.items():
+            work = tempfile.mkdtemp(prefix=f"bench-players-{mode}-")
+            works.append(work)
+            servers[mode] = Server({"SQLITE_PATH": os.path.join(work, "bench.db"), **common, **env},
+                                   seed_args=["--bench", f"100x{LIMITS_SLOTS_PER_ROOM}"])
+        tokens = []
+        for _ in range(GUEST_PLAYERS):
+            request = urllib.request.Request(servers["guest"].base + "/players", data=b"{}", method="POST")
+            with urllib.request.urlopen(request) as answer:
+                tokens.append(json.load(answer)["token"])
+        tokens_file = tempfile.NamedTemporaryFile("w", prefix="bench-tokens-", delete=False)
+        tokens_file.write("\n".join(tokens) + "\n")
+        tokens_file.close()
+        tokens_arg = {"trusted": "-", "guest": tokens_file.name}
+        skip = {mode: 0 for mode in modes}
+        for round_ in range(LIMITS_ROUNDS):
+            for route in ["GET /slots (16-slot page)", "POST /holds, distinct slots"]:
+                for mode in (["trusted", "guest"] if round_ % 2 == 0 else ["guest", "trusted"]):
+                    base = servers[mode].base
+                    if route.startswith("GET"):
+                        figure = wrk(base, 16, "players.lua", ("list", tokens_arg[mode]))
+                    else:
+                        args = ("holds", tokens_arg[mode], str(skip[mode]), str(LIMITS_SLOTS_PER_ROOM))
+                        figure = wrk(base, 16, "players.lua", args)
+                        skip[mode] += figure["requests"] + 100
+                        if skip[mode] > 50 * LIMITS_SLOTS_PER_ROOM:
+                            raise SystemExit("benchmark: the players' holds used up the data set; lower BENCH_DURATION")
+                    figures.setdefault((route, mode), []).append(figure)
+    finally:
+        for server in servers.values():
+            server.stop()
+        for work in works:
+            shutil.rmtree(work, ignore_errors=True)
+        if tokens_file is not None:
+            os.unlink(tokens_file.name)
+    say("| route | trusted: requests/s per round | guest: requests/s per round | guest ÷ trusted per round | "
+        "guest ÷ trusted, median | ratio of the sums | non-2xx trusted / guest |")
+    say("|---|---|---|---|---|---|---|")
+    ok = True
+    for route in ["GET /slots (16-slot page)", "POST /holds, distinct slots"]:
+        trusted, guest = figures[(route, "trusted")], figures[(route, "guest")]
+        ratios = [g["rps"] / t["rps"] for t, g in zip(trusted, guest)]
+        ratio = statistics.median(ratios)
+        summed = sum(f["rps"] for f in guest) / sum(f["rps"] for f in trusted)
+        non2xx = (sum(f["non2xx"] for f in trusted), sum(f["non2xx"] for f in guest))
+        per_round = {mode: ", ".join(f"{f['rps']:,.0f}" for f in runs) for mode, runs in (("trusted", trusted), ("guest", guest))}
+        say(f"| {route} | {per_round['trusted']} | {per_round['guest']} | {', '.join(f'{r:.2f}' for r in ratios)} | "
+            f"**{ratio:.3f}** | {summed:.3f} | {non2xx[0]} / {non2xx[1]} |")
+        measured[f"player_auth_ratio {route}"] = ratio
+        ok &= non2xx == (0, 0)
+    say()
+    return ok
+
+
+def player_auth_only():
+    if not os.access(SERVER, os.X_OK):
+        raise SystemExit(f"benchmark: no release server at {SERVER} (cargo build --release -p server)")
+    ok = player_auth_cost()
+    print("\n".join(lines))
+    for key, ratio in measured.items():
+        print(f"{key}: guest ÷ trusted = {ratio:.3f} (goal: at least 0.90)")
+    return 0 if ok else 1
+
+
 def limits_only():
     if not os.access(SERVER, os.X_OK):
         raise SystemExit(f"benchmark: no release server at {SERVER} (cargo build --release -p server)")
@@ -715,12 +808,13 @@ def main():
     ok &= cold_starts()
     ok &= packages()
     ok &= limiter_cost()
+    ok &= player_auth_cost()
 
-    # Section 9 (the million contested holds) is written by `scripts/benchmark contested`, apart:
+    # Section 10 (the million contested holds) is written by `scripts/benchmark contested`, apart:
     # kept as the last run left it.
-    if os.path.exists(OUT) and "## 9. A million contested holds" in open(OUT).read():
-        kept = open(OUT).read().split("## 9. A million contested holds", 1)[1].split("\n## ", 1)[0]
-        lines.append("## 9. A million contested holds" + kept.rstrip("\n"))
+    if os.path.exists(OUT) and "## 10. A million contested holds" in open(OUT).read():
+        kept = open(OUT).read().split("## 10. A million contested holds", 1)[1].split("\n## ", 1)[0]
+        lines.append("## 10. A million contested holds" + kept.rstrip("\n"))
         lines.append("")
     say("## Targets")
     say()
@@ -746,6 +840,9 @@ def main():
     ratios = [v for k, v in measured.items() if k.startswith("limits_ratio")]
     say(f"| the rate limits cost under a tenth (on ÷ off ≥ 0.90, listing and holds, 16 connections) | "
         f"{', '.join(f'{r:.3f}' for r in ratios)} (section 8) | {'yes' if ratios and min(ratios) >= 0.90 else 'no'} |")
+    ratios = [v for k, v in measured.items() if k.startswith("player_auth_ratio")]
+    say(f"| guest mode's tokens cost under a tenth (guest ÷ trusted ≥ 0.90, listing and holds, 16 connections) | "
+        f"{', '.join(f'{r:.3f}' for r in ratios)} (section 9) | {'yes' if ratios and min(ratios) >= 0.90 else 'no'} |")
     say()
     say("Where the two throughput targets are missed, [docs/benchmarks.md](docs/benchmarks.md#the-ceiling-targets) "
         "has the profile and what it shows.")
@@ -758,4 +855,6 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(limits_only() if sys.argv[1:] == ["limits"] else main())
+    if sys.argv[1:] == ["limits"]:
+        sys.exit(limits_only())
+    sys.exit(player_auth_only() if sys.argv[1:] == ["player-auth"] else main())

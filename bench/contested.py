@@ -16,7 +16,7 @@ them; DynamoDB — each hold answered 201 is found (`GET /holds/{id}`) with its 
 `expires_at`, and is the slot's only live one by the end (all expired). Printed: attempts,
 winners, overlaps, 5xx, other answers, time.
 
-Every run's figures are also written into BENCHMARKS.md's section 9 (its rows replaced per store).
+Every run's figures are also written into BENCHMARKS.md's section 10 (its rows replaced per store).
 """
 import datetime
 import json
@@ -37,7 +37,7 @@ CLIENTS = int(os.environ.get("BENCH_CONTESTED_CLIENTS", "64"))
 PROCESSES = int(os.environ.get("BENCH_CONTESTED_PROCESSES", "4"))
 SLOTS = int(os.environ.get("BENCH_CONTESTED_SLOTS", "8"))
 TTL = 1  # seconds: HOLD_TTL_SECONDS' lowest value
-HEADING = "## 9. A million contested holds"
+HEADING = "## 10. A million contested holds"
 # The server binary: the release build scripts/benchmark makes, or another (BENCH_SERVER).
 benchmark.SERVER = os.environ.get("BENCH_SERVER", benchmark.SERVER)
 
@@ -245,7 +245,7 @@ def main(args):
         finally:
             dynamo.stop()
     write_section(rows)
-    print(f"contested: wrote section 9 of {benchmark.OUT}")
+    print(f"contested: wrote section 10 of {benchmark.OUT}")
     return 0 if ok else 1
 
 

@@ -265,6 +265,12 @@ fn routes(c: &mut Criterion) {
                     )
                 })
             }
+            Route::GetService => timed(&b, &mut group, name, read("/service".into(), false)),
+            // The bench's app is in trusted mode, where there are no players to make (404): the
+            // route's dispatch and refusal; minting is measured by the guest-mode benchmark.
+            Route::CreatePlayer => timed(&b, &mut group, "create-player (trusted: 404)", |_| {
+                (route, request("POST", "/players", "{}", false), 404)
+            }),
             Route::PreviewSchedule => timed(
                 &b,
                 &mut group,

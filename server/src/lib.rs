@@ -256,7 +256,13 @@ async fn handle(
     let request_id = format!("local-{}", NEXT_REQUEST.fetch_add(1, Ordering::Relaxed));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let admission = rates.admit(peer, &method, request.headers(), &app.operators);
+    let admission = rates.admit_as(
+        peer,
+        &method,
+        request.headers(),
+        (&app.operators, &app.players),
+        app.clock.now(),
+    );
     let mut response = match admission.refusal() {
         Some(limited) => error_response(limited, &request_id),
         None => answer(app, request, &request_id, limits).await,

@@ -7,8 +7,9 @@
 //!   `TRUST_PROXY=1`; an IPv6 address counts by its /64 (one host usually has a whole /64, so
 //!   its addresses are one client), an IPv4-mapped one as the IPv4 address.
 //! - **Writes** (`POST`, `PUT`, any path): each spends one unit of `"writes"`.
-//! - **Credentials** (an `Authorization` header, any route): credentials that are not an
-//!   operator's spend one unit of `"auth"` as they are let in, so concurrent guesses cannot
+//! - **Credentials** (an `Authorization` header, any route): credentials that are neither an
+//!   operator's nor (`guest` mode) a valid player's token spend one unit of `"auth"` as they are
+//!   let in, so concurrent guesses cannot
 //!   overrun the budget; an operator's spend nothing. Once the budget is spent, every request
 //!   with credentials from that address is refused, an operator's too: a right guess answered
 //!   while wrong ones are refused would tell a guesser which token is right.
@@ -30,7 +31,7 @@ use hyper::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use hyper::{Method, Response};
 
 use shared::Error;
-use shared::config::{Operators, Rate, RateLimits, Window};
+use shared::config::{Operators, Players, Rate, RateLimits, Window};
 use shared::http::identity;
 
 /// How often keys whose budget has refilled are dropped.
@@ -85,6 +86,25 @@ impl<C: Clock + Clone> Limits<C> {
         headers: &HeaderMap,
         operators: &Operators,
     ) -> Admission {
+        self.admit_as(
+            peer,
+            method,
+            headers,
+            (operators, &Players::default()),
+            chrono::Utc::now(),
+        )
+    }
+
+    /// As [`Limits::admit`], where a valid player's token (`guest` mode, verified at `now`)
+    /// spends nothing either: like an operator's, it is credentials the service accepts.
+    pub fn admit_as(
+        &self,
+        peer: SocketAddr,
+        method: &Method,
+        headers: &HeaderMap,
+        (operators, players): (&Operators, &Players),
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Admission {
         let mut admission = Admission::default();
         let writes = self
             .writes
@@ -102,7 +122,7 @@ impl<C: Clock + Clone> Limits<C> {
         if let Some((auth, credentials)) = credentials
             && admission.refusal.is_none()
         {
-            let spend = if is_operator(credentials, operators) {
+            let spend = if is_accepted(credentials, operators, players, now) {
                 Spend::Never
             } else {
                 Spend::Always
@@ -147,14 +167,21 @@ impl<C: Clock + Clone> Limits<C> {
     }
 }
 
-/// Whether `credentials` (an `Authorization` value) are an operator's, by the one check the
-/// handlers use (`shared::http::identity::operator`).
-fn is_operator(credentials: &HeaderValue, operators: &Operators) -> bool {
+/// Whether `credentials` (an `Authorization` value) are an operator's or, in `guest` mode, a
+/// valid player's token, by the one check the handlers use
+/// (`shared::http::identity::accepted_anywhere`).
+fn is_accepted(
+    credentials: &HeaderValue,
+    operators: &Operators,
+    players: &Players,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
     let mut request = lambda_http::Request::default();
     request
         .headers_mut()
         .insert(AUTHORIZATION, credentials.clone());
-    identity::operator(&request, operators).is_ok()
+    identity::bearer_token(&request)
+        .is_some_and(|token| identity::accepted_anywhere(token, operators, players, now))
 }
 
 /// An address as a limiter key: IPv4 as it is (an IPv4-mapped IPv6 address too), IPv6 by its /64.

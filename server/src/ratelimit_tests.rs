@@ -8,7 +8,7 @@ use governor::clock::FakeRelativeClock;
 use hyper::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use hyper::{Method, Response};
 
-use shared::config::{Operators, Rate, RateLimits, Window};
+use shared::config::{Operators, Players, Rate, RateLimits, Window};
 
 use super::{Admission, Limits, client_key};
 
@@ -111,6 +111,38 @@ fn refused_credentials_spend_the_auth_budget_then_even_an_operators_are_refused_
         &operators(),
     );
     assert!(plain.refusal().is_none() && plain.verdicts.is_empty());
+}
+
+#[test]
+fn in_guest_mode_a_valid_players_token_spends_nothing_and_a_forged_or_expired_one_spends_a_unit() {
+    let (limits, _clock) = limits(100, 2, false);
+    let now = chrono::Utc::now();
+    let players = Players::guest(&["k".repeat(40).as_str()], chrono::Duration::days(30)).unwrap();
+    let (token, _) = players.mint("p-abc", now).unwrap();
+    let (expired, _) = players
+        .mint("p-abc", now - chrono::Duration::days(31))
+        .unwrap();
+    let get = |token: &str| {
+        limits.admit_as(
+            peer("127.0.0.2"),
+            &Method::GET,
+            &bearer(token),
+            (&operators(), &players),
+            now,
+        )
+    };
+    for _ in 0..5 {
+        let admitted = get(&token);
+        assert!(admitted.refusal().is_none());
+        assert_eq!(admitted.verdicts[0].remaining, 2);
+    }
+    assert_eq!(get(&expired).verdicts[0].remaining, 1);
+    assert_eq!(get(&format!("{token}x")).verdicts[0].remaining, 0);
+    assert!(get("forged.1.x").refusal().is_some());
+    assert!(
+        get(&token).refusal().is_some(),
+        "then refused, like an operator's"
+    );
 }
 
 #[test]

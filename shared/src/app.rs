@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::{Config, StoreConfig};
+use crate::config::{Config, PlayerAuth, StoreConfig};
 use crate::error::Error;
 use crate::horizon;
 use crate::http::App;
@@ -28,12 +28,22 @@ pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Backend>, Error>
 }
 
 /// The app of the local server and of every Lambda function: the configured store, the system
-/// clock, the hold length, the cut-off, the operators, the bounds and the per-player caps.
+/// clock, the hold length, the cut-off, the operators, the bounds, the per-player caps and how
+/// players are identified. `PLAYER_AUTH=trusted` on an address that is not loopback is logged
+/// as a warning (anyone who reaches it can act as any player).
 pub async fn from_config(config: &Config) -> Result<App, Error> {
+    if config.players.mode() == PlayerAuth::Trusted && !config.bind.ip().is_loopback() {
+        tracing::warn!(
+            bind = %config.bind,
+            "PLAYER_AUTH=trusted on an address that is not loopback: every request is believed \
+             about which player it is; only do this behind a back end that authenticates players"
+        );
+    }
     let store = open_store(&config.store).await?;
     Ok(App::new(store, Clock::System, config.hold_ttl)
         .with_cancel_cutoff(config.cancel_cutoff)
         .with_operators(config.operators.clone())
         .with_bounds(config.bounds)
-        .with_caps(config.caps))
+        .with_caps(config.caps)
+        .with_players(config.players.clone()))
 }

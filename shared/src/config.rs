@@ -10,6 +10,7 @@ mod bounds;
 mod caps;
 mod limits;
 mod operators;
+mod players;
 mod server;
 #[cfg(feature = "dynamodb")]
 mod ssm;
@@ -22,6 +23,10 @@ pub use limits::{
 pub use operators::{
     EVERYONES_SCOPES, MAX_OPERATOR_NAME_LEN, MIN_OPERATOR_TOKEN_LEN, OperatorToken, Operators,
     token_digest,
+};
+pub use players::{
+    DEFAULT_PLAYER_TOKEN_TTL_DAYS, MAX_PLAYER_TOKEN_TTL_DAYS, MIN_PLAYER_KEY_LEN, PlayerAuth,
+    Players,
 };
 pub use server::{
     DEFAULT_MAX_CONNECTIONS, MAX_LINGER_SECONDS, MAX_MAX_CONNECTIONS, MAX_TIMEOUT_SECONDS,
@@ -76,6 +81,13 @@ pub struct Config {
     /// The per-player caps (`MAX_LIVE_HOLDS_PER_PLAYER`, `MAX_UPCOMING_BOOKINGS_PER_PLAYER`; see
     /// [`Caps`]).
     pub caps: Caps,
+    /// Who a player is (`PLAYER_AUTH`) and the keys of their tokens (`PLAYER_TOKEN_SECRET`,
+    /// `PLAYER_TOKEN_TTL_DAYS`); see [`Players`].
+    pub players: Players,
+    /// The SSM SecureString parameter that holds the players' token keys in the
+    /// `PLAYER_TOKEN_SECRET` format (`PLAYER_TOKEN_SECRET_PARAMETER`; on AWS). Read at cold start
+    /// by [`Config::with_player_keys_from_ssm`] (feature `dynamodb`), not by `from_env`.
+    pub player_token_secret_parameter: Option<String>,
 }
 
 /// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
@@ -122,18 +134,27 @@ impl Config {
     /// Reads configuration through `get` (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let bind = bind(&get)?;
+        let player_token_secret_parameter =
+            ssm_parameter(&get, "PLAYER_TOKEN_SECRET_PARAMETER", "player-token-secret")?;
         Ok(Self {
             hold_ttl: Duration::seconds(hold_ttl_seconds(&get)?),
             cancel_cutoff: Duration::seconds(cancel_cutoff_seconds(&get)?),
             operators: operators::operators(&get)?,
-            operator_tokens_parameter: operator_tokens_parameter(&get)?,
+            operator_tokens_parameter: ssm_parameter(
+                &get,
+                "OPERATOR_TOKENS_PARAMETER",
+                "operator-tokens",
+            )?,
             store: store(&get)?,
-            bind: bind(&get)?,
+            bind,
             bench_ceiling: bench_ceiling(&get)?,
             server: server::server_limits(&get)?,
             rate_limits: limits::rate_limits(&get)?,
             bounds: bounds::bounds(&get)?,
             caps: caps::caps(&get)?,
+            players: players::players(&get, bind, player_token_secret_parameter.is_some())?,
+            player_token_secret_parameter,
         })
     }
 }
@@ -141,9 +162,14 @@ impl Config {
 /// A variable's value, unset when empty or blank.
 type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
-/// `OPERATOR_TOKENS_PARAMETER`: an SSM parameter name, `/` then letters, digits and `_.-/`.
-fn operator_tokens_parameter(get: &Lookup) -> Result<Option<String>, ConfigError> {
-    let Some(name) = get("OPERATOR_TOKENS_PARAMETER") else {
+/// `OPERATOR_TOKENS_PARAMETER` or `PLAYER_TOKEN_SECRET_PARAMETER` (`variable`): an SSM parameter
+/// name, `/` then letters, digits and `_.-/` (`example` names the last part in the message).
+fn ssm_parameter(
+    get: &Lookup,
+    variable: &str,
+    example: &str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(name) = get(variable) else {
         return Ok(None);
     };
     let name = name.trim();
@@ -156,8 +182,8 @@ fn operator_tokens_parameter(get: &Lookup) -> Result<Option<String>, ConfigError
         });
     if !valid {
         return Err(ConfigError(format!(
-            "OPERATOR_TOKENS_PARAMETER must be an SSM parameter name: `/`, then letters, digits \
-             and `_.-/` (e.g. `/escape-room/operator-tokens`), got `{name}`"
+            "{variable} must be an SSM parameter name: `/`, then letters, digits and `_.-/` \
+             (e.g. `/escape-room/{example}`), got `{name}`"
         )));
     }
     Ok(Some(name.to_owned()))

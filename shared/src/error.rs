@@ -33,7 +33,8 @@ pub enum Error {
     /// The hold belongs to another user.
     #[error("Hold belongs to another user.")]
     NotHoldOwner,
-    /// The authenticated caller (JWT `sub`) is not the `user_id` the request names.
+    /// The authenticated caller (a JWT's `sub`, or a player's token) is not the `user_id` the
+    /// request names.
     #[error("user_id does not match the authenticated caller.")]
     IdentityMismatch,
     /// Expired, released (for confirm) or unknown hold.
@@ -69,11 +70,13 @@ pub enum Error {
     /// The first request with this `Idempotency-Key` is still being processed.
     #[error("A request with this Idempotency-Key is still in progress; retry shortly.")]
     IdempotencyKeyInUse,
-    /// An operator route without credentials.
-    #[error("This route needs an operator's credentials (Authorization: Bearer).")]
+    /// An operator route without credentials, or (`guest` and `jwt` modes) a player route
+    /// without a player's token.
+    #[error("This route needs credentials (Authorization: Bearer).")]
     Unauthenticated,
-    /// An operator route with a bearer token that is none of the operator tokens (RFC 6750
-    /// `invalid_token`): 401 like a missing one, so a guess learns nothing more than "not
+    /// A bearer token the route does not accept — none of the operator tokens, a player's token
+    /// that is forged, expired or not of this route's kind (RFC 6750 `invalid_token`): 401 like
+    /// a missing one, so a guess learns nothing more than "not
     /// accepted", and the local server's `"auth"` limit counts it.
     #[error("This bearer token is not accepted here.")]
     InvalidToken,

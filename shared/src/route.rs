@@ -86,6 +86,11 @@ routes! {
     PreviewSchedule: POST "/rooms/{room_id}/schedule/preview" => "preview-schedule",
     /// `GET /rooms/{room_id}/bookings` (operator): the day sheet.
     ListRoomBookings: GET "/rooms/{room_id}/bookings" => "list-room-bookings",
+    /// `POST /players` (`guest` mode): a new player id and its signed token.
+    CreatePlayer: POST "/players" => "create-player",
+    /// `GET /service`: what a client needs to know (how players are identified, the hold's
+    /// length, the per-player caps).
+    GetService: GET "/service" => "get-service",
 }
 
 /// Functions that serve no route: they run on a schedule (an EventBridge rule in the template).

@@ -536,6 +536,19 @@ impl Transport for Loopback {
     }
 }
 
+/// A transport that keeps the seeded store it serves alive ([`TestApp::into_parts`]).
+struct Keeping {
+    via: Box<dyn Transport>,
+    _seeded: Option<Seeded>,
+}
+
+#[async_trait]
+impl Transport for Keeping {
+    async fn send(&self, event: &Event) -> Reply {
+        self.via.send(event).await
+    }
+}
+
 // ── The client scenarios are written against ───────────────────────────────────────────────
 
 /// A service on a fresh, seeded store, reached through one transport, with a manual clock.
@@ -656,6 +669,24 @@ impl TestApp {
             clock,
             _seeded: None,
         }
+    }
+
+    /// The transport and the clock, to wrap the transport in another (the seeded store goes
+    /// with the transport when it owns it; see [`Self::keeping`]).
+    pub fn into_parts(self) -> (Box<dyn Transport>, ManualClock) {
+        let Self {
+            via,
+            clock,
+            _seeded,
+        } = self;
+        let keep: Box<dyn Transport> = Box::new(Keeping { via, _seeded });
+        (keep, clock)
+    }
+
+    /// The same client, keeping `seeded` (its store, its files) alive as long as it lives.
+    pub fn keeping(mut self, seeded: Seeded) -> Self {
+        self._seeded = Some(seeded);
+        self
     }
 
     /// The handlers in process on a fresh SQLite store (the error-table tests).

@@ -43,6 +43,9 @@
 //!   SecureString at cold start (moto's server on loopback); cancel-hold starts without them.
 //! - `template_edge`: the template's throttling, concurrency shares, CORS, optional CloudFront +
 //!   WAF, the operators' tokens' SSM permissions and the reasons of checkov's skips.
+//! - `guests`: guest mode (`PLAYER_AUTH=guest`) for the contract scenarios: a client that sends
+//!   each named player's token; `players`: the players' tokens and `GET /service` — forged,
+//!   expired and other players' tokens, identity mismatch, a bearer a route does not accept.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
 //! The whole binary is test code, so a failed `unwrap` is a failed test: allowed here at the root
@@ -59,12 +62,14 @@ mod dynamodb;
 mod dynamodb_caps;
 mod dynamodb_iam;
 mod dynamodb_local;
+mod guests;
 mod harness;
 mod hostile;
 mod layers;
 mod loopback;
 mod model;
 mod operator_tokens_ssm;
+mod players;
 mod preview;
 mod processes;
 mod publication;

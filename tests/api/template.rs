@@ -521,9 +521,10 @@ fn with_a_jwt_issuer_every_route_requires_the_authorizer_and_without_one_none_do
 /// conditions.
 pub(crate) type Statement = (BTreeSet<String>, Vec<String>, Option<Value>);
 
-/// The policy documents of a function's `Policies` (none without them), apart from the one under
-/// `!If [HasOperatorTokens, …]`, which is [`operator_token_statements`].
-fn documents(f: &Function, operator_tokens: bool) -> Vec<Value> {
+/// The policy documents of a function's `Policies` (none without them) under `condition`: `None`
+/// for the unconditional ones, `Some("HasOperatorTokens")` for the operators' tokens' SSM
+/// parameter, `Some("IsGuestMode")` for the players' token keys' one.
+fn documents(f: &Function, condition: Option<&str>) -> Vec<Value> {
     let Some(policies) = get(&f.resource, "Properties").get("Policies") else {
         return Vec::new();
     };
@@ -534,14 +535,19 @@ fn documents(f: &Function, operator_tokens: bool) -> Vec<Value> {
             Some((name, arg)) => {
                 assert_eq!(name, "If", "{}: {policy:?}", f.logical_id);
                 let arg = arg.as_sequence().expect("!If [condition, then, else]");
-                assert_eq!(arg[0].as_str(), Some("HasOperatorTokens"), "{}", f.logical_id);
+                let named = arg[0].as_str();
+                assert!(
+                    matches!(named, Some("HasOperatorTokens" | "IsGuestMode")),
+                    "{}: {named:?}",
+                    f.logical_id
+                );
                 assert_eq!(
                     intrinsic_str(&arg[2]),
                     Some(("Ref".into(), "AWS::NoValue".into())),
                     "{}: nothing without the parameter",
                     f.logical_id
                 );
-                operator_tokens.then(|| arg[1].clone())
+                (named == condition).then(|| arg[1].clone())
             }
             None => {
                 assert!(
@@ -549,7 +555,7 @@ fn documents(f: &Function, operator_tokens: bool) -> Vec<Value> {
                     "{}: only inline policy documents, no managed policy or SAM policy template: {policy:?}",
                     f.logical_id
                 );
-                (!operator_tokens).then(|| policy.clone())
+                condition.is_none().then(|| policy.clone())
             }
         })
         .collect()
@@ -592,12 +598,17 @@ fn statements_of(f: &Function, documents: Vec<Value>) -> Vec<Statement> {
 /// What a function's policies allow on the table: `(actions, resources as written, conditions)`
 /// per statement (none without `Policies`).
 pub(crate) fn statements(f: &Function) -> Vec<Statement> {
-    statements_of(f, documents(f, false))
+    statements_of(f, documents(f, None))
 }
 
 /// What the function may do with the operators' tokens' SSM parameter, only when it is set.
 pub(crate) fn operator_token_statements(f: &Function) -> Vec<Statement> {
-    statements_of(f, documents(f, true))
+    statements_of(f, documents(f, Some("HasOperatorTokens")))
+}
+
+/// What the function may do with the players' token keys' SSM parameter, only in guest mode.
+pub(crate) fn player_key_statements(f: &Function) -> Vec<Statement> {
+    statements_of(f, documents(f, Some("IsGuestMode")))
 }
 
 const TABLE: &str = "!GetAtt Table.Arn";
@@ -761,6 +772,9 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
                 grant(&["GetItem"], table(), false, &[ROOM]),
             ],
         ),
+        // No store request at all: a token is signed or the service described from the config.
+        ("create-player", vec![]),
+        ("get-service", vec![]),
         (
             "extend-horizon",
             [

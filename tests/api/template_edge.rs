@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use serde_norway::Value;
 
 use crate::template::{
-    OPERATOR_FUNCTIONS, functions, get, intrinsic, intrinsic_str, operator_token_statements,
-    resources, str_at, template,
+    Function, OPERATOR_FUNCTIONS, Statement, functions, get, intrinsic, intrinsic_str,
+    operator_token_statements, player_key_statements, resources, str_at, template,
 };
 
 fn reference(name: &str) -> Option<(String, String)> {
@@ -140,35 +140,101 @@ fn each_function_has_a_concurrency_share_whose_stated_sum_is_true() {
 #[test]
 fn only_the_operator_functions_may_read_the_tokens_parameter_and_only_it() {
     let t = template();
-    let arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${OperatorTokensParameter}";
     for f in functions(&t) {
         let granted = operator_token_statements(&f);
-        if !OPERATOR_FUNCTIONS.contains(&f.crate_name.as_str()) {
+        if OPERATOR_FUNCTIONS.contains(&f.crate_name.as_str()) {
+            reads_only_the_parameter(&f, &granted, "OperatorTokensParameter");
+        } else {
             assert!(granted.is_empty(), "{}: {granted:?}", f.logical_id);
-            continue;
         }
-        assert_eq!(granted.len(), 2, "{}", f.logical_id);
-        let (actions, resources, condition) = &granted[0];
-        assert_eq!(actions.iter().collect::<Vec<_>>(), ["ssm:GetParameter"]);
-        assert_eq!(resources, &[format!("!Sub {arn}")]);
-        assert!(condition.is_none());
-        let (actions, _, condition) = &granted[1];
-        assert_eq!(actions.iter().collect::<Vec<_>>(), ["kms:Decrypt"]);
-        let condition = get(
-            condition.as_ref().expect("kms:Decrypt is conditional"),
-            "StringEquals",
-        );
+    }
+}
+
+/// The functions of the routes that take a player's token (guest mode): the only ones that read
+/// the players' token keys. The operator routes, `extend-horizon` and `$default` take none.
+pub(crate) const PLAYER_TOKEN_FUNCTIONS: [&str; 13] = [
+    "list-slots",
+    "create-hold",
+    "confirm-hold",
+    "release-hold",
+    "extend-hold",
+    "cancel-hold",
+    "get-hold",
+    "list-user-holds",
+    "list-rooms",
+    "get-room",
+    "get-schedule",
+    "create-player",
+    "get-service",
+];
+
+#[test]
+fn only_the_functions_that_take_a_players_token_may_read_its_keys_and_only_in_guest_mode() {
+    let t = template();
+    for f in functions(&t) {
+        let granted = player_key_statements(&f);
+        if PLAYER_TOKEN_FUNCTIONS.contains(&f.crate_name.as_str()) {
+            reads_only_the_parameter(&f, &granted, "PlayerTokenSecretParameter");
+        } else {
+            assert!(granted.is_empty(), "{}: {granted:?}", f.logical_id);
+        }
+    }
+    assert_eq!(str_at(&t, "Parameters.PlayerAuth.Default"), "guest");
+    assert_eq!(
+        get(&t, "Parameters.PlayerAuth.AllowedValues"),
+        &serde_norway::from_str::<serde_norway::Value>("[guest, trusted, jwt]").unwrap()
+    );
+    // A deployment chooses trusted or jwt explicitly; guest needs its keys, jwt its issuer.
+    for rule in [
+        "JwtModeNeedsIssuer",
+        "IssuerMeansJwtMode",
+        "GuestModeNeedsTokenSecret",
+    ] {
+        assert!(get(&t, "Rules").get(rule).is_some(), "{rule}");
+    }
+    let env = get(&t, "Globals.Function.Environment.Variables");
+    for (variable, parameter) in [
+        ("PLAYER_AUTH", "PlayerAuth"),
+        ("PLAYER_TOKEN_TTL_DAYS", "PlayerTokenTtlDays"),
+        (
+            "PLAYER_TOKEN_SECRET_PARAMETER",
+            "PlayerTokenSecretParameter",
+        ),
+    ] {
         assert_eq!(
-            intrinsic_str(get(condition, "kms:ViaService")),
-            Some(("Sub".into(), "ssm.${AWS::Region}.${AWS::URLSuffix}".into())),
-            "only through SSM"
-        );
-        assert_eq!(
-            intrinsic_str(get(condition, "kms:EncryptionContext:PARAMETER_ARN")),
-            Some(("Sub".into(), arn.into())),
-            "only for this parameter"
+            intrinsic_str(get(env, variable)),
+            Some(("Ref".into(), parameter.into()))
         );
     }
+}
+
+/// `granted` is exactly: `ssm:GetParameter` on the SSM parameter named by `parameter`, and
+/// `kms:Decrypt` only through SSM and only for it.
+fn reads_only_the_parameter(f: &Function, granted: &[Statement], parameter: &str) {
+    let arn = format!(
+        "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{parameter}}}"
+    );
+    assert_eq!(granted.len(), 2, "{}", f.logical_id);
+    let (actions, resources, condition) = &granted[0];
+    assert_eq!(actions.iter().collect::<Vec<_>>(), ["ssm:GetParameter"]);
+    assert_eq!(resources, &[format!("!Sub {arn}")]);
+    assert!(condition.is_none());
+    let (actions, _, condition) = &granted[1];
+    assert_eq!(actions.iter().collect::<Vec<_>>(), ["kms:Decrypt"]);
+    let condition = get(
+        condition.as_ref().expect("kms:Decrypt is conditional"),
+        "StringEquals",
+    );
+    assert_eq!(
+        intrinsic_str(get(condition, "kms:ViaService")),
+        Some(("Sub".into(), "ssm.${AWS::Region}.${AWS::URLSuffix}".into())),
+        "only through SSM"
+    );
+    assert_eq!(
+        intrinsic_str(get(condition, "kms:EncryptionContext:PARAMETER_ARN")),
+        Some(("Sub".into(), arn)),
+        "only for this parameter"
+    );
 }
 
 #[test]

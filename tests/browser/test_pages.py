@@ -27,7 +27,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 import devproxy
 
@@ -163,38 +163,6 @@ def as_sentence(message):
 
 
 # ---- the browser -------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def browser():
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def new_page(browser):
-    """new_page(**context options): a page in a browser context of its own (its own storage,
-    like a separate person). Uncaught script errors and Content-Security-Policy refusals fail
-    the test."""
-    contexts, problems = [], []
-
-    def make(**opts):
-        opts.setdefault("viewport", {"width": 1280, "height": 900})
-        opts.setdefault("timezone_id", BROWSER_TZ)
-        ctx = browser.new_context(**opts)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
-        page.on("console", lambda m: problems.append(f"console: {m.text}")
-                if "Content Security Policy" in m.text or "Refused to" in m.text else None)
-        return page
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
-    assert not problems, problems
-
-
 def shot(page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

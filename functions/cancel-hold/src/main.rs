@@ -11,6 +11,8 @@ async fn main() -> Result<(), Error> {
     // operator branch then answers 403).
     let config = Config::from_env()?
         .with_operator_tokens_from_ssm(IfUnreadable::StartWithout)
+        .await?
+        .with_player_keys_from_ssm()
         .await?;
     let app = app::from_config(&config).await?;
     run(service_fn(|request| app.handle(Route::CancelHold, request))).await

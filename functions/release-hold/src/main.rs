@@ -6,7 +6,8 @@ use shared::{Route, app, config::Config, telemetry};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let config = Config::from_env()?;
+    // In `guest` mode, the players' token keys from SSM (PLAYER_TOKEN_SECRET_PARAMETER).
+    let config = Config::from_env()?.with_player_keys_from_ssm().await?;
     let app = app::from_config(&config).await?;
     run(service_fn(|request| {
         app.handle(Route::ReleaseHold, request)

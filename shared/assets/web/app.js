@@ -15,8 +15,12 @@
     slots: [], cells: new Map(), slotKey: '', seq: 0, mineSeq: 0, mine: [],
     active: null, booked: null, busy: false, timer: 0, warned: false,
     asking: '', cutoffHit: new Set(), recheck: 0,
+    // GET /service: how players are identified (`trusted`, `guest`, `jwt`) and the caps.
+    service: { player_auth: '', max_live_holds_per_player: 0, max_upcoming_bookings_per_player: 0 },
   };
-  ER.useToken(() => st.token);
+  const guest = () => st.service.player_auth === 'guest';
+  // The token (a guest's pass, or a JWT) on every request but the two that take none here.
+  ER.useToken((method, path) => (path === '/service' || path === '/players' ? '' : st.token));
 
   // ---- dates: the venue's wall clock (common.js), in the words of this page ----------------------
   const tz = () => (st.room && st.room.time_zone) || 'UTC';
@@ -34,6 +38,8 @@
   // ctx.room gives the room's rules where they matter.
   function sentence(e, ctx) {
     const room = (ctx && ctx.room) || st.room;
+    // A pass the service no longer accepts (its key was dropped): the next visit gets a new one.
+    if (guest() && e.code === 'UNAUTHENTICATED') keep(localStorage, 'er.guest', null);
     return ER.sentence(e, {
       SLOT_UNAVAILABLE: 'Sorry, someone else has just held or booked this time. Please pick another one.',
       SLOT_STARTED: 'This game has already started, so it can no longer be held, booked or cancelled.',
@@ -49,9 +55,21 @@
       USER_NOT_FOUND: `The venue does not know the player “${st.user}”. Please choose another player.`,
       ROOM_NOT_FOUND: 'This room is no longer offered. Please choose another room.',
       HOLD_NOT_FOUND: 'That hold could not be found.',
-      IDENTITY_MISMATCH: `Your sign-in token is not for “${st.user}”. Choose the player the token belongs to, or use another token.`,
+      IDENTITY_MISMATCH: guest()
+        ? 'This browser’s booking pass belongs to another player. Reload the page to continue with your own.'
+        : `Your sign-in token is not for “${st.user}”. Choose the player the token belongs to, or use another token.`,
       OPERATOR_ONLY: 'Only the venue’s staff may do that.',
-      UNAUTHENTICATED: 'Only the venue’s staff may do that.',
+      UNAUTHENTICATED: guest()
+        ? 'The booking service no longer accepts this browser’s booking pass (it may have run out). Reload the page to get a new one.'
+        : 'Please sign in: the booking service did not accept the request without a valid sign-in token.',
+      HOLD_LIMIT: () => {
+        const n = st.service.max_live_holds_per_player;
+        return `You already hold ${n ? plural(n, 'time') : 'as many times as one player may'}, the most one player may hold at once. Confirm or release one first (My bookings).`;
+      },
+      BOOKING_LIMIT: () => {
+        const n = st.service.max_upcoming_bookings_per_player;
+        return `You already have ${n ? plural(n, 'upcoming booking') : 'as many upcoming bookings as one player may'}, the most one player may have. Cancel one to confirm this hold.`;
+      },
     });
   }
 
@@ -580,7 +598,48 @@
     loadMine();
   }
 
-  function init() {
+  // Guest mode: this browser's booking pass (POST /players), kept in localStorage; a new one when
+  // none is kept or it has run out. The player is the pass's `player_id`.
+  async function guestPass() {
+    let pass = null;
+    try { pass = JSON.parse(keep(localStorage, 'er.guest') || 'null'); } catch (e) { pass = null; }
+    const fresh = pass && typeof pass.token === 'string' && typeof pass.player_id === 'string'
+      && Date.parse(pass.expires_at) > now() + 60000;
+    if (!fresh) {
+      pass = await api('POST', '/players', {});
+      keep(localStorage, 'er.guest', JSON.stringify(pass));
+    }
+    st.user = pass.player_id;
+    st.token = pass.token;
+  }
+
+  // How this service identifies players (GET /service): the demo user picker only in `trusted`
+  // mode, the sign-in token field only with a JWT authorizer, a booking pass in `guest` mode.
+  async function identify() {
+    try {
+      st.service = await api('GET', '/service');
+    } catch (e) {
+      say(`Could not reach the booking service: ${sentence(e)}`, true);
+      return false;
+    }
+    $('.who').hidden = st.service.player_auth !== 'trusted';
+    $('details.token').hidden = st.service.player_auth !== 'jwt';
+    if (!guest()) return true;
+    try {
+      await guestPass();
+    } catch (e) {
+      say(`Could not start booking: ${sentence(e)}`, true);
+      return false;
+    }
+    return true;
+  }
+
+  async function init() {
+    wire();
+    if (await identify()) loadRooms().then(loadMine);
+  }
+
+  function wire() {
     const sel = $('#user');
     const sub = offerTokenUser();
     if (sub && keep(localStorage, 'er.user') === sub) st.user = sub;
@@ -622,8 +681,7 @@
       if (!document.hidden) { loadSlots(); loadMine(); }
     });
     // Other players' holds come and go: look again now and then while the page is shown.
-    setInterval(() => { if (!document.hidden && !st.busy) loadSlots(); }, 20000);
-    loadRooms().then(loadMine);
+    setInterval(() => { if (!document.hidden && !st.busy && st.service.player_auth) loadSlots(); }, 20000);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

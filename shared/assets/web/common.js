@@ -120,13 +120,14 @@ const ER = (() => {
     }
   }
   let tokenOf = () => '';
-  // The page's bearer token, read at each request (empty: none is sent).
+  // The page's bearer token, read at each request as getter(method, path) (empty: none is sent:
+  // a route answers 401 to a bearer it does not accept, so a page sends it only where it counts).
   function useToken(getter) { tokenOf = getter; }
   // {status, data} of one request; an ApiError for anything but a 2xx JSON object.
   async function request(method, path, body, headers) {
     const h = { Accept: 'application/json', ...(headers || {}) };
     if (body !== undefined) h['Content-Type'] = 'application/json';
-    const token = tokenOf();
+    const token = tokenOf(method, path);
     if (token) h.Authorization = `Bearer ${token}`;
     const t0 = Date.now();
     let res;

@@ -16,7 +16,10 @@
 
   const st = { token: keep(sessionStorage, 'er.op') || '', rooms: [], room: null, sheet: [], asking: '',
     busy: false, pickSeq: 0, sheetSeq: 0, previewSeq: 0, previewTimer: 0 };
-  ER.useToken(() => st.token);
+  // The operator's token goes only to the routes that take one (the operator's, a room's
+  // schedule, a cancellation): a public listing answers 401 to a bearer it does not accept.
+  const PUBLIC = /^\/(rooms|slots|service)(\?|$)|^\/rooms\/[^/?]+(\?|$)/;
+  ER.useToken((method, path) => (method === 'GET' && PUBLIC.test(path) ? '' : st.token));
 
   const niceDate = (ds) => `${shortDate(ds)} ${ds.slice(0, 4)}`;
   const roomZone = () => (st.room && st.room.time_zone) || 'UTC';

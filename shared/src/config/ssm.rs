@@ -83,6 +83,26 @@ impl Config {
     }
 }
 
+impl Config {
+    /// In `guest` mode, replaces the players' token keys with those of the SSM parameter named by
+    /// `PLAYER_TOKEN_SECRET_PARAMETER` (nothing to do without one, or in another mode). One
+    /// `GetParameter` with decryption, bounded in time (5 s); a function that cannot read them
+    /// does not start (it could verify no player), and says why, never a key.
+    pub async fn with_player_keys_from_ssm(mut self) -> Result<Self, ConfigError> {
+        let Some(name) = self.player_token_secret_parameter.clone() else {
+            return Ok(self);
+        };
+        if self.players.mode() != super::PlayerAuth::Guest {
+            return Ok(self);
+        }
+        let source = format!("PLAYER_TOKEN_SECRET_PARAMETER `{name}`");
+        let list = read_secure_string(&name, &source).await?;
+        self.players = self.players.clone().with_key_list(&list, &source)?;
+        tracing::info!(parameter = %name, "read the players' token keys from SSM");
+        Ok(self)
+    }
+}
+
 /// The decrypted value of the SecureString parameter `name`; a plain `String` parameter is
 /// refused (anyone allowed to read the parameter store's values would see the tokens).
 async fn read_secure_string(name: &str, source: &str) -> Result<String, ConfigError> {

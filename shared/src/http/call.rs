@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::App;
 use super::extract::{self, FromParam, missing};
-use super::identity;
+use super::identity::{self, Credential};
 use crate::domain::UserId;
 use crate::error::Error;
 use crate::route::Route;
@@ -18,6 +18,8 @@ pub struct Call<'a> {
     pub route: Route,
     /// The one `now` of this request: every rule it checks is checked at this instant.
     pub now: DateTime<Utc>,
+    /// The request's credentials, settled before the handler ([`identity::credential`]).
+    pub credential: Credential,
 }
 
 impl Call<'_> {
@@ -45,13 +47,28 @@ impl Call<'_> {
         extract::json_body(self.request)
     }
 
-    /// The player calling (see [`identity::caller`]).
-    pub fn caller(&self, claimed: Option<UserId>) -> Result<Option<UserId>, Error> {
-        identity::caller(self.request, claimed)
+    /// The player calling, who must be known (see [`identity::player`]).
+    pub fn player(&self, claimed: Option<UserId>) -> Result<UserId, Error> {
+        identity::player(
+            self.request,
+            &self.credential,
+            self.app.players.mode(),
+            claimed,
+        )
+    }
+
+    /// The player a listing is seen by, if any (see [`identity::viewer`]).
+    pub fn viewer(&self, claimed: Option<UserId>) -> Result<Option<UserId>, Error> {
+        identity::viewer(
+            self.request,
+            &self.credential,
+            self.app.players.mode(),
+            claimed,
+        )
     }
 
     /// The operator calling, or 401/403 (see [`identity::operator`]).
     pub fn operator(&self) -> Result<String, Error> {
-        identity::operator(self.request, &self.app.operators)
+        identity::operator(self.request, &self.credential, &self.app.operators)
     }
 }

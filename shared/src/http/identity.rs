@@ -1,5 +1,7 @@
-//! Who is calling: a player (the JWT authorizer's `sub`, or the user id the request names) or an
-//! operator (the operator token, or a JWT with the operator scope or group).
+//! Who is calling: a player (the JWT authorizer's `sub`, a player's token in `guest` mode, or the
+//! user id the request names in `trusted` mode) or an operator (the operator token, or a JWT with
+//! the operator scope or group). The request's credentials are settled once, before its handler
+//! ([`credential`]): a bearer the route does not accept is 401, never ignored.
 
 use std::collections::HashMap;
 
@@ -8,9 +10,13 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-use crate::config::{OperatorToken, Operators, token_digest};
+use chrono::{DateTime, Utc};
+
+use super::extract::missing;
+use crate::config::{OperatorToken, Operators, PlayerAuth, Players, token_digest};
 use crate::domain::UserId;
 use crate::error::Error;
+use crate::route::Route;
 
 /// The claims of API Gateway's JWT authorizer, if the request carries them.
 pub fn jwt_claims(request: &Request) -> Option<&HashMap<String, String>> {
@@ -35,39 +41,149 @@ pub fn authenticated_caller(request: &Request) -> Result<Option<UserId>, Error> 
     }
 }
 
-/// Who is calling: with a JWT authorizer the token's `sub`, and a `claimed` user id (body or
-/// query) must be that same user (403 otherwise); without one, the claimed user id as in the seed.
-pub fn caller(request: &Request, claimed: Option<UserId>) -> Result<Option<UserId>, Error> {
-    match (authenticated_caller(request)?, claimed) {
-        (Some(sub), Some(claimed)) if sub != claimed => Err(Error::IdentityMismatch),
-        (Some(sub), _) => Ok(Some(sub)),
-        (None, claimed) => Ok(claimed),
+/// What the request's credentials are, settled once before its handler runs, so an
+/// `Authorization` header is never silently ignored: a bearer the route accepts, or 401.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// No `Authorization` header and no JWT claims.
+    None,
+    /// API Gateway's JWT authorizer verified the request (its claims are read where needed).
+    Jwt,
+    /// One of the operator tokens, recorded as `operator:<name>` (or `operator`).
+    Operator(String),
+    /// A player's token (`guest` mode), signed by the service and not expired: its player.
+    Player(UserId),
+    /// A bearer on a route that takes an operator's when no operator token is configured: the
+    /// operator's branch answers 403 `OPERATOR_ONLY` (as for anyone), a player's branch 401.
+    NoOperatorConfigured,
+}
+
+/// What kinds of bearer token a route accepts: a player's (in `guest` mode) and an operator's.
+/// Public listings accept a player's (the caller's view), not an operator's: the functions that
+/// serve them do not know the operator tokens, and a token a route cannot check is refused, not
+/// ignored.
+fn accepts(route: Route) -> (bool, bool) {
+    match route {
+        Route::PutRoom | Route::PutSchedule | Route::PreviewSchedule | Route::ListRoomBookings => {
+            (false, true)
+        }
+        Route::CancelHold | Route::GetSchedule => (true, true),
+        _ => (true, false),
     }
 }
 
-/// Whether the request carries any credentials at all (a bearer header or JWT claims).
-pub fn has_credentials(request: &Request) -> bool {
-    request.headers().contains_key(AUTHORIZATION) || jwt_claims(request).is_some()
+/// The request's credentials as `route` accepts them (see [`Credential`]): JWT claims; no
+/// header; an operator token (on a route that takes one); a player's token verified at `now`
+/// (`guest` mode, on a route that takes one). Anything else — a scheme other than Bearer, a
+/// forged, expired or unknown token, a token of a kind the route does not take — is 401.
+pub fn credential(
+    request: &Request,
+    route: Route,
+    operators: &Operators,
+    players: &Players,
+    now: DateTime<Utc>,
+) -> Result<Credential, Error> {
+    if jwt_claims(request).is_some() {
+        return Ok(Credential::Jwt);
+    }
+    if !request.headers().contains_key(AUTHORIZATION) {
+        return Ok(Credential::None);
+    }
+    let token = bearer_token(request).ok_or(Error::InvalidToken)?;
+    let (player_ok, operator_ok) = accepts(route);
+    if operator_ok && let Some(holder) = token_holder(operators.tokens(), token) {
+        return Ok(Credential::Operator(holder.recorded_as()));
+    }
+    if player_ok
+        && players.mode() == PlayerAuth::Guest
+        && let Some(player) = players.verify(token, now)
+    {
+        // A token is only ever signed for a valid id; one that is not can match nobody.
+        return UserId::parse(&player)
+            .map(Credential::Player)
+            .map_err(|_| Error::InvalidToken);
+    }
+    if operator_ok && operators.tokens().is_empty() {
+        return Ok(Credential::NoOperatorConfigured);
+    }
+    Err(Error::InvalidToken)
+}
+
+/// Whether an `Authorization` value is credentials some route accepts (an operator token, or a
+/// valid player's token in `guest` mode): the local server's `"auth"` limit spends nothing on
+/// those.
+pub fn accepted_anywhere(
+    token: &str,
+    operators: &Operators,
+    players: &Players,
+    now: DateTime<Utc>,
+) -> bool {
+    token_holder(operators.tokens(), token).is_some()
+        || (players.mode() == PlayerAuth::Guest && players.verify(token, now).is_some())
+}
+
+/// The player calling, who must be known: with a JWT the token's `sub`, in `guest` mode the
+/// token's player (no token: 401), in `trusted` mode the `claimed` user id (none: 422 naming
+/// `user_id`). A `claimed` user id beside a proven one must be the same player (403
+/// `IDENTITY_MISMATCH`).
+pub fn player(
+    request: &Request,
+    credential: &Credential,
+    mode: PlayerAuth,
+    claimed: Option<UserId>,
+) -> Result<UserId, Error> {
+    viewer(request, credential, mode, claimed.clone())?.ok_or_else(|| match mode {
+        PlayerAuth::Trusted => missing("user_id"),
+        PlayerAuth::Guest | PlayerAuth::Jwt => Error::Unauthenticated,
+    })
+}
+
+/// The player a listing is seen by, if any: as [`player`], but nobody is fine. A `claimed`
+/// user id without proof counts only in `trusted` mode (in `guest` or `jwt` mode it is 401).
+pub fn viewer(
+    request: &Request,
+    credential: &Credential,
+    mode: PlayerAuth,
+    claimed: Option<UserId>,
+) -> Result<Option<UserId>, Error> {
+    let proven = match credential {
+        Credential::Jwt => authenticated_caller(request)?,
+        Credential::Player(player) => Some(player.clone()),
+        Credential::Operator(_) | Credential::NoOperatorConfigured => {
+            return Err(Error::InvalidToken);
+        }
+        Credential::None if mode == PlayerAuth::Trusted => return Ok(claimed),
+        Credential::None if claimed.is_some() => return Err(Error::Unauthenticated),
+        Credential::None => None,
+    };
+    match (proven, claimed) {
+        (Some(proven), Some(claimed)) if proven != claimed => Err(Error::IdentityMismatch),
+        (proven, _) => Ok(proven),
+    }
 }
 
 /// The caller is an operator: with a JWT authorizer, its claims carry the operator scope or
-/// group; without one, `Authorization: Bearer` is one of the operator tokens (compared as digests
-/// in constant time, see [`token_holder`]). Nobody configured: 403 whatever the request says
-/// (secure by default); tokens configured but no bearer token, or one that is none of them: 401.
+/// group; without one, the bearer was one of the operator tokens ([`credential`], compared as
+/// digests in constant time, see [`token_holder`]). Nobody configured: 403 whatever the request
+/// says (secure by default); tokens configured but no bearer token: 401 (a wrong one was refused
+/// by [`credential`]; a player's token is not an operator's: 401).
 /// Returns who the operator is, as a cancellation records it: `operator:<name>` (a named token),
 /// `operator` (the unnamed `OPERATOR_TOKEN`), or `operator:<sub>` (a JWT's subject).
-pub fn operator(request: &Request, operators: &Operators) -> Result<String, Error> {
-    if let Some(claims) = jwt_claims(request) {
-        return jwt_operator(claims, operators.scope());
-    }
-    if operators.tokens().is_empty() {
-        return Err(Error::OperatorOnly);
-    }
-    match bearer_token(request) {
-        None => Err(Error::Unauthenticated),
-        Some(given) => token_holder(operators.tokens(), given)
-            .map(OperatorToken::recorded_as)
-            .ok_or(Error::InvalidToken),
+pub fn operator(
+    request: &Request,
+    credential: &Credential,
+    operators: &Operators,
+) -> Result<String, Error> {
+    match credential {
+        Credential::Jwt => match jwt_claims(request) {
+            Some(claims) => jwt_operator(claims, operators.scope()),
+            None => Err(Error::OperatorOnly),
+        },
+        Credential::Operator(name) => Ok(name.clone()),
+        Credential::Player(_) => Err(Error::InvalidToken),
+        Credential::NoOperatorConfigured => Err(Error::OperatorOnly),
+        Credential::None if operators.tokens().is_empty() => Err(Error::OperatorOnly),
+        Credential::None => Err(Error::Unauthenticated),
     }
 }
 
@@ -93,7 +209,7 @@ fn jwt_operator(claims: &HashMap<String, String>, scope: Option<&str>) -> Result
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
-fn bearer_token(request: &Request) -> Option<&str> {
+pub fn bearer_token(request: &Request) -> Option<&str> {
     request
         .headers()
         .get(AUTHORIZATION)

@@ -4,7 +4,8 @@
 //! rest with [`unmatched`]. Parsing, validation, identity and the error → response map live here
 //! once:
 //!
-//! - [`handlers`]: one file per resource (slots, holds, rooms, schedules, bookings);
+//! - [`handlers`]: one file per resource (slots, holds, rooms, schedules, bookings, players,
+//!   the service's description);
 //! - [`call`]: the request being answered, with its readers; [`extract`]: path, query, body and
 //!   header values; [`identity`]: players and operators; [`cursor`]: a listing's `next_cursor`;
 //! - [`views`]: the answers' JSON shapes; [`response`]: `Error` → status + JSON, the one place;
@@ -26,14 +27,14 @@ use chrono::Duration;
 use lambda_http::{Body, Request, Response};
 
 use crate::clock::Clock;
-use crate::config::{Bounds, Caps, Operators};
+use crate::config::{Bounds, Caps, Operators, Players};
 pub use crate::route::Route;
 use crate::store::Store;
 use call::Call;
 pub use extract::{DEFAULT_PAGE_SIZE, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY_LEN, MAX_PAGE_SIZE};
 pub use handlers::bookings::MAX_SHEET_DAYS;
 pub use handlers::holds::MAX_REASON_LEN;
-use handlers::{bookings, holds, rooms, schedules, slots};
+use handlers::{bookings, holds, players, rooms, schedules, service, slots};
 pub use response::{error_response, json_response};
 pub use unmatched::{page, request_id, router_miss, unmatched};
 
@@ -52,6 +53,8 @@ pub struct App {
     pub bounds: Bounds,
     /// The per-player caps on live holds and upcoming bookings (see [`Caps`]).
     pub caps: Caps,
+    /// How players are identified (`PLAYER_AUTH`) and their tokens' keys (see [`Players`]).
+    pub players: Players,
 }
 
 impl App {
@@ -64,12 +67,19 @@ impl App {
             operators: Operators::default(),
             bounds: Bounds::default(),
             caps: Caps::default(),
+            players: Players::default(),
         }
     }
 
     /// The same app with other per-player caps (see [`Caps`]; `Caps::OFF` for none).
     pub fn with_caps(mut self, caps: Caps) -> Self {
         self.caps = caps;
+        self
+    }
+
+    /// The same app with its players' mode and token keys (see [`Players`]).
+    pub fn with_players(mut self, players: Players) -> Self {
+        self.players = players;
         self
     }
 
@@ -109,11 +119,18 @@ impl App {
         route: Route,
         request: Request,
     ) -> Result<Response<Body>, Infallible> {
+        let now = self.clock.now();
+        let credential = identity::credential(&request, route, &self.operators, &self.players, now);
+        let credential = match credential {
+            Ok(credential) => credential,
+            Err(err) => return Ok(error_response(err, &request_id(&request))),
+        };
         let call = Call {
             app: self,
             request: &request,
             route,
-            now: self.clock.now(),
+            now,
+            credential,
         };
         // One arm per row of the route table: a route without a handler does not compile.
         let result = match route {
@@ -132,6 +149,8 @@ impl App {
             Route::PutSchedule => schedules::put(&call).await,
             Route::PreviewSchedule => schedules::preview(&call).await,
             Route::ListRoomBookings => bookings::day_sheet(&call).await,
+            Route::CreatePlayer => players::create(&call),
+            Route::GetService => service::get(&call),
         };
         Ok(result.unwrap_or_else(|err| error_response(err, &request_id(&request))))
     }

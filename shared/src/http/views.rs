@@ -303,3 +303,21 @@ pub struct PreviewSlotView<'a> {
     pub change: crate::horizon::Change,
     pub status: crate::horizon::Occupancy,
 }
+
+/// `POST /players`' answer: the new player and their token.
+#[derive(Serialize)]
+pub struct PlayerCreated<'a> {
+    pub player_id: &'a str,
+    pub token: &'a str,
+    #[serde(with = "domain::rfc3339")]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /service`'s answer. A cap of `0` is no cap.
+#[derive(Serialize)]
+pub struct ServiceView {
+    pub player_auth: &'static str,
+    pub hold_ttl_seconds: i64,
+    pub max_live_holds_per_player: u32,
+    pub max_upcoming_bookings_per_player: u32,
+}

@@ -232,3 +232,6 @@ scenarios! {
         with_a_jwt_only_the_operator_scope_reads_closure_reasons,
     ],
 }
+
+// The same scenarios in guest mode (`PLAYER_AUTH=guest`), each player sending their token.
+mod guest_mode;

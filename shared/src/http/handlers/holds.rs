@@ -9,8 +9,8 @@ use super::Answer;
 use crate::domain::{Canceller, HoldId, HoldStatus, SlotId, UserId};
 use crate::error::Error;
 use crate::http::call::Call;
-use crate::http::extract::{idempotency_key, missing};
-use crate::http::identity::{authenticated_caller, has_credentials};
+use crate::http::extract::idempotency_key;
+use crate::http::identity::Credential;
 use crate::http::response::json_response;
 use crate::http::views::{
     HoldChanged, HoldConfirmed, HoldCreated, HoldExtended, HoldView, UserHoldView, UserHolds,
@@ -23,7 +23,9 @@ pub const MAX_REASON_LEN: usize = 500;
 #[derive(Deserialize)]
 struct CreateHoldBody {
     slot_id: SlotId,
-    user_id: UserId,
+    /// Required in `trusted` mode; optional with a token (then it must be the token's player).
+    #[serde(default)]
+    user_id: Option<UserId>,
     /// The party size (the room's `min_players` when absent).
     #[serde(default)]
     players: Option<u32>,
@@ -40,25 +42,28 @@ struct CancelBody {
 
 #[derive(Deserialize)]
 struct UserBody {
-    user_id: UserId,
+    #[serde(default)]
+    user_id: Option<UserId>,
 }
 
 /// `POST /holds`: holds a slot for `hold_ttl`, once per `Idempotency-Key`.
 pub async fn create(call: &Call<'_>) -> Answer {
     let body: CreateHoldBody = call.body()?;
-    let verified_user = authenticated_caller(call.request)?.is_some();
-    call.caller(Some(body.user_id.clone()))?;
+    let user_id = call.player(body.user_id)?;
+    // A player proven by a token (a JWT's, or the service's own in `guest` mode) needs no
+    // provisioning: their first hold makes their user record, in the same atomic step.
+    let verified_user = !matches!(call.credential, Credential::None);
     let key = idempotency_key(call.request)?.map(|key| {
         let request = match body.players {
-            None => format!("{}\n{}", body.slot_id, body.user_id),
-            Some(players) => format!("{}\n{}\n{players}", body.slot_id, body.user_id),
+            None => format!("{}\n{}", body.slot_id, user_id),
+            Some(players) => format!("{}\n{}\n{players}", body.slot_id, user_id),
         };
-        IdempotencyKey::of(&body.user_id, &key, request)
+        IdempotencyKey::of(&user_id, &key, request)
     });
     let new = NewHold {
         id: HoldId::generate(&body.slot_id),
         slot_id: body.slot_id,
-        user_id: body.user_id,
+        user_id,
         expires_at: call.now + call.app.hold_ttl,
         verified_user,
         players: body.players,
@@ -95,8 +100,7 @@ pub async fn create(call: &Call<'_>) -> Answer {
 fn hold_action(call: &Call<'_>) -> Result<(HoldId, UserId), Error> {
     let hold_id = call.path("hold_id")?;
     let body: UserBody = call.body()?;
-    call.caller(Some(body.user_id.clone()))?;
-    Ok((hold_id, body.user_id))
+    Ok((hold_id, call.player(body.user_id)?))
 }
 
 /// `POST /holds/{hold_id}/confirm`.
@@ -157,21 +161,19 @@ pub async fn extend(call: &Call<'_>) -> Answer {
 pub async fn cancel(call: &Call<'_>) -> Answer {
     let hold_id: HoldId = call.path("hold_id")?;
     let body: CancelBody = call.body()?;
-    let by = match body.user_id {
-        Some(user) => {
-            call.caller(Some(user.clone()))?;
-            Canceller::Player {
-                user,
-                cutoff: call.app.cancel_cutoff,
-            }
-        }
-        // No user named: an operator's cancellation, or a player's request missing its
-        // `user_id` (no credentials at all).
-        None if has_credentials(call.request) => Canceller::Operator {
+    let by = match (&call.credential, body.user_id) {
+        // An operator's token (or a bearer when no operator is configured, which answers 403),
+        // or a JWT naming no user: an operator's cancellation.
+        (Credential::Operator(_) | Credential::NoOperatorConfigured, _)
+        | (Credential::Jwt, None) => Canceller::Operator {
             name: call.operator()?,
             reason: operator_reason(body.reason.as_deref())?,
         },
-        None => return Err(missing("user_id")),
+        // A player's: the user named (`trusted`), or the token's player.
+        (_, claimed) => Canceller::Player {
+            user: call.player(claimed)?,
+            cutoff: call.app.cancel_cutoff,
+        },
     };
     call.app.store.cancel_hold(hold_id, &by, call.now).await?;
     Ok(json_response(
@@ -197,8 +199,8 @@ fn operator_reason(reason: Option<&str>) -> Result<String, Error> {
 /// `GET /holds/{hold_id}?user_id=…`: the hold, to its owner only.
 pub async fn get(call: &Call<'_>) -> Answer {
     let hold_id: HoldId = call.path("hold_id")?;
-    let claimed = UserId::parse(call.query("user_id").ok_or_else(|| missing("user_id"))?)?;
-    call.caller(Some(claimed.clone()))?;
+    let claimed = call.query("user_id").map(UserId::parse).transpose()?;
+    let claimed = call.player(claimed)?;
     let hold = call
         .app
         .store
@@ -217,7 +219,7 @@ pub async fn get(call: &Call<'_>) -> Answer {
 /// `GET /users/{user_id}/holds`: the player's live holds and bookings, newest first.
 pub async fn list_user(call: &Call<'_>) -> Answer {
     let user: UserId = call.path("user_id")?;
-    call.caller(Some(user.clone()))?;
+    let user = call.player(Some(user))?;
     let now = call.now;
     let holds = call.app.store.user_holds(&user, now).await?;
     let holds = holds

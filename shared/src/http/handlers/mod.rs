@@ -3,8 +3,10 @@
 
 pub mod bookings;
 pub mod holds;
+pub mod players;
 pub mod rooms;
 pub mod schedules;
+pub mod service;
 pub mod slots;
 
 use lambda_http::{Body, Response};

@@ -21,7 +21,8 @@ pub const DEFAULT_PREVIEW_DAYS: usize = 7;
 pub const MAX_PREVIEW_DAYS: usize = 31;
 
 /// `GET /rooms/{room_id}/schedule`: anyone reads it; the closures' reasons only a request that
-/// proves an operator (any other request, with wrong credentials too, is a player's, not a 401).
+/// proves an operator (a player's token, in `guest` mode, reads it as a player; credentials the
+/// route does not accept were answered 401 before).
 pub async fn get(call: &Call<'_>) -> Answer {
     let room: RoomId = call.path("room_id")?;
     let staff = call.operator().is_ok();

@@ -17,7 +17,7 @@ use crate::store::SlotWindow;
 pub async fn list(call: &Call<'_>) -> Answer {
     let room = RoomId::from_param(call.query("room_id").ok_or_else(|| missing("room_id"))?)?;
     let claimed = call.query("user_id").map(UserId::parse).transpose()?;
-    let caller = call.caller(claimed)?;
+    let caller = call.viewer(claimed)?;
     let limit = number_param(call.request, "limit", 1..=MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?;
     let now = call.now;
     // By default the slots that have not started: a slot starting exactly now has.
