@@ -89,7 +89,9 @@ pub fn credential(
     if !request.headers().contains_key(AUTHORIZATION) {
         return Ok(Credential::None);
     }
-    let token = bearer_token(request).ok_or(Error::InvalidToken)?;
+    // Another scheme (Basic, …) is no bearer credential at all: 401 without an error code, as
+    // RFC 6750 §3.1 asks for "an unsupported authentication method".
+    let token = bearer_token(request).ok_or(Error::Unauthenticated)?;
     let (player_ok, operator_ok) = accepts(route);
     if operator_ok && let Some(holder) = token_holder(operators.tokens(), token) {
         return Ok(Credential::Operator(holder.recorded_as()));
