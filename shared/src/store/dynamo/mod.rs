@@ -38,19 +38,24 @@
 //! [`provision`] (client configuration, table creation, loading data); [`schema`] (attribute
 //! names, keys, item structs) and [`errors`] (what an SDK error means, as pure functions).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Applied, Created, DaySheet, IdempotencyKey, NewHold, SheetWindow, SlotWindow, Store, UserHold,
+    Applied, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, NewHold, Page, SheetAfter,
+    SheetWindow, SlotWindow, Store,
 };
-use crate::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotState, UserId};
+use crate::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotKey, SlotState, UserId};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
+use errors::sdk_error;
+use schema::{Key, SlotItem, built, parse_item};
 
 pub mod bookings;
 mod capped_confirm;
@@ -62,6 +67,7 @@ pub mod provision;
 pub mod rooms;
 pub mod schedules;
 pub mod schema;
+mod sheet;
 pub mod slots;
 
 pub use provision::{client_from_env, create_table, http_client, retry_config, timeout_config};
@@ -138,6 +144,67 @@ where
     }
 }
 
+/// The slot items of `keys`, read consistently with `BatchGetItem` (up to 100 keys a request,
+/// each sent again for the keys DynamoDB left unprocessed, 5 sends at most), by partition key.
+/// Keys of no item are left out.
+async fn slot_items(
+    store: &DynamoStore,
+    keys: impl Iterator<Item = SlotKey>,
+) -> Result<HashMap<String, SlotItem>, Error> {
+    let mut unique = Vec::new();
+    for key in keys {
+        let key = Key::slot(key).item()?;
+        if !unique.contains(&key) {
+            unique.push(key);
+        }
+    }
+    let mut slots = HashMap::new();
+    for chunk in unique.chunks(BATCH_GET_KEYS) {
+        let mut wanted = chunk.to_vec();
+        let mut attempts = 0;
+        while !wanted.is_empty() {
+            attempts += 1;
+            if attempts > 5 {
+                return Err(Error::Unavailable(
+                    "dynamodb BatchGetItem (slots): keys left unprocessed".into(),
+                ));
+            }
+            let request = built(
+                "slot items",
+                KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut wanted)))
+                    .consistent_read(true)
+                    .build(),
+            )?;
+            let output = store
+                .client
+                .batch_get_item()
+                .request_items(&store.table, request)
+                .send()
+                .await
+                .map_err(|e| sdk_error("BatchGetItem (slots)", e))?;
+            for item in output
+                .responses
+                .and_then(|mut r| r.remove(&store.table))
+                .unwrap_or_default()
+            {
+                let slot: SlotItem = parse_item(item)?;
+                slots.insert(slot.pk.clone(), slot);
+            }
+            if let Some(left) = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&store.table))
+            {
+                wanted = left.keys;
+            }
+        }
+    }
+    Ok(slots)
+}
+
+/// The most keys one `BatchGetItem` may ask for.
+const BATCH_GET_KEYS: usize = 100;
+
 /// Each operation answered by the module of its resource.
 #[async_trait]
 impl Store for DynamoStore {
@@ -201,9 +268,10 @@ impl Store for DynamoStore {
         &self,
         room: &RoomId,
         window: SheetWindow,
+        page: &Page<SheetAfter>,
         now: DateTime<Utc>,
     ) -> Result<DaySheet, Error> {
-        bookings::room_bookings(self, room, window, now).await
+        sheet::room_bookings(self, room, window, page, now).await
     }
 
     async fn get_hold(&self, id: HoldId, now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
@@ -216,8 +284,14 @@ impl Store for DynamoStore {
         Ok(0)
     }
 
-    async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
-        bookings::user_holds(self, user, now).await
+    async fn user_holds(
+        &self,
+        user: &UserId,
+        page: &Page<HoldsAfter>,
+        include_past: bool,
+        now: DateTime<Utc>,
+    ) -> Result<HoldsPage, Error> {
+        bookings::user_holds(self, user, page, include_past, now).await
     }
 
     async fn list_rooms(&self) -> Result<Vec<Room>, Error> {

@@ -61,6 +61,9 @@ pub(super) const EXTENDED: &str = "extended";
 pub(super) const CANCELLED_AT: &str = "cancelled_at";
 pub(super) const CANCELLED_BY: &str = "cancelled_by";
 pub(super) const REASON: &str = "reason";
+/// A cancelled booking's record: its room, its slot's start and its confirmation (epoch ms).
+pub(super) const ROOM_ID: &str = "room_id";
+pub(super) const CONFIRMED_AT: &str = "confirmed_at";
 
 pub(super) const ROOM_SK: &str = "#ROOM";
 pub(super) const SLOT_SK: &str = "SLOT";
@@ -93,6 +96,25 @@ pub(super) fn user_pk(user: &UserId) -> String {
 pub(super) fn idem_pk(key: &str) -> String {
     format!("IDEM#{key}")
 }
+
+/// Every hold record of a player, in `gsi2` (not their slots' partition `USER#…`).
+pub(super) fn player_holds_pk(user: &UserId) -> String {
+    format!("HOLDS#{user}")
+}
+
+/// A cancelled booking's record in its room's `gsi1` partition: after the room's slots
+/// (`SLOT#…`), in (start, slot id, hold's creation, hold id) order.
+pub(super) fn cancelled_booking_gsi1sk(
+    start_ms: i64,
+    slot: &SlotId,
+    created_ms: i64,
+    id: HoldId,
+) -> String {
+    format!("{BOOKING_PREFIX}{start_ms:015}#{slot}#{created_ms:015}#{id}")
+}
+
+/// The prefix of [`cancelled_booking_gsi1sk`].
+pub(super) const BOOKING_PREFIX: &str = "BOOKING#";
 
 /// A user's holds in `gsi2`: newest first by creation time (epoch ms, zero-padded), then id.
 pub(super) fn user_hold_gsi2sk(created_ms: i64, id: HoldId) -> String {
@@ -350,8 +372,29 @@ pub(super) struct HoldItem {
     /// Epoch milliseconds.
     pub(super) expires_at: i64,
     pub(super) created_at: i64,
-    /// Epoch seconds: DynamoDB TTL may delete the record after this (clean-up only).
-    pub(super) ttl: i64,
+    /// Epoch seconds: DynamoDB TTL may delete the record after this. Only on records written
+    /// before holds were listed by player (they are kept now, as SQLite keeps its rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) ttl: Option<i64>,
+    /// `HOLDS#<user>` and [`user_hold_gsi2sk`]: every hold of a player, newest first (the
+    /// listing with `include_past`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi2sk: Option<String>,
+    /// Once cancelled: `ROOM#<room>` and [`cancelled_booking_gsi1sk`], the booking in its
+    /// room's day sheet after its slot has moved on, with what the slot knew of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi1sk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) room_id: Option<RoomId>,
+    /// Epoch milliseconds (once cancelled): the slot's start, when the booking was confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) start_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) confirmed_at: Option<i64>,
     #[serde(default)]
     pub(super) extended: bool,
     /// Epoch milliseconds.
@@ -460,129 +503,5 @@ pub(super) fn update(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn keys(item: &HashMap<String, AttributeValue>) -> Vec<&str> {
-        let mut keys: Vec<&str> = item.keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        keys
-    }
-
-    /// A slot item with every field set.
-    fn full_slot_item(slot_id: &SlotId, hold_id: HoldId) -> SlotItem {
-        SlotItem {
-            pk: "p".into(),
-            sk: "s".into(),
-            gsi1pk: "g".into(),
-            gsi1sk: "h".into(),
-            slot_id: slot_id.clone(),
-            room_id: RoomId::parse("r-1").unwrap(),
-            start_time: 1,
-            end_time: 2,
-            booked: false,
-            hold_id: Some(hold_id),
-            holder: Some(UserId::parse("u-1").unwrap()),
-            hold_expires_at: Some(3),
-            hold_status: Some(HoldStatus::Hold),
-            hold_extended: Some(false),
-            hold_created_at: Some(1),
-            time_zone: Some("Europe/Berlin".into()),
-            gsi2pk: Some("USER#u-1".into()),
-            gsi2sk: Some("x".into()),
-            min_players: Some(2),
-            max_players: Some(6),
-            book_by: Some(1),
-            cancel_by: Some(1),
-            hold_players: Some(4),
-            hold_confirmed_at: Some(2),
-            hold_cancelled_at: Some(2),
-            hold_cancelled_by: Some("operator".into()),
-            hold_cancel_reason: Some("flood".into()),
-        }
-    }
-
-    #[test]
-    fn slot_item_attribute_names_are_the_constants_used_in_expressions() {
-        let slot_id = SlotId::parse("s-1").unwrap();
-        let hold_id = HoldId::generate(&slot_id);
-        let item = item_of(&full_slot_item(&slot_id, hold_id)).unwrap();
-        for name in [
-            PK,
-            SK,
-            GSI1PK,
-            GSI1SK,
-            SLOT_ID,
-            BOOKED,
-            HOLD_ID,
-            HOLDER,
-            HOLD_EXPIRES_AT,
-            HOLD_STATUS,
-            HOLD_EXTENDED,
-            HOLD_CREATED_AT,
-            START_TIME,
-            TIME_ZONE,
-            GSI2PK,
-            GSI2SK,
-            MIN_PLAYERS,
-            MAX_PLAYERS,
-            BOOK_BY,
-            CANCEL_BY,
-            HOLD_PLAYERS,
-            HOLD_CONFIRMED_AT,
-            HOLD_CANCELLED_AT,
-            HOLD_CANCELLED_BY,
-            HOLD_CANCEL_REASON,
-        ] {
-            assert!(
-                item.contains_key(name),
-                "{name} missing from {:?}",
-                keys(&item)
-            );
-        }
-        assert_eq!(item.get(HOLD_STATUS), Some(&s("HOLD")));
-        assert_eq!(item.get(HOLD_ID), Some(&s(hold_id.to_string())));
-        assert_eq!(item.get(HOLD_EXPIRES_AT), Some(&n(3)));
-        assert_eq!(item.get(BOOKED), Some(&AttributeValue::Bool(false)));
-        let back: SlotItem = parse_item(item).unwrap();
-        assert_eq!(back.hold_id, Some(hold_id));
-        assert_eq!(Key::slot(hold_id.slot_key()).item().unwrap().len(), 2);
-    }
-
-    #[test]
-    fn hold_record_attribute_names_are_the_constants_used_in_expressions() {
-        let slot_id = SlotId::parse("s-1").unwrap();
-        let hold_id = HoldId::generate(&slot_id);
-        let record = item_of(&HoldItem {
-            pk: "p".into(),
-            sk: "s".into(),
-            hold_id,
-            slot_id,
-            slot_key: "k".into(),
-            user_id: UserId::parse("u-1").unwrap(),
-            expires_at: 1,
-            created_at: 0,
-            ttl: 2,
-            extended: true,
-            cancelled_at: Some(3),
-            players: Some(4),
-            cancelled_by: Some("u-1".into()),
-            reason: Some("r".into()),
-        })
-        .unwrap();
-        for name in [
-            TTL,
-            PK,
-            EXPIRES_AT,
-            EXTENDED,
-            CANCELLED_AT,
-            CANCELLED_BY,
-            REASON,
-        ] {
-            assert!(
-                record.contains_key(name),
-                "{name} missing from the hold record"
-            );
-        }
-    }
-}
+#[path = "schema_tests.rs"]
+mod tests;

@@ -31,7 +31,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use writer::Writer;
 
 use super::{
-    Applied, Created, DaySheet, IdempotencyKey, NewHold, SheetWindow, SlotWindow, Store, UserHold,
+    Applied, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, NewHold, Page, SheetAfter,
+    SheetWindow, SlotWindow, Store,
 };
 use crate::config::Durability;
 use crate::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotState, UserId};
@@ -218,12 +219,13 @@ impl Store for SqliteStore {
         &self,
         room: &RoomId,
         window: SheetWindow,
+        page: &Page<SheetAfter>,
         now: DateTime<Utc>,
     ) -> Result<DaySheet, Error> {
         let mut conn = self.readers.get()?;
         // One snapshot: the room (its time zone) and its bookings.
         let tx = conn.transaction()?;
-        bookings::room_bookings(&tx, room, window, now)
+        bookings::room_bookings(&tx, room, window, page, now)
     }
 
     async fn get_hold(&self, id: HoldId, _now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
@@ -234,8 +236,14 @@ impl Store for SqliteStore {
         self.write(move |tx| holds::forget_keys(tx, before)).await
     }
 
-    async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
-        self.read(|conn| bookings::user_holds(conn, user, now))
+    async fn user_holds(
+        &self,
+        user: &UserId,
+        page: &Page<HoldsAfter>,
+        include_past: bool,
+        now: DateTime<Utc>,
+    ) -> Result<HoldsPage, Error> {
+        self.read(|conn| bookings::user_holds(conn, user, page, include_past, now))
     }
 
     async fn list_rooms(&self) -> Result<Vec<Room>, Error> {
