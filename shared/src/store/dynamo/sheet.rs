@@ -36,22 +36,7 @@ pub(super) async fn room_bookings(
         _ => low,
     };
     let slots = slots::room_slot_items(store, room, low, Some(high), "Query (day sheet)").await?;
-    let zone = match slots.first() {
-        Some(slot) => slot.time_zone.clone(),
-        None => Some(
-            rooms::get(store, room)
-                .await?
-                .ok_or(Error::RoomNotFound)?
-                .policy
-                .time_zone,
-        ),
-    };
-    let time_zone: chrono_tz::Tz = match zone.as_deref() {
-        Some(zone) => zone
-            .parse()
-            .map_err(|_| Error::Internal(format!("room {room} has time zone {zone}")))?,
-        None => chrono_tz::UTC,
-    };
+    let time_zone = time_zone(store, room, slots.first()).await?;
     let (from, to) = match window {
         SheetWindow::Today => domain::today_in(time_zone, now),
         SheetWindow::Between(from, to) => (from, to),
@@ -108,6 +93,31 @@ pub(super) async fn room_bookings(
         bookings: merged.into_iter().map(|(_, b)| b).collect(),
         next,
     })
+}
+
+/// The room's time zone, from its first slot of the span, else from the room (one `GetItem`:
+/// `RoomNotFound` when there is none).
+async fn time_zone(
+    store: &DynamoStore,
+    room: &RoomId,
+    first: Option<&SlotItem>,
+) -> Result<chrono_tz::Tz, Error> {
+    let zone = match first {
+        Some(slot) => slot.time_zone.clone(),
+        None => Some(
+            rooms::get(store, room)
+                .await?
+                .ok_or(Error::RoomNotFound)?
+                .policy
+                .time_zone,
+        ),
+    };
+    match zone.as_deref() {
+        Some(zone) => zone
+            .parse()
+            .map_err(|_| Error::Internal(format!("room {room} has time zone {zone}"))),
+        None => Ok(chrono_tz::UTC),
+    }
 }
 
 /// Up to `wanted` cancelled bookings' records of the room starting in `span` (epoch ms) that
