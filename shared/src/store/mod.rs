@@ -3,7 +3,8 @@
 //! [`provision`], which no Lambda function needs.
 //!
 //! Every method is shaped so that its happy path is ONE round trip to DynamoDB: no method needs a
-//! read before its write. Race safety lives here, in one atomic guarded write per operation; a
+//! read before its write, except a cancellation, which reads the booking's slot first to keep
+//! what the day sheet shows of it (the write is still decided by its own guard). Race safety lives here, in one atomic guarded write per operation; a
 //! refused guard comes back as a domain [`Error`] (`SlotUnavailable`, `HoldGone`, `NotHoldOwner`,
 //! `HoldConfirmed`), the same on every store.
 
@@ -283,7 +284,8 @@ pub trait Store: Send + Sync {
     /// newer booking), on the canceller (a player: their own booking; an operator: any) and on
     /// `now` being before the canceller's deadline (`Canceller::deadline`: the start for an
     /// operator; for a player the earlier of the service's and the room's cut-offs). Who
-    /// cancelled, and an operator's reason, are recorded. Cancelling again is answered as done.
+    /// cancelled, and an operator's reason, are recorded, and the cancelled booking stays on its
+    /// room's day sheet after the slot is booked again. Cancelling again is answered as done.
     ///
     /// Errors: `NotHoldOwner`, `HoldGone` (unknown), `HoldNotConfirmed`, `SlotStarted`,
     /// `CancelCutoff`.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::DynamoStore;
@@ -22,34 +22,8 @@ pub(super) async fn get_hold(
     id: HoldId,
     now: DateTime<Utc>,
 ) -> Result<Option<Hold>, Error> {
-    let keys = built(
-        "look-up keys",
-        KeysAndAttributes::builder()
-            .keys(Key::slot(id.slot_key()).item()?)
-            .keys(Key::hold(id).item()?)
-            .consistent_read(true)
-            .build(),
-    )?;
-    let output = store
-        .client
-        .batch_get_item()
-        .request_items(&store.table, keys)
-        .send()
-        .await
-        .map_err(|e| sdk_error("BatchGetItem (hold)", e))?;
-    if output
-        .unprocessed_keys
-        .as_ref()
-        .is_some_and(|k| !k.is_empty())
-    {
-        return Err(Error::Unavailable(format!(
-            "dynamodb BatchGetItem (hold {id}): keys left unprocessed"
-        )));
-    }
-    let mut items = output
-        .responses
-        .and_then(|mut r| r.remove(&store.table))
-        .unwrap_or_default();
+    let keys = vec![Key::slot(id.slot_key()).item()?, Key::hold(id).item()?];
+    let mut items = super::consistent_batch_get(store, keys, "hold").await?;
     let sort_key =
         |item: &HashMap<String, AttributeValue>| item.get(SK).and_then(|v| v.as_s().ok()).cloned();
     let slot = items

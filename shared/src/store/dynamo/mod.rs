@@ -144,33 +144,50 @@ where
     }
 }
 
-/// The slot items of `keys`, read consistently with `BatchGetItem` (up to 100 keys a request,
-/// each sent again for the keys DynamoDB left unprocessed, 5 sends at most), by partition key.
+/// The slot items of `keys`, read consistently ([`consistent_batch_get`]), by partition key.
 /// Keys of no item are left out.
 async fn slot_items(
     store: &DynamoStore,
     keys: impl Iterator<Item = SlotKey>,
 ) -> Result<HashMap<String, SlotItem>, Error> {
+    let keys = keys
+        .map(|key| Key::slot(key).item())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut slots = HashMap::new();
+    for item in consistent_batch_get(store, keys, "slots").await? {
+        let slot: SlotItem = parse_item(item)?;
+        slots.insert(slot.pk.clone(), slot);
+    }
+    Ok(slots)
+}
+
+/// The items of `keys` (duplicates asked once), read consistently with `BatchGetItem`: up to 100
+/// keys a request, each sent again for the keys DynamoDB left unprocessed (5 sends at most, then
+/// 503). `what` names the read in errors. Keys of no item are left out; the order is DynamoDB's.
+async fn consistent_batch_get(
+    store: &DynamoStore,
+    keys: Vec<Item>,
+    what: &str,
+) -> Result<Vec<Item>, Error> {
     let mut unique = Vec::new();
     for key in keys {
-        let key = Key::slot(key).item()?;
         if !unique.contains(&key) {
             unique.push(key);
         }
     }
-    let mut slots = HashMap::new();
+    let mut items = Vec::new();
     for chunk in unique.chunks(BATCH_GET_KEYS) {
         let mut wanted = chunk.to_vec();
-        let mut attempts = 0;
+        let mut sends = 0;
         while !wanted.is_empty() {
-            attempts += 1;
-            if attempts > 5 {
-                return Err(Error::Unavailable(
-                    "dynamodb BatchGetItem (slots): keys left unprocessed".into(),
-                ));
+            sends += 1;
+            if sends > 5 {
+                return Err(Error::Unavailable(format!(
+                    "dynamodb BatchGetItem ({what}): keys left unprocessed"
+                )));
             }
             let request = built(
-                "slot items",
+                what,
                 KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut wanted)))
                     .consistent_read(true)
@@ -182,15 +199,13 @@ async fn slot_items(
                 .request_items(&store.table, request)
                 .send()
                 .await
-                .map_err(|e| sdk_error("BatchGetItem (slots)", e))?;
-            for item in output
-                .responses
-                .and_then(|mut r| r.remove(&store.table))
-                .unwrap_or_default()
-            {
-                let slot: SlotItem = parse_item(item)?;
-                slots.insert(slot.pk.clone(), slot);
-            }
+                .map_err(|e| sdk_error(&format!("BatchGetItem ({what})"), e))?;
+            items.extend(
+                output
+                    .responses
+                    .and_then(|mut r| r.remove(&store.table))
+                    .unwrap_or_default(),
+            );
             if let Some(left) = output
                 .unprocessed_keys
                 .and_then(|mut u| u.remove(&store.table))
@@ -199,8 +214,11 @@ async fn slot_items(
             }
         }
     }
-    Ok(slots)
+    Ok(items)
 }
+
+/// An item as the SDK carries it.
+type Item = HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
 
 /// The most keys one `BatchGetItem` may ask for.
 const BATCH_GET_KEYS: usize = 100;
