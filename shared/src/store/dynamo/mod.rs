@@ -1,4 +1,5 @@
-//! The DynamoDB store: one table, every happy path ONE request. The design (keys, item types,
+//! The DynamoDB store: one table, every happy path ONE request (but a cancellation, a day sheet
+//! page and every hold of a player: two). The design (keys, item types,
 //! access patterns and each operation's condition) is written down in `docs/dynamodb-table.md`;
 //! this header is the short version.
 //!
@@ -6,7 +7,7 @@
 //! |---|---|---|---|
 //! | room | `ROOM#<room_id>` | `#ROOM` | `ROOM#<room_id>` / `#ROOM` |
 //! | slot | `SLOT#<slot_key>` | `SLOT` | `ROOM#<room_id>` / `SLOT#<start ms, 15 digits>#<slot_id>` |
-//! | hold | `HOLD#<hold_id>` | `HOLD` | – |
+//! | hold | `HOLD#<hold_id>` | `HOLD` | once cancelled: `ROOM#<room_id>` / `BOOKING#<start>#<slot_id>#<created>#<hold_id>` |
 //! | user | `USER#<user_id>` | `USER` | – |
 //!
 //! - A create request names only the slot, so the slot item's key is a function of the slot id
@@ -24,7 +25,10 @@
 //!   release retry while the hold's time has not run out (a live hold leaves its slot only by
 //!   release). That read (one consistent `GetItem`) is the only second request, on refusals only.
 //! - Listing a room is one `Query` on the `gsi1` index (room item first, then its slots in start
-//!   order). A GSI is eventually consistent on real DynamoDB: a hold made a moment ago may take a
+//!   order). A player's holds are a `Query` of `gsi2`: their slots (`USER#…`, the current ones)
+//!   or their hold records (`HOLDS#…`, every one); the day sheet adds the cancelled bookings'
+//!   records in the room's `gsi1` partition (`BOOKING#…`), which a cancellation writes after
+//!   one read of the slot (the one write that reads first). A GSI is eventually consistent on real DynamoDB: a hold made a moment ago may take a
 //!   moment to show in a listing. Every write is guarded on the base table, strongly.
 //! - Refused guards come back with the item as it was (`ReturnValuesOnConditionCheckFailure =
 //!   ALL_OLD`) and are explained by [`domain::explain_confirm`] / [`domain::explain_release`], as
@@ -34,7 +38,8 @@
 //! a table), says which module answers each [`Store`] operation, and retries a write that met a
 //! transaction ([`retry_on_conflict`]); [`slots`] (listing), [`create`] (the create transaction,
 //! its items named by [`create::CreateItem`]), [`holds`] (confirm, release, extend, cancel and
-//! their explanations), [`bookings`] (reading holds and bookings), [`rooms`], [`schedules`],
+//! their explanations), [`bookings`] (reading holds: one, a player's pages), `sheet` (the day
+//! sheet, paged), [`rooms`], [`schedules`],
 //! [`provision`] (client configuration, table creation, loading data); [`schema`] (attribute
 //! names, keys, item structs) and [`errors`] (what an SDK error means, as pure functions).
 
