@@ -506,6 +506,67 @@ async fn seeding_a_table_of_an_earlier_version_gives_its_rooms_their_listing_key
 }
 
 #[tokio::test]
+async fn a_page_of_current_holds_reads_at_most_four_query_pages_and_says_where_to_go_on() {
+    let now = now();
+    let config = dynamodb_local::client_config(dynamodb_local::endpoint().await).build();
+    let whole = demo_store(Client::from_conf(config), now).await;
+    let alice = user("u-alice");
+    let at = |ms: i64| now + Duration::milliseconds(ms);
+    // Her live hold, then six newer ones released: newest first, the live one comes last.
+    let current = whole
+        .create_hold(&new_hold("s-1", "u-alice", at(0)), None, at(0))
+        .await
+        .unwrap();
+    for (n, slot) in ["s-2", "s-3", "s-4", "s-5", "s-6", "s-7"]
+        .into_iter()
+        .enumerate()
+    {
+        let t = at(1 + n as i64);
+        let held = whole
+            .create_hold(&new_hold(slot, "u-alice", t), None, t)
+            .await
+            .unwrap();
+        whole.release_hold(held.id, &alice, t).await.unwrap();
+    }
+    let later = at(10);
+    let first_page = Page {
+        after: None,
+        limit: 50,
+    };
+    // One item a query page: the first page reads four released slots and stops there.
+    let paged = DynamoStore::new(whole.client().clone(), whole.table()).with_page_size(1);
+    let first = paged
+        .user_holds(&alice, &first_page, false, later)
+        .await
+        .unwrap();
+    assert!(first.holds.is_empty(), "{first:?}");
+    let next = first.next.expect("a short page says where to go on");
+    let second = paged
+        .user_holds(
+            &alice,
+            &Page {
+                after: Some(next),
+                limit: 50,
+            },
+            false,
+            later,
+        )
+        .await
+        .unwrap();
+    let ids = |page: &shared::store::HoldsPage| -> Vec<HoldId> {
+        page.holds.iter().map(|h| h.hold.id).collect()
+    };
+    assert_eq!(ids(&second), [current.id]);
+    assert_eq!(second.next, None);
+    // In 1 MB query pages, the one page holds it.
+    let one = whole
+        .user_holds(&alice, &first_page, false, later)
+        .await
+        .unwrap();
+    assert_eq!((ids(&one), one.next), (vec![current.id], None));
+}
+
+#[tokio::test]
 async fn a_listing_that_spans_several_query_pages_is_complete_and_in_order() {
     let counter = Arc::new(AtomicUsize::new(0));
     let config = dynamodb_local::client_config(dynamodb_local::endpoint().await)
