@@ -22,6 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if config.bench_ceiling {
                 server::enable_ceiling();
             }
+            server::ops::enable_metrics(config.metrics)?;
             let limits = server::Limits::new(&config.rate_limits);
             server::run(
                 app::from_config(&config).await?,

@@ -69,6 +69,7 @@ mod layers;
 mod loopback;
 mod model;
 mod operator_tokens_ssm;
+mod ops;
 mod players;
 mod preview;
 mod processes;
