@@ -3,9 +3,11 @@
 //! at `/` and the operator's view at `/operator` (`shared::pages`), the API's contract at
 //! `/openapi.yaml` and its interactive docs at `/docs` ([`docs`]). Used for local
 //! development and for one-venue deployments on the SQLite store. The `seed` command is in
-//! [`seed_command`]; a connection's bounds (timeouts, the connection cap, the lingering close)
+//! [`seed_command`], `backup` in [`backup_command`], `/healthz`, `/readyz` and `/metrics` in
+//! [`ops`]; a connection's bounds (timeouts, the connection cap, the lingering close)
 //! are in [`connection`], a request body's in [`body`].
 
+pub mod backup_command;
 pub mod body;
 pub mod connection;
 pub mod ops;
