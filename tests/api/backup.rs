@@ -124,6 +124,11 @@ async fn a_backup_taken_under_write_load_is_whole_has_every_earlier_booking_and_
         joined.unwrap();
     }
     assert!(!dir.path().join("backup.db.partial").exists());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the backup is the server user's alone");
+    }
     eprintln!(
         "{} confirms before the backup, {during} while it ran",
         before.len()

@@ -10,9 +10,11 @@
 //! `backup` feature. `VACUUM INTO` also writes a compacted file (no free pages) in rollback mode,
 //! a single file to move around.
 //!
-//! SQLite does not sync the file it writes and refuses an existing target, so the copy is written
-//! beside the target as `<FILE>.partial`, synced, then renamed into place (and the directory
-//! synced): `FILE` either does not exist or is a whole backup, even after a power cut.
+//! SQLite does not sync the file it writes, so the copy is written beside the target as
+//! `<FILE>.partial`, synced, then renamed into place (and the directory synced): `FILE` either
+//! does not exist or is a whole backup, even after a power cut. The partial file is created
+//! empty first with mode 0600 (`VACUUM INTO` accepts an empty file), so the copy of the players'
+//! bookings is readable by the server's user only, from its first byte.
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +48,15 @@ pub fn backup(db: &Path, to: &Path) -> Result<Backup, Error> {
     let partial = PathBuf::from(partial);
     if partial.exists() {
         std::fs::remove_file(&partial).map_err(|e| failed("removing an old partial copy", &e))?;
+    }
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)
+            .map_err(|e| failed("creating the copy", &e))?;
     }
     // Read-write (to take part in the WAL's locking), never creating: a missing file is an error.
     let conn = Connection::open_with_flags(
