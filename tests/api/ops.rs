@@ -245,3 +245,51 @@ async fn with_metrics_off_nothing_is_served_at_metrics() {
     .await;
     assert_status(&reply, 404, Some("ROUTE_NOT_FOUND"));
 }
+
+/// The EMF lines of `output` (JSON lines with an `_aws` member).
+fn emf_lines(output: &str) -> Vec<Value> {
+    output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some())
+        .collect()
+}
+
+#[tokio::test]
+async fn on_lambda_holds_created_and_refused_are_emf_lines_in_the_functions_logs() {
+    use crate::harness::{Event, StoreKind, Transport};
+    let seeded = crate::harness::seeded(StoreKind::Sqlite, chrono::Utc::now(), &[]).await;
+    let stack = crate::runtime::Stack::start(seeded.env.clone()).await;
+    let hold = |user: &str| Event::post("/holds", json!({ "slot_id": "s-1", "user_id": user }));
+    assert_status(&stack.send(&hold("u-demo")).await, 201, None);
+    assert_status(
+        &stack.send(&hold("u-bob")).await,
+        409,
+        Some("SLOT_UNAVAILABLE"),
+    );
+    let lines = crate::harness::poll_until(
+        "two EMF lines from create-hold",
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_millis(20),
+        || async {
+            let lines = emf_lines(&stack.output_of("create-hold").await);
+            (lines.len() >= 2).then_some(lines)
+        },
+    )
+    .await;
+    let created = &lines[0];
+    assert_eq!(created["holds_created_total"], 1);
+    assert_eq!(
+        created["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "EscapeRoom"
+    );
+    let refused = &lines[1];
+    assert_eq!(refused["holds_refused_total"], 1);
+    assert_eq!(refused["reason"], "SLOT_UNAVAILABLE");
+    assert_eq!(
+        refused["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["reason"]])
+    );
+    // Requests and latencies are API Gateway's metrics there: no line for them.
+    assert_eq!(lines.len(), 2, "{lines:?}");
+}
