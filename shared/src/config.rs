@@ -9,6 +9,7 @@ use chrono::Duration;
 mod bounds;
 mod caps;
 mod limits;
+mod operations;
 mod operators;
 mod players;
 mod server;
@@ -20,6 +21,7 @@ pub use caps::{Caps, MAX_PLAYER_CAP};
 pub use limits::{
     DEFAULT_RATE_LIMIT_AUTH, DEFAULT_RATE_LIMIT_WRITES, MAX_RATE_COUNT, Rate, RateLimits, Window,
 };
+pub use operations::MetricsConfig;
 pub use operators::{
     EVERYONES_SCOPES, MAX_OPERATOR_NAME_LEN, MIN_OPERATOR_TOKEN_LEN, OperatorToken, Operators,
     token_digest,
@@ -88,6 +90,12 @@ pub struct Config {
     /// `PLAYER_TOKEN_SECRET` format (`PLAYER_TOKEN_SECRET_PARAMETER`; on AWS). Read at cold start
     /// by [`Config::with_player_keys_from_ssm`] (feature `dynamodb`), not by `from_env`.
     pub player_token_secret_parameter: Option<String>,
+    /// Whether the local server records metrics (`METRICS`, on by default) and the token that may
+    /// read them besides the operators' (`METRICS_TOKEN`); see [`MetricsConfig`].
+    pub metrics: MetricsConfig,
+    /// Whether a new SQLite file is loaded with the demo venue (`DEMO`, on by default; `0`
+    /// leaves it empty).
+    pub demo: bool,
 }
 
 /// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
@@ -155,6 +163,8 @@ impl Config {
             caps: caps::caps(&get)?,
             players: players::players(&get, bind, player_token_secret_parameter.is_some())?,
             player_token_secret_parameter,
+            metrics: operations::metrics(&get)?,
+            demo: operations::demo(&get)?,
         })
     }
 }

@@ -55,6 +55,7 @@
 // A scenario is read top to bottom as one story; the 80-line limit is for the service's code.
 #![allow(clippy::too_many_lines)]
 
+mod backup;
 mod binaries;
 mod contract;
 mod cursor;
@@ -69,6 +70,7 @@ mod layers;
 mod loopback;
 mod model;
 mod operator_tokens_ssm;
+mod ops;
 mod players;
 mod preview;
 mod processes;

@@ -39,6 +39,7 @@ use crate::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotState, UserId};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 
+pub mod backup;
 mod batch;
 #[cfg(test)]
 mod batch_tests;
