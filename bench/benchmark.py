@@ -542,6 +542,31 @@ LIMITS_ROUNDS = int(os.environ.get("BENCH_LIMITS_ROUNDS", "4"))
 # Its data set: 100 rooms of this many slots (each wrk thread takes 50 rooms).
 LIMITS_SLOTS_PER_ROOM = 2000
 
+ROUNDS_ROUTES = ["GET /slots (16-slot page)", "POST /holds, distinct slots"]
+
+
+def ratio_table(figures, base, other, key):
+    """The rounds' table of a same-run comparison: `other` ÷ `base` per round, their median (the
+    headline, into `measured[f"{key} {route}"]`) and the ratio of the sums. Whether no answer was
+    non-2xx."""
+    say(f"| route | {base}: requests/s per round | {other}: requests/s per round | {other} ÷ {base} per round | "
+        f"{other} ÷ {base}, median | ratio of the sums | non-2xx {base} / {other} |")
+    say("|---|---|---|---|---|---|---|")
+    ok = True
+    for route in ROUNDS_ROUTES:
+        first, second = figures[(route, base)], figures[(route, other)]
+        ratios = [b["rps"] / a["rps"] for a, b in zip(first, second)]
+        ratio = statistics.median(ratios)
+        summed = sum(f["rps"] for f in second) / sum(f["rps"] for f in first)
+        non2xx = (sum(f["non2xx"] for f in first), sum(f["non2xx"] for f in second))
+        per_round = [", ".join(f"{f['rps']:,.0f}" for f in runs) for runs in (first, second)]
+        say(f"| {route} | {per_round[0]} | {per_round[1]} | {', '.join(f'{r:.2f}' for r in ratios)} | "
+            f"**{ratio:.3f}** | {summed:.3f} | {non2xx[0]} / {non2xx[1]} |")
+        measured[f"{key} {route}"] = ratio
+        ok &= non2xx == (0, 0)
+    say()
+    return ok
+
 
 def limiter_cost():
     say("## 8. The rate limits' cost")
@@ -584,23 +609,7 @@ def limiter_cost():
             server.stop()
         for work in works:
             shutil.rmtree(work, ignore_errors=True)
-    say("| route | off: requests/s per round | on: requests/s per round | on ÷ off per round | "
-        "on ÷ off, median | ratio of the sums | non-2xx off / on |")
-    say("|---|---|---|---|---|---|---|")
-    ok = True
-    for route in ["GET /slots (16-slot page)", "POST /holds, distinct slots"]:
-        off, on = figures[(route, "off")], figures[(route, "on")]
-        ratios = [b["rps"] / a["rps"] for a, b in zip(off, on)]
-        ratio = statistics.median(ratios)
-        summed = sum(f["rps"] for f in on) / sum(f["rps"] for f in off)
-        non2xx = (sum(f["non2xx"] for f in off), sum(f["non2xx"] for f in on))
-        per_round = {mode: ", ".join(f"{f['rps']:,.0f}" for f in runs) for mode, runs in (("off", off), ("on", on))}
-        say(f"| {route} | {per_round['off']} | {per_round['on']} | {', '.join(f'{r:.2f}' for r in ratios)} | "
-            f"**{ratio:.3f}** | {summed:.3f} | {non2xx[0]} / {non2xx[1]} |")
-        measured[f"limits_ratio {route}"] = ratio
-        ok &= non2xx == (0, 0)
-    say()
-    return ok
+    return ratio_table(figures, "off", "on", "limits_ratio")
 
 
 # ── 9. player identity's cost ────────────────────────────────────────────────────────────────
@@ -663,23 +672,7 @@ def player_auth_cost():
             shutil.rmtree(work, ignore_errors=True)
         if tokens_file is not None:
             os.unlink(tokens_file.name)
-    say("| route | trusted: requests/s per round | guest: requests/s per round | guest ÷ trusted per round | "
-        "guest ÷ trusted, median | ratio of the sums | non-2xx trusted / guest |")
-    say("|---|---|---|---|---|---|---|")
-    ok = True
-    for route in ["GET /slots (16-slot page)", "POST /holds, distinct slots"]:
-        trusted, guest = figures[(route, "trusted")], figures[(route, "guest")]
-        ratios = [g["rps"] / t["rps"] for t, g in zip(trusted, guest)]
-        ratio = statistics.median(ratios)
-        summed = sum(f["rps"] for f in guest) / sum(f["rps"] for f in trusted)
-        non2xx = (sum(f["non2xx"] for f in trusted), sum(f["non2xx"] for f in guest))
-        per_round = {mode: ", ".join(f"{f['rps']:,.0f}" for f in runs) for mode, runs in (("trusted", trusted), ("guest", guest))}
-        say(f"| {route} | {per_round['trusted']} | {per_round['guest']} | {', '.join(f'{r:.2f}' for r in ratios)} | "
-            f"**{ratio:.3f}** | {summed:.3f} | {non2xx[0]} / {non2xx[1]} |")
-        measured[f"player_auth_ratio {route}"] = ratio
-        ok &= non2xx == (0, 0)
-    say()
-    return ok
+    return ratio_table(figures, "trusted", "guest", "player_auth_ratio")
 
 
 def player_auth_only():
@@ -753,23 +746,7 @@ def metrics_cost():
             server.stop()
         for work in works:
             shutil.rmtree(work, ignore_errors=True)
-    say("| route | off: requests/s per round | on: requests/s per round | on ÷ off per round | "
-        "on ÷ off, median | ratio of the sums | non-2xx off / on |")
-    say("|---|---|---|---|---|---|---|")
-    ok = True
-    for route in ["GET /slots (16-slot page)", "POST /holds, distinct slots"]:
-        off, on = figures[(route, "off")], figures[(route, "on")]
-        ratios = [b["rps"] / a["rps"] for a, b in zip(off, on)]
-        ratio = statistics.median(ratios)
-        summed = sum(f["rps"] for f in on) / sum(f["rps"] for f in off)
-        non2xx = (sum(f["non2xx"] for f in off), sum(f["non2xx"] for f in on))
-        per_round = {mode: ", ".join(f"{f['rps']:,.0f}" for f in runs) for mode, runs in (("off", off), ("on", on))}
-        say(f"| {route} | {per_round['off']} | {per_round['on']} | {', '.join(f'{r:.2f}' for r in ratios)} | "
-            f"**{ratio:.3f}** | {summed:.3f} | {non2xx[0]} / {non2xx[1]} |")
-        measured[f"metrics_ratio {route}"] = ratio
-        ok &= non2xx == (0, 0)
-    say()
-    return ok
+    return ratio_table(figures, "off", "on", "metrics_ratio")
 
 
 def metrics_only():
