@@ -20,6 +20,15 @@ pub(super) async fn get_hold(
     id: HoldId,
     now: DateTime<Utc>,
 ) -> Result<Option<Hold>, Error> {
+    Ok(hold_and_room(store, id, now).await?.map(|(hold, _)| hold))
+}
+
+/// [`get_hold`], with the room of the hold's slot when the slot item still exists.
+pub(super) async fn hold_and_room(
+    store: &DynamoStore,
+    id: HoldId,
+    now: DateTime<Utc>,
+) -> Result<Option<(Hold, Option<RoomId>)>, Error> {
     let keys = built(
         "look-up keys",
         KeysAndAttributes::builder()
@@ -55,8 +64,9 @@ pub(super) async fn get_hold(
         .position(|i| sort_key(i).as_deref() == Some(SLOT_SK))
         .map(|at| items.swap_remove(at));
     let slot: Option<SlotItem> = slot.map(parse_item).transpose()?;
+    let room = slot.as_ref().map(|s| s.room_id.clone());
     if let Some(hold) = slot.as_ref().map(|s| s.hold_if(id)).transpose()?.flatten() {
-        return Ok(Some(hold));
+        return Ok(Some((hold, room)));
     }
     match items
         .into_iter()
@@ -69,7 +79,7 @@ pub(super) async fn get_hold(
             if hold.players.is_none() {
                 hold.players = slot.and_then(|s| s.min_players);
             }
-            Ok(Some(hold))
+            Ok(Some((hold, room)))
         }
         None => Ok(None),
     }
@@ -187,5 +197,9 @@ fn booking_of(slot: SlotItem) -> Result<Option<Booking>, Error> {
         cancelled_at: time(slot.hold_cancelled_at)?,
         cancelled_by: slot.hold_cancelled_by,
         reason: slot.hold_cancel_reason,
+        details: crate::domain::BookingDetails {
+            reference: slot.hold_reference,
+            contact: slot.hold_contact,
+        },
     }))
 }

@@ -46,9 +46,10 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Applied, Created, DaySheet, IdempotencyKey, NewHold, SheetWindow, SlotWindow, Store, UserHold,
+    Applied, Confirmed, Created, DaySheet, IdempotencyKey, ManagedBooking, NewBooking, NewHold,
+    SheetWindow, SlotWindow, Store, UserHold,
 };
-use crate::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotState, UserId};
+use crate::domain::{Canceller, Hold, HoldId, Reference, Room, RoomId, SlotState, UserId};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 
@@ -59,6 +60,7 @@ pub mod errors;
 pub mod holds;
 pub mod leases;
 pub mod provision;
+mod references;
 pub mod rooms;
 pub mod schedules;
 pub mod schema;
@@ -159,14 +161,27 @@ impl Store for DynamoStore {
         create::create(self, hold, key, now).await
     }
 
-    async fn confirm_hold(
+    async fn confirm_booking(
         &self,
         id: HoldId,
         user: &UserId,
+        booking: &NewBooking,
         max_bookings: Option<u32>,
         now: DateTime<Utc>,
-    ) -> Result<Hold, Error> {
-        holds::confirm(self, id, user, max_bookings, now).await
+    ) -> Result<Confirmed, Error> {
+        holds::confirm(self, id, user, booking, max_bookings, now).await
+    }
+
+    async fn booking_by_reference(
+        &self,
+        reference: &Reference,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ManagedBooking>, Error> {
+        references::by_reference(self, reference, now).await
+    }
+
+    async fn erase_contacts(&self, ended_before: DateTime<Utc>) -> Result<usize, Error> {
+        references::erase_contacts(self, ended_before).await
     }
 
     async fn release_hold(

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::domain::{
-    Hold, HoldId, HoldStatus, Room, RoomId, RoomPolicy, SlotId, SlotKey, SlotRules, UserId,
+    BookingDetails, Contact, Hold, HoldId, HoldStatus, Reference, Room, RoomId, RoomPolicy, SlotId,
+    SlotKey, SlotRules, UserId,
 };
 use crate::error::Error;
 use crate::store::from_millis;
@@ -61,6 +62,12 @@ pub(super) const EXTENDED: &str = "extended";
 pub(super) const CANCELLED_AT: &str = "cancelled_at";
 pub(super) const CANCELLED_BY: &str = "cancelled_by";
 pub(super) const REASON: &str = "reason";
+/// A confirmed booking's reference and contact, on its slot item (the latest hold's) and on its
+/// hold record.
+pub(super) const HOLD_REFERENCE: &str = "hold_reference";
+pub(super) const HOLD_CONTACT: &str = "hold_contact";
+pub(super) const REFERENCE: &str = "reference";
+pub(super) const CONTACT: &str = "contact";
 
 pub(super) const ROOM_SK: &str = "#ROOM";
 pub(super) const SLOT_SK: &str = "SLOT";
@@ -68,6 +75,7 @@ pub(super) const HOLD_SK: &str = "HOLD";
 pub(super) const USER_SK: &str = "USER";
 pub(super) const IDEM_SK: &str = "IDEM";
 pub(super) const SCHEDULE_SK: &str = "SCHEDULE";
+pub(super) const REF_SK: &str = "REF";
 /// The `gsi2` partition that lists every room; also the partition of the room counter
 /// (`rooms::room_count_key`).
 pub(super) const ROOMS_PK: &str = "ROOMS";
@@ -279,6 +287,11 @@ pub(super) struct SlotItem {
     pub(super) hold_cancelled_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) hold_cancel_reason: Option<String>,
+    /// The latest hold's booking reference and contact (removed by the retention job).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_reference: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_contact: Option<Contact>,
 }
 
 impl SlotItem {
@@ -326,6 +339,10 @@ impl SlotItem {
                     extended: self.hold_extended.unwrap_or(false),
                     players: self.hold_players,
                     cancel_by: self.rules()?.cancel_by,
+                    details: BookingDetails {
+                        reference: self.hold_reference.clone(),
+                        contact: self.hold_contact.clone(),
+                    },
                 }))
             }
             _ => Ok(None),
@@ -365,6 +382,11 @@ pub(super) struct HoldItem {
     pub(super) cancelled_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) reason: Option<String>,
+    /// Set by the confirm: the booking's reference and contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) reference: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) contact: Option<Contact>,
 }
 
 impl HoldItem {
@@ -390,6 +412,10 @@ impl HoldItem {
             extended: self.extended,
             players: self.players,
             cancel_by: expires_at,
+            details: BookingDetails {
+                reference: self.reference.clone(),
+                contact: self.contact.clone(),
+            },
         })
     }
 }
@@ -460,129 +486,5 @@ pub(super) fn update(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn keys(item: &HashMap<String, AttributeValue>) -> Vec<&str> {
-        let mut keys: Vec<&str> = item.keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        keys
-    }
-
-    /// A slot item with every field set.
-    fn full_slot_item(slot_id: &SlotId, hold_id: HoldId) -> SlotItem {
-        SlotItem {
-            pk: "p".into(),
-            sk: "s".into(),
-            gsi1pk: "g".into(),
-            gsi1sk: "h".into(),
-            slot_id: slot_id.clone(),
-            room_id: RoomId::parse("r-1").unwrap(),
-            start_time: 1,
-            end_time: 2,
-            booked: false,
-            hold_id: Some(hold_id),
-            holder: Some(UserId::parse("u-1").unwrap()),
-            hold_expires_at: Some(3),
-            hold_status: Some(HoldStatus::Hold),
-            hold_extended: Some(false),
-            hold_created_at: Some(1),
-            time_zone: Some("Europe/Berlin".into()),
-            gsi2pk: Some("USER#u-1".into()),
-            gsi2sk: Some("x".into()),
-            min_players: Some(2),
-            max_players: Some(6),
-            book_by: Some(1),
-            cancel_by: Some(1),
-            hold_players: Some(4),
-            hold_confirmed_at: Some(2),
-            hold_cancelled_at: Some(2),
-            hold_cancelled_by: Some("operator".into()),
-            hold_cancel_reason: Some("flood".into()),
-        }
-    }
-
-    #[test]
-    fn slot_item_attribute_names_are_the_constants_used_in_expressions() {
-        let slot_id = SlotId::parse("s-1").unwrap();
-        let hold_id = HoldId::generate(&slot_id);
-        let item = item_of(&full_slot_item(&slot_id, hold_id)).unwrap();
-        for name in [
-            PK,
-            SK,
-            GSI1PK,
-            GSI1SK,
-            SLOT_ID,
-            BOOKED,
-            HOLD_ID,
-            HOLDER,
-            HOLD_EXPIRES_AT,
-            HOLD_STATUS,
-            HOLD_EXTENDED,
-            HOLD_CREATED_AT,
-            START_TIME,
-            TIME_ZONE,
-            GSI2PK,
-            GSI2SK,
-            MIN_PLAYERS,
-            MAX_PLAYERS,
-            BOOK_BY,
-            CANCEL_BY,
-            HOLD_PLAYERS,
-            HOLD_CONFIRMED_AT,
-            HOLD_CANCELLED_AT,
-            HOLD_CANCELLED_BY,
-            HOLD_CANCEL_REASON,
-        ] {
-            assert!(
-                item.contains_key(name),
-                "{name} missing from {:?}",
-                keys(&item)
-            );
-        }
-        assert_eq!(item.get(HOLD_STATUS), Some(&s("HOLD")));
-        assert_eq!(item.get(HOLD_ID), Some(&s(hold_id.to_string())));
-        assert_eq!(item.get(HOLD_EXPIRES_AT), Some(&n(3)));
-        assert_eq!(item.get(BOOKED), Some(&AttributeValue::Bool(false)));
-        let back: SlotItem = parse_item(item).unwrap();
-        assert_eq!(back.hold_id, Some(hold_id));
-        assert_eq!(Key::slot(hold_id.slot_key()).item().unwrap().len(), 2);
-    }
-
-    #[test]
-    fn hold_record_attribute_names_are_the_constants_used_in_expressions() {
-        let slot_id = SlotId::parse("s-1").unwrap();
-        let hold_id = HoldId::generate(&slot_id);
-        let record = item_of(&HoldItem {
-            pk: "p".into(),
-            sk: "s".into(),
-            hold_id,
-            slot_id,
-            slot_key: "k".into(),
-            user_id: UserId::parse("u-1").unwrap(),
-            expires_at: 1,
-            created_at: 0,
-            ttl: 2,
-            extended: true,
-            cancelled_at: Some(3),
-            players: Some(4),
-            cancelled_by: Some("u-1".into()),
-            reason: Some("r".into()),
-        })
-        .unwrap();
-        for name in [
-            TTL,
-            PK,
-            EXPIRES_AT,
-            EXTENDED,
-            CANCELLED_AT,
-            CANCELLED_BY,
-            REASON,
-        ] {
-            assert!(
-                record.contains_key(name),
-                "{name} missing from the hold record"
-            );
-        }
-    }
-}
+#[path = "schema_tests.rs"]
+mod tests;
