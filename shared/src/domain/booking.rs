@@ -106,6 +106,14 @@ impl ManageKey {
         &self.0
     }
 
+    /// Whether `token` has a manage key's shape: 43 characters of base64url.
+    pub fn well_formed(token: &str) -> bool {
+        token.len() == 43
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
     pub fn digest(&self) -> KeyDigest {
         KeyDigest::of(&self.0)
     }
@@ -288,6 +296,9 @@ mod tests {
         let key = ManageKey::generate().unwrap();
         let other = ManageKey::generate().unwrap();
         assert_eq!(key.as_str().len(), 43);
+        assert!(ManageKey::well_formed(key.as_str()));
+        assert!(!ManageKey::well_formed(&key.as_str()[1..]));
+        assert!(!ManageKey::well_formed(&format!("{}.", &key.as_str()[1..])));
         assert_ne!(key, other);
         let digest = key.digest();
         assert_eq!(digest.as_str().len(), 64);
