@@ -62,7 +62,7 @@ where
             Choice::Full { .. } => return Err(Error::BookingLimit),
         };
         match send(store, &hold, user, (&reference, booking), place, now).await? {
-            Sent::Answer(answer) => return answer,
+            Sent::Answer(answer) => return *answer,
             Sent::PlaceLost => lost = format!("attempt {attempt}"),
             Sent::ReferenceTaken => {
                 reference = Reference::generate().map_err(|e| Error::Internal(e.0))?;
@@ -149,7 +149,7 @@ async fn read(
 /// What one capped confirm's transaction came to.
 enum Sent {
     /// The answer (confirmed, or the refusal explained).
-    Answer(Result<Confirmed, Error>),
+    Answer(Box<Result<Confirmed, Error>>),
     /// The place was lost to a simultaneous request: choose again.
     PlaceLost,
     /// The reference was taken: draw another.
@@ -196,7 +196,7 @@ async fn send(
         .set_transact_items(Some(items));
     let err = match retry_on_conflict(|| request.clone().send(), is_transaction_conflict).await {
         Ok(_) => {
-            return Ok(Sent::Answer(Ok(Confirmed {
+            return Ok(Sent::Answer(Box::new(Ok(Confirmed {
                 hold: Hold {
                     status: HoldStatus::Confirmed,
                     details: BookingDetails {
@@ -206,7 +206,7 @@ async fn send(
                     ..hold.clone()
                 },
                 replayed: false,
-            })));
+            }))));
         }
         Err(err) => err,
     };
@@ -225,8 +225,8 @@ async fn send(
         return Ok(Sent::ReferenceTaken);
     }
     let explained = explain(store, id, now, Action::Confirm(user), old_slot).await;
-    Ok(Sent::Answer(explained.map(|hold| Confirmed {
+    Ok(Sent::Answer(Box::new(explained.map(|hold| Confirmed {
         hold,
         replayed: true,
-    })))
+    }))))
 }
