@@ -3,11 +3,14 @@
 //! at `/` and the operator's view at `/operator` (`shared::pages`), the API's contract at
 //! `/openapi.yaml` and its interactive docs at `/docs` ([`docs`]). Used for local
 //! development and for one-venue deployments on the SQLite store. The `seed` command is in
-//! [`seed_command`]; a connection's bounds (timeouts, the connection cap, the lingering close)
+//! [`seed_command`], `backup` in [`backup_command`], `/healthz`, `/readyz` and `/metrics` in
+//! [`ops`]; a connection's bounds (timeouts, the connection cap, the lingering close)
 //! are in [`connection`], a request body's in [`body`].
 
+pub mod backup_command;
 pub mod body;
 pub mod connection;
+pub mod ops;
 pub mod ratelimit;
 pub mod seed_command;
 
@@ -257,6 +260,11 @@ async fn handle(
     let request_id = format!("local-{}", NEXT_REQUEST.fetch_add(1, Ordering::Relaxed));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    if method == hyper::Method::GET
+        && let Some(metrics) = ops::scrape(&path, request.headers(), app)
+    {
+        return to_hyper(metrics);
+    }
     let admission = rates.admit_as(
         peer,
         &method,
@@ -266,7 +274,10 @@ async fn handle(
     );
     let mut response = match admission.refusal() {
         Some(limited) => error_response(limited, &request_id),
-        None => answer(app, request, &request_id, limits).await,
+        None => match ops::answer(&path, &method, app, limits.request_timeout, &request_id).await {
+            Some(response) => response,
+            None => answer(app, request, &request_id, limits).await,
+        },
     };
     admission.stamp(&mut response);
     tracing::info!(
@@ -276,6 +287,11 @@ async fn handle(
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
     );
+    to_hyper(response)
+}
+
+/// A handler's answer as hyper sends it (the connection closed after a refused body).
+fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> Response<Full<Bytes>> {
     let (mut parts, body) = response.into_parts();
     connection::close_after_refused_body(&mut parts);
     let bytes = match body {

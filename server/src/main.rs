@@ -1,6 +1,7 @@
 //! `escape-room-server`: the API on one machine (embedded SQLite by default), and the seeding
 //! commands. Usage: `escape-room-server [serve]` | `escape-room-server seed [--bench ROOMSxSLOTS]
-//! [--user ID]...` | `escape-room-server routes` (the route table, one row a line).
+//! [--user ID]...` | `escape-room-server backup --to FILE` (a consistent copy of the SQLite
+//! file) | `escape-room-server routes` (the route table, one row a line).
 //! Wiring only: the server is `server::run`, the command `server::seed_command::run`.
 
 use shared::{app, config::Config, telemetry};
@@ -22,6 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if config.bench_ceiling {
                 server::enable_ceiling();
             }
+            server::ops::enable_metrics(config.metrics)?;
             let limits = server::Limits::new(&config.rate_limits);
             server::run(
                 app::from_config(&config).await?,
@@ -32,10 +34,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?
         }
         ["seed", rest @ ..] => server::seed_command::run(&config, rest).await?,
+        ["backup", rest @ ..] => server::backup_command::run(&config, rest)?,
         ["routes"] => print!("{}", server::route_lines()),
         _ => {
             return Err(
-                "usage: escape-room-server [serve] | seed [--bench ROOMSxSLOTS] [--user ID]... | routes"
+                "usage: escape-room-server [serve] | seed [--demo] [--bench ROOMSxSLOTS] [--user ID]... | backup --to FILE | routes"
                     .into(),
             );
         }

@@ -15,8 +15,18 @@ use crate::store::{self, Backend};
 /// (and functions under `cargo lambda watch`) answer with rooms and slots at once. DynamoDB is
 /// never loaded here: its table is created and loaded by the `seed` command.
 pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Backend>, Error> {
+    open_store_with_demo(config, true).await
+}
+
+/// [`open_store`], loading the demo venue into a new SQLite file only when `demo` (`DEMO`, on by
+/// default; `DEMO=0` leaves a new file empty).
+pub async fn open_store_with_demo(
+    config: &StoreConfig,
+    demo: bool,
+) -> Result<Arc<dyn Backend>, Error> {
     let store = store::open(config).await?;
     if let StoreConfig::Sqlite { path, .. } = config
+        && demo
         && store.is_empty().await?
     {
         store.load(&crate::seed::demo()?).await?;
@@ -39,7 +49,7 @@ pub async fn from_config(config: &Config) -> Result<App, Error> {
              about which player it is; only do this behind a back end that authenticates players"
         );
     }
-    let store = open_store(&config.store).await?;
+    let store = open_store_with_demo(&config.store, config.demo).await?;
     Ok(App::new(store, Clock::System, config.hold_ttl)
         .with_cancel_cutoff(config.cancel_cutoff)
         .with_operators(config.operators.clone())

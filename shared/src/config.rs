@@ -10,6 +10,7 @@ mod bookings;
 mod bounds;
 mod caps;
 mod limits;
+mod operations;
 mod operators;
 mod players;
 mod server;
@@ -22,6 +23,7 @@ pub use caps::{Caps, MAX_PLAYER_CAP};
 pub use limits::{
     DEFAULT_RATE_LIMIT_AUTH, DEFAULT_RATE_LIMIT_WRITES, MAX_RATE_COUNT, Rate, RateLimits, Window,
 };
+pub use operations::MetricsConfig;
 pub use operators::{
     EVERYONES_SCOPES, MAX_OPERATOR_NAME_LEN, MIN_OPERATOR_TOKEN_LEN, OperatorToken, Operators,
     token_digest,
@@ -93,6 +95,12 @@ pub struct Config {
     /// A booking's manage link and contact retention (`PUBLIC_BASE_URL`,
     /// `CONTACT_RETENTION_DAYS`; see [`BookingSettings`]).
     pub bookings: BookingSettings,
+    /// Whether the local server records metrics (`METRICS`, on by default) and the token that may
+    /// read them besides the operators' (`METRICS_TOKEN`); see [`MetricsConfig`].
+    pub metrics: MetricsConfig,
+    /// Whether a new SQLite file is loaded with the demo venue (`DEMO`, on by default; `0`
+    /// leaves it empty).
+    pub demo: bool,
 }
 
 /// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
@@ -161,6 +169,8 @@ impl Config {
             players: players::players(&get, bind, player_token_secret_parameter.is_some())?,
             player_token_secret_parameter,
             bookings: bookings::bookings(&get)?,
+            metrics: operations::metrics(&get)?,
+            demo: operations::demo(&get)?,
         })
     }
 }

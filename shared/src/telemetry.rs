@@ -1,11 +1,18 @@
+//! Logging set-up for the functions and the server; on Lambda the business counters as
+//! CloudWatch Embedded Metric Format lines ([`emf`]).
+
+pub mod emf;
+
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::prelude::*;
 
 /// Logging for Lambda functions: JSON lines straight to stdout (CloudWatch adds the timestamp),
 /// filtered by `RUST_LOG` (default `info`). Written synchronously, so nothing is lost when
-/// Lambda freezes the process between invocations.
+/// Lambda freezes the process between invocations. Installs the [`emf`] recorder: the business
+/// counters recorded by `App::handle` become EMF lines on the same stdout.
 pub fn init() {
+    emf::install();
     let lines = tracing_subscriber::fmt::layer()
         .json()
         .without_time()

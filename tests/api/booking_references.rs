@@ -6,8 +6,8 @@
 use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
-use shared::domain::{Contact, HoldId, KeyDigest, ManageKey, SlotId, UserId};
-use shared::store::{NewBooking, NewHold, SheetWindow, Store};
+use shared::domain::{Canceller, Contact, HoldId, KeyDigest, ManageKey, SlotId, UserId};
+use shared::store::{NewBooking, NewHold, Page, SheetWindow, Store};
 
 use crate::harness::{StoreKind, seeded};
 
@@ -146,6 +146,10 @@ async fn contacts_are_erased_by_the_daily_job_after_the_retention(kind: StoreKin
         .room_bookings(
             &room,
             SheetWindow::Between(now, now + Duration::days(5)),
+            &Page {
+                after: None,
+                limit: 50,
+            },
             now,
         )
         .await
@@ -157,6 +161,63 @@ async fn contacts_are_erased_by_the_daily_job_after_the_retention(kind: StoreKin
         .unwrap();
     assert_eq!(booking.details.contact, None);
     assert_eq!(booking.details.reference, Some(reference));
+}
+
+/// A booking cancelled and its slot booked again: the cancelled one is no longer its slot's
+/// latest hold (on DynamoDB the day sheet and the every-hold listing read it from its hold
+/// record), and both still show its reference and contact.
+async fn a_cancelled_booking_keeps_its_reference_and_contact_on_the_day_sheet_and_in_every_hold(
+    kind: StoreKind,
+) {
+    let now = Utc::now();
+    let seeded = seeded(kind, now, &[]).await;
+    let store = seeded.store.as_ref();
+    let (first, _) = NewBooking::generate(Some(ada())).unwrap();
+    let cancelled = book(store, "s-1", &first).await;
+    let demo = UserId::parse("u-demo").unwrap();
+    let player = Canceller::Player {
+        user: demo.clone(),
+        cutoff: Duration::zero(),
+    };
+    store.cancel_hold(cancelled.id, &player, now).await.unwrap();
+    let (second, _) = NewBooking::generate(None).unwrap();
+    let again = book(store, "s-1", &second).await;
+    let page = Page {
+        after: None,
+        limit: 50,
+    };
+    let room = shared::domain::RoomId::parse("r-101").unwrap();
+    let window = SheetWindow::Between(now, now + Duration::days(5));
+    let sheet = store
+        .room_bookings(&room, window, &page, now)
+        .await
+        .unwrap();
+    let on_sheet = |id: HoldId| sheet.bookings.iter().find(|b| b.hold_id == id).unwrap();
+    assert_eq!(
+        on_sheet(cancelled.id).details.reference,
+        Some(first.reference.clone())
+    );
+    assert_eq!(on_sheet(cancelled.id).details.contact, Some(ada()));
+    assert_eq!(
+        on_sheet(again.id).details.reference,
+        Some(second.reference.clone())
+    );
+    assert_eq!(on_sheet(again.id).details.contact, None);
+    let first_page = Page {
+        after: None,
+        limit: 50,
+    };
+    let every = store
+        .user_holds(&demo, &first_page, true, now)
+        .await
+        .unwrap();
+    let listed = every
+        .holds
+        .iter()
+        .find(|h| h.hold.id == cancelled.id)
+        .unwrap();
+    assert_eq!(listed.hold.details.reference, Some(first.reference));
+    assert_eq!(listed.hold.details.contact, Some(ada()));
 }
 
 macro_rules! on_both_stores {
@@ -180,4 +241,5 @@ on_both_stores!(
     a_taken_reference_is_drawn_again,
     every_booking_of_a_venue_has_its_own_reference,
     contacts_are_erased_by_the_daily_job_after_the_retention,
+    a_cancelled_booking_keeps_its_reference_and_contact_on_the_day_sheet_and_in_every_hold,
 );

@@ -277,6 +277,9 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
         contract::an_operator_creates_a_room_and_replaces_it_and_anyone_reads_it,
         contract::a_change_of_the_rooms_rules_applies_to_its_slots_at_once,
         contract::the_day_sheet_shows_the_rooms_bookings_in_start_order_to_operators,
+        // Paging (issue 16): every hold by its records and slots, cancelled bookings' records.
+        contract::past_holds_are_listed_with_include_past_only,
+        contract::the_day_sheet_comes_page_by_page_each_booking_exactly_once,
         contract::a_player_reads_a_schedule_without_closure_reasons_and_the_operator_with_them,
         contract::with_a_jwt_a_new_player_needs_no_provisioning,
         contract::a_room_moved_to_another_time_zone_has_its_free_slots_moved,

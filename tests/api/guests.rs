@@ -123,7 +123,10 @@ impl TestApp {
             Duration::seconds(TTL_SECONDS),
         )
         .with_operators(test_operators())
-        .with_players(test_players());
+        .with_players(test_players())
+        // As in trusted mode (and the function binaries' environment): tests that are not about
+        // the per-player caps hold as many slots as they like.
+        .with_caps(shared::config::Caps::OFF);
         let inner: Box<dyn Transport> = match via {
             Via::Handlers => Box::new(InProcess(app)),
             Via::Loopback => Box::new(Loopback::start(app).await),

@@ -59,6 +59,7 @@
 // A scenario is read top to bottom as one story; the 80-line limit is for the service's code.
 #![allow(clippy::too_many_lines)]
 
+mod backup;
 mod binaries;
 mod booking_references;
 mod contract;
@@ -75,6 +76,7 @@ mod loopback;
 mod manage_link_server;
 mod model;
 mod operator_tokens_ssm;
+mod ops;
 mod players;
 mod preview;
 mod processes;

@@ -337,6 +337,11 @@ impl Stack {
         Self { functions, routes }
     }
 
+    /// What the function `name` has written so far (its logs).
+    pub(crate) async fn output_of(&self, name: &str) -> String {
+        self.functions[name].lock().await.output()
+    }
+
     /// As API Gateway does: the function of the event's route key, or, when no route matches,
     /// the `$default` route's (route key `$default`, no path parameters).
     async fn send_json(&self, event: Value) -> Reply {

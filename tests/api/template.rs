@@ -669,6 +669,7 @@ const HOLD: &str = "HOLD#*";
 const USER: &str = "USER#*";
 const IDEM: &str = "IDEM#*";
 const REF: &str = "REF#*";
+const HOLDS: &str = "HOLDS#*";
 
 /// What each function's store operations send, per action and resource, with the partition keys
 /// they name. Derived from the code (shared/src/store/dynamo/*.rs, summed up in
@@ -749,15 +750,28 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
             ],
         ),
         ("release-hold", update_or_read_back),
-        ("extend-hold", transact_or_read_back.clone()),
-        ("cancel-hold", transact_or_read_back),
+        ("extend-hold", transact_or_read_back),
+        (
+            "cancel-hold",
+            vec![
+                grant(&["UpdateItem"], table(), true, &[SLOT, HOLD]),
+                // The slot read first (what the cancelled booking's record keeps), the record
+                // when a refused slot has moved on.
+                grant(&["GetItem"], table(), false, &[SLOT, HOLD]),
+            ],
+        ),
         (
             "get-hold",
             vec![grant(&["BatchGetItem"], table(), false, &[SLOT, HOLD])],
         ),
         (
             "list-user-holds",
-            vec![grant(&["Query"], index2(), false, &[USER])],
+            vec![
+                // The current holds by their slots (USER#), every hold by its records (HOLDS#),
+                // then the records' slots.
+                grant(&["Query"], index2(), false, &[USER, HOLDS]),
+                grant(&["BatchGetItem"], table(), false, &[SLOT]),
+            ],
         ),
         (
             "list-rooms",

@@ -10,8 +10,8 @@ use shared::Error;
 use shared::domain::{Canceller, Hold, HoldId, Reference, Room, RoomId, SlotState, UserId};
 use shared::schedule::{PlannedSlot, Schedule};
 use shared::store::{
-    Applied, Confirmed, Created, DaySheet, IdempotencyKey, ManagedBooking, NewBooking, NewHold,
-    SheetWindow, SlotWindow, Store, UserHold,
+    Applied, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, ManagedBooking,
+    NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
 };
 
 use crate::harness::{Event, TestApp};
@@ -225,6 +225,7 @@ impl Store for FailingStore {
         &self,
         _: &RoomId,
         _: SheetWindow,
+        _: &Page<SheetAfter>,
         _: DateTime<Utc>,
     ) -> Result<DaySheet, Error> {
         Err((self.0)())
@@ -235,7 +236,13 @@ impl Store for FailingStore {
     async fn forget_idempotency_keys(&self, _: DateTime<Utc>) -> Result<usize, Error> {
         Err((self.0)())
     }
-    async fn user_holds(&self, _: &UserId, _: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
+    async fn user_holds(
+        &self,
+        _: &UserId,
+        _: &Page<HoldsAfter>,
+        _: bool,
+        _: DateTime<Utc>,
+    ) -> Result<HoldsPage, Error> {
         Err((self.0)())
     }
     async fn list_rooms(&self) -> Result<Vec<Room>, Error> {

@@ -202,6 +202,7 @@ expected-statuses = ["2xx", "401", "403", "404", "409", "410"]
 # ... and not for the operations whose requests are also judged by rules no schema can state, so
 # that a schema-valid request may rightly be 422 (each documented in openapi.yaml):
 #   list-slots          `cursor` is opaque: only a `next_cursor` of the same room's listing is taken;
+#   list-user-holds     the same: only a `next_cursor` of the same user's holds is taken;
 #   list-room-bookings  `to` needs `from`, after it and at most 31 days later;
 #   create-hold         `players` within the room's stored `min_players`..`max_players`; an
 #                       integer written `4.0` is refused (openapi.yaml, "JSON everywhere");
@@ -211,8 +212,8 @@ expected-statuses = ["2xx", "401", "403", "404", "409", "410"]
 #   put-schedule        games that overlap (buffer included), closures that end before they start;
 #   preview-schedule    the same body, judged the same way.
 [[operations]]
-include-operation-id = ["list-slots", "list-room-bookings", "create-hold", "confirm-hold", "put-room",
-  "put-schedule", "preview-schedule"]
+include-operation-id = ["list-slots", "list-user-holds", "list-room-bookings", "create-hold", "confirm-hold",
+  "put-room", "put-schedule", "preview-schedule"]
 checks.positive_data_acceptance.enabled = false
 
 # ignored_auth (a request without credentials must be 401/403): the manage link's routes answer a

@@ -508,9 +508,17 @@
     const seq = ++st.mineSeq;
     const user = st.user;
     try {
-      const r = await api('GET', `/users/${enc(user)}/holds`);
-      if (seq !== st.mineSeq) return;
-      st.mine = Array.isArray(r.holds) ? r.holds : [];
+      // Every page of the live holds and upcoming bookings (the service pages them).
+      const q = new URLSearchParams({ limit: '200' });
+      let all = [];
+      for (let page = 0; page < 20; page++) {
+        const r = await api('GET', `/users/${enc(user)}/holds?${q}`);
+        if (seq !== st.mineSeq) return;
+        all = all.concat(Array.isArray(r.holds) ? r.holds : []);
+        if (!r.next_cursor) break;
+        q.set('cursor', r.next_cursor);
+      }
+      st.mine = all;
       renderMine();
     } catch (e) {
       if (seq !== st.mineSeq) return;

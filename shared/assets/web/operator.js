@@ -378,9 +378,17 @@
     $('#sheet-title').textContent = `${room.name}, ${niceDate(ds)} (${tz})`;
     const seq = ++st.sheetSeq;
     try {
-      const r = await api('GET', `/rooms/${enc(room.room_id)}/bookings?from=${enc(from)}&to=${enc(to)}`);
-      if (st.room !== room || seq !== st.sheetSeq) return;
-      st.sheet = Array.isArray(r.bookings) ? r.bookings : [];
+      // The whole day, page after page (cancelled bookings included).
+      const q = new URLSearchParams({ from, to, limit: '200' });
+      let all = [];
+      for (let page = 0; page < 50; page++) {
+        const r = await api('GET', `/rooms/${enc(room.room_id)}/bookings?${q}`);
+        if (st.room !== room || seq !== st.sheetSeq) return;
+        all = all.concat(Array.isArray(r.bookings) ? r.bookings : []);
+        if (!r.next_cursor) break;
+        q.set('cursor', r.next_cursor);
+      }
+      st.sheet = all;
       renderSheet(ds);
     } catch (e) {
       if (seq !== st.sheetSeq) return;

@@ -109,6 +109,17 @@ pub fn number_param(
     }
 }
 
+/// A `true`/`false` query parameter, or `false` when absent.
+pub fn flag_param(request: &Request, name: &str) -> Result<bool, Error> {
+    match query(request, name) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(Error::Validation(format!(
+            "`{name}` must be true or false."
+        ))),
+    }
+}
+
 /// Reads the body as JSON whatever the `Content-Type` says. API Gateway base64-encodes bodies it
 /// does not consider text, and `lambda_http` has already decoded those into bytes, so the raw
 /// bytes are what we parse. Unknown fields are ignored; ids are validated while deserialising.

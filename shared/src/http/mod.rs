@@ -9,13 +9,14 @@
 //! - [`call`]: the request being answered, with its readers; [`extract`]: path, query, body and
 //!   header values; [`identity`]: players and operators; [`cursor`]: a listing's `next_cursor`;
 //! - [`views`]: the answers' JSON shapes; [`response`]: `Error` → status + JSON, the one place;
-//! - [`unmatched`]: the pages, 404 and 405.
+//! - [`unmatched`]: the pages, 404 and 405; [`metrics`]: what is recorded of each answer.
 
 pub mod call;
 pub mod cursor;
 pub mod extract;
 pub mod handlers;
 pub mod identity;
+pub mod metrics;
 pub mod response;
 pub mod unmatched;
 pub mod views;
@@ -122,21 +123,49 @@ impl App {
     }
 
     /// Answers one request for `route`. Never fails: every error becomes its response here, in
-    /// one place. The `Result` is the shape `lambda_http::service_fn` wants.
+    /// one place, and every answer is recorded here ([`metrics::record`]). The `Result` is the
+    /// shape `lambda_http::service_fn` wants.
     pub async fn handle(
         &self,
         route: Route,
         request: Request,
     ) -> Result<Response<Body>, Infallible> {
+        let started = std::time::Instant::now();
+        let (result, operator) = self.dispatch(route, &request).await;
+        let (response, code) = match result {
+            Ok(response) => (response, None),
+            Err(err) => {
+                let code = response::status_and_code(&err).1;
+                (error_response(err, &request_id(&request)), Some(code))
+            }
+        };
+        metrics::record(&metrics::Answered {
+            route,
+            status: response.status().as_u16(),
+            code,
+            operator,
+            elapsed: started.elapsed(),
+        });
+        Ok(response)
+    }
+
+    /// The route's handler, after the request's credentials are settled; with whether the
+    /// caller presented an operator's token.
+    async fn dispatch(
+        &self,
+        route: Route,
+        request: &Request,
+    ) -> (Result<Response<Body>, crate::Error>, bool) {
         let now = self.clock.now();
-        let credential = identity::credential(&request, route, &self.operators, &self.players, now);
+        let credential = identity::credential(request, route, &self.operators, &self.players, now);
         let credential = match credential {
             Ok(credential) => credential,
-            Err(err) => return Ok(error_response(err, &request_id(&request))),
+            Err(err) => return (Err(err), false),
         };
+        let operator = matches!(credential, identity::Credential::Operator(_));
         let call = Call {
             app: self,
-            request: &request,
+            request,
             route,
             now,
             credential,
@@ -163,6 +192,6 @@ impl App {
             Route::GetBooking => manage::get(&call).await,
             Route::CancelBooking => manage::cancel(&call).await,
         };
-        Ok(result.unwrap_or_else(|err| error_response(err, &request_id(&request))))
+        (result, operator)
     }
 }

@@ -126,6 +126,8 @@ impl<'a> HoldView<'a> {
 pub struct UserHolds<'a> {
     pub user_id: &'a str,
     pub holds: Vec<UserHoldView<'a>>,
+    /// Where the next page begins (`null`: this is the last).
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -181,6 +183,8 @@ pub struct DaySheetView<'a> {
     #[serde(with = "domain::rfc3339")]
     pub to: DateTime<Utc>,
     pub bookings: Vec<BookingView<'a>>,
+    /// Where the next page begins (`null`: this is the last).
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -3,7 +3,8 @@
 //! [`provision`], which no Lambda function needs.
 //!
 //! Every method is shaped so that its happy path is ONE round trip to DynamoDB: no method needs a
-//! read before its write. Race safety lives here, in one atomic guarded write per operation; a
+//! read before its write, except a cancellation, which reads the booking's slot first to keep
+//! what the day sheet shows of it (the write is still decided by its own guard). Race safety lives here, in one atomic guarded write per operation; a
 //! refused guard comes back as a domain [`Error`] (`SlotUnavailable`, `HoldGone`, `NotHoldOwner`,
 //! `HoldConfirmed`), the same on every store.
 
@@ -144,13 +145,47 @@ pub enum SheetWindow {
     Between(DateTime<Utc>, DateTime<Utc>),
 }
 
-/// A room's day sheet: its bookings in a window, in start order.
+/// A room's day sheet: a page of its bookings in a window, in (start, slot id, hold's creation,
+/// hold id) order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DaySheet {
     pub time_zone: chrono_tz::Tz,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub bookings: Vec<Booking>,
+    /// Where the next page begins; `None`: this page ends the window.
+    pub next: Option<SheetAfter>,
+}
+
+/// A position in a day sheet: after this booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetAfter {
+    pub start: DateTime<Utc>,
+    pub slot: SlotId,
+    pub created: DateTime<Utc>,
+    pub hold: HoldId,
+}
+
+/// Which page of a listing: after a position (none: the first page), at most `limit` entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<P> {
+    pub after: Option<P>,
+    pub limit: usize,
+}
+
+/// A position in a player's holds (newest first): after this hold (its creation, its id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldsAfter {
+    pub created: DateTime<Utc>,
+    pub hold: HoldId,
+}
+
+/// A page of a player's holds, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldsPage {
+    pub holds: Vec<UserHold>,
+    /// Where the next page begins; `None`: there is no more.
+    pub next: Option<HoldsAfter>,
 }
 
 /// One of a user's live holds or bookings, with where and when it is.
@@ -330,7 +365,8 @@ pub trait Store: Send + Sync {
     /// newer booking), on the canceller (a player: their own booking; an operator: any) and on
     /// `now` being before the canceller's deadline (`Canceller::deadline`: the start for an
     /// operator; for a player the earlier of the service's and the room's cut-offs). Who
-    /// cancelled, and an operator's reason, are recorded. Cancelling again is answered as done.
+    /// cancelled, and an operator's reason, are recorded, and the cancelled booking stays on its
+    /// room's day sheet after the slot is booked again. Cancelling again is answered as done.
     ///
     /// Errors: `NotHoldOwner`, `HoldGone` (unknown), `HoldNotConfirmed`, `SlotStarted`,
     /// `CancelCutoff`.
@@ -341,15 +377,19 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), Error>;
 
-    /// The room's bookings (each slot's latest hold when it is `CONFIRMED` or `CANCELLED`)
-    /// whose slots start in `window`, in (start time, slot id) order, with the window resolved
-    /// in the room's time zone.
+    /// A page of the room's bookings whose slots start in `window` (resolved in the room's
+    /// time zone): EVERY hold that was confirmed, `CONFIRMED` or `CANCELLED` (with who cancelled
+    /// and why), including a cancelled booking whose slot was held again since, in (start time,
+    /// slot id, hold's creation, hold id) order. At most `page.limit` bookings after
+    /// `page.after`; `next` is set when more may follow (on DynamoDB a page can be shorter than
+    /// the limit and still have a `next`).
     ///
     /// Errors: `RoomNotFound`.
     async fn room_bookings(
         &self,
         room: &RoomId,
         window: SheetWindow,
+        page: &Page<SheetAfter>,
         now: DateTime<Utc>,
     ) -> Result<DaySheet, Error>;
 
@@ -363,8 +403,19 @@ pub trait Store: Send + Sync {
     /// carry `ttl`), so there it removes none.
     async fn forget_idempotency_keys(&self, before: DateTime<Utc>) -> Result<usize, Error>;
 
-    /// `user`'s live holds and bookings (`HOLD` not expired, or `CONFIRMED`), newest first.
-    async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error>;
+    /// A page of `user`'s holds, newest first (hold's creation, then id, descending): by
+    /// default the current ones (`HOLD` not expired, or `CONFIRMED` and not started); with
+    /// `include_past` every hold the player made (expired, released, cancelled and played ones
+    /// too). At most `page.limit` holds after `page.after`; `next` is set when more may follow
+    /// (on DynamoDB a page of current holds can be shorter than the limit and still have a
+    /// `next`: a page reads a bounded number of items).
+    async fn user_holds(
+        &self,
+        user: &UserId,
+        page: &Page<HoldsAfter>,
+        include_past: bool,
+        now: DateTime<Utc>,
+    ) -> Result<HoldsPage, Error>;
 
     /// Every room, by id.
     async fn list_rooms(&self) -> Result<Vec<Room>, Error>;

@@ -9,15 +9,16 @@
 //! mode, 422 in trusted mode), and the scenarios about JWT claims or that send malformed user ids
 //! as players.
 
-/// Generates, for one transport, one guest-mode test per scenario and store.
+/// Generates, for one transport, one guest-mode test per scenario and store: those before `;` on
+/// tokio's single-threaded test runtime, those after it (`simultaneous`) on a multi-threaded one.
 macro_rules! as_guests_on_both_stores {
-    ($via:ident as $transport:ident: $($scenario:ident),* $(,)?) => {
+    ($via:ident as $transport:ident: $($scenario:ident),* ; $($together:ident),* $(,)?) => {
         mod $transport {
-            as_guests_on_both_stores!(@store $via, sqlite, Sqlite: $($scenario),*);
-            as_guests_on_both_stores!(@store $via, dynamodb, Dynamodb: $($scenario),*);
+            as_guests_on_both_stores!(@store $via, sqlite, Sqlite: $($scenario),* ; $($together),*);
+            as_guests_on_both_stores!(@store $via, dynamodb, Dynamodb: $($scenario),* ; $($together),*);
         }
     };
-    (@store $via:ident, $store:ident, $kind:ident: $($scenario:ident),*) => {
+    (@store $via:ident, $store:ident, $kind:ident: $($scenario:ident),* ; $($together:ident),*) => {
         mod $store {
             use crate::harness::{StoreKind, TestApp, Via};
             $(
@@ -27,16 +28,28 @@ macro_rules! as_guests_on_both_stores {
                     crate::contract::$scenario(t).await
                 }
             )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $together() {
+                    let t = TestApp::start_as_guests(Via::$via, StoreKind::$kind).await;
+                    crate::contract::$together(t).await
+                }
+            )*
         }
     };
 }
 
-/// As `scenarios!`: the clock-moving ones through the handlers and the local server only.
+/// As `scenarios!`: the clock-moving and the simultaneous ones through the handlers and the local
+/// server only (the function binaries answer one request at a time).
 macro_rules! guest_scenarios {
-    (everywhere: [$($any:ident),* $(,)?], moving_the_clock: [$($clock:ident),* $(,)?] $(,)?) => {
-        as_guests_on_both_stores!(Handlers as handlers: $($any,)* $($clock),*);
-        as_guests_on_both_stores!(Loopback as loopback: $($any,)* $($clock),*);
-        as_guests_on_both_stores!(Runtime as runtime: $($any),*);
+    (
+        everywhere: [$($any:ident),* $(,)?],
+        moving_the_clock: [$($clock:ident),* $(,)?],
+        simultaneous: [$($together:ident),* $(,)?] $(,)?
+    ) => {
+        as_guests_on_both_stores!(Handlers as handlers: $($any,)* $($clock),* ; $($together),*);
+        as_guests_on_both_stores!(Loopback as loopback: $($any,)* $($clock),* ; $($together),*);
+        as_guests_on_both_stores!(Runtime as runtime: $($any),* ;);
     };
 }
 
@@ -73,6 +86,8 @@ guest_scenarios! {
         the_rooms_cancel_cut_off_binds_players_but_not_operators,
         an_operators_cancellation_records_the_name_of_the_token_on_the_day_sheet,
         the_day_sheet_shows_the_rooms_bookings_in_start_order_to_operators,
+        a_players_holds_come_page_by_page_each_exactly_once,
+        a_booking_the_operator_cancelled_stays_on_the_day_sheet_when_the_slot_is_booked_again,
         a_player_reads_a_schedule_without_closure_reasons_and_the_operator_with_them,
         every_json_answer_success_or_error_carries_nosniff_and_no_store,
     ],
@@ -82,6 +97,7 @@ guest_scenarios! {
         a_hold_is_looked_up_by_its_owner_with_its_status_and_seconds_left,
         a_look_up_tells_expired_released_and_cancelled_holds,
         my_bookings_are_my_live_holds_and_bookings_newest_first,
+        past_holds_are_listed_with_include_past_only,
         a_started_slot_cannot_be_held_and_is_left_out_of_the_listing_unless_asked,
         a_hold_cannot_be_confirmed_or_extended_once_its_slot_started,
         a_booking_cannot_be_cancelled_once_its_slot_started,
@@ -90,5 +106,11 @@ guest_scenarios! {
         confirm_returns_410_when_the_hold_expired,
         an_expired_hold_taken_over_by_another_user_cannot_be_confirmed_by_its_first_owner,
         confirming_twice_returns_200_with_the_same_body,
+    ],
+    // The races of the contract suite, each a few dozen requests: tokens verified on every one.
+    simultaneous: [
+        six_simultaneous_extensions_have_exactly_one_winner,
+        ten_simultaneous_duplicates_make_one_hold,
+        a_confirm_and_a_release_sent_together_have_one_winner_and_the_slot_shows_it,
     ],
 }

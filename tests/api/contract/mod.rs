@@ -22,6 +22,7 @@ mod idempotency;
 mod identity;
 mod lookups;
 pub(crate) mod manage;
+mod paging;
 mod races;
 mod rooms;
 mod rules;
@@ -39,6 +40,7 @@ pub use idempotency::*;
 pub use identity::*;
 pub use lookups::*;
 pub use manage::*;
+pub use paging::*;
 pub use races::*;
 pub use rooms::*;
 pub use rules::*;
@@ -192,6 +194,9 @@ scenarios! {
         an_operators_cancellation_needs_the_operator_and_a_reason,
         an_operators_cancellation_records_the_name_of_the_token_on_the_day_sheet,
         the_day_sheet_shows_the_rooms_bookings_in_start_order_to_operators,
+        a_players_holds_come_page_by_page_each_exactly_once,
+        a_booking_the_operator_cancelled_stays_on_the_day_sheet_when_the_slot_is_booked_again,
+        the_day_sheet_comes_page_by_page_each_booking_exactly_once,
         a_player_reads_a_schedule_without_closure_reasons_and_the_operator_with_them,
         every_json_answer_success_or_error_carries_nosniff_and_no_store,
         a_confirmed_booking_has_a_reference_and_a_key_that_opens_it,
@@ -207,6 +212,7 @@ scenarios! {
         a_hold_is_looked_up_by_its_owner_with_its_status_and_seconds_left,
         a_look_up_tells_expired_released_and_cancelled_holds,
         my_bookings_are_my_live_holds_and_bookings_newest_first,
+        past_holds_are_listed_with_include_past_only,
         a_started_slot_cannot_be_held_and_is_left_out_of_the_listing_unless_asked,
         a_hold_cannot_be_confirmed_or_extended_once_its_slot_started,
         an_idempotency_key_is_forgotten_after_24_hours,

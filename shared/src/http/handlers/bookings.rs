@@ -7,16 +7,18 @@ use super::Answer;
 use crate::domain::RoomId;
 use crate::error::Error;
 use crate::http::call::Call;
-use crate::http::extract::missing;
+use crate::http::cursor;
+use crate::http::extract::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, missing, number_param};
 use crate::http::response::json_response;
 use crate::http::views::{BookingView, DaySheetView};
-use crate::store::SheetWindow;
+use crate::store::{Page, SheetWindow};
 
 /// The longest window a day sheet may ask for.
 pub const MAX_SHEET_DAYS: i64 = 31;
 
-/// `GET /rooms/{room_id}/bookings[?from=…[&to=…]]`: today in the venue's zone by default;
-/// `from` alone is 24 hours.
+/// `GET /rooms/{room_id}/bookings[?from=…[&to=…]][&limit=…][&cursor=…]`: today in the venue's
+/// zone by default; `from` alone is 24 hours. Every booking of the window, cancelled ones too,
+/// a page at a time.
 pub async fn day_sheet(call: &Call<'_>) -> Answer {
     call.operator()?;
     let room: RoomId = call.path("room_id")?;
@@ -34,10 +36,15 @@ pub async fn day_sheet(call: &Call<'_>) -> Answer {
         }
         (Some(from), Some(to)) => SheetWindow::Between(from, to),
     };
+    let limit = number_param(call.request, "limit", 1..=MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?;
+    let after = call
+        .query("cursor")
+        .map(|c| cursor::decode_sheet(c, &room))
+        .transpose()?;
     let sheet = call
         .app
         .store
-        .room_bookings(&room, window, call.now)
+        .room_bookings(&room, window, &Page { after, limit }, call.now)
         .await?;
     let bookings = sheet
         .bookings
@@ -52,6 +59,7 @@ pub async fn day_sheet(call: &Call<'_>) -> Answer {
             from: sheet.from,
             to: sheet.to,
             bookings,
+            next_cursor: sheet.next.map(|next| cursor::encode_sheet(&room, &next)),
         },
     ))
 }

@@ -10,13 +10,16 @@ use crate::config::PlayerAuth;
 use crate::domain::{Canceller, Contact, HoldId, HoldStatus, Reference, SlotId, UserId};
 use crate::error::Error;
 use crate::http::call::Call;
-use crate::http::extract::idempotency_key;
+use crate::http::cursor;
+use crate::http::extract::{
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, flag_param, idempotency_key, number_param,
+};
 use crate::http::identity::Credential;
 use crate::http::response::json_response;
 use crate::http::views::{
     HoldChanged, HoldConfirmed, HoldCreated, HoldExtended, HoldView, UserHoldView, UserHolds,
 };
-use crate::store::{IdempotencyKey, NewBooking, NewHold};
+use crate::store::{IdempotencyKey, NewBooking, NewHold, Page};
 
 /// The longest reason an operator may give for a cancellation, in characters.
 pub const MAX_REASON_LEN: usize = 500;
@@ -266,13 +269,26 @@ pub async fn get(call: &Call<'_>) -> Answer {
     ))
 }
 
-/// `GET /users/{user_id}/holds`: the player's live holds and bookings, newest first.
+/// `GET /users/{user_id}/holds[?include_past=true][&limit=…][&cursor=…]`: a page of the
+/// player's holds, newest first: the live holds and upcoming bookings, or with `include_past`
+/// every hold they made.
 pub async fn list_user(call: &Call<'_>) -> Answer {
     let user: UserId = call.path("user_id")?;
     let user = call.player(Some(user))?;
+    let limit = number_param(call.request, "limit", 1..=MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?;
+    let include_past = flag_param(call.request, "include_past")?;
+    let after = call
+        .query("cursor")
+        .map(|c| cursor::decode_holds(c, &user))
+        .transpose()?;
     let now = call.now;
-    let holds = call.app.store.user_holds(&user, now).await?;
-    let holds = holds
+    let page = call
+        .app
+        .store
+        .user_holds(&user, &Page { after, limit }, include_past, now)
+        .await?;
+    let holds = page
+        .holds
         .iter()
         .map(|h| UserHoldView {
             hold_id: h.hold.id.to_string(),
@@ -292,6 +308,7 @@ pub async fn list_user(call: &Call<'_>) -> Answer {
         &UserHolds {
             user_id: user.as_str(),
             holds,
+            next_cursor: page.next.map(|next| cursor::encode_holds(&user, &next)),
         },
     ))
 }

@@ -11,8 +11,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 
@@ -23,7 +22,7 @@ use super::leases::{
 };
 use super::references::{booking_items, reference_taken, slot_confirm};
 use super::schema::*;
-use super::{DynamoStore, retry_on_conflict};
+use super::{DynamoStore, consistent_batch_get, retry_on_conflict};
 use crate::domain::{BookingDetails, Hold, HoldId, HoldStatus, Reference, UserId};
 use crate::error::Error;
 use crate::store::{Confirmed, NewBooking, millis};
@@ -101,49 +100,20 @@ async fn read(
     user: &UserId,
     id: HoldId,
 ) -> Result<(Option<HashMap<String, AttributeValue>>, Option<SlotItem>), Error> {
-    let mut keys = vec![Key::user(user).item()?, Key::slot(id.slot_key()).item()?];
+    let keys = vec![Key::user(user).item()?, Key::slot(id.slot_key()).item()?];
     let (mut user_item, mut slot) = (None, None);
-    for _ in 0..5 {
-        let request = built(
-            "confirm's reads",
-            KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut keys)))
-                .consistent_read(true)
-                .build(),
-        )?;
-        let output = store
-            .client
-            .batch_get_item()
-            .request_items(&store.table, request)
-            .send()
-            .await
-            .map_err(|e| sdk_error("BatchGetItem (confirm's places)", e))?;
-        for item in output
-            .responses
-            .and_then(|mut r| r.remove(&store.table))
-            .unwrap_or_default()
-        {
-            let is_user = item
-                .get(SK)
-                .and_then(|sk| sk.as_s().ok())
-                .is_some_and(|sk| sk == USER_SK);
-            if is_user {
-                user_item = Some(item);
-            } else {
-                slot = Some(parse_item(item)?);
-            }
-        }
-        match output
-            .unprocessed_keys
-            .and_then(|mut u| u.remove(&store.table))
-        {
-            Some(left) if !left.keys.is_empty() => keys = left.keys,
-            _ => return Ok((user_item, slot)),
+    for item in consistent_batch_get(store, keys, "confirm's places").await? {
+        let is_user = item
+            .get(SK)
+            .and_then(|sk| sk.as_s().ok())
+            .is_some_and(|sk| sk == USER_SK);
+        if is_user {
+            user_item = Some(item);
+        } else {
+            slot = Some(parse_item(item)?);
         }
     }
-    Err(Error::Unavailable(
-        "dynamodb BatchGetItem (confirm's places): keys left unprocessed".into(),
-    ))
+    Ok((user_item, slot))
 }
 
 /// What one capped confirm's transaction came to.

@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use super::errors::{
     create_refusal, idempotent_replay, is_transaction_conflict, place_lost, sdk_error,
 };
-use super::holds::HOLD_RECORD_RETENTION;
 use super::leases::{
     CHOICE_ATTEMPTS, Choice, LeaseKind, Leases, Place, choose, claim, old_hold_over,
 };
@@ -364,7 +363,14 @@ fn hold_record(store: &DynamoStore, hold: &NewHold, now: DateTime<Utc>) -> Resul
                 user_id: hold.user_id.clone(),
                 expires_at: millis(hold.expires_at),
                 created_at: millis(now),
-                ttl: (hold.expires_at + HOLD_RECORD_RETENTION).timestamp(),
+                ttl: None,
+                gsi2pk: Some(player_holds_pk(&hold.user_id)),
+                gsi2sk: Some(user_hold_gsi2sk(millis(now), hold.id)),
+                gsi1pk: None,
+                gsi1sk: None,
+                room_id: None,
+                start_time: None,
+                confirmed_at: None,
                 extended: false,
                 cancelled_at: None,
                 players: hold.players,

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::errors::{is_transaction_conflict, sdk_error, transaction_refusal_item};
 use super::schema::*;
@@ -19,10 +19,6 @@ use super::{CONFLICT_ATTEMPTS, DynamoStore, retry_on_conflict};
 use crate::domain::{self, Canceller, Hold, HoldId, HoldStatus, Refusal, UserId};
 use crate::error::Error;
 use crate::store::{Confirmed, NewBooking, millis};
-
-/// How long a hold record is kept after its expiry before TTL may delete it. Nothing depends on
-/// the deletion; the record only answers late retries (e.g. a release retried after a re-hold).
-pub(super) const HOLD_RECORD_RETENTION: Duration = Duration::days(7);
 
 /// What a refused hold operation is explained with, and what it is called in errors.
 #[derive(Clone, Copy)]
@@ -323,18 +319,12 @@ pub(super) async fn extend(
             .table_name(&store.table)
             .set_key(Some(Key::hold(id).item()?))
             .condition_expression(format!("attribute_exists({PK})"))
-            // `extended` and `ttl` are DynamoDB reserved words: every name goes through a
-            // placeholder.
-            .update_expression("SET #expires = :expires, #extended = :true, #ttl = :ttl")
+            // `extended` is a DynamoDB reserved word: every name goes through a placeholder.
+            .update_expression("SET #expires = :expires, #extended = :true")
             .expression_attribute_names("#expires", EXPIRES_AT)
             .expression_attribute_names("#extended", EXTENDED)
-            .expression_attribute_names("#ttl", TTL)
             .expression_attribute_values(":expires", n(millis(expires_at)))
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(
-                ":ttl",
-                n((expires_at + HOLD_RECORD_RETENTION).timestamp()),
-            ),
+            .expression_attribute_values(":true", AttributeValue::Bool(true)),
     )?;
     match transact_on_hold(store, id, now, Action::Extend(user), slot, record).await? {
         None => Ok(expires_at),
@@ -352,12 +342,42 @@ pub(super) async fn cancel(
     by: &Canceller,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
+    // What the record keeps of the booking for the day sheet once the slot has moved on (its
+    // room, start, party, confirmation) is the slot's: one consistent read first. While the
+    // slot carries this hold as `CONFIRMED` none of it changes, and the transaction's guard
+    // says it still does. Anything else is refused (or a retry answered) from this read.
+    let read = slot_item(store, id).await?;
+    let Some(booking) = read
+        .as_ref()
+        .filter(|s| s.hold_id == Some(id) && s.hold_status == Some(HoldStatus::Confirmed))
+    else {
+        explain(store, id, now, Action::Cancel(by), read).await?;
+        return Ok(());
+    };
     let slot = slot_cancellation(store, id, by, now)?;
-    let record = record_cancellation(store, id, by, now)?;
+    let record = record_cancellation(store, id, by, booking, now)?;
     // Refused but explained as done: a retry of a cancellation.
     transact_on_hold(store, id, now, Action::Cancel(by), slot, record)
         .await
         .map(|_| ())
+}
+
+/// The slot item of hold `id`, read consistently.
+async fn slot_item(store: &DynamoStore, id: HoldId) -> Result<Option<SlotItem>, Error> {
+    let output = store
+        .client
+        .get_item()
+        .table_name(&store.table)
+        .set_key(Some(Key::slot(id.slot_key()).item()?))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetItem (cancel's slot)", e))?;
+    output
+        .item
+        .filter(|i| !i.is_empty())
+        .map(parse_item)
+        .transpose()
 }
 
 /// The slot's side of a cancellation: guarded on the hold being this slot's `CONFIRMED` booking
@@ -413,17 +433,28 @@ fn slot_cancellation(
     update("slot cancellation", slot)
 }
 
-/// The hold record's side of a cancellation: when, by whom and (an operator's) why.
+/// The hold record's side of a cancellation: when, by whom and (an operator's) why, and what
+/// the day sheet shows of the booking (`booking`: its slot as read, carrying it `CONFIRMED`),
+/// under the room's `gsi1` partition; kept (a record of an earlier version loses its `ttl`).
 fn record_cancellation(
     store: &DynamoStore,
     id: HoldId,
     by: &Canceller,
+    booking: &SlotItem,
     now: DateTime<Utc>,
 ) -> Result<Update, Error> {
-    let mut set = "SET #cancelled = :now, #by = :by".to_owned();
+    let mut set = format!(
+        "SET #cancelled = :now, #by = :by, {GSI1PK} = :room_pk, {GSI1SK} = :sheet_sk, \
+         {ROOM_ID} = :room, {START_TIME} = :start, #players = if_not_exists(#players, :players)"
+    );
     if by.reason().is_some() {
         set.push_str(", #reason = :reason");
     }
+    if booking.hold_confirmed_at.is_some() {
+        set.push_str(&format!(", {CONFIRMED_AT} = :confirmed"));
+    }
+    set.push_str(" REMOVE #ttl");
+    let created = booking.hold_created_at.unwrap_or_default();
     let record = Update::builder()
         .table_name(&store.table)
         .set_key(Some(Key::hold(id).item()?))
@@ -431,8 +462,27 @@ fn record_cancellation(
         .update_expression(set)
         .expression_attribute_names("#cancelled", CANCELLED_AT)
         .expression_attribute_names("#by", CANCELLED_BY)
+        .expression_attribute_names("#players", "players")
+        .expression_attribute_names("#ttl", TTL)
         .expression_attribute_values(":now", n(millis(now)))
-        .expression_attribute_values(":by", s(by.name()));
+        .expression_attribute_values(":by", s(by.name()))
+        .expression_attribute_values(":room_pk", s(room_pk(&booking.room_id)))
+        .expression_attribute_values(
+            ":sheet_sk",
+            s(cancelled_booking_gsi1sk(
+                booking.start_time,
+                &booking.slot_id,
+                created,
+                id,
+            )),
+        )
+        .expression_attribute_values(":room", s(booking.room_id.as_str()))
+        .expression_attribute_values(":start", n(booking.start_time))
+        .expression_attribute_values(":players", n(i64::from(booking.hold_players.unwrap_or(1))));
+    let record = match booking.hold_confirmed_at {
+        Some(at) => record.expression_attribute_values(":confirmed", n(at)),
+        None => record,
+    };
     let record = match by.reason() {
         Some(reason) => record
             .expression_attribute_names("#reason", REASON)

@@ -15,11 +15,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck};
 use chrono::{DateTime, Utc};
 
 use super::DynamoStore;
-use super::errors::sdk_error;
 use super::schema::*;
 use crate::domain::{HoldId, HoldStatus, SlotKey};
 use crate::error::Error;
@@ -168,7 +167,7 @@ pub(super) async fn choose(
             old: Some(lease),
         }));
     }
-    let slots = read_slots(store, taken.iter().map(|(_, l)| l.hold.slot_key())).await?;
+    let slots = super::slot_items(store, taken.iter().map(|(_, l)| l.hold.slot_key())).await?;
     let mut earliest_end = i64::MAX;
     for (index, lease) in taken {
         let live = slots
@@ -185,60 +184,6 @@ pub(super) async fn choose(
         }
     }
     Ok(Choice::Full { earliest_end })
-}
-
-/// The slot items of `keys`, read consistently in one `BatchGetItem` (sent again for keys
-/// DynamoDB left unprocessed), by partition key.
-async fn read_slots(
-    store: &DynamoStore,
-    keys: impl Iterator<Item = SlotKey>,
-) -> Result<HashMap<String, SlotItem>, Error> {
-    let mut wanted = Vec::new();
-    for key in keys {
-        let key = Key::slot(key).item()?;
-        if !wanted.contains(&key) {
-            wanted.push(key);
-        }
-    }
-    let mut slots = HashMap::new();
-    let mut attempts = 0;
-    while !wanted.is_empty() {
-        attempts += 1;
-        if attempts > 5 {
-            return Err(Error::Unavailable(
-                "dynamodb BatchGetItem (places): keys left unprocessed".into(),
-            ));
-        }
-        let request = built(
-            "places' slots",
-            KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut wanted)))
-                .consistent_read(true)
-                .build(),
-        )?;
-        let output = store
-            .client
-            .batch_get_item()
-            .request_items(&store.table, request)
-            .send()
-            .await
-            .map_err(|e| sdk_error("BatchGetItem (places)", e))?;
-        for item in output
-            .responses
-            .and_then(|mut r| r.remove(&store.table))
-            .unwrap_or_default()
-        {
-            let slot: SlotItem = parse_item(item)?;
-            slots.insert(slot.pk.clone(), slot);
-        }
-        if let Some(left) = output
-            .unprocessed_keys
-            .and_then(|mut u| u.remove(&store.table))
-        {
-            wanted = left.keys;
-        }
-    }
-    Ok(slots)
 }
 
 /// The user item's side of taking `place` for `hold` (until `until`, ms): the condition that the

@@ -1,4 +1,5 @@
-//! The DynamoDB store: one table, every happy path ONE request. The design (keys, item types,
+//! The DynamoDB store: one table, every happy path ONE request (but a cancellation, a day sheet
+//! page and every hold of a player: two). The design (keys, item types,
 //! access patterns and each operation's condition) is written down in `docs/dynamodb-table.md`;
 //! this header is the short version.
 //!
@@ -6,7 +7,7 @@
 //! |---|---|---|---|
 //! | room | `ROOM#<room_id>` | `#ROOM` | `ROOM#<room_id>` / `#ROOM` |
 //! | slot | `SLOT#<slot_key>` | `SLOT` | `ROOM#<room_id>` / `SLOT#<start ms, 15 digits>#<slot_id>` |
-//! | hold | `HOLD#<hold_id>` | `HOLD` | – |
+//! | hold | `HOLD#<hold_id>` | `HOLD` | once cancelled: `ROOM#<room_id>` / `BOOKING#<start>#<slot_id>#<created>#<hold_id>` |
 //! | user | `USER#<user_id>` | `USER` | – |
 //!
 //! - A create request names only the slot, so the slot item's key is a function of the slot id
@@ -24,7 +25,10 @@
 //!   release retry while the hold's time has not run out (a live hold leaves its slot only by
 //!   release). That read (one consistent `GetItem`) is the only second request, on refusals only.
 //! - Listing a room is one `Query` on the `gsi1` index (room item first, then its slots in start
-//!   order). A GSI is eventually consistent on real DynamoDB: a hold made a moment ago may take a
+//!   order). A player's holds are a `Query` of `gsi2`: their slots (`USER#…`, the current ones)
+//!   or their hold records (`HOLDS#…`, every one); the day sheet adds the cancelled bookings'
+//!   records in the room's `gsi1` partition (`BOOKING#…`), which a cancellation writes after
+//!   one read of the slot (the one write that reads first). A GSI is eventually consistent on real DynamoDB: a hold made a moment ago may take a
 //!   moment to show in a listing. Every write is guarded on the base table, strongly.
 //! - Refused guards come back with the item as it was (`ReturnValuesOnConditionCheckFailure =
 //!   ALL_OLD`) and are explained by [`domain::explain_confirm`] / [`domain::explain_release`], as
@@ -34,24 +38,29 @@
 //! a table), says which module answers each [`Store`] operation, and retries a write that met a
 //! transaction ([`retry_on_conflict`]); [`slots`] (listing), [`create`] (the create transaction,
 //! its items named by [`create::CreateItem`]), [`holds`] (confirm, release, extend, cancel and
-//! their explanations), [`bookings`] (reading holds and bookings), [`rooms`], [`schedules`],
+//! their explanations), [`bookings`] (reading holds: one, a player's pages), `sheet` (the day
+//! sheet, paged), [`rooms`], [`schedules`],
 //! [`provision`] (client configuration, table creation, loading data); [`schema`] (attribute
 //! names, keys, item structs) and [`errors`] (what an SDK error means, as pure functions).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Applied, Confirmed, Created, DaySheet, IdempotencyKey, ManagedBooking, NewBooking, NewHold,
-    SheetWindow, SlotWindow, Store, UserHold,
+    Applied, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, ManagedBooking,
+    NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
 };
-use crate::domain::{Canceller, Hold, HoldId, Reference, Room, RoomId, SlotState, UserId};
+use crate::domain::{Canceller, Hold, HoldId, Reference, Room, RoomId, SlotKey, SlotState, UserId};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
+use errors::sdk_error;
+use schema::{Key, SlotItem, built, parse_item};
 
 pub mod bookings;
 mod capped_confirm;
@@ -64,6 +73,7 @@ mod references;
 pub mod rooms;
 pub mod schedules;
 pub mod schema;
+mod sheet;
 pub mod slots;
 
 pub use provision::{client_from_env, create_table, http_client, retry_config, timeout_config};
@@ -139,6 +149,85 @@ where
         }
     }
 }
+
+/// The slot items of `keys`, read consistently ([`consistent_batch_get`]), by partition key.
+/// Keys of no item are left out.
+async fn slot_items(
+    store: &DynamoStore,
+    keys: impl Iterator<Item = SlotKey>,
+) -> Result<HashMap<String, SlotItem>, Error> {
+    let keys = keys
+        .map(|key| Key::slot(key).item())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut slots = HashMap::new();
+    for item in consistent_batch_get(store, keys, "slots").await? {
+        let slot: SlotItem = parse_item(item)?;
+        slots.insert(slot.pk.clone(), slot);
+    }
+    Ok(slots)
+}
+
+/// The items of `keys` (duplicates asked once), read consistently with `BatchGetItem`: up to 100
+/// keys a request, each sent again for the keys DynamoDB left unprocessed (5 sends at most, then
+/// 503). `what` names the read in errors. Keys of no item are left out; the order is DynamoDB's.
+async fn consistent_batch_get(
+    store: &DynamoStore,
+    keys: Vec<Item>,
+    what: &str,
+) -> Result<Vec<Item>, Error> {
+    let mut unique = Vec::new();
+    for key in keys {
+        if !unique.contains(&key) {
+            unique.push(key);
+        }
+    }
+    let mut items = Vec::new();
+    for chunk in unique.chunks(BATCH_GET_KEYS) {
+        let mut wanted = chunk.to_vec();
+        let mut sends = 0;
+        while !wanted.is_empty() {
+            sends += 1;
+            if sends > 5 {
+                return Err(Error::Unavailable(format!(
+                    "dynamodb BatchGetItem ({what}): keys left unprocessed"
+                )));
+            }
+            let request = built(
+                what,
+                KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut wanted)))
+                    .consistent_read(true)
+                    .build(),
+            )?;
+            let output = store
+                .client
+                .batch_get_item()
+                .request_items(&store.table, request)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("BatchGetItem ({what})"), e))?;
+            items.extend(
+                output
+                    .responses
+                    .and_then(|mut r| r.remove(&store.table))
+                    .unwrap_or_default(),
+            );
+            if let Some(left) = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&store.table))
+            {
+                wanted = left.keys;
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// An item as the SDK carries it.
+type Item = HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// The most keys one `BatchGetItem` may ask for.
+const BATCH_GET_KEYS: usize = 100;
 
 /// Each operation answered by the module of its resource.
 #[async_trait]
@@ -216,9 +305,10 @@ impl Store for DynamoStore {
         &self,
         room: &RoomId,
         window: SheetWindow,
+        page: &Page<SheetAfter>,
         now: DateTime<Utc>,
     ) -> Result<DaySheet, Error> {
-        bookings::room_bookings(self, room, window, now).await
+        sheet::room_bookings(self, room, window, page, now).await
     }
 
     async fn get_hold(&self, id: HoldId, now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
@@ -231,8 +321,14 @@ impl Store for DynamoStore {
         Ok(0)
     }
 
-    async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
-        bookings::user_holds(self, user, now).await
+    async fn user_holds(
+        &self,
+        user: &UserId,
+        page: &Page<HoldsAfter>,
+        include_past: bool,
+        now: DateTime<Utc>,
+    ) -> Result<HoldsPage, Error> {
+        bookings::user_holds(self, user, page, include_past, now).await
     }
 
     async fn list_rooms(&self) -> Result<Vec<Room>, Error> {

@@ -68,6 +68,9 @@ pub(super) const HOLD_REFERENCE: &str = "hold_reference";
 pub(super) const HOLD_CONTACT: &str = "hold_contact";
 pub(super) const REFERENCE: &str = "reference";
 pub(super) const CONTACT: &str = "contact";
+/// A cancelled booking's record: its room, its slot's start and its confirmation (epoch ms).
+pub(super) const ROOM_ID: &str = "room_id";
+pub(super) const CONFIRMED_AT: &str = "confirmed_at";
 
 pub(super) const ROOM_SK: &str = "#ROOM";
 pub(super) const SLOT_SK: &str = "SLOT";
@@ -101,6 +104,25 @@ pub(super) fn user_pk(user: &UserId) -> String {
 pub(super) fn idem_pk(key: &str) -> String {
     format!("IDEM#{key}")
 }
+
+/// Every hold record of a player, in `gsi2` (not their slots' partition `USER#…`).
+pub(super) fn player_holds_pk(user: &UserId) -> String {
+    format!("HOLDS#{user}")
+}
+
+/// A cancelled booking's record in its room's `gsi1` partition: after the room's slots
+/// (`SLOT#…`), in (start, slot id, hold's creation, hold id) order.
+pub(super) fn cancelled_booking_gsi1sk(
+    start_ms: i64,
+    slot: &SlotId,
+    created_ms: i64,
+    id: HoldId,
+) -> String {
+    format!("{BOOKING_PREFIX}{start_ms:015}#{slot}#{created_ms:015}#{id}")
+}
+
+/// The prefix of [`cancelled_booking_gsi1sk`].
+pub(super) const BOOKING_PREFIX: &str = "BOOKING#";
 
 /// A user's holds in `gsi2`: newest first by creation time (epoch ms, zero-padded), then id.
 pub(super) fn user_hold_gsi2sk(created_ms: i64, id: HoldId) -> String {
@@ -367,8 +389,29 @@ pub(super) struct HoldItem {
     /// Epoch milliseconds.
     pub(super) expires_at: i64,
     pub(super) created_at: i64,
-    /// Epoch seconds: DynamoDB TTL may delete the record after this (clean-up only).
-    pub(super) ttl: i64,
+    /// Epoch seconds: DynamoDB TTL may delete the record after this. Only on records written
+    /// before holds were listed by player (they are kept now, as SQLite keeps its rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) ttl: Option<i64>,
+    /// `HOLDS#<user>` and [`user_hold_gsi2sk`]: every hold of a player, newest first (the
+    /// listing with `include_past`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi2sk: Option<String>,
+    /// Once cancelled: `ROOM#<room>` and [`cancelled_booking_gsi1sk`], the booking in its
+    /// room's day sheet after its slot has moved on, with what the slot knew of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi1sk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) room_id: Option<RoomId>,
+    /// Epoch milliseconds (once cancelled): the slot's start, when the booking was confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) start_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) confirmed_at: Option<i64>,
     #[serde(default)]
     pub(super) extended: bool,
     /// Epoch milliseconds.

@@ -1,4 +1,4 @@
-//! The schema's items against the attribute names the expressions use.
+//! The schema's unit tests: the item structs' attribute names are the constants.
 
 use super::*;
 
@@ -105,7 +105,14 @@ fn hold_record_attribute_names_are_the_constants_used_in_expressions() {
         user_id: UserId::parse("u-1").unwrap(),
         expires_at: 1,
         created_at: 0,
-        ttl: 2,
+        ttl: Some(2),
+        gsi2pk: Some("HOLDS#u-1".into()),
+        gsi2sk: Some("x".into()),
+        gsi1pk: Some("ROOM#r-1".into()),
+        gsi1sk: Some("y".into()),
+        room_id: Some(RoomId::parse("r-1").unwrap()),
+        start_time: Some(5),
+        confirmed_at: Some(4),
         extended: true,
         cancelled_at: Some(3),
         players: Some(4),
@@ -118,6 +125,13 @@ fn hold_record_attribute_names_are_the_constants_used_in_expressions() {
     for name in [
         TTL,
         PK,
+        GSI1PK,
+        GSI1SK,
+        GSI2PK,
+        GSI2SK,
+        ROOM_ID,
+        START_TIME,
+        CONFIRMED_AT,
         EXPIRES_AT,
         EXTENDED,
         CANCELLED_AT,

@@ -31,14 +31,15 @@ use rusqlite::{Connection, TransactionBehavior};
 use writer::Writer;
 
 use super::{
-    Applied, Confirmed, Created, DaySheet, IdempotencyKey, ManagedBooking, NewBooking, NewHold,
-    SheetWindow, SlotWindow, Store, UserHold,
+    Applied, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, ManagedBooking,
+    NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
 };
 use crate::config::Durability;
 use crate::domain::{Canceller, Hold, HoldId, Reference, Room, RoomId, SlotState, UserId};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 
+pub mod backup;
 mod batch;
 #[cfg(test)]
 mod batch_tests;
@@ -233,12 +234,13 @@ impl Store for SqliteStore {
         &self,
         room: &RoomId,
         window: SheetWindow,
+        page: &Page<SheetAfter>,
         now: DateTime<Utc>,
     ) -> Result<DaySheet, Error> {
         let mut conn = self.readers.get()?;
         // One snapshot: the room (its time zone) and its bookings.
         let tx = conn.transaction()?;
-        bookings::room_bookings(&tx, room, window, now)
+        bookings::room_bookings(&tx, room, window, page, now)
     }
 
     async fn get_hold(&self, id: HoldId, _now: DateTime<Utc>) -> Result<Option<Hold>, Error> {
@@ -249,8 +251,14 @@ impl Store for SqliteStore {
         self.write(move |tx| holds::forget_keys(tx, before)).await
     }
 
-    async fn user_holds(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<UserHold>, Error> {
-        self.read(|conn| bookings::user_holds(conn, user, now))
+    async fn user_holds(
+        &self,
+        user: &UserId,
+        page: &Page<HoldsAfter>,
+        include_past: bool,
+        now: DateTime<Utc>,
+    ) -> Result<HoldsPage, Error> {
+        self.read(|conn| bookings::user_holds(conn, user, page, include_past, now))
     }
 
     async fn list_rooms(&self) -> Result<Vec<Room>, Error> {

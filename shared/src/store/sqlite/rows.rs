@@ -155,10 +155,13 @@ pub(super) fn room_at(row: &Row<'_>, at: usize) -> Result<Room, Error> {
     room_of(room_row(row, at)?)
 }
 
-/// The columns [`booking_of_row`] reads: a slot `s` and its latest hold `h`.
+/// The columns [`booking_of_row`] reads: a slot `s` and one of its holds `h`.
 pub(super) const BOOKING_COLUMNS: &str = "h.id, s.id, s.start_time, h.user_id, h.players, \
      h.status, h.confirmed_at, h.cancelled_at, h.cancelled_by, h.cancel_reason, h.reference, \
      h.contact";
+
+/// How many columns [`booking_of_row`] reads.
+pub(super) const BOOKING_COLUMN_COUNT: usize = 12;
 
 /// A booking from a row of [`BOOKING_COLUMNS`].
 pub(super) fn booking_of_row(row: &Row<'_>) -> Result<Booking, Error> {

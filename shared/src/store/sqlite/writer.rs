@@ -29,6 +29,11 @@ const QUEUE: usize = 1024;
 /// long for the last (a hold's write takes tens of microseconds).
 pub(super) const BATCH: usize = 64;
 
+/// The histogram of writes per commit (`/metrics`).
+pub const BATCH_SIZE: &str = "sqlite_writer_batch_size";
+/// The gauge of writes queued behind the batch being written (`/metrics`).
+pub const QUEUE_LENGTH: &str = "sqlite_writer_queue_length";
+
 /// The handle to the writer thread; dropping it lets the thread finish the queued writes, close
 /// the connection and end (the drop waits for that, so the file is closed when it returns).
 pub(super) struct Writer {
@@ -82,6 +87,10 @@ fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        // What the server's `/metrics` shows of the writer (no-ops without a recorder): how many
+        // writes share this commit, and how many wait behind it.
+        metrics::histogram!(BATCH_SIZE).record(next.len() as f64);
+        metrics::gauge!(QUEUE_LENGTH).set(jobs.len() as f64);
         batch::run(&mut conn, std::mem::take(&mut next));
     }
 }
