@@ -744,7 +744,9 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
         (
             "cancel-booking",
             vec![
-                grant(&["GetItem"], table(), false, &[REF, HOLD]),
+                // As get-booking, then the cancel: the slot read first (what the cancelled
+                // booking's record keeps), the transaction, the record when the slot moved on.
+                grant(&["GetItem"], table(), false, &[REF, HOLD, SLOT]),
                 grant(&["BatchGetItem"], table(), false, &[SLOT, HOLD]),
                 grant(&["UpdateItem"], table(), true, &[SLOT, HOLD]),
             ],
