@@ -362,7 +362,8 @@ INPUTS = {
 }
 
 # A path parameter's value: the unknown hold is answered from one read or write.
-PATH_VALUES = {"hold_id": "3f0c7a0e-1b2c-4d5e-8f90-1234567890ab", "room_id": "r-101", "user_id": "u-demo"}
+PATH_VALUES = {"hold_id": "3f0c7a0e-1b2c-4d5e-8f90-1234567890ab", "room_id": "r-101", "user_id": "u-demo",
+               "reference": "7K3QX9MD2P"}
 
 
 @functools.lru_cache(maxsize=None)

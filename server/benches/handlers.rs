@@ -160,6 +160,24 @@ impl Bench {
         ))
     }
 
+    /// A new booking on a fresh slot of room `room`, made untimed: its reference and manage key.
+    fn booking(&self, room: usize) -> (String, String) {
+        let id = self.hold(room, "u-demo");
+        let body = self.call(
+            Route::ConfirmHold,
+            request(
+                "POST",
+                &format!("/holds/{id}/confirm"),
+                r#"{"user_id":"u-demo"}"#,
+                false,
+            ),
+            200,
+        );
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let field = |name: &str| value[name].as_str().unwrap_or_default().to_owned();
+        (field("reference"), field("manage_key"))
+    }
+
     /// Times `iters` requests made by `make` (called untimed, before the clock starts).
     fn timed(&self, iters: u64, make: impl Fn(u64) -> (Route, Request, u16)) -> Duration {
         let requests: Vec<_> = (0..iters).map(make).collect();
@@ -266,6 +284,14 @@ fn routes(c: &mut Criterion) {
                 })
             }
             Route::GetService => timed(&b, &mut group, name, read("/service".into(), false)),
+            Route::GetBooking => {
+                let (reference, key) = b.booking(1);
+                timed(&b, &mut group, name, |_| {
+                    let uri = format!("/bookings/{reference}");
+                    (route, with_key(request("GET", &uri, "", false), &key), 200)
+                })
+            }
+            Route::CancelBooking => cancel_by_link(&b, &mut group),
             // The bench's app is in trusted mode, where there are no players to make (404): the
             // route's dispatch and refusal; minting is measured by the guest-mode benchmark.
             Route::CreatePlayer => timed(&b, &mut group, "create-player (trusted: 404)", |_| {
@@ -315,6 +341,29 @@ fn on_holds(b: &Bench, group: &mut Group<'_>, route: Route, room: usize, action:
                     request("POST", &uri, r#"{"user_id":"u-demo"}"#, false),
                     200,
                 )
+            })
+        })
+    });
+}
+
+/// `request` with a booking's manage key as its bearer.
+fn with_key(mut request: Request, key: &str) -> Request {
+    if let Ok(value) = format!("Bearer {key}").parse() {
+        request.headers_mut().insert("authorization", value);
+    }
+    request
+}
+
+/// Benchmarks a cancellation by the manage link: fresh bookings, made untimed before each batch.
+fn cancel_by_link(b: &Bench, group: &mut Group<'_>) {
+    group.bench_function("cancel-booking", |bencher| {
+        bencher.iter_custom(|iters| {
+            let bookings: Vec<(String, String)> = (0..iters).map(|_| b.booking(6)).collect();
+            b.timed(iters, |i| {
+                let (reference, key) = &bookings[i as usize];
+                let uri = format!("/bookings/{reference}/cancel");
+                let request = with_key(request("POST", &uri, "", false), key);
+                (Route::CancelBooking, request, 200)
             })
         })
     });

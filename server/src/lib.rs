@@ -145,13 +145,14 @@ pub fn route_lines() -> String {
 /// How often the local server moves the scheduled rooms' horizons (and once at start).
 const HORIZON_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// Moves the horizons now and then daily, for as long as the server runs (the local twin of the
-/// `extend-horizon` function's daily EventBridge rule).
+/// Moves the horizons (and erases contacts past their retention) now and then daily, for as
+/// long as the server runs (the local twin of the `extend-horizon` function's daily rule).
 async fn extend_horizons_daily(app: App) {
     let mut every = tokio::time::interval(HORIZON_EVERY);
     loop {
         every.tick().await;
-        match horizon::extend_horizons(app.store.as_ref(), app.clock.now()).await {
+        let retention = app.bookings.contact_retention;
+        match horizon::daily(app.store.as_ref(), retention, app.clock.now()).await {
             Ok(runs) => {
                 for run in runs {
                     tracing::info!(room = %run.room_id, created = run.created, removed = run.removed, kept = run.kept, "horizon moved");

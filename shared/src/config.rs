@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use chrono::Duration;
 
+mod bookings;
 mod bounds;
 mod caps;
 mod limits;
@@ -16,6 +17,7 @@ mod server;
 #[cfg(feature = "dynamodb")]
 mod ssm;
 
+pub use bookings::{BookingSettings, DEFAULT_CONTACT_RETENTION_DAYS, MAX_CONTACT_RETENTION_DAYS};
 pub use bounds::Bounds;
 pub use caps::{Caps, MAX_PLAYER_CAP};
 pub use limits::{
@@ -90,6 +92,9 @@ pub struct Config {
     /// `PLAYER_TOKEN_SECRET` format (`PLAYER_TOKEN_SECRET_PARAMETER`; on AWS). Read at cold start
     /// by [`Config::with_player_keys_from_ssm`] (feature `dynamodb`), not by `from_env`.
     pub player_token_secret_parameter: Option<String>,
+    /// A booking's manage link and contact retention (`PUBLIC_BASE_URL`,
+    /// `CONTACT_RETENTION_DAYS`; see [`BookingSettings`]).
+    pub bookings: BookingSettings,
     /// Whether the local server records metrics (`METRICS`, on by default) and the token that may
     /// read them besides the operators' (`METRICS_TOKEN`); see [`MetricsConfig`].
     pub metrics: MetricsConfig,
@@ -163,6 +168,7 @@ impl Config {
             caps: caps::caps(&get)?,
             players: players::players(&get, bind, player_token_secret_parameter.is_some())?,
             player_token_secret_parameter,
+            bookings: bookings::bookings(&get)?,
             metrics: operations::metrics(&get)?,
             demo: operations::demo(&get)?,
         })

@@ -105,6 +105,13 @@ pub enum Error {
          it expires."
     )]
     BookingLimit,
+    /// `GET /bookings/{reference}` or its cancel with a missing or wrong manage key, or an
+    /// unknown reference: one answer for all three, so nobody learns that a reference exists.
+    #[error("Booking not found.")]
+    BookingNotFound,
+    /// A confirm without `contact` where the service asks for one (`PLAYER_AUTH=guest`).
+    #[error("A booking needs contact details here: send `contact` with `name` and `email`.")]
+    ContactRequired,
     /// The store is unreachable or throttled after retries. The payload is for the log only.
     #[error("Service temporarily unavailable, retry shortly.")]
     Unavailable(String),

@@ -86,6 +86,24 @@ pub async fn extend_horizons(
     Ok(runs)
 }
 
+/// The daily job: the contacts of bookings whose game ended more than `contact_retention` ago
+/// are erased ([`Store::erase_contacts`]), then every scheduled room's horizon is moved
+/// ([`extend_horizons`]). Run by the local server and the `extend-horizon` function.
+pub async fn daily(
+    store: &dyn Store,
+    contact_retention: Duration,
+    now: DateTime<Utc>,
+) -> Result<Vec<HorizonRun>, Error> {
+    let erased = store.erase_contacts(now - contact_retention).await?;
+    if erased > 0 {
+        tracing::info!(
+            erased,
+            "contact details erased from bookings past CONTACT_RETENTION_DAYS"
+        );
+    }
+    extend_horizons(store, now).await
+}
+
 /// What publishing a schedule would do to one slot (see [`preview`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -1,4 +1,5 @@
-//! The booking page for players (`/`) and the operator's view (`/operator`): static files in
+//! The booking page for players (`/`), a booking's manage page (`/booking/{reference}`, the
+//! manage link) and the operator's view (`/operator`): static files in
 //! `shared/assets/web/` (each page's script, and `common.js`, which both load first), embedded in
 //! every binary that serves them — the local server, and on AWS the `unmatched-route` function
 //! behind the HTTP API's `$default` route, so a deployment needs no other hosting. The pages talk
@@ -55,6 +56,20 @@ pub const PAGES: &[(&str, Page)] = &[
         },
     ),
     (
+        "/booking",
+        Page {
+            content_type: HTML,
+            body: include_str!("../assets/web/booking.html"),
+        },
+    ),
+    (
+        "/booking.js",
+        Page {
+            content_type: JS,
+            body: include_str!("../assets/web/booking.js"),
+        },
+    ),
+    (
         "/operator.js",
         Page {
             content_type: JS,
@@ -63,12 +78,16 @@ pub const PAGES: &[(&str, Page)] = &[
     ),
 ];
 
-/// The page at `path` (answered to `GET` and `HEAD` only), if there is one.
+/// The page at `path` (answered to `GET` and `HEAD` only), if there is one. A manage link's
+/// `/booking/{reference}` is the booking page (which reads the reference from its own path).
 pub fn find(path: &str) -> Option<Page> {
     let path = match path {
         "/index.html" => "/",
         "/operator/" | "/operator.html" => "/operator",
-        other => other,
+        other => match other.strip_prefix("/booking/") {
+            Some(reference) if !reference.is_empty() && !reference.contains('/') => "/booking",
+            _ => other,
+        },
     };
     PAGES
         .iter()
@@ -101,6 +120,9 @@ mod tests {
         }
         assert_eq!(find("/index.html"), find("/"));
         assert_eq!(find("/operator/"), find("/operator"));
+        assert_eq!(find("/booking/7K3QX9MD2P"), find("/booking"));
+        assert_eq!(find("/booking/7K3QX9MD2P/x"), None);
+        assert_eq!(find("/bookings/7K3QX9MD2P"), None);
         assert_eq!(find("/slots"), None);
         assert_eq!(find("/app.js.map"), None);
     }

@@ -91,6 +91,11 @@ routes! {
     /// `GET /service`: what a client needs to know (how players are identified, the hold's
     /// length, the per-player caps).
     GetService: GET "/service" => "get-service",
+    /// `GET /bookings/{reference}` (the booking's manage key as the bearer): one booking.
+    GetBooking: GET "/bookings/{reference}" => "get-booking",
+    /// `POST /bookings/{reference}/cancel` (the booking's manage key as the bearer): cancel it
+    /// by the player's rules.
+    CancelBooking: POST "/bookings/{reference}/cancel" => "cancel-booking",
 }
 
 /// Functions that serve no route: they run on a schedule (an EventBridge rule in the template).

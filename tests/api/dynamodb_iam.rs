@@ -23,6 +23,7 @@ use serde_norway::Value;
 use shared::App;
 use shared::clock::{Clock, ManualClock};
 use shared::route::{self, DEFAULT_ROUTE_FUNCTION, Matched};
+use shared::store::Store;
 
 use crate::harness::{
     Event, InProcess, Reply, TTL_SECONDS, TestApp, Transport, demo_dynamo_store, test_operators,
@@ -293,14 +294,30 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
             with crate::contract::caps::DEFAULT_CAPS,
         contract::caps::a_cancellation_frees_a_booking_place_and_a_retried_confirm_is_not_refused
             with crate::contract::caps::ONE_BOOKING,
+        // The manage link: a booking read and cancelled by its reference, contacts written.
+        contract::a_confirmed_booking_has_a_reference_and_a_key_that_opens_it,
+        contract::a_wrong_key_another_bookings_key_and_an_unknown_reference_are_one_404,
+        contract::cancelling_by_the_manage_link_follows_the_players_rules,
+        contract::contact_details_are_checked_and_shown_only_to_the_owner_and_operators,
         preview::a_preview_says_what_publishing_does_and_writes_nothing,
     );
-    let (store, clock) = stores.pop().expect("a scenario ran");
-    // The daily job, as its function runs it.
+    // The daily job, as its function runs it: contacts past their retention erased from every
+    // scenario's table (those with bookings carry contacts), the horizons moved on the last.
     *current.lock().unwrap() = Some("extend-horizon".to_owned());
-    shared::horizon::extend_horizons(store.as_ref(), clock.now() + Duration::days(1))
-        .await
-        .unwrap();
+    for (store, clock) in &stores {
+        store
+            .erase_contacts(clock.now() + Duration::days(200))
+            .await
+            .unwrap();
+    }
+    let (store, clock) = stores.pop().expect("a scenario ran");
+    shared::horizon::daily(
+        store.as_ref(),
+        Duration::days(90),
+        clock.now() + Duration::days(1),
+    )
+    .await
+    .unwrap();
     *current.lock().unwrap() = None;
 
     let t = template();

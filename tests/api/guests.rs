@@ -54,6 +54,28 @@ fn named_player(event: &Event) -> Option<String> {
     from_body.or_else(from_query).or_else(from_path)
 }
 
+/// A confirm as the booking page sends it in guest mode, where a booking needs a contact: the
+/// player's own (`<player>@example.org`) unless the request has one.
+fn with_contact(mut event: Event, player: &str) -> Event {
+    if !event.path.ends_with("/confirm") {
+        return event;
+    }
+    let body = event
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_slice::<Value>(b).ok());
+    if let Some(Value::Object(mut body)) = body
+        && !body.contains_key("contact")
+    {
+        body.insert(
+            "contact".into(),
+            serde_json::json!({ "name": player, "email": format!("{player}@example.org") }),
+        );
+        event.body = Some(Value::Object(body).to_string().into_bytes());
+    }
+    event
+}
+
 /// A transport that sends, with every request naming a player and carrying no credentials of
 /// its own, that player's token.
 pub struct AsGuests {
@@ -69,7 +91,8 @@ impl Transport for AsGuests {
         match named_player(event).filter(|_| !has_credentials) {
             Some(player) => {
                 let token = token_for(&player, self.clock.now());
-                self.inner.send(&event.clone().bearer(&token)).await
+                let event = with_contact(event.clone(), &player);
+                self.inner.send(&event.bearer(&token)).await
             }
             None => self.inner.send(event).await,
         }

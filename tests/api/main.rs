@@ -46,6 +46,10 @@
 //! - `guests`: guest mode (`PLAYER_AUTH=guest`) for the contract scenarios: a client that sends
 //!   each named player's token; `players`: the players' tokens and `GET /service` — forged,
 //!   expired and other players' tokens, identity mismatch, a bearer a route does not accept.
+//! - `booking_references`: a booking's reference (unique: a taken one is drawn again), its
+//!   manage key's digest and the contact retention job, on both stores.
+//! - `manage_link_server`: the manage link on the server's binary: guessed keys spend the
+//!   `"auth"` rate limit; neither a contact nor a key reaches the server's log.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
 //! The whole binary is test code, so a failed `unwrap` is a failed test: allowed here at the root
@@ -57,6 +61,7 @@
 
 mod backup;
 mod binaries;
+mod booking_references;
 mod contract;
 mod cursor;
 mod dynamodb;
@@ -68,6 +73,7 @@ mod harness;
 mod hostile;
 mod layers;
 mod loopback;
+mod manage_link_server;
 mod model;
 mod operator_tokens_ssm;
 mod ops;

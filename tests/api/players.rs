@@ -25,6 +25,11 @@ async fn new_player(t: &TestApp) -> (String, String) {
     (id, token)
 }
 
+/// How a guest is reached: in guest mode a confirm needs it.
+fn contact() -> Value {
+    json!({ "name": "Guest", "email": "guest@example.org" })
+}
+
 fn post_as(path: &str, body: Value, token: &str) -> Event {
     Event::post(path, body).bearer(token)
 }
@@ -72,14 +77,37 @@ pub async fn a_guest_gets_a_token_and_books_with_it_alone(t: TestApp) {
         Some(json!("HELD_BY_ME")),
         "with a token, the caller's view"
     );
-    let confirmed = t
+    // A guest's booking needs a contact: without one, 422 and the hold stays a hold.
+    let refused = t
         .send(post_as(
             &format!("/holds/{hold_id}/confirm"),
             json!({}),
             &token,
         ))
         .await;
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "CONTACT_REQUIRED"),
+        "{refused:?}"
+    );
+    let confirmed = t
+        .send(post_as(
+            &format!("/holds/{hold_id}/confirm"),
+            json!({ "contact": contact() }),
+            &token,
+        ))
+        .await;
     assert_eq!(confirmed.status, StatusCode::OK, "{confirmed:?}");
+    assert_eq!(confirmed.body["contact"], contact());
+    // The manage link opens it with its key; the player's own token is no key of it (401).
+    let reference = confirmed.body["reference"].as_str().unwrap();
+    let key = confirmed.body["manage_key"].as_str().unwrap();
+    let by_link = t.send(get_as(&format!("/bookings/{reference}"), key)).await;
+    assert_eq!(by_link.status, StatusCode::OK, "{by_link:?}");
+    let by_token = t
+        .send(get_as(&format!("/bookings/{reference}"), &token))
+        .await;
+    assert_401(&by_token, true);
     let looked_up = t.send(get_as(&format!("/holds/{hold_id}"), &token)).await;
     assert_eq!(looked_up.body["status"], "CONFIRMED", "{looked_up:?}");
     let bookings = t.send(get_as(&format!("/users/{me}/holds"), &token)).await;
@@ -152,7 +180,7 @@ pub async fn another_players_token_reaches_none_of_my_holds(t: TestApp) {
         let stolen = t
             .send(post_as(
                 &format!("/holds/{hold_id}/{action}"),
-                json!({}),
+                json!({ "contact": contact() }),
                 &theirs,
             ))
             .await;
@@ -161,7 +189,7 @@ pub async fn another_players_token_reaches_none_of_my_holds(t: TestApp) {
         let claimed = t
             .send(post_as(
                 &format!("/holds/{hold_id}/{action}"),
-                json!({ "user_id": me }),
+                json!({ "user_id": me, "contact": contact() }),
                 &theirs,
             ))
             .await;
@@ -194,7 +222,7 @@ pub async fn another_players_token_reaches_none_of_my_holds(t: TestApp) {
     assert_eq!(
         t.send(post_as(
             &format!("/holds/{hold_id}/confirm"),
-            json!({}),
+            json!({ "contact": contact() }),
             &mine
         ))
         .await

@@ -40,6 +40,24 @@ impl ServerProcess {
     /// limits and the per-player caps are off unless `envs` turns them on (`RATE_LIMIT=on`,
     /// `MAX_LIVE_HOLDS_PER_PLAYER=2`).
     pub async fn start_with(db: &Path, envs: &[(&str, &str)]) -> Self {
+        Self::start_keeping(db, envs, None).await
+    }
+
+    /// [`start_with`](Self::start_with), keeping every line the server writes after its
+    /// "listening on" line in `log` (a test reads what the server logs).
+    pub async fn start_logging(
+        db: &Path,
+        envs: &[(&str, &str)],
+        log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    ) -> Self {
+        Self::start_keeping(db, envs, Some(log)).await
+    }
+
+    async fn start_keeping(
+        db: &Path,
+        envs: &[(&str, &str)],
+        log: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+    ) -> Self {
         let mut child = Command::new(crate::binaries::server())
             .env("SQLITE_PATH", db)
             .env("PORT", "0")
@@ -72,7 +90,13 @@ impl ServerProcess {
         let base = tokio::time::timeout(START_TIMEOUT, listening)
             .await
             .expect("the server says where it listens");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(log) = &log {
+                    log.lock().unwrap().push(line);
+                }
+            }
+        });
         Self { child, base }
     }
 

@@ -319,6 +319,7 @@ fn the_router_finds_every_route_of_the_table_with_its_path_parameters() {
         ("hold_id", "3f0c2a9e-6b1d-4c8e-9a57-0d2b6f4e1c33"),
         ("user_id", "u-demo"),
         ("room_id", "r-101"),
+        ("reference", "7K3QX9MD2P"),
     ];
     for spec in ROUTES {
         let mut concrete = spec.path.to_owned();
@@ -451,6 +452,16 @@ fn with_a_jwt_issuer_every_route_requires_the_authorizer_and_without_one_none_do
         for (method, operation) in item.as_mapping().expect("path item") {
             let method = method.as_str().unwrap_or_default().to_ascii_uppercase();
             let path = path.as_str().unwrap_or_default().to_owned();
+            // The manage link's routes take the booking's key as their bearer: never a JWT.
+            if path.starts_with("/bookings/") {
+                assert_eq!(
+                    get(operation, "security"),
+                    &Value::Sequence(vec![]),
+                    "{method} {path}: exempt from the authorizer (security: [])"
+                );
+                guarded.insert((method, path));
+                continue;
+            }
             assert!(
                 guarded_by_the_condition(get(operation, "security")),
                 "{method} {path}: security must be the HasJwtAuthorizer !If"
@@ -657,6 +668,7 @@ const SLOT: &str = "SLOT#*";
 const HOLD: &str = "HOLD#*";
 const USER: &str = "USER#*";
 const IDEM: &str = "IDEM#*";
+const REF: &str = "REF#*";
 const HOLDS: &str = "HOLDS#*";
 
 /// What each function's store operations send, per action and resource, with the partition keys
@@ -711,13 +723,32 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
         (
             "confirm-hold",
             vec![
-                grant(&["UpdateItem"], table(), false, &[SLOT]),
-                // The per-player cap: the place taken on the user item in a transaction with
-                // the slot, an old booking's slot checked, the user item and slots read first.
-                grant(&["UpdateItem"], table(), true, &[USER]),
+                // The slot, the reference's item and the hold record in one transaction, read
+                // back in one BatchGetItem; with the per-player cap the place taken on the user
+                // item in the same transaction, an old booking's slot checked, the user item
+                // and slots read first.
+                grant(&["UpdateItem"], table(), true, &[SLOT, USER, HOLD]),
+                grant(&["PutItem"], table(), true, &[REF]),
                 grant(&["ConditionCheckItem"], table(), true, &[SLOT]),
-                grant(&["BatchGetItem"], table(), false, &[SLOT, USER]),
+                grant(&["BatchGetItem"], table(), false, &[SLOT, USER, HOLD]),
                 grant(&["GetItem"], table(), false, &[HOLD]),
+            ],
+        ),
+        (
+            "get-booking",
+            vec![
+                grant(&["GetItem"], table(), false, &[REF, ROOM]),
+                grant(&["BatchGetItem"], table(), false, &[SLOT, HOLD]),
+            ],
+        ),
+        (
+            "cancel-booking",
+            vec![
+                // As get-booking, then the cancel: the slot read first (what the cancelled
+                // booking's record keeps), the transaction, the record when the slot moved on.
+                grant(&["GetItem"], table(), false, &[REF, HOLD, SLOT]),
+                grant(&["BatchGetItem"], table(), false, &[SLOT, HOLD]),
+                grant(&["UpdateItem"], table(), true, &[SLOT, HOLD]),
             ],
         ),
         ("release-hold", update_or_read_back),
@@ -797,6 +828,8 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
                     grant(&["Query"], index(), false, &[ROOM]),
                 ],
                 publish,
+                // Contact retention: the hold record's contact removed.
+                vec![grant(&["UpdateItem"], table(), false, &[HOLD])],
             ]
             .concat(),
         ),

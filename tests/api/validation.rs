@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::Error;
-use shared::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotState, UserId};
+use shared::domain::{Canceller, Hold, HoldId, Reference, Room, RoomId, SlotState, UserId};
 use shared::schedule::{PlannedSlot, Schedule};
 use shared::store::{
-    Applied, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, NewHold, Page, SheetAfter,
-    SheetWindow, SlotWindow, Store,
+    Applied, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, ManagedBooking,
+    NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
 };
 
 use crate::harness::{Event, TestApp};
@@ -186,13 +186,24 @@ impl Store for FailingStore {
     ) -> Result<Created, Error> {
         Err((self.0)())
     }
-    async fn confirm_hold(
+    async fn confirm_booking(
         &self,
         _: HoldId,
         _: &UserId,
+        _: &NewBooking,
         _: Option<u32>,
         _: DateTime<Utc>,
-    ) -> Result<Hold, Error> {
+    ) -> Result<Confirmed, Error> {
+        Err((self.0)())
+    }
+    async fn booking_by_reference(
+        &self,
+        _: &Reference,
+        _: DateTime<Utc>,
+    ) -> Result<Option<ManagedBooking>, Error> {
+        Err((self.0)())
+    }
+    async fn erase_contacts(&self, _: DateTime<Utc>) -> Result<usize, Error> {
         Err((self.0)())
     }
     async fn release_hold(&self, _: HoldId, _: &UserId, _: DateTime<Utc>) -> Result<Hold, Error> {

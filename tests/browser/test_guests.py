@@ -24,6 +24,13 @@ def open_as_guest(page, room):
     return json.loads(page.evaluate("() => localStorage.getItem('er.guest')"))
 
 
+def give_contact(page):
+    """In guest mode the hold box asks for a contact (open, required): a booking needs one."""
+    expect(page.locator("details.contact")).to_have_attribute("open", "")
+    page.fill("#c-name", "Guest Player")
+    page.fill("#c-email", "guest@example.org")
+
+
 def test_a_guest_books_end_to_end_with_a_pass_of_their_own(new_page):
     assert GUEST, "GUEST_BASE_URL: the guest scenarios need a guest-mode server"
     room = make_room("guest", base=GUEST)
@@ -35,6 +42,10 @@ def test_a_guest_books_end_to_end_with_a_pass_of_their_own(new_page):
     expect(page.locator("details.token")).to_be_hidden()
     cell(page, slot).click()
     expect(page.locator("#confirm")).to_be_visible()
+    # Without a contact the service refuses, and the page says what is missing.
+    page.locator("#confirm").click()
+    expect(page.locator("#msg")).to_contain_text("needs your name and email")
+    give_contact(page)
     page.locator("#confirm").click()
     expect(page.locator("#msg")).to_contain_text("Booked!")
     expect(page.locator(f'#mine li[data-slot="{slot["slot_id"]}"]')).to_contain_text("Booked")
@@ -56,6 +67,7 @@ def test_a_second_guest_neither_sees_nor_can_cancel_the_first_ones_booking(new_p
     first, second = new_page(), new_page()
     first_pass = open_as_guest(first, room)
     cell(first, slot).click()
+    give_contact(first)
     first.locator("#confirm").click()
     expect(first.locator("#msg")).to_contain_text("Booked!")
     hold_id = call("GET", f"/users/{first_pass['player_id']}/holds", token=first_pass["token"],

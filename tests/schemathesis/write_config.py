@@ -16,7 +16,8 @@ the run's cost bounded: the rules room has a few slots, so that new rules are co
 a random schedule makes at most three days of slots.
 
 Makes a few holds for each hold action (confirm, release, extend, cancel: HOLD_ACTIONS), drawn
-as that operation's `hold_id`.
+as that operation's `hold_id`, and one booking whose reference and manage key the manage link's
+routes are given.
 
 Writes the ids to IDS_FILE as well (JSON: `operator_rooms`, `rooms`, `slots`, `holds`), for the
 hooks.
@@ -119,6 +120,16 @@ def create_holds(base_url, slots):
     return holds
 
 
+def create_booking(base_url, slots):
+    """One booking with a contact, for the manage link's routes: (reference, manage_key). The
+    routes are given its key (`manageKey`) and its reference as a dictionary, so that they answer
+    200 (GET; its cancel, then again idempotently), not only 404."""
+    hold = call(base_url, "POST", "/holds", body={"slot_id": slots.pop(), "user_id": USERS[0]})
+    booked = call(base_url, "POST", f"/holds/{hold['hold_id']}/confirm",
+                  body={"user_id": USERS[0], "contact": {"name": "Schemathesis", "email": "run@example.org"}})
+    return booked["reference"], booked["manage_key"]
+
+
 def hold_settings(holds):
     """The TOML giving each hold action its holds as the dictionary of its `hold_id`."""
     return "".join(
@@ -155,6 +166,7 @@ def main():
         slots += room_slots
         cursors += room_cursors
     holds = create_holds(base_url, slots)
+    reference, manage_key = create_booking(base_url, slots)
 
     with open(config_file, "w", encoding="utf-8") as config:
         config.write(f"""# Written by tests/schemathesis/write_config.py from the server at {base_url}.
@@ -194,16 +206,35 @@ expected-statuses = ["2xx", "401", "403", "404", "409", "410"]
 #   list-room-bookings  `to` needs `from`, after it and at most 31 days later;
 #   create-hold         `players` within the room's stored `min_players`..`max_players`; an
 #                       integer written `4.0` is refused (openapi.yaml, "JSON everywhere");
+#   confirm-hold        `contact`: a name of spaces only, an email by the rule of docs/api.md
+#                       (no leading, trailing or doubled dot; a letters-only top-level label);
 #   put-room            `max_players` at least `min_players`; `time_zone` a known IANA zone;
 #   put-schedule        games that overlap (buffer included), closures that end before they start;
 #   preview-schedule    the same body, judged the same way.
 [[operations]]
-include-operation-id = ["list-slots", "list-user-holds", "list-room-bookings", "create-hold", "put-room", "put-schedule",
-  "preview-schedule"]
+include-operation-id = ["list-slots", "list-user-holds", "list-room-bookings", "create-hold", "confirm-hold",
+  "put-room", "put-schedule", "preview-schedule"]
 checks.positive_data_acceptance.enabled = false
+
+# ignored_auth (a request without credentials must be 401/403): the manage link's routes answer a
+# missing key as they answer a wrong one, 404 `BOOKING_NOT_FOUND`, on purpose, so that nobody learns
+# that a reference exists (openapi.yaml, docs/security.md). A bearer of another kind is 401.
+[[operations]]
+include-operation-id = ["get-booking", "cancel-booking"]
+checks.ignored_auth.enabled = false
 
 [auth.openapi.operatorToken]
 bearer = {json.dumps(token)}
+
+[auth.openapi.manageKey]
+bearer = {json.dumps(manage_key)}
+
+[dictionaries.references]
+values = {toml_list([reference])}
+
+[[operations]]
+include-operation-id = ["get-booking", "cancel-booking"]
+parameters = {{ "path.reference" = {{ dictionary = "references", probability = 0.5 }} }}
 
 [dictionaries.users]
 values = {toml_list(USERS)}

@@ -14,6 +14,8 @@
     rooms: [], room: null, players: 2, day0: 0,
     slots: [], cells: new Map(), slotKey: '', seq: 0, mineSeq: 0, mine: [],
     active: null, booked: null, busy: false, timer: 0, warned: false,
+    // What the player typed as their contact (kept across re-renders of the hold box).
+    contact: { name: '', email: '', phone: '' },
     asking: '', cutoffHit: new Set(), recheck: 0,
     // GET /service: how players are identified (`trusted`, `guest`, `jwt`) and the caps.
     service: { player_auth: '', max_live_holds_per_player: 0, max_upcoming_bookings_per_player: 0 },
@@ -66,6 +68,7 @@
         const n = st.service.max_live_holds_per_player;
         return `You already hold ${n ? plural(n, 'time') : 'as many times as one player may'}, the most one player may hold at once. Confirm or release one first (My bookings).`;
       },
+      CONTACT_REQUIRED: 'The venue needs your name and email to book: please fill them in under “Your contact”.',
       BOOKING_LIMIT: () => {
         const n = st.service.max_upcoming_bookings_per_player;
         return `You already have ${n ? plural(n, 'upcoming booking') : 'as many upcoming bookings as one player may'}, the most one player may have. Cancel one to confirm this hold.`;
@@ -354,6 +357,7 @@
       body.append(
         el('p', { class: 'what' }, el('strong', {}, a.room ? a.room.name : ''), ` · ${shortDate(a.date)} · ${a.time}${who}`),
         el('p', { class: 'timer', id: 'timer', role: 'timer' }, ''),
+        contactForm(),
         el('div', { class: 'acts' },
           el('button', { type: 'button', id: 'confirm', class: 'primary', on: { click: confirmHold } }, 'Confirm booking'),
           el('button', { type: 'button', id: 'extend', 'aria-disabled': String(!!a.extended), on: { click: extendHold } },
@@ -365,6 +369,11 @@
       const b = st.booked;
       body.append(el('p', { class: 'what done' }, el('strong', {}, 'Booked: '),
         `${b.room ? b.room.name : ''}, ${shortDate(b.date)} at ${b.time}${b.players ? ` for ${b.players} players` : ''}.`));
+      if (b.reference) body.append(el('p', { class: 'ref' }, 'Reference ', el('strong', { id: 'reference' }, b.reference)));
+      if (b.link) {
+        body.append(el('p', { class: 'manage' }, 'Keep this link to see or cancel your booking later (it is shown only now): ',
+          el('a', { id: 'manage-link', href: b.link, rel: 'noreferrer' }, 'Manage your booking')));
+      }
     } else {
       body.append(el('p', { class: 'what idle' }, 'No hold yet. Pick a free time to hold it for a few minutes while you confirm.'));
     }
@@ -401,12 +410,44 @@
     say(sentence(e, a), true);
   }
 
+  // The contact fields of the hold box: required in guest mode (the venue knows nothing else of a
+  // guest), optional otherwise; what was typed survives the box being drawn again.
+  function contactForm() {
+    const field = (id, key, label, type, required, auto) => el('p', { class: 'field' },
+      el('label', { for: id }, label),
+      el('input', { id, type, value: st.contact[key], required, autocomplete: auto, maxlength: key === 'name' ? 100 : 254,
+        on: { input: (ev) => { st.contact[key] = ev.target.value; } } }));
+    const need = guest();
+    return el('details', { class: 'contact', open: need },
+      el('summary', {}, need ? 'Your contact (needed to book)' : 'Your contact (optional)'),
+      field('c-name', 'name', 'Name', 'text', need, 'name'),
+      field('c-email', 'email', 'Email', 'email', need, 'email'),
+      field('c-phone', 'phone', 'Phone, with country code (optional)', 'tel', false, 'tel'));
+  }
+
+  // The contact to send: none when name and email are both empty (the service asks for one in
+  // guest mode and says so).
+  function contactOf() {
+    const c = { name: st.contact.name.trim(), email: st.contact.email.trim() };
+    if (!c.name && !c.email) return undefined;
+    if (st.contact.phone.trim()) c.phone = st.contact.phone.trim().replace(/[\s()-]/g, '');
+    return c;
+  }
+
   async function confirmHold() {
     const a = st.active;
     if (!a || st.busy) return;
     st.busy = true;
     try {
-      await api('POST', `/holds/${enc(a.hold_id)}/confirm`, { user_id: st.user });
+      const body = { user_id: st.user };
+      const contact = contactOf();
+      if (contact) body.contact = contact;
+      const done = await api('POST', `/holds/${enc(a.hold_id)}/confirm`, body);
+      a.reference = done.reference;
+      // The manage link: the service's (PUBLIC_BASE_URL), else this page's origin; the key goes
+      // in the fragment, which the browser never sends to a server.
+      a.link = done.manage_url || (done.reference && done.manage_key
+        ? `${location.origin}/booking/${enc(done.reference)}#key=${enc(done.manage_key)}` : '');
       st.active = null;
       st.booked = a;
       renderHold();

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{HoldId, Refusal, Slot, SlotId, UserId, has_started};
+use super::{BookingDetails, HoldId, Refusal, Slot, SlotId, UserId, has_started};
 
 /// The lifecycle of a hold. `HOLD` is live until `expires_at`; the others are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +55,8 @@ pub struct Hold {
     pub players: Option<u32>,
     /// The owner may cancel the booking while `now < cancel_by` (the room's cut-off).
     pub cancel_by: DateTime<Utc>,
+    /// A confirmed booking's reference and contact (empty before the confirm).
+    pub details: BookingDetails,
 }
 
 impl Hold {
@@ -333,4 +335,6 @@ pub struct Booking {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancelled_by: Option<String>,
     pub reason: Option<String>,
+    /// The booking's reference and contact.
+    pub details: BookingDetails,
 }

@@ -12,8 +12,11 @@
 //! - `holds`: a hold's lifecycle, the caller-aware [`slot_status`], bookings and the
 //!   `explain_*` functions that turn a refused write into the contract's answer;
 //! - `refusal`: [`Invalid`] and [`Refusal`], what the error layer gives a status;
+//! - `booking`: a booking's [`Reference`], its [`ManageKey`] (kept as a [`KeyDigest`]) and the
+//!   player's [`Contact`];
 //! - `echo`: the client's text as an error message quotes it, cut to [`MAX_ECHO_CHARS`].
 
+mod booking;
 mod echo;
 mod holds;
 mod ids;
@@ -21,6 +24,7 @@ mod refusal;
 mod rooms;
 mod time;
 
+pub use booking::*;
 pub use echo::*;
 pub use holds::*;
 pub use ids::*;

@@ -37,6 +37,7 @@ fn hold_of(user: &str, status: HoldStatus, expires_at: DateTime<Utc>) -> Hold {
         extended: false,
         players: Some(2),
         cancel_by: at(3600),
+        details: Default::default(),
     }
 }
 

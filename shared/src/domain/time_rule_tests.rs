@@ -19,6 +19,7 @@ fn hold(status: HoldStatus, extended: bool) -> Hold {
         extended,
         players: Some(2),
         cancel_by: at(3600),
+        details: Default::default(),
     }
 }
 

@@ -6,7 +6,7 @@ use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
 
 use super::unmatched::route_path;
-use crate::domain::{HoldId, RoomId, UserId};
+use crate::domain::{HoldId, Reference, RoomId, UserId};
 use crate::error::Error;
 use crate::route::Route;
 
@@ -28,6 +28,12 @@ pub trait FromParam: Sized {
 impl FromParam for RoomId {
     fn from_param(value: &str) -> Result<Self, Error> {
         Ok(RoomId::parse(value)?)
+    }
+}
+
+impl FromParam for Reference {
+    fn from_param(value: &str) -> Result<Self, Error> {
+        Ok(Reference::parse(value)?)
     }
 }
 

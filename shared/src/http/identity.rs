@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::extract::missing;
 use crate::config::{OperatorToken, Operators, PlayerAuth, Players, token_digest};
-use crate::domain::UserId;
+use crate::domain::{ManageKey, UserId};
 use crate::error::Error;
 use crate::route::Route;
 
@@ -56,6 +56,30 @@ pub enum Credential {
     /// A bearer on a route that takes an operator's when no operator token is configured: the
     /// operator's branch answers 403 `OPERATOR_ONLY` (as for anyone), a player's branch 401.
     NoOperatorConfigured,
+    /// A bearer on a route that takes a booking's manage key (`/bookings/{reference}`…) that is
+    /// no other kind of credential: the handler compares it with the booking's digest.
+    ManageKey(PresentedKey),
+}
+
+/// A manage key as presented, not yet checked. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PresentedKey(String);
+
+impl PresentedKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PresentedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PresentedKey(…)")
+    }
+}
+
+/// The routes whose only credential is a booking's manage key.
+pub fn takes_manage_key(route: Route) -> bool {
+    matches!(route, Route::GetBooking | Route::CancelBooking)
 }
 
 /// What kinds of bearer token a route accepts: a player's (in `guest` mode) and an operator's.
@@ -92,6 +116,16 @@ pub fn credential(
     // Another scheme (Basic, …) is no bearer credential at all: 401 without an error code, as
     // RFC 6750 §3.1 asks for "an unsupported authentication method".
     let token = bearer_token(request).ok_or(Error::Unauthenticated)?;
+    if takes_manage_key(route) {
+        // An operator's or a player's token is not a booking's key: 401, as any bearer a route
+        // does not take, never compared with a digest (which would answer 404). A bearer not
+        // shaped as a manage key can be no booking's: 401 too, even where the operators'
+        // tokens are not known (these routes' functions are not given them).
+        if !ManageKey::well_formed(token) || accepted_anywhere(token, operators, players, now) {
+            return Err(Error::InvalidToken);
+        }
+        return Ok(Credential::ManageKey(PresentedKey(token.to_owned())));
+    }
     let (player_ok, operator_ok) = accepts(route);
     if operator_ok && let Some(holder) = token_holder(operators.tokens(), token) {
         return Ok(Credential::Operator(holder.recorded_as()));
@@ -151,7 +185,7 @@ pub fn viewer(
     let proven = match credential {
         Credential::Jwt => authenticated_caller(request)?,
         Credential::Player(player) => Some(player.clone()),
-        Credential::Operator(_) | Credential::NoOperatorConfigured => {
+        Credential::Operator(_) | Credential::NoOperatorConfigured | Credential::ManageKey(_) => {
             return Err(Error::InvalidToken);
         }
         Credential::None if mode == PlayerAuth::Trusted => return Ok(claimed),
@@ -182,7 +216,7 @@ pub fn operator(
             None => Err(Error::OperatorOnly),
         },
         Credential::Operator(name) => Ok(name.clone()),
-        Credential::Player(_) => Err(Error::InvalidToken),
+        Credential::Player(_) | Credential::ManageKey(_) => Err(Error::InvalidToken),
         Credential::NoOperatorConfigured => Err(Error::OperatorOnly),
         Credential::None if operators.tokens().is_empty() => Err(Error::OperatorOnly),
         Credential::None => Err(Error::Unauthenticated),

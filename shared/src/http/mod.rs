@@ -28,14 +28,14 @@ use chrono::Duration;
 use lambda_http::{Body, Request, Response};
 
 use crate::clock::Clock;
-use crate::config::{Bounds, Caps, Operators, Players};
+use crate::config::{BookingSettings, Bounds, Caps, Operators, Players};
 pub use crate::route::Route;
 use crate::store::Store;
 use call::Call;
 pub use extract::{DEFAULT_PAGE_SIZE, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY_LEN, MAX_PAGE_SIZE};
 pub use handlers::bookings::MAX_SHEET_DAYS;
 pub use handlers::holds::MAX_REASON_LEN;
-use handlers::{bookings, holds, players, rooms, schedules, service, slots};
+use handlers::{bookings, holds, manage, players, rooms, schedules, service, slots};
 pub use response::{error_response, json_response};
 pub use unmatched::{page, request_id, router_miss, unmatched};
 
@@ -56,6 +56,8 @@ pub struct App {
     pub caps: Caps,
     /// How players are identified (`PLAYER_AUTH`) and their tokens' keys (see [`Players`]).
     pub players: Players,
+    /// The manage link's base and how long contacts are kept (see [`BookingSettings`]).
+    pub bookings: BookingSettings,
 }
 
 impl App {
@@ -69,7 +71,14 @@ impl App {
             bounds: Bounds::default(),
             caps: Caps::default(),
             players: Players::default(),
+            bookings: BookingSettings::default(),
         }
+    }
+
+    /// The same app with other booking settings (see [`BookingSettings`]).
+    pub fn with_bookings(mut self, bookings: BookingSettings) -> Self {
+        self.bookings = bookings;
+        self
     }
 
     /// The same app with other per-player caps (see [`Caps`]; `Caps::OFF` for none).
@@ -180,6 +189,8 @@ impl App {
             Route::ListRoomBookings => bookings::day_sheet(&call).await,
             Route::CreatePlayer => players::create(&call),
             Route::GetService => service::get(&call),
+            Route::GetBooking => manage::get(&call).await,
+            Route::CancelBooking => manage::cancel(&call).await,
         };
         (result, operator)
     }

@@ -50,6 +50,8 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
         Error::HoldLimit { .. } => (StatusCode::TOO_MANY_REQUESTS, "HOLD_LIMIT"),
         Error::BookingLimit => (StatusCode::CONFLICT, "BOOKING_LIMIT"),
+        Error::BookingNotFound => (StatusCode::NOT_FOUND, "BOOKING_NOT_FOUND"),
+        Error::ContactRequired => (StatusCode::UNPROCESSABLE_ENTITY, "CONTACT_REQUIRED"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
         Error::ScheduleIncomplete(_) => (StatusCode::SERVICE_UNAVAILABLE, "SCHEDULE_INCOMPLETE"),

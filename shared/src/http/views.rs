@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{self, Booking, Hold, HoldStatus, Room, SlotStatus, ViewStatus};
+use crate::domain::{
+    self, Booking, Contact, Hold, HoldStatus, Reference, Room, SlotStatus, ViewStatus,
+};
 use crate::schedule::{Schedule, Weekly};
 
 /// A time in the venue's zone, with its offset (`2026-12-07T19:30:00+01:00`).
@@ -56,6 +58,18 @@ pub struct HoldConfirmed<'a> {
     pub hold_id: String,
     pub slot_id: &'a str,
     pub status: HoldStatus,
+    /// The booking's reference (absent only for a booking made before references existed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<&'a str>,
+    /// The manage link's secret: only in the answer of the confirm that made the booking (a
+    /// retry's answer cannot carry it: only its digest is stored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manage_key: Option<&'a str>,
+    /// `{PUBLIC_BASE_URL}/booking/{reference}#key={manage_key}`, when `PUBLIC_BASE_URL` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manage_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<&'a Contact>,
 }
 
 /// The answer of release and cancel.
@@ -85,6 +99,10 @@ pub struct HoldView<'a> {
     pub extended: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub players: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<&'a Contact>,
 }
 
 impl<'a> HoldView<'a> {
@@ -98,6 +116,8 @@ impl<'a> HoldView<'a> {
             seconds_left: hold.seconds_left(now),
             extended: hold.extended,
             players: hold.players,
+            reference: hold.details.reference.as_ref().map(Reference::as_str),
+            contact: hold.details.contact.as_ref(),
         }
     }
 }
@@ -123,6 +143,35 @@ pub struct UserHoldView<'a> {
     pub seconds_left: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub players: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<&'a Contact>,
+}
+
+/// `GET /bookings/{reference}`: the booking as its manage link shows it, in the venue's zone.
+#[derive(Serialize)]
+pub struct ManagedBookingView<'a> {
+    pub reference: &'a str,
+    pub hold_id: String,
+    pub slot_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_name: Option<&'a str>,
+    #[serde(with = "domain::rfc3339")]
+    pub start_time: DateTime<Utc>,
+    pub local_start: String,
+    pub time_zone: &'a str,
+    pub status: ViewStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub players: Option<u32>,
+    /// Until when the booking can be cancelled by its link (the room's cut-off; the service's
+    /// `CANCEL_CUTOFF_MINUTES` may make it earlier).
+    #[serde(with = "domain::rfc3339")]
+    pub cancel_by: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<&'a Contact>,
 }
 
 #[derive(Serialize)]
@@ -163,6 +212,10 @@ pub struct BookingView<'a> {
     pub cancelled_by: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<&'a Contact>,
 }
 
 impl<'a> BookingView<'a> {
@@ -179,6 +232,8 @@ impl<'a> BookingView<'a> {
             cancelled_at: booking.cancelled_at,
             cancelled_by: booking.cancelled_by.as_deref(),
             reason: booking.reason.as_deref(),
+            reference: booking.details.reference.as_ref().map(Reference::as_str),
+            contact: booking.details.contact.as_ref(),
         }
     }
 }

@@ -11,7 +11,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{Booking, Canceller, Hold, HoldId, Room, RoomId, SlotId, SlotState, UserId};
+use crate::domain::{
+    Booking, Canceller, Contact, Hold, HoldId, KeyDigest, ManageKey, Reference, Room, RoomId,
+    SlotId, SlotState, UserId,
+};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 
@@ -193,6 +196,51 @@ pub struct UserHold {
     pub created_at: DateTime<Utc>,
 }
 
+/// What a confirm writes beside the status: the booking's reference (the first draw; a store
+/// draws again on a collision), the digest of its manage key and the contact, if given.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub reference: Reference,
+    pub key: KeyDigest,
+    pub contact: Option<Contact>,
+}
+
+impl NewBooking {
+    /// A booking with a fresh reference and manage key (returned beside it: only its digest is
+    /// stored).
+    pub fn generate(contact: Option<Contact>) -> Result<(Self, ManageKey), Error> {
+        let random = |e: crate::domain::Invalid| Error::Internal(e.0);
+        let key = ManageKey::generate().map_err(random)?;
+        let booking = Self {
+            reference: Reference::generate().map_err(random)?,
+            key: key.digest(),
+            contact,
+        };
+        Ok((booking, key))
+    }
+}
+
+/// How many references a confirm draws before it gives up (503): with 2^50 references, a second
+/// collision in a row means something other than chance.
+pub const REFERENCE_ATTEMPTS: usize = 5;
+
+/// A confirmed hold, and whether this confirm made it so (`false`: a retry of a done confirm,
+/// answered with what the first one wrote).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmed {
+    pub hold: Hold,
+    pub replayed: bool,
+}
+
+/// A booking found by its reference: the hold, the digest of its manage key, and its room (if
+/// its slot still exists).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedBooking {
+    pub hold: Hold,
+    pub key: KeyDigest,
+    pub room_id: Option<RoomId>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// The room's slots in start-time order, each with its booked flag and its latest `HOLD`
@@ -244,13 +292,46 @@ pub trait Store: Send + Sync {
     ///
     /// Errors: `NotHoldOwner`, `HoldGone` (unknown, expired or released), `SlotStarted`,
     /// `BookingLimit`.
+    ///
+    /// The booking's reference, the digest of its manage key and its contact are written in the
+    /// same atomic step; the reference is unique (SQLite: a unique index; DynamoDB: a `REF#`
+    /// item put only if new in the same transaction): on a collision the store draws another,
+    /// up to [`REFERENCE_ATTEMPTS`] times. The step is where a later event record will go too.
+    async fn confirm_booking(
+        &self,
+        id: HoldId,
+        user: &UserId,
+        booking: &NewBooking,
+        max_bookings: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Confirmed, Error>;
+
+    /// [`Store::confirm_booking`] with a fresh reference and key and no contact (tests, seeds).
     async fn confirm_hold(
         &self,
         id: HoldId,
         user: &UserId,
         max_bookings: Option<u32>,
         now: DateTime<Utc>,
-    ) -> Result<Hold, Error>;
+    ) -> Result<Hold, Error> {
+        let (booking, _key) = NewBooking::generate(None)?;
+        Ok(self
+            .confirm_booking(id, user, &booking, max_bookings, now)
+            .await?
+            .hold)
+    }
+
+    /// The booking with `reference`, with the digest of its manage key (the caller compares the
+    /// presented key with it). `None` for an unknown reference.
+    async fn booking_by_reference(
+        &self,
+        reference: &Reference,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ManagedBooking>, Error>;
+
+    /// Erases the contact details of every booking whose slot ended before `ended_before` (the
+    /// daily job passes now − `CONTACT_RETENTION_DAYS`); says how many it erased.
+    async fn erase_contacts(&self, ended_before: DateTime<Utc>) -> Result<usize, Error>;
 
     /// Marks the hold `RELEASED` (its slot is free at once) in one atomic step, only if it is
     /// `user`'s, `HOLD` and live. A retry of a release by `user` is answered with the released

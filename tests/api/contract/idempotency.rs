@@ -15,10 +15,15 @@ pub async fn confirming_twice_returns_200_with_the_same_body(t: TestApp) {
         (first.status, again.status),
         (StatusCode::OK, StatusCode::OK)
     );
-    assert_eq!(first.body, again.body);
+    // The same booking, reference and contact; the manage key only in the first answer (only
+    // its digest is kept).
+    let mut first = first.body;
+    assert_eq!(first["manage_key"].as_str().map(str::len), Some(43));
+    first.as_object_mut().unwrap().remove("manage_key");
+    assert_eq!(first, again.body);
     // Even long after the hold's expiry: a booking does not expire.
     t.advance(TTL_SECONDS * 10);
-    assert_eq!(t.confirm(&hold_id, "u-demo").await.body, first.body);
+    assert_eq!(t.confirm(&hold_id, "u-demo").await.body, first);
 }
 
 pub async fn releasing_twice_returns_200(t: TestApp) {

@@ -21,6 +21,7 @@ mod holds;
 mod idempotency;
 mod identity;
 mod lookups;
+pub(crate) mod manage;
 mod paging;
 mod races;
 mod rooms;
@@ -38,6 +39,7 @@ pub use holds::*;
 pub use idempotency::*;
 pub use identity::*;
 pub use lookups::*;
+pub use manage::*;
 pub use paging::*;
 pub use races::*;
 pub use rooms::*;
@@ -197,6 +199,11 @@ scenarios! {
         the_day_sheet_comes_page_by_page_each_booking_exactly_once,
         a_player_reads_a_schedule_without_closure_reasons_and_the_operator_with_them,
         every_json_answer_success_or_error_carries_nosniff_and_no_store,
+        a_confirmed_booking_has_a_reference_and_a_key_that_opens_it,
+        a_wrong_key_another_bookings_key_and_an_unknown_reference_are_one_404,
+        another_kind_of_bearer_on_the_manage_routes_is_401,
+        cancelling_by_the_manage_link_follows_the_players_rules,
+        contact_details_are_checked_and_shown_only_to_the_owner_and_operators,
     ],
     // The scenario moves the manual clock (the function binaries run on the system clock).
     moving_the_clock: [

@@ -6,7 +6,8 @@ use lambda_http::http::{HeaderValue, StatusCode};
 use serde::Deserialize;
 
 use super::Answer;
-use crate::domain::{Canceller, HoldId, HoldStatus, SlotId, UserId};
+use crate::config::PlayerAuth;
+use crate::domain::{Canceller, Contact, HoldId, HoldStatus, Reference, SlotId, UserId};
 use crate::error::Error;
 use crate::http::call::Call;
 use crate::http::cursor;
@@ -18,7 +19,7 @@ use crate::http::response::json_response;
 use crate::http::views::{
     HoldChanged, HoldConfirmed, HoldCreated, HoldExtended, HoldView, UserHoldView, UserHolds,
 };
-use crate::store::{IdempotencyKey, NewHold, Page};
+use crate::store::{IdempotencyKey, NewBooking, NewHold, Page};
 
 /// The longest reason an operator may give for a cancellation, in characters.
 pub const MAX_REASON_LEN: usize = 500;
@@ -106,20 +107,69 @@ fn hold_action(call: &Call<'_>) -> Result<(HoldId, UserId), Error> {
     Ok((hold_id, call.player(body.user_id)?))
 }
 
-/// `POST /holds/{hold_id}/confirm`.
+/// A confirm's body: the player (`trusted` mode) and how to reach them.
+#[derive(Deserialize)]
+struct ConfirmBody {
+    #[serde(default)]
+    user_id: Option<UserId>,
+    #[serde(default)]
+    contact: Option<ContactBody>,
+}
+
+#[derive(Deserialize)]
+struct ContactBody {
+    name: String,
+    email: String,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+/// `POST /holds/{hold_id}/confirm`: the hold becomes a booking with a reference and a manage
+/// key (answered once: only its digest is kept) and, if sent, the contact (required in `guest`
+/// mode, where the service knows nothing else of the player).
 pub async fn confirm(call: &Call<'_>) -> Answer {
-    let (hold_id, user) = hold_action(call)?;
-    let hold = call
+    let hold_id = call.path("hold_id")?;
+    let body: ConfirmBody = call.body()?;
+    let user = call.player(body.user_id)?;
+    let contact = body
+        .contact
+        .map(|c| Contact::checked(&c.name, &c.email, c.phone.as_deref()))
+        .transpose()?;
+    if contact.is_none() && call.app.players.mode() == PlayerAuth::Guest {
+        return Err(Error::ContactRequired);
+    }
+    let (booking, key) = NewBooking::generate(contact)?;
+    let confirmed = call
         .app
         .store
-        .confirm_hold(hold_id, &user, call.app.caps.upcoming_bookings, call.now)
+        .confirm_booking(
+            hold_id,
+            &user,
+            &booking,
+            call.app.caps.upcoming_bookings,
+            call.now,
+        )
         .await?;
+    let hold = &confirmed.hold;
+    let reference = hold.details.reference.as_ref().map(Reference::as_str);
+    // Only the confirm that wrote the key's digest can answer the key.
+    let manage_key = (!confirmed.replayed).then_some(key.as_str());
+    let manage_url = match (&call.app.bookings.public_base_url, reference, manage_key) {
+        (Some(base), Some(reference), Some(key)) => {
+            Some(format!("{base}/booking/{reference}#key={key}"))
+        }
+        _ => None,
+    };
     Ok(json_response(
         StatusCode::OK,
         &HoldConfirmed {
             hold_id: hold.id.to_string(),
             slot_id: hold.slot_id.as_str(),
             status: HoldStatus::Confirmed,
+            reference,
+            manage_key,
+            manage_url,
+            contact: hold.details.contact.as_ref(),
         },
     ))
 }
@@ -249,6 +299,8 @@ pub async fn list_user(call: &Call<'_>) -> Answer {
             expires_at: h.hold.expires_at,
             seconds_left: h.hold.seconds_left(now),
             players: h.hold.players,
+            reference: h.hold.details.reference.as_ref().map(Reference::as_str),
+            contact: h.hold.details.contact.as_ref(),
         })
         .collect();
     Ok(json_response(

@@ -3,6 +3,7 @@
 
 pub mod bookings;
 pub mod holds;
+pub mod manage;
 pub mod players;
 pub mod rooms;
 pub mod schedules;

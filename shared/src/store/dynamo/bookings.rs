@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::DynamoStore;
 use super::errors::sdk_error;
 use super::schema::*;
-use crate::domain::{Hold, HoldId, HoldStatus, UserId};
+use crate::domain::{Hold, HoldId, HoldStatus, RoomId, UserId};
 use crate::error::Error;
 use crate::store::{HoldsAfter, HoldsPage, Page, UserHold, from_millis, millis};
 
@@ -22,6 +22,15 @@ pub(super) async fn get_hold(
     id: HoldId,
     now: DateTime<Utc>,
 ) -> Result<Option<Hold>, Error> {
+    Ok(hold_and_room(store, id, now).await?.map(|(hold, _)| hold))
+}
+
+/// [`get_hold`], with the room of the hold's slot when the slot item still exists.
+pub(super) async fn hold_and_room(
+    store: &DynamoStore,
+    id: HoldId,
+    now: DateTime<Utc>,
+) -> Result<Option<(Hold, Option<RoomId>)>, Error> {
     let keys = vec![Key::slot(id.slot_key()).item()?, Key::hold(id).item()?];
     let mut items = super::consistent_batch_get(store, keys, "hold").await?;
     let sort_key =
@@ -31,8 +40,9 @@ pub(super) async fn get_hold(
         .position(|i| sort_key(i).as_deref() == Some(SLOT_SK))
         .map(|at| items.swap_remove(at));
     let slot: Option<SlotItem> = slot.map(parse_item).transpose()?;
+    let room = slot.as_ref().map(|s| s.room_id.clone());
     if let Some(hold) = slot.as_ref().map(|s| s.hold_if(id)).transpose()?.flatten() {
-        return Ok(Some(hold));
+        return Ok(Some((hold, room)));
     }
     match items
         .into_iter()
@@ -45,7 +55,7 @@ pub(super) async fn get_hold(
             if hold.players.is_none() {
                 hold.players = slot.and_then(|s| s.min_players);
             }
-            Ok(Some(hold))
+            Ok(Some((hold, room)))
         }
         None => Ok(None),
     }

@@ -1,8 +1,9 @@
 //! A confirm under `MAX_UPCOMING_BOOKINGS_PER_PLAYER`: ONE consistent `BatchGetItem` (the
 //! player's user item with their places, and the hold's slot), then ONE `TransactWriteItems` of
 //! the slot's guarded confirm (the same guard as without the cap), the user item's update that
-//! takes a booking place ([`super::leases`]) and, when that place held an old booking, the check
-//! that it is over (cancelled or started). At the cap nothing is written: `BookingLimit`, and the
+//! takes a booking place ([`super::leases`]), the booking's `REF#` item and hold record fields
+//! (`references.rs`) and, when that place held an old booking, the check that it is over
+//! (cancelled or started). At the cap nothing is written: `BookingLimit`, and the
 //! hold stays a hold. A confirm that cannot succeed, or the retry of a done one, goes the way
 //! of an uncapped confirm (its refusal explains it).
 
@@ -19,31 +20,36 @@ use super::holds::{Action, explain};
 use super::leases::{
     CHOICE_ATTEMPTS, Choice, LeaseKind, Leases, Place, choose, claim, old_hold_over,
 };
+use super::references::{booking_items, reference_taken, slot_confirm};
 use super::schema::*;
 use super::{DynamoStore, consistent_batch_get, retry_on_conflict};
-use crate::domain::{Hold, HoldId, HoldStatus, UserId};
+use crate::domain::{BookingDetails, Hold, HoldId, HoldStatus, Reference, UserId};
 use crate::error::Error;
-use crate::store::millis;
+use crate::store::{Confirmed, NewBooking, millis};
 
 /// The items of the capped confirm, in the transaction's order.
 const SLOT: usize = 0;
 const USER: usize = 1;
-const OLD: usize = 2;
+const REF: usize = 2;
+const RECORD: usize = 3;
+const OLD: usize = 4;
 
 /// See [`crate::store::Store::confirm_hold`] with a cap; `uncapped` is the confirm without it.
 pub(super) async fn confirm<F, Fut>(
     store: &DynamoStore,
     id: HoldId,
     user: &UserId,
+    booking: &NewBooking,
     cap: u32,
     now: DateTime<Utc>,
     uncapped: F,
-) -> Result<Hold, Error>
+) -> Result<Confirmed, Error>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<Hold, Error>>,
+    Fut: std::future::Future<Output = Result<Confirmed, Error>>,
 {
     let mut lost = String::new();
+    let mut reference = booking.reference.clone();
     for attempt in 1..=CHOICE_ATTEMPTS {
         let (user_item, slot) = read(store, user, id).await?;
         let Some(hold) = confirmable(slot.as_ref(), id, user, now)? else {
@@ -54,9 +60,13 @@ where
             Choice::Take(place) => place,
             Choice::Full { .. } => return Err(Error::BookingLimit),
         };
-        match send(store, &hold, user, place, now).await? {
-            Some(answer) => return answer,
-            None => lost = format!("attempt {attempt}"),
+        match send(store, &hold, user, (&reference, booking), place, now).await? {
+            Sent::Answer(answer) => return *answer,
+            Sent::PlaceLost => lost = format!("attempt {attempt}"),
+            Sent::ReferenceTaken => {
+                reference = Reference::generate().map_err(|e| Error::Internal(e.0))?;
+                lost = format!("attempt {attempt}: reference taken");
+            }
         }
         tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt))).await;
     }
@@ -106,37 +116,29 @@ async fn read(
     Ok((user_item, slot))
 }
 
-/// Sends the capped confirm's transaction. `Some`: the answer; `None`: the place was lost to a
-/// simultaneous request (choose again).
+/// What one capped confirm's transaction came to.
+enum Sent {
+    /// The answer (confirmed, or the refusal explained).
+    Answer(Box<Result<Confirmed, Error>>),
+    /// The place was lost to a simultaneous request: choose again.
+    PlaceLost,
+    /// The reference was taken: draw another.
+    ReferenceTaken,
+}
+
+/// Sends the capped confirm's transaction: the slot's guarded confirm, the user's booking
+/// place, the reference's item and the hold record's booking fields, and, when the place held
+/// an old booking, the check that it is over.
 async fn send(
     store: &DynamoStore,
     hold: &Hold,
     user: &UserId,
+    (reference, booking): (&Reference, &NewBooking),
     place: Place,
     now: DateTime<Utc>,
-) -> Result<Option<Result<Hold, Error>>, Error> {
+) -> Result<Sent, Error> {
     let id = hold.id;
-    let slot = update(
-        "slot confirm",
-        Update::builder()
-            .table_name(&store.table)
-            .set_key(Some(Key::slot(id.slot_key()).item()?))
-            .condition_expression(format!(
-                "{HOLD_ID} = :hold_id AND {HOLDER} = :user AND {HOLD_STATUS} = :hold \
-                 AND {HOLD_EXPIRES_AT} > :now AND {BOOKED} = :false AND {START_TIME} > :now"
-            ))
-            .update_expression(format!(
-                "SET {HOLD_STATUS} = :to, {BOOKED} = :true, {HOLD_CONFIRMED_AT} = :now"
-            ))
-            .expression_attribute_values(":hold_id", s(id.to_string()))
-            .expression_attribute_values(":user", s(user.as_str()))
-            .expression_attribute_values(":hold", s(HoldStatus::Hold.as_str()))
-            .expression_attribute_values(":to", s(HoldStatus::Confirmed.as_str()))
-            .expression_attribute_values(":now", n(millis(now)))
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld),
-    )?;
+    let slot = slot_confirm(store, id, user, reference, booking.contact.as_ref(), now)?;
     let (condition, set, values) = claim(LeaseKind::Booking, place, id, millis(hold.starts_at));
     let mut taking = Update::builder()
         .table_name(&store.table)
@@ -153,20 +155,28 @@ async fn send(
             .update(update("user's booking place", taking)?)
             .build(),
     ];
+    items.extend(booking_items(store, id, reference, booking)?);
     let old = old_hold_over(store, LeaseKind::Booking, place, id.slot_key(), now)?;
     let has_old = old.is_some();
     items.extend(old.map(|check| TransactWriteItem::builder().condition_check(check).build()));
-    debug_assert_eq!(items.len(), if has_old { OLD + 1 } else { USER + 1 });
+    debug_assert_eq!(items.len(), if has_old { OLD + 1 } else { RECORD + 1 });
     let request = store
         .client
         .transact_write_items()
         .set_transact_items(Some(items));
     let err = match retry_on_conflict(|| request.clone().send(), is_transaction_conflict).await {
         Ok(_) => {
-            return Ok(Some(Ok(Hold {
-                status: HoldStatus::Confirmed,
-                ..hold.clone()
-            })));
+            return Ok(Sent::Answer(Box::new(Ok(Confirmed {
+                hold: Hold {
+                    status: HoldStatus::Confirmed,
+                    details: BookingDetails {
+                        reference: Some(reference.clone()),
+                        contact: booking.contact.clone(),
+                    },
+                    ..hold.clone()
+                },
+                replayed: false,
+            }))));
         }
         Err(err) => err,
     };
@@ -177,11 +187,16 @@ async fn send(
     };
     let reasons = cancelled.cancellation_reasons();
     if place_lost(reasons, USER, has_old.then_some(OLD)).is_some() {
-        return Ok(None);
+        return Ok(Sent::PlaceLost);
     }
     let old_slot =
         transaction_refusal_item::<SlotItem>(reasons, SLOT, "TransactWriteItems (confirm)")?;
-    Ok(Some(
-        explain(store, id, now, Action::Confirm(user), old_slot).await,
-    ))
+    if old_slot.is_none() && reference_taken(reasons, REF) {
+        return Ok(Sent::ReferenceTaken);
+    }
+    let explained = explain(store, id, now, Action::Confirm(user), old_slot).await;
+    Ok(Sent::Answer(Box::new(explained.map(|hold| Confirmed {
+        hold,
+        replayed: true,
+    }))))
 }

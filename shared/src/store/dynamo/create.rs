@@ -326,7 +326,7 @@ fn slot_lock(store: &DynamoStore, hold: &NewHold, now: DateTime<Utc>) -> Result<
              {HOLD_STATUS} = :hold, {HOLD_EXTENDED} = :false, {HOLD_CREATED_AT} = :now, \
              {GSI2PK} = :user_pk, {GSI2SK} = :user_sk, {HOLD_PLAYERS} = {party} \
              REMOVE {HOLD_CONFIRMED_AT}, {HOLD_CANCELLED_AT}, {HOLD_CANCELLED_BY}, \
-             {HOLD_CANCEL_REASON}"
+             {HOLD_CANCEL_REASON}, {HOLD_REFERENCE}, {HOLD_CONTACT}"
         ));
     let lock = match hold.players {
         Some(players) => lock.expression_attribute_values(":players", n(i64::from(players))),
@@ -376,6 +376,8 @@ fn hold_record(store: &DynamoStore, hold: &NewHold, now: DateTime<Utc>) -> Resul
                 players: hold.players,
                 cancelled_by: None,
                 reason: None,
+                reference: None,
+                contact: None,
             })?))
             .condition_expression(format!("attribute_not_exists({PK})"))
             .build(),

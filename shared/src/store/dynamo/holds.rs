@@ -1,5 +1,6 @@
-//! The writes on an existing hold. Confirm and release are each ONE conditional `UpdateItem` on
-//! the slot item ([`transition`]); extend and cancel are each ONE `TransactWriteItems` of the
+//! The writes on an existing hold. Release is ONE conditional `UpdateItem` on the slot item
+//! ([`transition`]); confirm is ONE `TransactWriteItems` with the booking's reference
+//! (`references.rs`); extend and cancel are each ONE `TransactWriteItems` of the
 //! slot and the hold record ([`HoldChangeItem`]), so the record stays true once the slot moves
 //! on. A refusal is explained from the slot item as it was, or, when the slot has moved on, from
 //! the hold record ([`explain`]).
@@ -17,7 +18,7 @@ use super::schema::*;
 use super::{CONFLICT_ATTEMPTS, DynamoStore, retry_on_conflict};
 use crate::domain::{self, Canceller, Hold, HoldId, HoldStatus, Refusal, UserId};
 use crate::error::Error;
-use crate::store::millis;
+use crate::store::{Confirmed, NewBooking, millis};
 
 /// What a refused hold operation is explained with, and what it is called in errors.
 #[derive(Clone, Copy)]
@@ -41,7 +42,7 @@ impl Action<'_> {
     /// The request it is, for errors and logs.
     fn operation(self) -> &'static str {
         match self {
-            Self::Confirm(_) => "UpdateItem (confirm)",
+            Self::Confirm(_) => "TransactWriteItems (confirm)",
             Self::Release(_) => "UpdateItem (release)",
             Self::Extend(_) => "TransactWriteItems (extend)",
             Self::Cancel(_) => "TransactWriteItems (cancel)",
@@ -49,10 +50,10 @@ impl Action<'_> {
     }
 }
 
-/// The two moves of a live hold out of `HOLD` that are ONE `UpdateItem` on its slot item.
+/// The move of a live hold out of `HOLD` that is ONE `UpdateItem` on its slot item (a confirm,
+/// which writes a reference too, is a transaction: `references.rs`).
 #[derive(Clone, Copy)]
 enum Transition {
-    Confirm,
     Release,
 }
 
@@ -60,39 +61,28 @@ impl Transition {
     /// The hold status it writes.
     fn to(self) -> HoldStatus {
         match self {
-            Self::Confirm => HoldStatus::Confirmed,
             Self::Release => HoldStatus::Released,
         }
     }
 
     /// The guard: the slot's latest hold is this one, the caller's, `HOLD` and live, the slot
-    /// not booked (and, to confirm, not started).
+    /// not booked.
     fn condition(self) -> String {
-        let started_guard = match self {
-            Self::Confirm => format!(" AND {START_TIME} > :now"),
-            Self::Release => String::new(),
-        };
         format!(
             "{HOLD_ID} = :hold_id AND {HOLDER} = :user AND {HOLD_STATUS} = :hold \
-             AND {HOLD_EXPIRES_AT} > :now AND {BOOKED} = :false{started_guard}"
+             AND {HOLD_EXPIRES_AT} > :now AND {BOOKED} = :false"
         )
     }
 
-    /// The write: the new status (and, to confirm, the slot booked and when).
+    /// The write: the new status.
     fn update(self, request: UpdateItemFluentBuilder) -> UpdateItemFluentBuilder {
         match self {
-            Self::Confirm => request
-                .update_expression(format!(
-                    "SET {HOLD_STATUS} = :to, {BOOKED} = :true, {HOLD_CONFIRMED_AT} = :now"
-                ))
-                .expression_attribute_values(":true", AttributeValue::Bool(true)),
             Self::Release => request.update_expression(format!("SET {HOLD_STATUS} = :to")),
         }
     }
 
     fn action(self, user: &UserId) -> Action<'_> {
         match self {
-            Self::Confirm => Action::Confirm(user),
             Self::Release => Action::Release(user),
         }
     }
@@ -114,18 +104,21 @@ impl HoldChangeItem {
     }
 }
 
-/// See [`crate::store::Store::confirm_hold`].
+/// See [`crate::store::Store::confirm_booking`].
 pub(super) async fn confirm(
     store: &DynamoStore,
     id: HoldId,
     user: &UserId,
+    booking: &NewBooking,
     max_bookings: Option<u32>,
     now: DateTime<Utc>,
-) -> Result<Hold, Error> {
-    let uncapped = || transition(store, id, user, now, Transition::Confirm);
+) -> Result<Confirmed, Error> {
+    let uncapped = || super::references::confirm(store, id, user, booking, now);
     match max_bookings {
         None => uncapped().await,
-        Some(cap) => super::capped_confirm::confirm(store, id, user, cap, now, uncapped).await,
+        Some(cap) => {
+            super::capped_confirm::confirm(store, id, user, booking, cap, now, uncapped).await
+        }
     }
 }
 
@@ -139,7 +132,7 @@ pub(super) async fn release(
     transition(store, id, user, now, Transition::Release).await
 }
 
-/// Confirm or release: ONE conditional `UpdateItem` on the hold's slot item (its key comes from
+/// Release: ONE conditional `UpdateItem` on the hold's slot item (its key comes from
 /// the hold id), guarded as [`Transition::condition`] says. On success the new slot image gives
 /// the hold's slot and expiry; on refusal the old image explains it (see [`explain`]).
 async fn transition(

@@ -53,10 +53,10 @@ use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Applied, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, NewHold, Page, SheetAfter,
-    SheetWindow, SlotWindow, Store,
+    Applied, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, ManagedBooking,
+    NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
 };
-use crate::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotKey, SlotState, UserId};
+use crate::domain::{Canceller, Hold, HoldId, Reference, Room, RoomId, SlotKey, SlotState, UserId};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 use errors::sdk_error;
@@ -69,6 +69,7 @@ pub mod errors;
 pub mod holds;
 pub mod leases;
 pub mod provision;
+mod references;
 pub mod rooms;
 pub mod schedules;
 pub mod schema;
@@ -249,14 +250,27 @@ impl Store for DynamoStore {
         create::create(self, hold, key, now).await
     }
 
-    async fn confirm_hold(
+    async fn confirm_booking(
         &self,
         id: HoldId,
         user: &UserId,
+        booking: &NewBooking,
         max_bookings: Option<u32>,
         now: DateTime<Utc>,
-    ) -> Result<Hold, Error> {
-        holds::confirm(self, id, user, max_bookings, now).await
+    ) -> Result<Confirmed, Error> {
+        holds::confirm(self, id, user, booking, max_bookings, now).await
+    }
+
+    async fn booking_by_reference(
+        &self,
+        reference: &Reference,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ManagedBooking>, Error> {
+        references::by_reference(self, reference, now).await
+    }
+
+    async fn erase_contacts(&self, ended_before: DateTime<Utc>) -> Result<usize, Error> {
+        references::erase_contacts(self, ended_before).await
     }
 
     async fn release_hold(

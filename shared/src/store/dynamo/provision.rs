@@ -289,6 +289,8 @@ fn slot_item(slot: &Slot, room: Option<&Room>) -> Result<SeedItem, Error> {
         hold_cancelled_at: None,
         hold_cancelled_by: None,
         hold_cancel_reason: None,
+        hold_reference: None,
+        hold_contact: None,
     };
     if let Some(room) = room {
         item.set_rules(&room.rules_for(slot.start_time), &room.policy.time_zone);

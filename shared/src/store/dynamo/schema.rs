@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::domain::{
-    Hold, HoldId, HoldStatus, Room, RoomId, RoomPolicy, SlotId, SlotKey, SlotRules, UserId,
+    BookingDetails, Contact, Hold, HoldId, HoldStatus, Reference, Room, RoomId, RoomPolicy, SlotId,
+    SlotKey, SlotRules, UserId,
 };
 use crate::error::Error;
 use crate::store::from_millis;
@@ -61,6 +62,12 @@ pub(super) const EXTENDED: &str = "extended";
 pub(super) const CANCELLED_AT: &str = "cancelled_at";
 pub(super) const CANCELLED_BY: &str = "cancelled_by";
 pub(super) const REASON: &str = "reason";
+/// A confirmed booking's reference and contact, on its slot item (the latest hold's) and on its
+/// hold record.
+pub(super) const HOLD_REFERENCE: &str = "hold_reference";
+pub(super) const HOLD_CONTACT: &str = "hold_contact";
+pub(super) const REFERENCE: &str = "reference";
+pub(super) const CONTACT: &str = "contact";
 /// A cancelled booking's record: its room, its slot's start and its confirmation (epoch ms).
 pub(super) const ROOM_ID: &str = "room_id";
 pub(super) const CONFIRMED_AT: &str = "confirmed_at";
@@ -71,6 +78,7 @@ pub(super) const HOLD_SK: &str = "HOLD";
 pub(super) const USER_SK: &str = "USER";
 pub(super) const IDEM_SK: &str = "IDEM";
 pub(super) const SCHEDULE_SK: &str = "SCHEDULE";
+pub(super) const REF_SK: &str = "REF";
 /// The `gsi2` partition that lists every room; also the partition of the room counter
 /// (`rooms::room_count_key`).
 pub(super) const ROOMS_PK: &str = "ROOMS";
@@ -301,6 +309,11 @@ pub(super) struct SlotItem {
     pub(super) hold_cancelled_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) hold_cancel_reason: Option<String>,
+    /// The latest hold's booking reference and contact (removed by the retention job).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_reference: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hold_contact: Option<Contact>,
 }
 
 impl SlotItem {
@@ -348,6 +361,10 @@ impl SlotItem {
                     extended: self.hold_extended.unwrap_or(false),
                     players: self.hold_players,
                     cancel_by: self.rules()?.cancel_by,
+                    details: BookingDetails {
+                        reference: self.hold_reference.clone(),
+                        contact: self.hold_contact.clone(),
+                    },
                 }))
             }
             _ => Ok(None),
@@ -408,6 +425,11 @@ pub(super) struct HoldItem {
     pub(super) cancelled_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) reason: Option<String>,
+    /// Set by the confirm: the booking's reference and contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) reference: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) contact: Option<Contact>,
 }
 
 impl HoldItem {
@@ -433,6 +455,10 @@ impl HoldItem {
             extended: self.extended,
             players: self.players,
             cancel_by: expires_at,
+            details: BookingDetails {
+                reference: self.reference.clone(),
+                contact: self.contact.clone(),
+            },
         })
     }
 }

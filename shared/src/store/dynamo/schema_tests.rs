@@ -38,6 +38,8 @@ fn full_slot_item(slot_id: &SlotId, hold_id: HoldId) -> SlotItem {
         hold_cancelled_at: Some(2),
         hold_cancelled_by: Some("operator".into()),
         hold_cancel_reason: Some("flood".into()),
+        hold_reference: Some(Reference::parse("ABCDEFGHJK").unwrap()),
+        hold_contact: Some(Contact::checked("Ada", "ada@example.org", None).unwrap()),
     }
 }
 
@@ -72,6 +74,8 @@ fn slot_item_attribute_names_are_the_constants_used_in_expressions() {
         HOLD_CANCELLED_AT,
         HOLD_CANCELLED_BY,
         HOLD_CANCEL_REASON,
+        HOLD_REFERENCE,
+        HOLD_CONTACT,
     ] {
         assert!(
             item.contains_key(name),
@@ -114,6 +118,8 @@ fn hold_record_attribute_names_are_the_constants_used_in_expressions() {
         players: Some(4),
         cancelled_by: Some("u-1".into()),
         reason: Some("r".into()),
+        reference: Some(Reference::parse("ABCDEFGHJK").unwrap()),
+        contact: Some(Contact::checked("Ada", "ada@example.org", None).unwrap()),
     })
     .unwrap();
     for name in [
@@ -131,6 +137,8 @@ fn hold_record_attribute_names_are_the_constants_used_in_expressions() {
         CANCELLED_AT,
         CANCELLED_BY,
         REASON,
+        REFERENCE,
+        CONTACT,
     ] {
         assert!(
             record.contains_key(name),

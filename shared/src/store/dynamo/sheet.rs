@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::errors::sdk_error;
 use super::schema::*;
 use super::{DynamoStore, rooms, slots};
-use crate::domain::{self, Booking, HoldStatus, RoomId};
+use crate::domain::{self, Booking, BookingDetails, HoldStatus, RoomId};
 use crate::error::Error;
 use crate::store::{DaySheet, Page, SheetAfter, SheetWindow, from_millis, millis};
 
@@ -191,6 +191,10 @@ fn cancelled_booking(record: HoldItem) -> Result<Keyed, Error> {
             cancelled_at: time(record.cancelled_at)?,
             cancelled_by: record.cancelled_by,
             reason: record.reason,
+            details: BookingDetails {
+                reference: record.reference,
+                contact: record.contact,
+            },
         },
     ))
 }
@@ -226,6 +230,10 @@ fn booking_of(slot: SlotItem) -> Result<Option<Keyed>, Error> {
             cancelled_at: time(slot.hold_cancelled_at)?,
             cancelled_by: slot.hold_cancelled_by,
             reason: slot.hold_cancel_reason,
+            details: BookingDetails {
+                reference: slot.hold_reference,
+                contact: slot.hold_contact,
+            },
         },
     )))
 }

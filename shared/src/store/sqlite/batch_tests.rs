@@ -12,9 +12,9 @@ use tokio::sync::oneshot;
 
 use super::batch::{self, Job};
 use super::{PRAGMAS, SqliteStore, holds};
-use crate::domain::{Canceller, HoldId, SlotId, UserId};
+use crate::domain::{Canceller, HoldId, KeyDigest, Reference, SlotId, UserId};
 use crate::error::Error;
-use crate::store::{IdempotencyKey, NewHold, Provision};
+use crate::store::{IdempotencyKey, NewBooking, NewHold, Provision};
 
 const SLOTS: usize = 3;
 const HOLDS_PER_SLOT: usize = 2;
@@ -192,14 +192,17 @@ fn write_of(op: &Op, ids: &Ids, now: DateTime<Utc>) -> Write {
         }
         Op::Confirm(at) => {
             let (id, user) = (ids.hold(at), ids.users[at.user].clone());
+            // One reference per hold id, the same in both runs (the states are compared).
+            let reference = format!("{:0>10}", at.slot * 100 + at.hold);
+            let booking = NewBooking {
+                reference: Reference::parse(&reference).unwrap(),
+                key: KeyDigest::of(&reference),
+                contact: None,
+            };
             Box::new(move |tx| {
-                Ok(shown(&holds::confirm(
-                    tx,
-                    id,
-                    &user,
-                    Some(BOOKINGS_CAP),
-                    now,
-                )?))
+                Ok(shown(
+                    &holds::confirm(tx, id, &user, &booking, Some(BOOKINGS_CAP), now)?.hold,
+                ))
             })
         }
         Op::Release(at) => {

@@ -7,10 +7,11 @@ use super::rows::{
     BOOKING_COLUMN_COUNT, BOOKING_COLUMNS, HOLD_COLUMN_COUNT, HOLD_JOINS, ROOM_COLUMNS,
     booking_of_row, hold_at, hold_columns, room_of, room_row, stored, time_zone_of,
 };
-use crate::domain::{self, Hold, HoldId, RoomId, UserId};
+use crate::domain::{self, Hold, HoldId, KeyDigest, Reference, RoomId, UserId};
 use crate::error::Error;
 use crate::store::{
-    DaySheet, HoldsAfter, HoldsPage, Page, SheetAfter, SheetWindow, UserHold, from_millis, millis,
+    DaySheet, HoldsAfter, HoldsPage, ManagedBooking, Page, SheetAfter, SheetWindow, UserHold,
+    from_millis, millis,
 };
 
 /// The hold as stored, if it exists (also the explanation's read inside a write transaction).
@@ -24,6 +25,32 @@ pub(super) fn read_hold(conn: &Connection, id: HoldId) -> Result<Option<Hold>, E
         Some(row) => hold_at(row, 0),
         None => Ok(None),
     }
+}
+
+/// See [`crate::store::Store::booking_by_reference`].
+pub(super) fn by_reference(
+    conn: &Connection,
+    reference: &Reference,
+) -> Result<Option<ManagedBooking>, Error> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {}, h.manage_key, s.room_id FROM {HOLD_JOINS} WHERE h.reference = ?1",
+        hold_columns()
+    ))?;
+    let mut rows = stmt.query([reference.as_str()])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let hold = hold_at(row, 0)?
+        .ok_or_else(|| Error::Internal(format!("booking {reference} without a hold id")))?;
+    let key: Option<String> = row.get(HOLD_COLUMN_COUNT)?;
+    let key = key.ok_or_else(|| Error::Internal(format!("booking {reference} without a key")))?;
+    Ok(Some(ManagedBooking {
+        hold,
+        key: KeyDigest::stored(key),
+        room_id: Some(stored(RoomId::try_from(
+            row.get::<_, String>(HOLD_COLUMN_COUNT + 1)?,
+        ))?),
+    }))
 }
 
 /// See [`crate::store::Store::user_holds`]: one statement on `holds_by_user`, `limit + 1` rows

@@ -10,9 +10,12 @@ use super::bookings::read_hold;
 use super::rows::{
     CANCEL_CUTOFF_MS, MIN_NOTICE_MS, MIN_PLAYERS, RoomRow, room_of, room_row, stored,
 };
-use crate::domain::{self, Canceller, Hold, HoldId, HoldStatus, SlotId, UserId};
+use crate::domain::{self, Canceller, Hold, HoldId, HoldStatus, Reference, SlotId, UserId};
 use crate::error::Error;
-use crate::store::{Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewHold, from_millis, millis};
+use crate::store::{
+    Confirmed, Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewBooking, NewHold,
+    REFERENCE_ATTEMPTS, from_millis, millis,
+};
 
 /// See [`crate::store::Store::create_hold`].
 pub(super) fn create(
@@ -198,20 +201,21 @@ fn remember_key(
     Ok(())
 }
 
-/// See [`crate::store::Store::confirm_hold`].
+/// See [`crate::store::Store::confirm_booking`].
 pub(super) fn confirm(
     tx: &Connection,
     id: HoldId,
     user: &UserId,
+    booking: &NewBooking,
     max_bookings: Option<u32>,
     now: DateTime<Utc>,
-) -> Result<Hold, Error> {
-    let Some(hold) = transition(tx, id, user, now, HoldStatus::Confirmed)? else {
-        return Ok(domain::explain_confirm(
-            read_hold(tx, id)?.as_ref(),
-            user,
-            now,
-        )?);
+) -> Result<Confirmed, Error> {
+    let Some(hold) = confirm_transition(tx, id, user, booking, now)? else {
+        let hold = domain::explain_confirm(read_hold(tx, id)?.as_ref(), user, now)?;
+        return Ok(Confirmed {
+            hold,
+            replayed: true,
+        });
     };
     // Same transaction: the booking just made is counted with the player's other upcoming ones;
     // over the cap the transaction rolls back and the hold stays a hold.
@@ -231,7 +235,77 @@ pub(super) fn confirm(
             hold.slot_id
         )));
     }
-    Ok(hold)
+    Ok(Confirmed {
+        hold,
+        replayed: false,
+    })
+}
+
+/// The confirm's guarded statement: the caller's live hold on a slot not started becomes
+/// `CONFIRMED` with its reference, key digest and contact. A reference already taken fails the
+/// unique index (the statement alone is undone, the transaction goes on): another is drawn.
+fn confirm_transition(
+    tx: &Connection,
+    id: HoldId,
+    user: &UserId,
+    booking: &NewBooking,
+    now: DateTime<Utc>,
+) -> Result<Option<Hold>, Error> {
+    let contact = booking
+        .contact
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| Error::Internal(format!("contact as JSON: {e}")))?;
+    let mut reference = booking.reference.clone();
+    for _ in 0..REFERENCE_ATTEMPTS {
+        let updated = tx
+            .prepare_cached(
+                "UPDATE holds SET status = 'CONFIRMED', confirmed_at = ?3, reference = ?4,
+                     manage_key = ?5, contact = ?6
+                 WHERE id = ?1 AND user_id = ?2 AND status = 'HOLD' AND expires_at > ?3
+                   AND (SELECT start_time FROM time_slots WHERE id = holds.slot_id) > ?3",
+            )?
+            .execute(params![
+                id.to_string(),
+                user.as_str(),
+                millis(now),
+                reference.as_str(),
+                booking.key.as_str(),
+                contact,
+            ]);
+        match updated {
+            Ok(0) => return Ok(None),
+            Ok(_) => return read_hold(tx, id),
+            Err(err) if is_unique_violation(&err) => {
+                reference = Reference::generate().map_err(|e| Error::Internal(e.0))?;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(Error::Unavailable(format!(
+        "{REFERENCE_ATTEMPTS} booking references in a row were taken"
+    )))
+}
+
+/// A unique index refused the statement.
+fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    )
+}
+
+/// See [`crate::store::Store::erase_contacts`].
+pub(super) fn erase_contacts(tx: &Connection, ended_before: DateTime<Utc>) -> Result<usize, Error> {
+    Ok(tx
+        .prepare_cached(
+            "UPDATE holds SET contact = NULL
+             WHERE contact IS NOT NULL
+               AND (SELECT end_time FROM time_slots WHERE id = holds.slot_id) < ?1",
+        )?
+        .execute([millis(ended_before)])?)
 }
 
 /// The player's upcoming bookings: confirmed (not cancelled) on a slot that has not started.
@@ -261,8 +335,8 @@ pub(super) fn release(
     }
 }
 
-/// Moves a live hold of `user` from `HOLD` to `to`, in one guarded statement (the caller's hold,
-/// still `HOLD`, not expired, and for a confirmation a slot that has not started). Returns the
+/// Moves a live hold of `user` from `HOLD` to `to` (released), in one guarded statement (the
+/// caller's hold, still `HOLD`, not expired; a confirm has its own, [`confirm_transition`]). Returns the
 /// hold as it now stands when the guard held, `None` when it refused.
 fn transition(
     tx: &Connection,
@@ -271,21 +345,11 @@ fn transition(
     now: DateTime<Utc>,
     to: HoldStatus,
 ) -> Result<Option<Hold>, Error> {
-    let started_guard = if to == HoldStatus::Confirmed {
-        "AND (SELECT start_time FROM time_slots WHERE id = holds.slot_id) > ?3"
-    } else {
-        ""
-    };
-    let confirmed_at = if to == HoldStatus::Confirmed {
-        "?3"
-    } else {
-        "NULL"
-    };
-    let mut stmt = tx.prepare_cached(&format!(
-        "UPDATE holds SET status = ?4, confirmed_at = {confirmed_at}
-         WHERE id = ?1 AND user_id = ?2 AND status = 'HOLD' AND expires_at > ?3 {started_guard}
-         RETURNING id"
-    ))?;
+    let mut stmt = tx.prepare_cached(
+        "UPDATE holds SET status = ?4, confirmed_at = NULL
+         WHERE id = ?1 AND user_id = ?2 AND status = 'HOLD' AND expires_at > ?3
+         RETURNING id",
+    )?;
     let updated = stmt
         .query_row(
             params![id.to_string(), user.as_str(), millis(now), to.as_str()],

@@ -31,11 +31,11 @@ use rusqlite::{Connection, TransactionBehavior};
 use writer::Writer;
 
 use super::{
-    Applied, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, NewHold, Page, SheetAfter,
-    SheetWindow, SlotWindow, Store,
+    Applied, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, ManagedBooking,
+    NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
 };
 use crate::config::Durability;
-use crate::domain::{Canceller, Hold, HoldId, Room, RoomId, SlotState, UserId};
+use crate::domain::{Canceller, Hold, HoldId, Reference, Room, RoomId, SlotState, UserId};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 
@@ -171,15 +171,29 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn confirm_hold(
+    async fn confirm_booking(
         &self,
         id: HoldId,
         user: &UserId,
+        booking: &NewBooking,
         max_bookings: Option<u32>,
         now: DateTime<Utc>,
-    ) -> Result<Hold, Error> {
-        let user = user.clone();
-        self.write(move |tx| holds::confirm(tx, id, &user, max_bookings, now))
+    ) -> Result<Confirmed, Error> {
+        let (user, booking) = (user.clone(), booking.clone());
+        self.write(move |tx| holds::confirm(tx, id, &user, &booking, max_bookings, now))
+            .await
+    }
+
+    async fn booking_by_reference(
+        &self,
+        reference: &Reference,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<ManagedBooking>, Error> {
+        self.read(|conn| bookings::by_reference(conn, reference))
+    }
+
+    async fn erase_contacts(&self, ended_before: DateTime<Utc>) -> Result<usize, Error> {
+        self.write(move |tx| holds::erase_contacts(tx, ended_before))
             .await
     }
 

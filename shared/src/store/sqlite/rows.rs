@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::Row;
 
 use crate::domain::{
-    Booking, Hold, HoldId, HoldStatus, Invalid, Room, RoomId, RoomPolicy, Slot, SlotId, UserId,
+    Booking, BookingDetails, Hold, HoldId, HoldStatus, Invalid, Reference, Room, RoomId,
+    RoomPolicy, Slot, SlotId, UserId,
 };
 use crate::error::Error;
 use crate::store::from_millis;
@@ -29,27 +30,27 @@ fn status_of(status: &str) -> Result<HoldStatus, Error> {
     HoldStatus::parse(status).ok_or_else(|| Error::Internal(format!("stored status {status}")))
 }
 
-/// The nine columns [`hold_at`] reads, for a hold as it is stored: `holds h` joined to its slot
+/// The eleven columns [`hold_at`] reads, for a hold as it is stored: `holds h` joined to its slot
 /// `time_slots s` and the slot's room `rooms r` (the cut-off is the room's; see [`HOLD_JOINS`]).
 pub(super) fn hold_columns() -> String {
     format!(
         "h.id, h.slot_id, h.user_id, h.status, h.expires_at, s.start_time, h.extended, h.players,
-         s.start_time - {CANCEL_CUTOFF_MS}"
+         s.start_time - {CANCEL_CUTOFF_MS}, h.reference, h.contact"
     )
 }
 
-/// The nine columns [`hold_at`] reads, for a slot's live hold beside the slot (`time_slots s`
-/// LEFT JOIN `holds h`): a listing shows holds, not their party or cut-off, so the party is
-/// NULL and the cut-off the slot's start. All NULL when the slot has no live hold.
+/// The eleven columns [`hold_at`] reads, for a slot's live hold beside the slot (`time_slots s`
+/// LEFT JOIN `holds h`): a listing shows holds, not their party, cut-off, reference or contact,
+/// so those are NULL (the cut-off the slot's start). All NULL when the slot has no live hold.
 pub(super) const LIVE_HOLD_COLUMNS: &str = "h.id, s.id, h.user_id, h.status, h.expires_at, \
-     s.start_time, h.extended, NULL, s.start_time";
+     s.start_time, h.extended, NULL, s.start_time, NULL, NULL";
 
 /// The joins under [`hold_columns`].
 pub(super) const HOLD_JOINS: &str =
     "holds h JOIN time_slots s ON s.id = h.slot_id JOIN rooms r ON r.id = s.room_id";
 
 /// How many columns [`hold_at`] reads.
-pub(super) const HOLD_COLUMN_COUNT: usize = 9;
+pub(super) const HOLD_COLUMN_COUNT: usize = 11;
 
 /// THE reading of a hold from a row: the [`HOLD_COLUMN_COUNT`] columns of [`hold_columns`] or
 /// [`LIVE_HOLD_COLUMNS`] from column `at` on. `None` when the hold's id is NULL (a LEFT JOIN
@@ -68,7 +69,23 @@ pub(super) fn hold_at(row: &Row<'_>, at: usize) -> Result<Option<Hold>, Error> {
         extended: row.get(at + 6)?,
         players: row.get(at + 7)?,
         cancel_by: from_millis(row.get(at + 8)?)?,
+        details: details_at(row, at + 9)?,
     }))
+}
+
+/// A booking's reference and contact (JSON) from two columns at `at`.
+pub(super) fn details_at(row: &Row<'_>, at: usize) -> Result<BookingDetails, Error> {
+    let reference = row
+        .get::<_, Option<String>>(at)?
+        .map(|r| stored(Reference::parse(&r)))
+        .transpose()?;
+    let contact = row
+        .get::<_, Option<String>>(at + 1)?
+        .map(|json| {
+            serde_json::from_str(&json).map_err(|e| Error::Internal(format!("stored contact: {e}")))
+        })
+        .transpose()?;
+    Ok(BookingDetails { reference, contact })
 }
 
 /// A slot's columns as [`slot_at`] reads them, first in the row.
@@ -140,10 +157,11 @@ pub(super) fn room_at(row: &Row<'_>, at: usize) -> Result<Room, Error> {
 
 /// The columns [`booking_of_row`] reads: a slot `s` and one of its holds `h`.
 pub(super) const BOOKING_COLUMNS: &str = "h.id, s.id, s.start_time, h.user_id, h.players, \
-     h.status, h.confirmed_at, h.cancelled_at, h.cancelled_by, h.cancel_reason";
+     h.status, h.confirmed_at, h.cancelled_at, h.cancelled_by, h.cancel_reason, h.reference, \
+     h.contact";
 
 /// How many columns [`booking_of_row`] reads.
-pub(super) const BOOKING_COLUMN_COUNT: usize = 10;
+pub(super) const BOOKING_COLUMN_COUNT: usize = 12;
 
 /// A booking from a row of [`BOOKING_COLUMNS`].
 pub(super) fn booking_of_row(row: &Row<'_>) -> Result<Booking, Error> {
@@ -161,5 +179,6 @@ pub(super) fn booking_of_row(row: &Row<'_>) -> Result<Booking, Error> {
         cancelled_at: time(7)?,
         cancelled_by: row.get(8)?,
         reason: row.get(9)?,
+        details: details_at(row, 10)?,
     })
 }

@@ -83,12 +83,24 @@ ALTER TABLE holds_v2 RENAME TO holds;
 ";
 
 /// Columns of `holds` added after its first version, each added to a database without it.
-const HOLD_COLUMNS_ADDED: [(&str, &str); 4] = [
+const HOLD_COLUMNS_ADDED: [(&str, &str); 7] = [
     ("players", "INTEGER"),      // the party size
     ("confirmed_at", "INTEGER"), // epoch milliseconds
     ("cancelled_by", "TEXT"),    // the player's user id, or the operator
     ("cancel_reason", "TEXT"),   // an operator's reason
+    ("reference", "TEXT"),       // a booking's reference (domain::Reference), unique
+    ("manage_key", "TEXT"),      // the SHA-256 of its manage key (hex), never the key
+    ("contact", "TEXT"),         // domain::Contact as JSON; NULL once erased
 ];
+
+/// Indexes on the columns of [`HOLD_COLUMNS_ADDED`], made after them. A reference is unique:
+/// the confirm that would repeat one fails on this index and draws another.
+const HOLD_INDEXES_ADDED: &str = "
+CREATE UNIQUE INDEX IF NOT EXISTS holds_by_reference ON holds(reference)
+    WHERE reference IS NOT NULL;
+-- the bookings whose contact is still kept (the retention job)
+CREATE INDEX IF NOT EXISTS holds_with_contact ON holds(slot_id) WHERE contact IS NOT NULL;
+";
 
 /// Creates the tables and indexes that do not exist, in `tx`, after migrating a database of an
 /// earlier version (a `holds` table without `CANCELLED`, a `rooms` table without `policy`, a
@@ -123,5 +135,6 @@ pub(super) fn create_or_migrate(tx: &Transaction<'_>) -> Result<(), Error> {
             tx.execute_batch(&format!("ALTER TABLE holds ADD COLUMN {column} {kind}"))?;
         }
     }
+    tx.execute_batch(HOLD_INDEXES_ADDED)?;
     Ok(())
 }
