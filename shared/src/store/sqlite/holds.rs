@@ -31,14 +31,13 @@ pub(super) fn create(
     {
         return Ok(first);
     }
-    // A player proven by a verified JWT needs no provisioning: their record is made here.
-    if hold.verified_user {
-        tx.prepare_cached(
-            "INSERT INTO users (id, name) VALUES (?1, ?1) ON CONFLICT (id) DO NOTHING",
-        )?
-        .execute([hold.user_id.as_str()])?;
-    }
-    if insert_hold(tx, hold, now)? {
+    // A player proven by a verified JWT or a guest token needs no provisioning: their record is
+    // made by their first hold, here. The guarded insert needs the user's row, so only when it
+    // was refused is the row made (in this same transaction) and the insert tried again: a
+    // returning player's hold stays one statement on the writer.
+    if insert_hold(tx, hold, now)?
+        || (hold.verified_user && new_user(tx, &hold.user_id)? && insert_hold(tx, hold, now)?)
+    {
         if let Some(key) = key {
             remember_key(tx, hold, key, now)?;
         }
@@ -48,6 +47,14 @@ pub(super) fn create(
         return Err(limit);
     }
     Err(create_refusal(tx, hold, now)?)
+}
+
+/// Makes the verified player's user row; whether it was new.
+fn new_user(tx: &Connection, user: &UserId) -> Result<bool, Error> {
+    let made = tx
+        .prepare_cached("INSERT INTO users (id, name) VALUES (?1, ?1) ON CONFLICT (id) DO NOTHING")?
+        .execute([user.as_str()])?;
+    Ok(made == 1)
 }
 
 /// The player's live holds: `HOLD` and not expired (a released, confirmed, cancelled or expired
