@@ -43,6 +43,8 @@
 //!   SecureString at cold start (moto's server on loopback); cancel-hold starts without them.
 //! - `template_edge`: the template's throttling, concurrency shares, CORS, optional CloudFront +
 //!   WAF, the operators' tokens' SSM permissions and the reasons of checkov's skips.
+//! - `template_monitoring`: the template's alarms (one per function and queue, the API's 5xx
+//!   rate, the table, the daily job), the dashboard, canary deployments and X-Ray.
 //! - `guests`: guest mode (`PLAYER_AUTH=guest`) for the contract scenarios: a client that sends
 //!   each named player's token; `players`: the players' tokens and `GET /service` — forged,
 //!   expired and other players' tokens, identity mismatch, a bearer a route does not accept.
@@ -86,4 +88,5 @@ mod runtime;
 mod sqlite;
 mod template;
 mod template_edge;
+mod template_monitoring;
 mod validation;
