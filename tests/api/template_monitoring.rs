@@ -86,7 +86,11 @@ fn every_function_has_an_alarm_on_its_errors_and_throttles_that_also_rolls_back_
             .into_iter()
             .map(|(namespace, metric, dimensions)| {
                 assert_eq!(namespace, "AWS/Lambda", "{alarm_id}");
-                assert_eq!(dimensions, [function.logical_id.clone()], "{alarm_id}");
+                assert_eq!(
+                    dimensions,
+                    std::slice::from_ref(&function.logical_id),
+                    "{alarm_id}"
+                );
                 (metric, dimensions[0].clone())
             })
             .collect();
