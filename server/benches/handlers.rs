@@ -292,6 +292,13 @@ fn routes(c: &mut Criterion) {
                 })
             }
             Route::CancelBooking => cancel_by_link(&b, &mut group),
+            Route::GetBookingCalendar => {
+                let (reference, key) = b.booking(1);
+                timed(&b, &mut group, name, |_| {
+                    let uri = format!("/bookings/{reference}/booking.ics");
+                    (route, with_key(request("GET", &uri, "", false), &key), 200)
+                })
+            }
             // The bench's app is in trusted mode, where there are no players to make (404): the
             // route's dispatch and refusal; minting is measured by the guest-mode benchmark.
             Route::CreatePlayer => timed(&b, &mut group, "create-player (trusted: 404)", |_| {

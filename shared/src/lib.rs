@@ -17,7 +17,8 @@
 //!   domain     pure: ids, holds, slot status, why a write was refused; `now` as an argument
 //!
 //!   leaves, which any layer may import: route (the route table), config, clock, telemetry,
-//!   pages (the booking page and the operator's view, embedded) (import nothing of the crate),
+//!   pages (the booking page and the operator's view, embedded), ics (calendar files, pure)
+//!   (import nothing of the crate),
 //!   schedule (a venue's weekly schedule in its time zone →
 //!   slots; pure), which imports only `domain`, and seed (the demo venue, the tests' fixture and
 //!   benchmark data as plain values), which imports `domain` and `schedule`
@@ -48,6 +49,8 @@ pub mod store;
 pub mod clock;
 /// Configuration read once from the environment at cold start.
 pub mod config;
+/// Calendar files (RFC 5545): a booking's `booking.ics` and a room's feed for its staff; pure.
+pub mod ics;
 /// The booking page and the operator's view: static files embedded in the binaries.
 pub mod pages;
 /// The route table: each route's method, path template and function, defined once.

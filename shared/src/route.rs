@@ -96,6 +96,9 @@ routes! {
     /// `POST /bookings/{reference}/cancel` (the booking's manage key as the bearer): cancel it
     /// by the player's rules.
     CancelBooking: POST "/bookings/{reference}/cancel" => "cancel-booking",
+    /// `GET /bookings/{reference}/booking.ics` (the booking's manage key as the bearer): the
+    /// booking as a calendar file (RFC 5545).
+    GetBookingCalendar: GET "/bookings/{reference}/booking.ics" => "get-booking-calendar",
 }
 
 /// Functions that serve no route: they run on a schedule (an EventBridge rule in the template).

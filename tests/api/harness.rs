@@ -178,6 +178,23 @@ impl Reply {
 /// The one JSON assertion: every answer is `application/json`, its body parses, and an error
 /// (4xx/5xx) is `{"error", "message"}`. `from` names the transport or function in failures.
 pub fn reply(status: StatusCode, headers: HeaderMap, bytes: &[u8], from: &str) -> Reply {
+    // A calendar file (`booking.ics`, the staff feed) is the one answer that is not JSON: its
+    // text is the body, as a JSON string; only a success may be one.
+    if headers.get("content-type").and_then(|v| v.to_str().ok())
+        == Some("text/calendar; charset=utf-8")
+    {
+        assert!(
+            status.is_success(),
+            "{from}: a calendar file is a success ({status})"
+        );
+        let text = String::from_utf8(bytes.to_vec())
+            .unwrap_or_else(|e| panic!("{from}: a calendar file is UTF-8 ({e})"));
+        return Reply {
+            status,
+            headers,
+            body: Value::String(text),
+        };
+    }
     assert_eq!(
         headers.get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/json"),

@@ -18,6 +18,7 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
         "clock",
         "telemetry",
         "pages",
+        "ics",
         "seed",
         "schedule",
     ];
@@ -28,7 +29,7 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
         may.extend(leaves);
         allowed.insert(*module, may);
     }
-    for leaf in ["route", "config", "clock", "telemetry", "pages"] {
+    for leaf in ["route", "config", "clock", "telemetry", "pages", "ics"] {
         allowed.insert(leaf, vec![]);
     }
     allowed.insert("seed", vec!["domain", "schedule"]);

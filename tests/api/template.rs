@@ -742,6 +742,15 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
             ],
         ),
         (
+            "get-booking-calendar",
+            vec![
+                // As get-booking, then the game's slot (its end) from the room's listing.
+                grant(&["GetItem"], table(), false, &[REF, ROOM]),
+                grant(&["Query"], index(), false, &[ROOM]),
+                grant(&["BatchGetItem"], table(), false, &[SLOT, HOLD]),
+            ],
+        ),
+        (
             "cancel-booking",
             vec![
                 // As get-booking, then the cancel: the slot read first (what the cancelled

@@ -152,7 +152,7 @@ fn only_the_operator_functions_may_read_the_tokens_parameter_and_only_it() {
 
 /// The functions of the routes that take a player's token (guest mode): the only ones that read
 /// the players' token keys. The operator routes, `extend-horizon` and `$default` take none.
-pub(crate) const PLAYER_TOKEN_FUNCTIONS: [&str; 15] = [
+pub(crate) const PLAYER_TOKEN_FUNCTIONS: [&str; 16] = [
     "list-slots",
     "create-hold",
     "confirm-hold",
@@ -169,6 +169,7 @@ pub(crate) const PLAYER_TOKEN_FUNCTIONS: [&str; 15] = [
     // A player's token on the manage link's routes is refused (401), which needs its keys.
     "get-booking",
     "cancel-booking",
+    "get-booking-calendar",
 ];
 
 #[test]

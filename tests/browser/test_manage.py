@@ -65,3 +65,41 @@ def test_book_then_open_the_manage_link_see_the_local_time_and_cancel(new_page):
     wrong.goto(f"{BASE}/booking/{reference}#key={'A' * 43}")
     expect(wrong.locator("#msg")).to_contain_text("does not open a booking")
     expect(wrong.locator("#cancel")).to_be_hidden()
+
+
+def test_the_confirmation_offers_add_to_calendar_which_saves_the_bookings_ics(new_page):
+    room = make_room("ics")
+    slot = future_slot(room)
+    page = new_page()
+    seen = []
+    page.on("request", lambda r: seen.append((r.url, r.headers.get("authorization", ""))))
+    open_player(page, room)
+    cell(page, slot).click()
+    expect(page.locator("#confirm")).to_be_visible()
+    page.locator("details.contact summary").click()
+    page.fill("#c-name", "Ada Lovelace")
+    page.fill("#c-email", "ada@example.org")
+    page.locator("#confirm").click()
+    expect(page.locator("#msg")).to_contain_text("Booked!")
+    reference = page.locator("#reference").inner_text()
+    key = urllib.parse.urlsplit(page.locator("#manage-link").get_attribute("href")).fragment[len("key="):]
+
+    with page.expect_download() as download:
+        page.locator("#add-to-calendar").click()
+    saved = download.value
+    assert saved.suggested_filename == "booking.ics", saved.suggested_filename
+    with open(saved.path(), encoding="utf-8", newline="") as f:
+        text = f.read()
+    lines = text.replace("\r\n ", "").split("\r\n")
+    start = dt.datetime.fromisoformat(slot["start_time"].replace("Z", "+00:00"))
+    end = dt.datetime.fromisoformat(slot["end_time"].replace("Z", "+00:00"))
+    for expected in ("BEGIN:VCALENDAR", "METHOD:REQUEST", f"UID:{reference}@escape-room.invalid",
+                     f"DTSTART:{start:%Y%m%dT%H%M%SZ}", f"DTEND:{end:%Y%m%dT%H%M%SZ}",
+                     "SEQUENCE:0", "STATUS:CONFIRMED", f"LOCATION:{room['name']}"):
+        assert expected in lines, (expected, text)
+    expect(page.locator("#msg")).to_contain_text("Saved booking.ics")
+    # The key went only as the bearer of the file's request, never into a URL.
+    assert all(key not in url for url, _ in seen), seen
+    assert any(url.endswith(f"/bookings/{reference}/booking.ics") and auth == f"Bearer {key}"
+               for url, auth in seen), seen
+    shot(page, "add-to-calendar")

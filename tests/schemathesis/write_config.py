@@ -220,7 +220,7 @@ checks.positive_data_acceptance.enabled = false
 # missing key as they answer a wrong one, 404 `BOOKING_NOT_FOUND`, on purpose, so that nobody learns
 # that a reference exists (openapi.yaml, docs/security.md). A bearer of another kind is 401.
 [[operations]]
-include-operation-id = ["get-booking", "cancel-booking"]
+include-operation-id = ["get-booking", "cancel-booking", "get-booking-calendar"]
 checks.ignored_auth.enabled = false
 
 [auth.openapi.operatorToken]
@@ -233,7 +233,7 @@ bearer = {json.dumps(manage_key)}
 values = {toml_list([reference])}
 
 [[operations]]
-include-operation-id = ["get-booking", "cancel-booking"]
+include-operation-id = ["get-booking", "cancel-booking", "get-booking-calendar"]
 parameters = {{ "path.reference" = {{ dictionary = "references", probability = 0.5 }} }}
 
 [dictionaries.users]

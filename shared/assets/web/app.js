@@ -374,6 +374,10 @@
         body.append(el('p', { class: 'manage' }, 'Keep this link to see or cancel your booking later (it is shown only now): ',
           el('a', { id: 'manage-link', href: b.link, rel: 'noreferrer' }, 'Manage your booking')));
       }
+      if (b.reference && b.key) {
+        body.append(el('div', { class: 'acts' },
+          el('button', { type: 'button', id: 'add-to-calendar', on: { click: addToCalendar } }, 'Add to calendar')));
+      }
     } else {
       body.append(el('p', { class: 'what idle' }, 'No hold yet. Pick a free time to hold it for a few minutes while you confirm.'));
     }
@@ -444,6 +448,8 @@
       if (contact) body.contact = contact;
       const done = await api('POST', `/holds/${enc(a.hold_id)}/confirm`, body);
       a.reference = done.reference;
+      // The key stays in this page's memory only: "Add to calendar" sends it as the bearer.
+      a.key = done.manage_key || '';
       // The manage link: the service's (PUBLIC_BASE_URL), else this page's origin; the key goes
       // in the fragment, which the browser never sends to a server.
       a.link = done.manage_url || (done.reference && done.manage_key
@@ -459,6 +465,27 @@
       st.busy = false;
       loadSlots();
       loadMine();
+    }
+  }
+
+  // "Add to calendar": the booking's booking.ics, fetched with its manage key as the bearer (the
+  // key never goes into a URL), saved as a file the player's calendar opens.
+  async function addToCalendar() {
+    const b = st.booked;
+    if (!b || !b.reference || !b.key) return;
+    try {
+      const res = await fetch(`/bookings/${enc(b.reference)}/booking.ics`, {
+        headers: { Accept: 'text/calendar', Authorization: `Bearer ${b.key}` }, cache: 'no-store' });
+      if (!res.ok) throw new Error(String(res.status));
+      const url = URL.createObjectURL(await res.blob());
+      const link = el('a', { href: url, download: 'booking.ics', hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      say('Saved booking.ics: open it to add the game to your calendar.');
+    } catch (e) {
+      say('Could not get the calendar file. Please try again in a moment.', true);
     }
   }
 

@@ -79,7 +79,10 @@ impl std::fmt::Debug for PresentedKey {
 
 /// The routes whose only credential is a booking's manage key.
 pub fn takes_manage_key(route: Route) -> bool {
-    matches!(route, Route::GetBooking | Route::CancelBooking)
+    matches!(
+        route,
+        Route::GetBooking | Route::CancelBooking | Route::GetBookingCalendar
+    )
 }
 
 /// What kinds of bearer token a route accepts: a player's (in `guest` mode) and an operator's.

@@ -35,7 +35,7 @@ use call::Call;
 pub use extract::{DEFAULT_PAGE_SIZE, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY_LEN, MAX_PAGE_SIZE};
 pub use handlers::bookings::MAX_SHEET_DAYS;
 pub use handlers::holds::MAX_REASON_LEN;
-use handlers::{bookings, holds, manage, players, rooms, schedules, service, slots};
+use handlers::{bookings, calendar, holds, manage, players, rooms, schedules, service, slots};
 pub use response::{error_response, json_response};
 pub use unmatched::{page, request_id, router_miss, unmatched};
 
@@ -191,6 +191,7 @@ impl App {
             Route::GetService => service::get(&call),
             Route::GetBooking => manage::get(&call).await,
             Route::CancelBooking => manage::cancel(&call).await,
+            Route::GetBookingCalendar => calendar::booking_ics(&call).await,
         };
         (result, operator)
     }

@@ -116,6 +116,27 @@ pub const JSON_HEADERS: &[(&str, &str)] = &[
     ("cache-control", "no-store"),
 ];
 
+/// A calendar file (RFC 5545): `Content-Type: text/calendar; charset=utf-8`, offered as the
+/// download `filename`, with [`JSON_HEADERS`] (it carries one booking or a room's bookings: no
+/// cache may keep it).
+pub fn calendar_response(text: String, filename: &str) -> Response<Body> {
+    let mut response = Response::new(Body::Text(text));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/calendar; charset=utf-8"),
+    );
+    // The name is ours (a constant), never the caller's: no quoting to get wrong.
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+    {
+        headers.insert("content-disposition", disposition);
+    }
+    for (name, value) in JSON_HEADERS {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
+    response
+}
+
 /// A JSON response with `Content-Type: application/json` and [`JSON_HEADERS`].
 pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     let (status, body) = match serde_json::to_string(value) {

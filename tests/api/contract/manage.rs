@@ -238,3 +238,87 @@ pub async fn contact_details_are_checked_and_shown_only_to_the_owner_and_operato
         .await;
     assert_eq!(sheet.body["bookings"][0]["contact"], ada());
 }
+
+/// `GET /bookings/{reference}/booking.ics` with `key` as the bearer (none: no `Authorization`).
+pub(crate) async fn calendar_file(t: &TestApp, reference: &str, key: Option<&str>) -> Reply {
+    let event = Event::get(&format!("/bookings/{reference}/booking.ics"));
+    t.send(match key {
+        Some(key) => event.bearer(key),
+        None => event,
+    })
+    .await
+}
+
+/// A wire time (RFC 3339, UTC) as an iCalendar UTC date-time: `20261204T180000Z`.
+fn ics_time(wire: &Value) -> String {
+    let time = chrono::DateTime::parse_from_rfc3339(wire.as_str().unwrap()).unwrap();
+    time.with_timezone(&chrono::Utc)
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string()
+}
+
+/// The file's content lines, unfolded.
+fn ics_lines(reply: &Reply) -> Vec<String> {
+    let text = reply.body.as_str().unwrap_or_else(|| panic!("{reply:?}"));
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.split("\r\n") {
+        match line.strip_prefix(' ') {
+            Some(rest) if !lines.is_empty() => lines.last_mut().unwrap().push_str(rest),
+            _ => lines.push(line.to_owned()),
+        }
+    }
+    lines
+}
+
+pub async fn a_booking_is_a_calendar_file_behind_its_key_and_its_cancellation_cancels_it(
+    t: TestApp,
+) {
+    let alice = book_with_contact(&t, "s-1", "u-alice", ada()).await;
+    let bob = book_with_contact(&t, "s-2", "u-bob", ada()).await;
+    let (reference, key) = (text(&alice, "reference"), text(&alice, "manage_key"));
+    let slot = t.slot("r-101", "s-1", None).await;
+
+    let file = calendar_file(&t, &reference, Some(&key)).await;
+    assert_status(&file, 200, None);
+    assert_eq!(
+        file.header("content-type"),
+        Some("text/calendar; charset=utf-8")
+    );
+    assert_eq!(
+        file.header("content-disposition"),
+        Some("attachment; filename=\"booking.ics\"")
+    );
+    assert_eq!(file.header("cache-control"), Some("no-store"));
+    let lines = ics_lines(&file);
+    let uid = format!("UID:{reference}@escape-room.invalid");
+    for expected in [
+        "METHOD:REQUEST".to_owned(),
+        uid.clone(),
+        format!("DTSTART:{}", ics_time(&slot["start_time"])),
+        format!("DTEND:{}", ics_time(&slot["end_time"])),
+        "SEQUENCE:0".to_owned(),
+        "STATUS:CONFIRMED".to_owned(),
+        "LOCATION:The Cursed Library".to_owned(),
+    ] {
+        assert!(lines.contains(&expected), "{expected} in {lines:?}");
+    }
+    assert_eq!(lines.iter().filter(|l| *l == "BEGIN:VEVENT").count(), 1);
+
+    // No key, another booking's key, a guessed key: the one 404 of the manage link.
+    for wrong in [None, Some(text(&bob, "manage_key")), Some("A".repeat(43))] {
+        let refused = calendar_file(&t, &reference, wrong.as_deref()).await;
+        assert_status(&refused, 404, Some("BOOKING_NOT_FOUND"));
+    }
+
+    // Cancelled, the same event (its UID) is cancelled: sequence 1.
+    assert_status(&cancel_by_link(&t, &reference, Some(&key)).await, 200, None);
+    let cancelled = ics_lines(&calendar_file(&t, &reference, Some(&key)).await);
+    for expected in [
+        "METHOD:CANCEL".to_owned(),
+        uid,
+        "SEQUENCE:1".to_owned(),
+        "STATUS:CANCELLED".to_owned(),
+    ] {
+        assert!(cancelled.contains(&expected), "{expected} in {cancelled:?}");
+    }
+}

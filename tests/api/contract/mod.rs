@@ -201,6 +201,7 @@ scenarios! {
         every_json_answer_success_or_error_carries_nosniff_and_no_store,
         a_confirmed_booking_has_a_reference_and_a_key_that_opens_it,
         a_wrong_key_another_bookings_key_and_an_unknown_reference_are_one_404,
+        a_booking_is_a_calendar_file_behind_its_key_and_its_cancellation_cancels_it,
         another_kind_of_bearer_on_the_manage_routes_is_401,
         cancelling_by_the_manage_link_follows_the_players_rules,
         contact_details_are_checked_and_shown_only_to_the_owner_and_operators,

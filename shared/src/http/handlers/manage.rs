@@ -17,7 +17,7 @@ use crate::http::views::{HoldChanged, ManagedBookingView, local};
 use crate::store::ManagedBooking;
 
 /// The booking the path's reference names, if the request's key is its key; otherwise 404.
-async fn managed(call: &Call<'_>) -> Result<ManagedBooking, Error> {
+pub(crate) async fn managed(call: &Call<'_>) -> Result<ManagedBooking, Error> {
     let key = match &call.credential {
         Credential::ManageKey(key) => key,
         Credential::None => return Err(Error::BookingNotFound),

@@ -2,6 +2,7 @@
 //! returns its response or an [`Error`](crate::Error), which `App::handle` maps once.
 
 pub mod bookings;
+pub mod calendar;
 pub mod holds;
 pub mod manage;
 pub mod players;
