@@ -292,6 +292,30 @@ fn routes(c: &mut Criterion) {
                 })
             }
             Route::CancelBooking => cancel_by_link(&b, &mut group),
+            Route::GetCalendarFeed => timed(&b, &mut group, name, |_| {
+                (
+                    route,
+                    request("GET", "/rooms/r-101/calendar-feed", "", true),
+                    200,
+                )
+            }),
+            Route::RotateCalendarFeed => timed(&b, &mut group, name, |_| {
+                let uri = "/rooms/r-102/calendar-feed/rotate";
+                (route, request("POST", uri, "", true), 200)
+            }),
+            Route::GetRoomCalendar => {
+                // r-101's feed (the booking made in `Bench::new` in it), its key from a rotation.
+                let body = b.call(
+                    Route::RotateCalendarFeed,
+                    request("POST", "/rooms/r-101/calendar-feed/rotate", "", true),
+                    200,
+                );
+                let value: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let url = value["url"].as_str().unwrap_or_default().to_owned();
+                timed(&b, &mut group, name, |_| {
+                    (route, request("GET", &url, "", false), 200)
+                })
+            }
             Route::GetBookingCalendar => {
                 let (reference, key) = b.booking(1);
                 timed(&b, &mut group, name, |_| {

@@ -109,6 +109,10 @@ pub enum Error {
     /// unknown reference: one answer for all three, so nobody learns that a reference exists.
     #[error("Booking not found.")]
     BookingNotFound,
+    /// `GET /rooms/{room_id}/calendar.ics` without the feed's current key (missing, wrong,
+    /// rotated away), for a room without a feed, or for an unknown room: one answer for all.
+    #[error("Calendar feed not found.")]
+    CalendarFeedNotFound,
     /// A confirm without `contact` where the service asks for one (`PLAYER_AUTH=guest`).
     #[error("A booking needs contact details here: send `contact` with `name` and `email`.")]
     ContactRequired,

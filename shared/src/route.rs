@@ -99,6 +99,15 @@ routes! {
     /// `GET /bookings/{reference}/booking.ics` (the booking's manage key as the bearer): the
     /// booking as a calendar file (RFC 5545).
     GetBookingCalendar: GET "/bookings/{reference}/booking.ics" => "get-booking-calendar",
+    /// `GET /rooms/{room_id}/calendar-feed` (operator): whether the room's staff calendar feed
+    /// is on, and since when (its key is never shown again).
+    GetCalendarFeed: GET "/rooms/{room_id}/calendar-feed" => "get-calendar-feed",
+    /// `POST /rooms/{room_id}/calendar-feed/rotate` (operator): a new feed key (the old one
+    /// stops working), and the feed's URL with it, shown once.
+    RotateCalendarFeed: POST "/rooms/{room_id}/calendar-feed/rotate" => "rotate-calendar-feed",
+    /// `GET /rooms/{room_id}/calendar.ics?key=…` (the feed's key, no other credential): the
+    /// room's upcoming bookings as a calendar feed for its staff.
+    GetRoomCalendar: GET "/rooms/{room_id}/calendar.ics" => "get-room-calendar",
 }
 
 /// Functions that serve no route: they run on a schedule (an EventBridge rule in the template).

@@ -299,6 +299,11 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
         contract::a_wrong_key_another_bookings_key_and_an_unknown_reference_are_one_404,
         contract::cancelling_by_the_manage_link_follows_the_players_rules,
         contract::contact_details_are_checked_and_shown_only_to_the_owner_and_operators,
+        // Calendar files: a booking's booking.ics, a room's staff feed (its key read and
+        // rotated, its bookings and their slots).
+        contract::a_booking_is_a_calendar_file_behind_its_key_and_its_cancellation_cancels_it,
+        contract::a_rooms_feed_is_off_until_rotated_and_its_url_is_shown_only_by_the_rotation,
+        contract::the_feed_is_every_upcoming_booking_with_party_and_contact_behind_its_current_key,
         preview::a_preview_says_what_publishing_does_and_writes_nothing,
     );
     // The daily job, as its function runs it: contacts past their retention erased from every

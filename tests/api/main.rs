@@ -64,6 +64,7 @@
 mod backup;
 mod binaries;
 mod booking_references;
+mod calendar_feed_limits;
 mod contract;
 mod cursor;
 mod dynamodb;

@@ -97,7 +97,7 @@ async fn guessed_manage_keys_spend_the_auth_limit_until_429() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn neither_a_contact_nor_a_manage_key_reaches_the_servers_log() {
+async fn neither_a_contact_nor_a_manage_key_nor_a_feed_key_reaches_the_servers_log() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("log.db");
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -136,6 +136,19 @@ async fn neither_a_contact_nor_a_manage_key_reaches_the_servers_log() {
     for read in reads {
         assert_eq!(read.send().await.unwrap().status(), StatusCode::OK);
     }
+    // The staff feed: its key in its URL's query, the contact in its events.
+    let rotated = client
+        .post(server.url("/rooms/r-101/calendar-feed/rotate"))
+        .bearer_auth(OPERATOR_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let (_, rotated) = json_of(rotated).await;
+    let feed_url = rotated["url"].as_str().unwrap().to_owned();
+    let feed_key = feed_url.rsplit_once("key=").unwrap().1.to_owned();
+    let feed = client.get(server.url(&feed_url)).send().await.unwrap();
+    assert_eq!(feed.status(), StatusCode::OK);
+    assert!(feed.text().await.unwrap().contains("Zebulon Quaxworthy"));
     let held = client
         .post(server.url("/holds"))
         .json(&json!({ "slot_id": slots[1], "user_id": "u-demo" }))
@@ -183,7 +196,14 @@ async fn neither_a_contact_nor_a_manage_key_reaches_the_servers_log() {
     .await;
     // …and none of the contact's details, nor the key.
     let text = lines.join("\n");
-    for secret in ["Zebulon", "Quaxworthy", "quaxworthy", "4915712345678", key] {
+    for secret in [
+        "Zebulon",
+        "Quaxworthy",
+        "quaxworthy",
+        "4915712345678",
+        key,
+        &feed_key,
+    ] {
         assert!(!text.contains(secret), "{secret} in the log:\n{text}");
     }
 }

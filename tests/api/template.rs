@@ -179,13 +179,15 @@ pub fn default_route_crate() -> String {
 /// The functions of operator routes: the only ones given the operator token.
 /// (`cancel-hold` serves players too: an operator cancels any booking with a reason.)
 /// (`get-schedule` serves players too: only an operator reads closure reasons.)
-pub(crate) const OPERATOR_FUNCTIONS: [&str; 6] = [
+pub(crate) const OPERATOR_FUNCTIONS: [&str; 8] = [
     "put-room",
     "put-schedule",
     "preview-schedule",
     "get-schedule",
     "list-room-bookings",
     "cancel-hold",
+    "get-calendar-feed",
+    "rotate-calendar-feed",
 ];
 
 /// The route table: `(method, path template)` → the function that serves it.
@@ -452,8 +454,9 @@ fn with_a_jwt_issuer_every_route_requires_the_authorizer_and_without_one_none_do
         for (method, operation) in item.as_mapping().expect("path item") {
             let method = method.as_str().unwrap_or_default().to_ascii_uppercase();
             let path = path.as_str().unwrap_or_default().to_owned();
-            // The manage link's routes take the booking's key as their bearer: never a JWT.
-            if path.starts_with("/bookings/") {
+            // The manage link's routes take the booking's key as their bearer, the staff feed
+            // its key in the URL: never a JWT.
+            if path.starts_with("/bookings/") || path == "/rooms/{room_id}/calendar.ics" {
                 assert_eq!(
                     get(operation, "security"),
                     &Value::Sequence(vec![]),
@@ -739,6 +742,24 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
             vec![
                 grant(&["GetItem"], table(), false, &[REF, ROOM]),
                 grant(&["BatchGetItem"], table(), false, &[SLOT, HOLD]),
+            ],
+        ),
+        (
+            "get-calendar-feed",
+            vec![grant(&["GetItem"], table(), false, &[ROOM])],
+        ),
+        (
+            "rotate-calendar-feed",
+            vec![
+                grant(&["ConditionCheckItem"], table(), true, &[ROOM]),
+                grant(&["PutItem"], table(), true, &[ROOM]),
+            ],
+        ),
+        (
+            "get-room-calendar",
+            vec![
+                grant(&["GetItem"], table(), false, &[ROOM]),
+                grant(&["Query"], index(), false, &[ROOM]),
             ],
         ),
         (

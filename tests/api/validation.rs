@@ -203,6 +203,20 @@ impl Store for FailingStore {
     ) -> Result<Option<ManagedBooking>, Error> {
         Err((self.0)())
     }
+    async fn calendar_feed(
+        &self,
+        _: &RoomId,
+    ) -> Result<Option<shared::store::CalendarFeed>, Error> {
+        Err((self.0)())
+    }
+    async fn rotate_calendar_feed(
+        &self,
+        _: &RoomId,
+        _: &shared::domain::KeyDigest,
+        _: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        Err((self.0)())
+    }
     async fn erase_contacts(&self, _: DateTime<Utc>) -> Result<usize, Error> {
         Err((self.0)())
     }

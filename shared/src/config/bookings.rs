@@ -1,7 +1,8 @@
 //! What a booking carries to the player: the manage link's base (`PUBLIC_BASE_URL`, unset by
 //! default: the confirm answers the reference and key, and the booking page builds the link on
 //! its own origin) and how long contact details are kept after the game
-//! (`CONTACT_RETENTION_DAYS`, default 90).
+//! (`CONTACT_RETENTION_DAYS`, default 90), and the bounds of a room's calendar feed for its
+//! staff (`CALENDAR_FEED_DAYS`, default 31; `CALENDAR_FEED_MAX_EVENTS`, default 500).
 
 use chrono::Duration;
 
@@ -11,6 +12,15 @@ pub const DEFAULT_CONTACT_RETENTION_DAYS: i64 = 90;
 /// Ten years: longer is a typo.
 pub const MAX_CONTACT_RETENTION_DAYS: i64 = 3650;
 
+/// How far ahead a room's calendar feed reaches by default, in days.
+pub const DEFAULT_CALENDAR_FEED_DAYS: u32 = 31;
+/// The farthest a feed may reach: a year and a day.
+pub const MAX_CALENDAR_FEED_DAYS: u32 = 366;
+/// The most events a room's calendar feed holds by default.
+pub const DEFAULT_CALENDAR_FEED_MAX_EVENTS: usize = 500;
+/// The largest `CALENDAR_FEED_MAX_EVENTS` (a number; `off` lifts it).
+pub const MAX_CALENDAR_FEED_MAX_EVENTS: usize = 100_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookingSettings {
     /// `CONTACT_RETENTION_DAYS`: the daily job erases a booking's contact this long after its
@@ -19,6 +29,12 @@ pub struct BookingSettings {
     /// `PUBLIC_BASE_URL`: `https://…` (or `http://…`), no query, fragment or trailing `/`; the
     /// confirm answers `manage_url` = `{PUBLIC_BASE_URL}/booking/{reference}#key={manage_key}`.
     pub public_base_url: Option<String>,
+    /// `CALENDAR_FEED_DAYS`: a room's feed shows the bookings whose games start from a day ago
+    /// to this many days ahead (1–[`MAX_CALENDAR_FEED_DAYS`]).
+    pub feed_days: u32,
+    /// `CALENDAR_FEED_MAX_EVENTS`: the most bookings a feed holds, the earliest first; `None`
+    /// (`off`): no limit but the window.
+    pub feed_max_events: Option<usize>,
 }
 
 impl Default for BookingSettings {
@@ -26,11 +42,14 @@ impl Default for BookingSettings {
         Self {
             contact_retention: Duration::days(DEFAULT_CONTACT_RETENTION_DAYS),
             public_base_url: None,
+            feed_days: DEFAULT_CALENDAR_FEED_DAYS,
+            feed_max_events: Some(DEFAULT_CALENDAR_FEED_MAX_EVENTS),
         }
     }
 }
 
-/// Reads `CONTACT_RETENTION_DAYS` and `PUBLIC_BASE_URL`.
+/// Reads `CONTACT_RETENTION_DAYS`, `PUBLIC_BASE_URL`, `CALENDAR_FEED_DAYS` and
+/// `CALENDAR_FEED_MAX_EVENTS`.
 pub(super) fn bookings(get: &Lookup) -> Result<BookingSettings, ConfigError> {
     let days = match get("CONTACT_RETENTION_DAYS") {
         None => DEFAULT_CONTACT_RETENTION_DAYS,
@@ -63,9 +82,37 @@ pub(super) fn bookings(get: &Lookup) -> Result<BookingSettings, ConfigError> {
             }
         })
         .transpose()?;
+    let feed_days = match get("CALENDAR_FEED_DAYS") {
+        None => DEFAULT_CALENDAR_FEED_DAYS,
+        Some(value) => match value.trim().parse::<u32>() {
+            Ok(days) if (1..=MAX_CALENDAR_FEED_DAYS).contains(&days) => days,
+            _ => {
+                return Err(ConfigError(format!(
+                    "CALENDAR_FEED_DAYS must be a whole number of days from 1 to \
+                     {MAX_CALENDAR_FEED_DAYS} (default {DEFAULT_CALENDAR_FEED_DAYS}), not {value:?}"
+                )));
+            }
+        },
+    };
+    let feed_max_events = match get("CALENDAR_FEED_MAX_EVENTS") {
+        None => Some(DEFAULT_CALENDAR_FEED_MAX_EVENTS),
+        Some(value) if value.trim() == "off" => None,
+        Some(value) => match value.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_CALENDAR_FEED_MAX_EVENTS).contains(&n) => Some(n),
+            _ => {
+                return Err(ConfigError(format!(
+                    "CALENDAR_FEED_MAX_EVENTS must be a number from 1 to \
+                     {MAX_CALENDAR_FEED_MAX_EVENTS} or `off` (default \
+                     {DEFAULT_CALENDAR_FEED_MAX_EVENTS}), not {value:?}"
+                )));
+            }
+        },
+    };
     Ok(BookingSettings {
         contact_retention: Duration::days(days),
         public_base_url,
+        feed_days,
+        feed_max_events,
     })
 }
 
@@ -97,6 +144,21 @@ mod tests {
     }
 
     #[test]
+    fn the_calendar_feed_reaches_31_days_and_500_events_by_default_and_may_be_unbounded_in_count() {
+        let defaults = read(&[]).unwrap();
+        assert_eq!(
+            (defaults.feed_days, defaults.feed_max_events),
+            (31, Some(500))
+        );
+        let set = read(&[
+            ("CALENDAR_FEED_DAYS", "90"),
+            ("CALENDAR_FEED_MAX_EVENTS", "off"),
+        ])
+        .unwrap();
+        assert_eq!((set.feed_days, set.feed_max_events), (90, None));
+    }
+
+    #[test]
     fn bad_values_are_refused_naming_the_variable() {
         for (name, value) in [
             ("CONTACT_RETENTION_DAYS", "-1"),
@@ -105,6 +167,11 @@ mod tests {
             ("PUBLIC_BASE_URL", "book.example.com"),
             ("PUBLIC_BASE_URL", "https://book.example.com/#x"),
             ("PUBLIC_BASE_URL", "ftp://book.example.com"),
+            ("CALENDAR_FEED_DAYS", "0"),
+            ("CALENDAR_FEED_DAYS", "367"),
+            ("CALENDAR_FEED_MAX_EVENTS", "0"),
+            ("CALENDAR_FEED_MAX_EVENTS", "100001"),
+            ("CALENDAR_FEED_MAX_EVENTS", "many"),
         ] {
             let err = read(&[(name, value)]).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");

@@ -91,9 +91,15 @@ pub fn takes_manage_key(route: Route) -> bool {
 /// ignored.
 fn accepts(route: Route) -> (bool, bool) {
     match route {
-        Route::PutRoom | Route::PutSchedule | Route::PreviewSchedule | Route::ListRoomBookings => {
-            (false, true)
-        }
+        Route::PutRoom
+        | Route::PutSchedule
+        | Route::PreviewSchedule
+        | Route::ListRoomBookings
+        | Route::GetCalendarFeed
+        | Route::RotateCalendarFeed => (false, true),
+        // The staff feed's only credential is its key, in the URL (calendar apps send no
+        // header): any bearer is one the route does not take.
+        Route::GetRoomCalendar => (false, false),
         Route::CancelHold | Route::GetSchedule => (true, true),
         _ => (true, false),
     }

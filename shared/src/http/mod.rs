@@ -192,6 +192,9 @@ impl App {
             Route::GetBooking => manage::get(&call).await,
             Route::CancelBooking => manage::cancel(&call).await,
             Route::GetBookingCalendar => calendar::booking_ics(&call).await,
+            Route::GetCalendarFeed => calendar::feed_status(&call).await,
+            Route::RotateCalendarFeed => calendar::rotate_feed(&call).await,
+            Route::GetRoomCalendar => calendar::room_feed(&call).await,
         };
         (result, operator)
     }

@@ -51,6 +51,7 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::HoldLimit { .. } => (StatusCode::TOO_MANY_REQUESTS, "HOLD_LIMIT"),
         Error::BookingLimit => (StatusCode::CONFLICT, "BOOKING_LIMIT"),
         Error::BookingNotFound => (StatusCode::NOT_FOUND, "BOOKING_NOT_FOUND"),
+        Error::CalendarFeedNotFound => (StatusCode::NOT_FOUND, "CALENDAR_FEED_NOT_FOUND"),
         Error::ContactRequired => (StatusCode::UNPROCESSABLE_ENTITY, "CONTACT_REQUIRED"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
@@ -117,9 +118,9 @@ pub const JSON_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// A calendar file (RFC 5545): `Content-Type: text/calendar; charset=utf-8`, offered as the
-/// download `filename`, with [`JSON_HEADERS`] (it carries one booking or a room's bookings: no
-/// cache may keep it).
-pub fn calendar_response(text: String, filename: &str) -> Response<Body> {
+/// download `filename` if given (a subscribed feed is not a download), with [`JSON_HEADERS`]
+/// (it carries one booking or a room's bookings: no cache may keep it).
+pub fn calendar_response(text: String, filename: Option<&str>) -> Response<Body> {
     let mut response = Response::new(Body::Text(text));
     let headers = response.headers_mut();
     headers.insert(
@@ -127,7 +128,9 @@ pub fn calendar_response(text: String, filename: &str) -> Response<Body> {
         HeaderValue::from_static("text/calendar; charset=utf-8"),
     );
     // The name is ours (a constant), never the caller's: no quoting to get wrong.
-    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+    if let Some(filename) = filename
+        && let Ok(disposition) =
+            HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
     {
         headers.insert("content-disposition", disposition);
     }

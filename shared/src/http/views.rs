@@ -380,3 +380,15 @@ pub struct ServiceView {
     pub max_live_holds_per_player: u32,
     pub max_upcoming_bookings_per_player: u32,
 }
+
+/// `GET /rooms/{room_id}/calendar-feed` and its rotation: whether the room's staff calendar
+/// feed is on; `url` (with the key) only in the rotation's answer, the one time it is shown.
+#[derive(Serialize)]
+pub struct CalendarFeedView<'a> {
+    pub room_id: &'a str,
+    pub active: bool,
+    #[serde(serialize_with = "domain::rfc3339::option::serialize")]
+    pub rotated_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}

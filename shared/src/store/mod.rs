@@ -241,6 +241,14 @@ pub struct ManagedBooking {
     pub room_id: Option<RoomId>,
 }
 
+/// A room's calendar feed for its staff: the digest of its key (the key itself is shown once,
+/// by the rotation that made it) and when it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarFeed {
+    pub key: KeyDigest,
+    pub rotated_at: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// The room's slots in start-time order, each with its booked flag and its latest `HOLD`
@@ -328,6 +336,25 @@ pub trait Store: Send + Sync {
         reference: &Reference,
         now: DateTime<Utc>,
     ) -> Result<Option<ManagedBooking>, Error>;
+
+    /// The room's calendar feed (the digest of its key and when it was made), if it has one.
+    /// One read.
+    async fn calendar_feed(&self, room: &RoomId) -> Result<Option<CalendarFeed>, Error>;
+
+    /// Makes `key` the digest of the room's calendar feed key, made at `now`, replacing any
+    /// earlier key (which stops working at once), in one atomic write guarded on the room
+    /// existing (SQLite: one `INSERT … SELECT … WHERE EXISTS (the room) ON CONFLICT DO UPDATE`;
+    /// DynamoDB: one `TransactWriteItems` of a condition check on the room's item and the put of
+    /// the feed's item). Of two rotations at once, the last written wins and the other's key is
+    /// dead: both were shown to an operator, one works.
+    ///
+    /// Errors: `RoomNotFound`.
+    async fn rotate_calendar_feed(
+        &self,
+        room: &RoomId,
+        key: &KeyDigest,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error>;
 
     /// Erases the contact details of every booking whose slot ended before `ended_before` (the
     /// daily job passes now − `CONTACT_RETENTION_DAYS`); says how many it erased.

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::harness::{TestApp, assert_status};
 
+pub(crate) mod calendar_feed;
 mod cancellation;
 pub(crate) mod caps;
 mod day_sheet;
@@ -29,6 +30,7 @@ mod rules;
 mod schedules;
 mod slots;
 
+pub use calendar_feed::*;
 pub use cancellation::*;
 pub use day_sheet::*;
 pub use expiry::*;
@@ -202,6 +204,8 @@ scenarios! {
         a_confirmed_booking_has_a_reference_and_a_key_that_opens_it,
         a_wrong_key_another_bookings_key_and_an_unknown_reference_are_one_404,
         a_booking_is_a_calendar_file_behind_its_key_and_its_cancellation_cancels_it,
+        a_rooms_feed_is_off_until_rotated_and_its_url_is_shown_only_by_the_rotation,
+        the_feed_is_every_upcoming_booking_with_party_and_contact_behind_its_current_key,
         another_kind_of_bearer_on_the_manage_routes_is_401,
         cancelling_by_the_manage_link_follows_the_players_rules,
         contact_details_are_checked_and_shown_only_to_the_owner_and_operators,

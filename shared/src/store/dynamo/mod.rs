@@ -53,10 +53,12 @@ use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Applied, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, ManagedBooking,
-    NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
+    Applied, CalendarFeed, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey,
+    ManagedBooking, NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
 };
-use crate::domain::{Canceller, Hold, HoldId, Reference, Room, RoomId, SlotKey, SlotState, UserId};
+use crate::domain::{
+    Canceller, Hold, HoldId, KeyDigest, Reference, Room, RoomId, SlotKey, SlotState, UserId,
+};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 use errors::sdk_error;
@@ -66,6 +68,7 @@ pub mod bookings;
 mod capped_confirm;
 pub mod create;
 pub mod errors;
+mod feeds;
 pub mod holds;
 pub mod leases;
 pub mod provision;
@@ -267,6 +270,19 @@ impl Store for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Option<ManagedBooking>, Error> {
         references::by_reference(self, reference, now).await
+    }
+
+    async fn calendar_feed(&self, room: &RoomId) -> Result<Option<CalendarFeed>, Error> {
+        feeds::get(self, room).await
+    }
+
+    async fn rotate_calendar_feed(
+        &self,
+        room: &RoomId,
+        key: &KeyDigest,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        feeds::rotate(self, room, key, now).await
     }
 
     async fn erase_contacts(&self, ended_before: DateTime<Utc>) -> Result<usize, Error> {

@@ -31,11 +31,13 @@ use rusqlite::{Connection, TransactionBehavior};
 use writer::Writer;
 
 use super::{
-    Applied, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, ManagedBooking,
-    NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
+    Applied, CalendarFeed, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey,
+    ManagedBooking, NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
 };
 use crate::config::Durability;
-use crate::domain::{Canceller, Hold, HoldId, Reference, Room, RoomId, SlotState, UserId};
+use crate::domain::{
+    Canceller, Hold, HoldId, KeyDigest, Reference, Room, RoomId, SlotState, UserId,
+};
 use crate::error::Error;
 use crate::schedule::{PlannedSlot, Schedule};
 
@@ -44,6 +46,7 @@ mod batch;
 #[cfg(test)]
 mod batch_tests;
 mod bookings;
+mod feeds;
 mod holds;
 mod provision;
 mod rooms;
@@ -190,6 +193,21 @@ impl Store for SqliteStore {
         _now: DateTime<Utc>,
     ) -> Result<Option<ManagedBooking>, Error> {
         self.read(|conn| bookings::by_reference(conn, reference))
+    }
+
+    async fn calendar_feed(&self, room: &RoomId) -> Result<Option<CalendarFeed>, Error> {
+        self.read(|conn| feeds::get(conn, room))
+    }
+
+    async fn rotate_calendar_feed(
+        &self,
+        room: &RoomId,
+        key: &KeyDigest,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let (room, key) = (room.clone(), key.clone());
+        self.write(move |tx| feeds::rotate(tx, &room, &key, now))
+            .await
     }
 
     async fn erase_contacts(&self, ended_before: DateTime<Utc>) -> Result<usize, Error> {

@@ -51,6 +51,12 @@ CREATE TABLE IF NOT EXISTS schedules (
     schedule   TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- a room's calendar feed for its staff: the SHA-256 of its key (hex), never the key
+CREATE TABLE IF NOT EXISTS calendar_feeds (
+    room_id    TEXT PRIMARY KEY REFERENCES rooms(id),
+    key_digest TEXT NOT NULL,
+    rotated_at INTEGER NOT NULL  -- epoch milliseconds
+) WITHOUT ROWID;
 -- Idempotency-Key of POST /holds: written in the hold's own transaction
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     key        TEXT PRIMARY KEY,
