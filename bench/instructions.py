@@ -15,7 +15,10 @@ stopped; that is done with N = FEW and N = MANY, and the difference of the two t
 MANY − FEW is the instructions one request costs (start-up and shut-down cancel out). Each
 setting is measured that way for each kind of request; the table prints on ÷ off.
 
-usage: bench/instructions.py metrics    METRICS=on beside METRICS=off
+usage: bench/instructions.py metrics      METRICS=on beside METRICS=off
+       bench/instructions.py player-auth  PLAYER_AUTH=guest (each request with one of 200 players'
+                                          signed tokens, made by POST /players before the count)
+                                          beside trusted (the player named by user_id)
 needs: target/release/escape-room-server (cargo build --release -p server) and valgrind
 """
 import json
@@ -37,8 +40,12 @@ FEW, MANY = int(os.environ.get("BENCH_FEW", "1000")), int(os.environ.get("BENCH_
 ROOMS, SLOTS = 4, 2000
 COMMON = {"RUST_LOG": "warn", "RATE_LIMIT": "off", "MAX_LIVE_HOLDS_PER_PLAYER": "0",
           "MAX_UPCOMING_BOOKINGS_PER_PLAYER": "0", "DEMO": "0"}
+PLAYER_KEY = "benchmark-player-key-0123456789abcdef0123"
+GUEST_PLAYERS = 200
 SETTINGS = {
     "metrics": {"off": {"METRICS": "off"}, "on": {"METRICS": "on"}},
+    "player-auth": {"trusted": {"PLAYER_AUTH": "trusted"},
+                    "guest": {"PLAYER_AUTH": "guest", "PLAYER_TOKEN_SECRET": PLAYER_KEY}},
 }
 
 
@@ -48,18 +55,48 @@ def free_port():
         return s.getsockname()[1]
 
 
-def requests(kind, n):
-    """The n requests of one run: a 16-slot listing page, or holds on distinct slots."""
+def requests(kind, n, tokens):
+    """The n requests of one run: a 16-slot listing page, or holds on distinct slots; with tokens,
+    each carries one of them as its bearer and names no user_id."""
     for i in range(n):
+        headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"} if tokens else {}
         if kind == "listing":
-            yield "GET", "/slots?room_id=r-bench-1&limit=16", None
+            path = "/slots?room_id=r-bench-1&limit=16" + ("" if tokens else f"&user_id=u-bench-{i % 100 + 1}")
+            yield "GET", path, None, headers
         else:
             room, slot = 1 + i // SLOTS, i % SLOTS + 1
-            body = {"slot_id": f"s-bench-{room}-{slot}", "user_id": f"u-bench-{slot}"}
-            yield "POST", "/holds", json.dumps(body)
+            body = {"slot_id": f"s-bench-{room}-{slot}"}
+            if not tokens:
+                body["user_id"] = f"u-bench-{slot}"
+            yield "POST", "/holds", json.dumps(body), {**headers, "Content-Type": "application/json"}
 
 
-def instructions(env, seeded_db, kind, n):
+def make_tokens(env, seeded_db):
+    """Players' tokens made by POST /players on a native server over the seeded file."""
+    port = free_port()
+    full_env = {**os.environ, **COMMON, **env, "SQLITE_PATH": seeded_db, "PORT": str(port)}
+    process = subprocess.Popen([SERVER], env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                connection = HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("GET", "/rooms")
+                connection.getresponse().read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        tokens = []
+        for _ in range(GUEST_PLAYERS):
+            connection.request("POST", "/players", body="{}", headers={"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            tokens.append(json.loads(answer.read())["token"])
+        return tokens
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+
+def instructions(env, seeded_db, kind, n, tokens):
     """Total instructions of one server process that answered n requests of `kind`."""
     work = tempfile.mkdtemp(prefix="bench-instr-")
     try:
@@ -84,8 +121,7 @@ def instructions(env, seeded_db, kind, n):
             if connection is None:
                 process.kill()
                 raise SystemExit("instructions: the server did not answer under valgrind")
-            for method, path, body in requests(kind, n):
-                headers = {"Content-Type": "application/json"} if body else {}
+            for method, path, body, headers in requests(kind, n, tokens):
                 connection.request(method, path, body=body, headers=headers)
                 answer = connection.getresponse()
                 answer.read()
@@ -118,6 +154,8 @@ def main():
         subprocess.run([SERVER, "seed", "--bench", f"{ROOMS}x{SLOTS}"],
                        env={**os.environ, **COMMON, "SQLITE_PATH": seeded_db}, check=True,
                        stdout=subprocess.DEVNULL)
+        tokens = {mode: make_tokens(env, seeded_db) if "PLAYER_TOKEN_SECRET" in env else []
+                  for mode, env in modes.items()}
         print(f"instructions per request (callgrind, release server, {ROOMS} x {SLOTS} data set, "
               f"one keep-alive connection, ({MANY} − {FEW} requests) difference)")
         print()
@@ -126,8 +164,8 @@ def main():
         for kind in ("listing", "holds"):
             per = {}
             for mode, env in modes.items():
-                few = instructions(env, seeded_db, kind, FEW)
-                many = instructions(env, seeded_db, kind, MANY)
+                few = instructions(env, seeded_db, kind, FEW, tokens[mode])
+                many = instructions(env, seeded_db, kind, MANY, tokens[mode])
                 per[mode] = (many - few) / (MANY - FEW)
             names = list(modes)
             ratio = per[names[1]] / per[names[0]]
