@@ -10,6 +10,7 @@ mod bookings;
 mod bounds;
 mod caps;
 mod limits;
+mod mail;
 mod operations;
 mod operators;
 mod players;
@@ -23,6 +24,7 @@ pub use caps::{Caps, MAX_PLAYER_CAP};
 pub use limits::{
     DEFAULT_RATE_LIMIT_AUTH, DEFAULT_RATE_LIMIT_WRITES, MAX_RATE_COUNT, Rate, RateLimits, Window,
 };
+pub use mail::{MailSettings, redacted as redacted_smtp_url};
 pub use operations::MetricsConfig;
 pub use operators::{
     EVERYONES_SCOPES, MAX_OPERATOR_NAME_LEN, MIN_OPERATOR_TOKEN_LEN, OperatorToken, Operators,
@@ -101,6 +103,8 @@ pub struct Config {
     /// Whether a new SQLite file is loaded with the demo venue (`DEMO`, on by default; `0`
     /// leaves it empty).
     pub demo: bool,
+    /// Booking emails (`SMTP_URL`, `MAIL_FROM`); `None`: no emails. See [`MailSettings`].
+    pub mail: Option<MailSettings>,
 }
 
 /// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
@@ -171,6 +175,7 @@ impl Config {
             bookings: bookings::bookings(&get)?,
             metrics: operations::metrics(&get)?,
             demo: operations::demo(&get)?,
+            mail: mail::mail(&get)?,
         })
     }
 }

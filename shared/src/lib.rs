@@ -18,7 +18,8 @@
 //!
 //!   leaves, which any layer may import: route (the route table), config, clock, telemetry,
 //!   pages (the booking page and the operator's view, embedded), ics (calendar files, pure)
-//!   (import nothing of the crate),
+//!   (import nothing of the crate), mail (booking emails: composed, pure; sent over SMTP with
+//!   the `mail` feature), which imports only `ics` and `config`,
 //!   schedule (a venue's weekly schedule in its time zone →
 //!   slots; pure), which imports only `domain`, and seed (the demo venue, the tests' fixture and
 //!   benchmark data as plain values), which imports `domain` and `schedule`
@@ -51,6 +52,8 @@ pub mod clock;
 pub mod config;
 /// Calendar files (RFC 5545): a booking's `booking.ics` and a room's feed for its staff; pure.
 pub mod ics;
+/// Booking emails: composed from plain values (pure), sent over SMTP (feature `mail`).
+pub mod mail;
 /// The booking page and the operator's view: static files embedded in the binaries.
 pub mod pages;
 /// The route table: each route's method, path template and function, defined once.

@@ -19,6 +19,7 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
         "telemetry",
         "pages",
         "ics",
+        "mail",
         "seed",
         "schedule",
     ];
@@ -33,6 +34,7 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
         allowed.insert(leaf, vec![]);
     }
     allowed.insert("seed", vec!["domain", "schedule"]);
+    allowed.insert("mail", vec!["ics", "config"]);
     allowed.insert("schedule", vec!["domain"]);
     allowed
 }

@@ -76,6 +76,7 @@ mod harness;
 mod hostile;
 mod layers;
 mod loopback;
+mod mail;
 mod manage_link_server;
 mod model;
 mod operator_tokens_ssm;
