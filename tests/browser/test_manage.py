@@ -103,3 +103,10 @@ def test_the_confirmation_offers_add_to_calendar_which_saves_the_bookings_ics(ne
     assert any(url.endswith(f"/bookings/{reference}/booking.ics") and auth == f"Bearer {key}"
                for url, auth in seen), seen
     shot(page, "add-to-calendar")
+
+
+def test_the_bookings_page_without_its_key_as_in_an_email_says_where_the_full_link_is(new_page):
+    page = new_page()
+    page.goto(f"{BASE}/booking/7K3M9QXA2B")
+    expect(page.locator("#msg")).to_contain_text("open the manage link you were shown when you booked")
+    expect(page.locator("#msg")).to_contain_text("7K3M9QXA2B")

@@ -44,6 +44,13 @@
   }
 
   async function load() {
+    if (!key && /^[0-9A-Za-z]{10}$/.test(reference)) {
+      // The page's address without its key: the one in a booking email (the key is kept only as
+      // a digest, so no email can carry it). The full link was shown when the game was booked.
+      $('#booking').textContent = '';
+      say(`To see or cancel booking ${reference.toUpperCase()} here, open the manage link you were shown when you booked (it ends with #key=…), or quote the reference to the venue.`, true);
+      return;
+    }
     if (!key || !/^[0-9A-Za-z]{10}$/.test(reference)) {
       $('#booking').textContent = '';
       say(own.BOOKING_NOT_FOUND, true);
