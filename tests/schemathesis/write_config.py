@@ -42,6 +42,9 @@ SLOTS_PER_ROOM = 100
 OPERATOR_ROOMS = {
     "PUT /rooms/{room_id}": ("r-schemathesis-rules", ["11:00"]),
     "PUT /rooms/{room_id}/schedule": ("r-schemathesis-schedule", ["11:00", "15:00"]),
+    # Rotations go to a room of their own: one on a demo room would end the key the feed's
+    # operation is given (below).
+    "POST /rooms/{room_id}/calendar-feed/rotate": ("r-schemathesis-feed", ["11:00"]),
 }
 # The hold actions (`METHOD path`: operationId), each with holds of its own, made before the run:
 # the fuzzer confirms every hold it finds before it tries to extend or release one, so shared holds
@@ -130,6 +133,13 @@ def create_booking(base_url, slots):
     return booked["reference"], booked["manage_key"]
 
 
+def create_feed(base_url, token, room_id):
+    """The staff calendar feed of a demo room (its bookings: the holds confirmed above): its key,
+    given to `get-room-calendar` as a dictionary with the room, so that its 200 is reached."""
+    rotated = call(base_url, "POST", f"/rooms/{room_id}/calendar-feed/rotate", token)
+    return rotated["url"].rsplit("key=", 1)[1]
+
+
 def hold_settings(holds):
     """The TOML giving each hold action its holds as the dictionary of its `hold_id`."""
     return "".join(
@@ -167,6 +177,8 @@ def main():
         cursors += room_cursors
     holds = create_holds(base_url, slots)
     reference, manage_key = create_booking(base_url, slots)
+    feed_room = demo_rooms[0]
+    feed_key = create_feed(base_url, token, feed_room)
 
     with open(config_file, "w", encoding="utf-8") as config:
         config.write(f"""# Written by tests/schemathesis/write_config.py from the server at {base_url}.
@@ -235,6 +247,17 @@ values = {toml_list([reference])}
 [[operations]]
 include-operation-id = ["get-booking", "cancel-booking", "get-booking-calendar"]
 parameters = {{ "path.reference" = {{ dictionary = "references", probability = 0.5 }} }}
+
+# The staff feed: its key is its only credential, in the query (no security scheme).
+[dictionaries.feed-rooms]
+values = {toml_list([feed_room])}
+
+[dictionaries.feed-keys]
+values = {toml_list([feed_key])}
+
+[[operations]]
+include-operation-id = ["get-room-calendar"]
+parameters = {{ "path.room_id" = {{ dictionary = "feed-rooms", probability = 0.7 }}, "query.key" = {{ dictionary = "feed-keys", probability = 0.7 }} }}
 
 [dictionaries.users]
 values = {toml_list(USERS)}
