@@ -151,8 +151,7 @@ async fn extend_horizons_daily(app: App) {
     let mut every = tokio::time::interval(HORIZON_EVERY);
     loop {
         every.tick().await;
-        let retention = app.bookings.contact_retention;
-        match horizon::daily(app.store.as_ref(), retention, app.clock.now()).await {
+        match horizon::daily(app.store.as_ref(), &app.bookings, app.clock.now()).await {
             Ok(runs) => {
                 for run in runs {
                     tracing::info!(room = %run.room_id, created = run.created, removed = run.removed, kept = run.kept, "horizon moved");

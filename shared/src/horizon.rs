@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::config::BookingSettings;
 use crate::domain::{Room, RoomId, SlotState};
 use crate::error::Error;
 use crate::schedule::{self, PlannedSlot, RoomRules, Schedule};
@@ -87,19 +88,27 @@ pub async fn extend_horizons(
 }
 
 /// The daily job: the contacts of bookings whose game ended more than `contact_retention` ago
-/// are erased ([`Store::erase_contacts`]), then every scheduled room's horizon is moved
-/// ([`extend_horizons`]). Run by the local server and the `extend-horizon` function.
+/// are erased ([`Store::erase_contacts`]), the booking events older than `event_retention`
+/// forgotten with their deliveries ([`crate::store::Outbox::forget_events`]), then every
+/// scheduled room's horizon is moved ([`extend_horizons`]). Run by the local server and the
+/// `extend-horizon` function.
 pub async fn daily(
     store: &dyn Store,
-    contact_retention: Duration,
+    retention: &BookingSettings,
     now: DateTime<Utc>,
 ) -> Result<Vec<HorizonRun>, Error> {
-    let erased = store.erase_contacts(now - contact_retention).await?;
+    let erased = store
+        .erase_contacts(now - retention.contact_retention)
+        .await?;
     if erased > 0 {
         tracing::info!(
             erased,
             "contact details erased from bookings past CONTACT_RETENTION_DAYS"
         );
+    }
+    let forgotten = store.forget_events(now - retention.event_retention).await?;
+    if forgotten > 0 {
+        tracing::info!(forgotten, "booking events past EVENT_RETENTION_DAYS erased");
     }
     extend_horizons(store, now).await
 }

@@ -20,6 +20,7 @@
 //!   pages (the booking page and the operator's view, embedded), ics (calendar files, pure)
 //!   (import nothing of the crate), mail (booking emails: composed, pure; sent over SMTP with
 //!   the `mail` feature), which imports only `ics` and `config`,
+//!   events (booking events as webhooks carry them; pure), which imports only `domain`,
 //!   schedule (a venue's weekly schedule in its time zone →
 //!   slots; pure), which imports only `domain`, and seed (the demo venue, the tests' fixture and
 //!   benchmark data as plain values), which imports `domain` and `schedule`
@@ -50,6 +51,8 @@ pub mod store;
 pub mod clock;
 /// Configuration read once from the environment at cold start.
 pub mod config;
+/// Booking events (`booking.confirmed`, `booking.cancelled`) in the Standard Webhooks shape; pure.
+pub mod events;
 /// Calendar files (RFC 5545): a booking's `booking.ics` and a room's feed for its staff; pure.
 pub mod ics;
 /// Booking emails: composed from plain values (pure), sent over SMTP (feature `mail`).

@@ -118,7 +118,10 @@ async fn contacts_are_erased_by_the_daily_job_after_the_retention(kind: StoreKin
     let (booking, _key) = NewBooking::generate(Some(ada())).unwrap();
     let hold = book(store, "s-1", &booking).await;
     let reference = hold.details.reference.clone().unwrap();
-    let retention = Duration::days(90);
+    let retention = shared::config::BookingSettings {
+        contact_retention: Duration::days(90),
+        ..Default::default()
+    };
     let contact_of = || async {
         let found = store
             .booking_by_reference(&reference, now)
@@ -129,12 +132,12 @@ async fn contacts_are_erased_by_the_daily_job_after_the_retention(kind: StoreKin
     };
 
     // 89 days on, the game (within the fixture's next four days) has not ended 90 days ago.
-    shared::horizon::daily(store, retention, now + Duration::days(89))
+    shared::horizon::daily(store, &retention, now + Duration::days(89))
         .await
         .unwrap();
     assert_eq!(contact_of().await, Some(ada()));
     // 95 days on it has: the contact goes, the booking and its reference stay.
-    shared::horizon::daily(store, retention, now + Duration::days(95))
+    shared::horizon::daily(store, &retention, now + Duration::days(95))
         .await
         .unwrap();
     assert_eq!(contact_of().await, None);

@@ -318,7 +318,7 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
     let (store, clock) = stores.pop().expect("a scenario ran");
     shared::horizon::daily(
         store.as_ref(),
-        Duration::days(90),
+        &shared::config::BookingSettings::default(),
         clock.now() + Duration::days(1),
     )
     .await

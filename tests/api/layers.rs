@@ -22,6 +22,7 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
         "mail",
         "seed",
         "schedule",
+        "events",
     ];
     let mut allowed = BTreeMap::new();
     for (rank, module) in layers.iter().enumerate() {
@@ -36,6 +37,7 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
     allowed.insert("seed", vec!["domain", "schedule"]);
     allowed.insert("mail", vec!["ics", "config"]);
     allowed.insert("schedule", vec!["domain"]);
+    allowed.insert("events", vec!["domain"]);
     allowed
 }
 

@@ -52,6 +52,8 @@
 //!   manage key's digest and the contact retention job, on both stores.
 //! - `manage_link_server`: the manage link on the server's binary: guessed keys spend the
 //!   `"auth"` rate limit; neither a contact nor a key reaches the server's log.
+//! - `outbox`: booking events written with their changes on both stores (and none for a refused
+//!   change), their deliveries fanned out, claimed, retried, paged and forgotten.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
 //! The whole binary is test code, so a failed `unwrap` is a failed test: allowed here at the root
@@ -81,6 +83,7 @@ mod manage_link_server;
 mod model;
 mod operator_tokens_ssm;
 mod ops;
+mod outbox;
 mod players;
 mod preview;
 mod processes;

@@ -673,6 +673,8 @@ const USER: &str = "USER#*";
 const IDEM: &str = "IDEM#*";
 const REF: &str = "REF#*";
 const HOLDS: &str = "HOLDS#*";
+const EVENT: &str = "EVENT#*";
+const EVENTS: &str = "EVENTS";
 
 /// What each function's store operations send, per action and resource, with the partition keys
 /// they name. Derived from the code (shared/src/store/dynamo/*.rs, summed up in
@@ -726,12 +728,13 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
         (
             "confirm-hold",
             vec![
-                // The slot, the reference's item and the hold record in one transaction, read
+                // The slot, the reference's item, the hold record and the booking.confirmed
+                // event's item (the outbox) in one transaction, read
                 // back in one BatchGetItem; with the per-player cap the place taken on the user
                 // item in the same transaction, an old booking's slot checked, the user item
                 // and slots read first.
                 grant(&["UpdateItem"], table(), true, &[SLOT, USER, HOLD]),
-                grant(&["PutItem"], table(), true, &[REF]),
+                grant(&["PutItem"], table(), true, &[REF, EVENT]),
                 grant(&["ConditionCheckItem"], table(), true, &[SLOT]),
                 grant(&["BatchGetItem"], table(), false, &[SLOT, USER, HOLD]),
                 grant(&["GetItem"], table(), false, &[HOLD]),
@@ -775,7 +778,9 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
             "cancel-booking",
             vec![
                 // As get-booking, then the cancel: the slot read first (what the cancelled
-                // booking's record keeps), the transaction, the record when the slot moved on.
+                // booking's record keeps), the transaction (with the event's item), the record
+                // when the slot moved on.
+                grant(&["PutItem"], table(), true, &[EVENT]),
                 grant(&["GetItem"], table(), false, &[REF, HOLD, SLOT]),
                 grant(&["BatchGetItem"], table(), false, &[SLOT, HOLD]),
                 grant(&["UpdateItem"], table(), true, &[SLOT, HOLD]),
@@ -786,6 +791,8 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
         (
             "cancel-hold",
             vec![
+                // The transaction puts the booking.cancelled event's item beside its updates.
+                grant(&["PutItem"], table(), true, &[EVENT]),
                 grant(&["UpdateItem"], table(), true, &[SLOT, HOLD]),
                 // The slot read first (what the cancelled booking's record keeps), the record
                 // when a refused slot has moved on.
@@ -854,12 +861,16 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
             "extend-horizon",
             [
                 vec![
-                    grant(&["Query"], index2(), false, &[ROOMS]),
+                    grant(&["Query"], index2(), false, &[ROOMS, EVENTS]),
                     grant(&["Query"], index(), false, &[ROOM]),
                 ],
                 publish,
-                // Contact retention: the hold record's contact removed.
-                vec![grant(&["UpdateItem"], table(), false, &[HOLD])],
+                // Contact retention: the hold record's contact removed; event retention: each
+                // old event's partition (the event, its deliveries) read and deleted.
+                vec![
+                    grant(&["UpdateItem"], table(), false, &[HOLD]),
+                    grant(&["Query", "BatchWriteItem"], table(), false, &[EVENT]),
+                ],
             ]
             .concat(),
         ),

@@ -8,11 +8,13 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::Error;
 use shared::domain::{Canceller, Hold, HoldId, Reference, Room, RoomId, SlotState, UserId};
+use shared::events::{BookingEvent, EventId};
 use shared::schedule::{PlannedSlot, Schedule};
 use shared::store::{
     Applied, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, ManagedBooking,
     NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
 };
+use shared::store::{Attempted, DeliveriesAfter, DeliveriesPage, Delivery, Outbox, Target};
 
 use crate::harness::{Event, TestApp};
 
@@ -167,6 +169,55 @@ async fn confirm_and_release_without_user_id_return_422() {
 
 /// A store that fails every call the way a broken backend would.
 struct FailingStore(fn() -> Error);
+
+#[async_trait]
+impl Outbox for FailingStore {
+    async fn undispatched_events(&self, _: usize) -> Result<Vec<BookingEvent>, Error> {
+        Err((self.0)())
+    }
+    async fn dispatch_event(
+        &self,
+        _: &BookingEvent,
+        _: &[Target],
+        _: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        Err((self.0)())
+    }
+    async fn claim_deliveries(
+        &self,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+        _: usize,
+    ) -> Result<Vec<Delivery>, Error> {
+        Err((self.0)())
+    }
+    async fn record_attempt(
+        &self,
+        _: &EventId,
+        _: &Target,
+        _: &Attempted,
+        _: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        Err((self.0)())
+    }
+    async fn abandon_deliveries(&self, _: &Target) -> Result<usize, Error> {
+        Err((self.0)())
+    }
+    async fn deliveries_to(
+        &self,
+        _: &Target,
+        _: Option<&DeliveriesAfter>,
+        _: usize,
+    ) -> Result<DeliveriesPage, Error> {
+        Err((self.0)())
+    }
+    async fn event(&self, _: &EventId) -> Result<Option<BookingEvent>, Error> {
+        Err((self.0)())
+    }
+    async fn forget_events(&self, _: DateTime<Utc>) -> Result<usize, Error> {
+        Err((self.0)())
+    }
+}
 
 #[async_trait]
 impl Store for FailingStore {

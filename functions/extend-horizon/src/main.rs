@@ -1,5 +1,5 @@
 //! `extend-horizon` Lambda function: run daily by an EventBridge rule, not by a route. Wiring
-//! only: the work is `shared::horizon::daily` (contact retention, then the horizons).
+//! only: the work is `shared::horizon::daily` (contact and event retention, then the horizons).
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
@@ -11,8 +11,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let app = app::from_config(&config).await?;
     run(service_fn(|_event: LambdaEvent<Value>| async {
-        let retention = app.bookings.contact_retention;
-        let runs = horizon::daily(app.store.as_ref(), retention, app.clock.now()).await?;
+        let runs = horizon::daily(app.store.as_ref(), &app.bookings, app.clock.now()).await?;
         Ok::<_, Error>(serde_json::json!({ "rooms": runs }))
     }))
     .await

@@ -1,8 +1,9 @@
 //! What a booking carries to the player: the manage link's base (`PUBLIC_BASE_URL`, unset by
 //! default: the confirm answers the reference and key, and the booking page builds the link on
 //! its own origin) and how long contact details are kept after the game
-//! (`CONTACT_RETENTION_DAYS`, default 90), and the bounds of a room's calendar feed for its
-//! staff (`CALENDAR_FEED_DAYS`, default 31; `CALENDAR_FEED_MAX_EVENTS`, default 500).
+//! (`CONTACT_RETENTION_DAYS`, default 90), booking events and their deliveries
+//! (`EVENT_RETENTION_DAYS`, default 30), and the bounds of a room's calendar feed for its staff
+//! (`CALENDAR_FEED_DAYS`, default 31; `CALENDAR_FEED_MAX_EVENTS`, default 500).
 
 use chrono::Duration;
 
@@ -11,6 +12,7 @@ use super::{ConfigError, Lookup};
 pub const DEFAULT_CONTACT_RETENTION_DAYS: i64 = 90;
 /// Ten years: longer is a typo.
 pub const MAX_CONTACT_RETENTION_DAYS: i64 = 3650;
+pub const DEFAULT_EVENT_RETENTION_DAYS: i64 = 30;
 
 /// How far ahead a room's calendar feed reaches by default, in days.
 pub const DEFAULT_CALENDAR_FEED_DAYS: u32 = 31;
@@ -26,6 +28,9 @@ pub struct BookingSettings {
     /// `CONTACT_RETENTION_DAYS`: the daily job erases a booking's contact this long after its
     /// game ended.
     pub contact_retention: Duration,
+    /// `EVENT_RETENTION_DAYS`: the daily job erases booking events (and their deliveries) this
+    /// long after they happened.
+    pub event_retention: Duration,
     /// `PUBLIC_BASE_URL`: `https://…` (or `http://…`), no query, fragment or trailing `/`; the
     /// confirm answers `manage_url` = `{PUBLIC_BASE_URL}/booking/{reference}#key={manage_key}`.
     pub public_base_url: Option<String>,
@@ -41,6 +46,7 @@ impl Default for BookingSettings {
     fn default() -> Self {
         Self {
             contact_retention: Duration::days(DEFAULT_CONTACT_RETENTION_DAYS),
+            event_retention: Duration::days(DEFAULT_EVENT_RETENTION_DAYS),
             public_base_url: None,
             feed_days: DEFAULT_CALENDAR_FEED_DAYS,
             feed_max_events: Some(DEFAULT_CALENDAR_FEED_MAX_EVENTS),
@@ -48,8 +54,8 @@ impl Default for BookingSettings {
     }
 }
 
-/// Reads `CONTACT_RETENTION_DAYS`, `PUBLIC_BASE_URL`, `CALENDAR_FEED_DAYS` and
-/// `CALENDAR_FEED_MAX_EVENTS`.
+/// Reads `CONTACT_RETENTION_DAYS`, `EVENT_RETENTION_DAYS`, `PUBLIC_BASE_URL`,
+/// `CALENDAR_FEED_DAYS` and `CALENDAR_FEED_MAX_EVENTS`.
 pub(super) fn bookings(get: &Lookup) -> Result<BookingSettings, ConfigError> {
     let days = match get("CONTACT_RETENTION_DAYS") {
         None => DEFAULT_CONTACT_RETENTION_DAYS,
@@ -59,6 +65,18 @@ pub(super) fn bookings(get: &Lookup) -> Result<BookingSettings, ConfigError> {
                 return Err(ConfigError(format!(
                     "CONTACT_RETENTION_DAYS must be a whole number of days from 0 to \
                      {MAX_CONTACT_RETENTION_DAYS} (default {DEFAULT_CONTACT_RETENTION_DAYS}), not {value:?}"
+                )));
+            }
+        },
+    };
+    let event_days = match get("EVENT_RETENTION_DAYS") {
+        None => DEFAULT_EVENT_RETENTION_DAYS,
+        Some(value) => match value.trim().parse::<i64>() {
+            Ok(days) if (1..=MAX_CONTACT_RETENTION_DAYS).contains(&days) => days,
+            _ => {
+                return Err(ConfigError(format!(
+                    "EVENT_RETENTION_DAYS must be a whole number of days from 1 to \
+                     {MAX_CONTACT_RETENTION_DAYS} (default {DEFAULT_EVENT_RETENTION_DAYS}), not {value:?}"
                 )));
             }
         },
@@ -110,6 +128,7 @@ pub(super) fn bookings(get: &Lookup) -> Result<BookingSettings, ConfigError> {
     };
     Ok(BookingSettings {
         contact_retention: Duration::days(days),
+        event_retention: Duration::days(event_days),
         public_base_url,
         feed_days,
         feed_max_events,
@@ -163,6 +182,8 @@ mod tests {
         for (name, value) in [
             ("CONTACT_RETENTION_DAYS", "-1"),
             ("CONTACT_RETENTION_DAYS", "3651"),
+            ("EVENT_RETENTION_DAYS", "0"),
+            ("EVENT_RETENTION_DAYS", "a month"),
             ("CONTACT_RETENTION_DAYS", "ninety"),
             ("PUBLIC_BASE_URL", "book.example.com"),
             ("PUBLIC_BASE_URL", "https://book.example.com/#x"),

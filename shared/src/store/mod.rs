@@ -21,11 +21,16 @@ use crate::schedule::{PlannedSlot, Schedule};
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod open;
+pub mod outbox;
 pub mod provision;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 pub use open::{Backend, open};
+pub use outbox::{
+    Attempted, DeliveriesAfter, DeliveriesPage, Delivery, DeliveryRecord, DeliveryState, Outbox,
+    Outcome, Target,
+};
 pub use provision::Provision;
 
 /// Times are stored as epoch milliseconds (SQLite INTEGER, DynamoDB N): exact, and compared as
@@ -249,8 +254,10 @@ pub struct CalendarFeed {
     pub rotated_at: DateTime<Utc>,
 }
 
+/// The request path's storage, and its outbox ([`Outbox`]: the events written with the changes
+/// and their deliveries).
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: Outbox + Send + Sync {
     /// The room's slots in start-time order, each with its booked flag and its latest `HOLD`
     /// hold (possibly expired: the caller compares with `now`). One read: a snapshot on SQLite;
     /// on DynamoDB one `Query` of the room's index (more pages only for rooms over 1 MB), which
@@ -304,7 +311,8 @@ pub trait Store: Send + Sync {
     /// The booking's reference, the digest of its manage key and its contact are written in the
     /// same atomic step; the reference is unique (SQLite: a unique index; DynamoDB: a `REF#`
     /// item put only if new in the same transaction): on a collision the store draws another,
-    /// up to [`REFERENCE_ATTEMPTS`] times. The step is where a later event record will go too.
+    /// up to [`REFERENCE_ATTEMPTS`] times. The `booking.confirmed` event ([`Outbox`]) is written in
+    /// the same atomic step (a retry that confirms nothing writes none).
     async fn confirm_booking(
         &self,
         id: HoldId,
@@ -393,7 +401,8 @@ pub trait Store: Send + Sync {
     /// `now` being before the canceller's deadline (`Canceller::deadline`: the start for an
     /// operator; for a player the earlier of the service's and the room's cut-offs). Who
     /// cancelled, and an operator's reason, are recorded, and the cancelled booking stays on its
-    /// room's day sheet after the slot is booked again. Cancelling again is answered as done.
+    /// room's day sheet after the slot is booked again. Cancelling again is answered as done. The
+    /// `booking.cancelled` event ([`Outbox`]) is written in the same atomic step.
     ///
     /// Errors: `NotHoldOwner`, `HoldGone` (unknown), `HoldNotConfirmed`, `SlotStarted`,
     /// `CancelCutoff`.

@@ -1,8 +1,8 @@
 //! A confirm under `MAX_UPCOMING_BOOKINGS_PER_PLAYER`: ONE consistent `BatchGetItem` (the
 //! player's user item with their places, and the hold's slot), then ONE `TransactWriteItems` of
 //! the slot's guarded confirm (the same guard as without the cap), the user item's update that
-//! takes a booking place ([`super::leases`]), the booking's `REF#` item and hold record fields
-//! (`references.rs`) and, when that place held an old booking, the check that it is over
+//! takes a booking place ([`super::leases`]), the booking's `REF#` item, hold record fields and
+//! `booking.confirmed` event item (`references.rs`) and, when that place held an old booking, the check that it is over
 //! (cancelled or started). At the cap nothing is written: `BookingLimit`, and the
 //! hold stays a hold. A confirm that cannot succeed, or the retry of a done one, goes the way
 //! of an uncapped confirm (its refusal explains it).
@@ -32,7 +32,8 @@ const SLOT: usize = 0;
 const USER: usize = 1;
 const REF: usize = 2;
 const RECORD: usize = 3;
-const OLD: usize = 4;
+const EVENT: usize = RECORD + 1;
+const OLD: usize = EVENT + 1;
 
 /// See [`crate::store::Store::confirm_hold`] with a cap; `uncapped` is the confirm without it.
 pub(super) async fn confirm<F, Fut>(
@@ -155,11 +156,11 @@ async fn send(
             .update(update("user's booking place", taking)?)
             .build(),
     ];
-    items.extend(booking_items(store, id, reference, booking)?);
+    items.extend(booking_items(store, (id, user), reference, booking, now)?);
     let old = old_hold_over(store, LeaseKind::Booking, place, id.slot_key(), now)?;
     let has_old = old.is_some();
     items.extend(old.map(|check| TransactWriteItem::builder().condition_check(check).build()));
-    debug_assert_eq!(items.len(), if has_old { OLD + 1 } else { RECORD + 1 });
+    debug_assert_eq!(items.len(), if has_old { OLD + 1 } else { EVENT + 1 });
     let request = store
         .client
         .transact_write_items()

@@ -9,15 +9,18 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use chrono::{DateTime, Utc};
 
 use super::errors::{is_transaction_conflict, sdk_error, transaction_refusal_item};
+use super::outbox::{SlotFacts, event_put};
 use super::schema::*;
 use super::{CONFLICT_ATTEMPTS, DynamoStore, retry_on_conflict};
 use crate::domain::{self, Canceller, Hold, HoldId, HoldStatus, Refusal, UserId};
 use crate::error::Error;
+use crate::events::EventKind;
 use crate::store::{Confirmed, NewBooking, millis};
 
 /// What a refused hold operation is explained with, and what it is called in errors.
@@ -205,8 +208,8 @@ async fn transact_on_hold(
     id: HoldId,
     now: DateTime<Utc>,
     action: Action<'_>,
-    slot: Update,
-    record: Update,
+    (slot, record): (Update, Update),
+    event: Option<Put>,
 ) -> Result<Option<Hold>, Error> {
     let operation = action.operation();
     let mut items = [None, None];
@@ -216,6 +219,7 @@ async fn transact_on_hold(
         .into_iter()
         .flatten()
         .map(|update| TransactWriteItem::builder().update(update).build())
+        .chain(event.map(|put| TransactWriteItem::builder().put(put).build()))
         .collect();
     let request = store
         .client
@@ -326,7 +330,7 @@ pub(super) async fn extend(
             .expression_attribute_values(":expires", n(millis(expires_at)))
             .expression_attribute_values(":true", AttributeValue::Bool(true)),
     )?;
-    match transact_on_hold(store, id, now, Action::Extend(user), slot, record).await? {
+    match transact_on_hold(store, id, now, Action::Extend(user), (slot, record), None).await? {
         None => Ok(expires_at),
         Some(hold) => Err(Error::Internal(format!(
             "extension of {} refused but explained as allowed",
@@ -356,10 +360,30 @@ pub(super) async fn cancel(
     };
     let slot = slot_cancellation(store, id, by, now)?;
     let record = record_cancellation(store, id, by, booking, now)?;
+    // The outbox: the `booking.cancelled` event, with the slot's facts as read.
+    let owner = booking
+        .holder
+        .clone()
+        .ok_or_else(|| Error::Internal(format!("booking {id} without its player")))?;
+    let event = event_put(
+        store,
+        EventKind::Cancelled,
+        (id, &owner),
+        Some(by),
+        Some(SlotFacts::of(booking)),
+        now,
+    )?;
     // Refused but explained as done: a retry of a cancellation.
-    transact_on_hold(store, id, now, Action::Cancel(by), slot, record)
-        .await
-        .map(|_| ())
+    transact_on_hold(
+        store,
+        id,
+        now,
+        Action::Cancel(by),
+        (slot, record),
+        Some(event),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// The slot item of hold `id`, read consistently.

@@ -52,6 +52,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
 
+use super::outbox::{Attempted, DeliveriesAfter, DeliveriesPage, Delivery, Outbox, Target};
 use super::{
     Applied, CalendarFeed, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey,
     ManagedBooking, NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
@@ -60,6 +61,7 @@ use crate::domain::{
     Canceller, Hold, HoldId, KeyDigest, Reference, Room, RoomId, SlotKey, SlotState, UserId,
 };
 use crate::error::Error;
+use crate::events::{BookingEvent, EventId};
 use crate::schedule::{PlannedSlot, Schedule};
 use errors::sdk_error;
 use schema::{Key, SlotItem, built, parse_item};
@@ -67,10 +69,12 @@ use schema::{Key, SlotItem, built, parse_item};
 pub mod bookings;
 mod capped_confirm;
 pub mod create;
+mod deliveries;
 pub mod errors;
 mod feeds;
 pub mod holds;
 pub mod leases;
+mod outbox;
 pub mod provision;
 mod references;
 pub mod rooms;
@@ -377,5 +381,62 @@ impl Store for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Applied, Error> {
         schedules::apply(self, room, schedule, planned, from, now).await
+    }
+}
+
+/// The outbox (`outbox.rs`).
+#[async_trait]
+impl Outbox for DynamoStore {
+    async fn undispatched_events(&self, limit: usize) -> Result<Vec<BookingEvent>, Error> {
+        outbox::undispatched(self, limit).await
+    }
+
+    async fn dispatch_event(
+        &self,
+        event: &BookingEvent,
+        targets: &[Target],
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        deliveries::dispatch(self, event, targets, now).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, Error> {
+        deliveries::claim(self, now, lease_until, limit).await
+    }
+
+    async fn record_attempt(
+        &self,
+        event: &EventId,
+        target: &Target,
+        attempted: &Attempted,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        deliveries::record_attempt(self, event, target, attempted, now).await
+    }
+
+    async fn abandon_deliveries(&self, target: &Target) -> Result<usize, Error> {
+        deliveries::abandon(self, target).await
+    }
+
+    async fn deliveries_to(
+        &self,
+        target: &Target,
+        after: Option<&DeliveriesAfter>,
+        limit: usize,
+    ) -> Result<DeliveriesPage, Error> {
+        deliveries::deliveries_to(self, target, after, limit).await
+    }
+
+    async fn event(&self, id: &EventId) -> Result<Option<BookingEvent>, Error> {
+        outbox::event(self, id).await
+    }
+
+    async fn forget_events(&self, before: DateTime<Utc>) -> Result<usize, Error> {
+        outbox::forget(self, before).await
     }
 }

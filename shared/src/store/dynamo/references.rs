@@ -4,8 +4,9 @@
 //!   confirm (the guard of every confirm, now also setting the reference and contact), the
 //!   `REF#<reference>` item put only if new (`attribute_not_exists`: the reference is unique;
 //!   a collision draws another and sends again), and the hold record's update (reference and
-//!   contact, so a look-up after the slot moved on still tells them). One request, as the
-//!   `UpdateItem` it replaces; an event record can join the same transaction later.
+//!   contact, so a look-up after the slot moved on still tells them), and the
+//!   `booking.confirmed` event's `EVENT#` item (the outbox, put only if new). One request, as
+//!   the `UpdateItem` it replaced.
 //! - **By reference** ([`by_reference`]): ONE consistent `GetItem` of the `REF#` item (the hold id
 //!   and the key's digest), then the hold's `BatchGetItem` as `GET /holds/{id}` (slot and record).
 //! - **Retention** ([`erase_contacts`]): per room, a `Query` of its past slots, then an
@@ -21,10 +22,12 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::{is_transaction_conflict, sdk_error, transaction_refusal_item};
 use super::holds::{Action, explain};
+use super::outbox::event_put;
 use super::schema::*;
 use super::{DynamoStore, bookings, retry_on_conflict, rooms, slots};
 use crate::domain::{Contact, HoldId, HoldStatus, KeyDigest, Reference, UserId};
 use crate::error::Error;
+use crate::events::EventKind;
 use crate::store::{Confirmed, ManagedBooking, NewBooking, REFERENCE_ATTEMPTS, millis};
 
 /// The items of the uncapped confirm's transaction, in order.
@@ -56,14 +59,16 @@ fn contact_value(contact: &Contact) -> Result<AttributeValue, Error> {
         .map_err(|e| Error::Internal(format!("contact as an attribute: {e}")))
 }
 
-/// The confirm's items beside the slot's guarded update: the `REF#` item (put only if new) and
-/// the hold record's update (it must exist).
+/// The confirm's items beside the slot's guarded update: the `REF#` item (put only if new), the
+/// hold record's update (it must exist) and the `booking.confirmed` event's item (put only if
+/// new: the outbox, `outbox.rs`).
 pub(super) fn booking_items(
     store: &DynamoStore,
-    id: HoldId,
+    (id, user): (HoldId, &UserId),
     reference: &Reference,
     booking: &NewBooking,
-) -> Result<[TransactWriteItem; 2], Error> {
+    now: DateTime<Utc>,
+) -> Result<[TransactWriteItem; 3], Error> {
     let put = built(
         "reference item",
         Put::builder()
@@ -92,9 +97,11 @@ pub(super) fn booking_items(
             .expression_attribute_values(":contact", contact_value(contact)?);
     }
     let record = update("hold record's booking", record.update_expression(set))?;
+    let event = event_put(store, EventKind::Confirmed, (id, user), None, None, now)?;
     Ok([
         TransactWriteItem::builder().put(put).build(),
         TransactWriteItem::builder().update(record).build(),
+        TransactWriteItem::builder().put(event).build(),
     ])
 }
 
@@ -158,7 +165,7 @@ pub(super) async fn confirm(
     for _ in 0..REFERENCE_ATTEMPTS {
         let slot = slot_confirm(store, id, user, &reference, booking.contact.as_ref(), now)?;
         let mut items = vec![TransactWriteItem::builder().update(slot).build()];
-        items.extend(booking_items(store, id, &reference, booking)?);
+        items.extend(booking_items(store, (id, user), &reference, booking, now)?);
         let request = store
             .client
             .transact_write_items()

@@ -7,11 +7,13 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::bookings::read_hold;
+use super::outbox;
 use super::rows::{
     CANCEL_CUTOFF_MS, MIN_NOTICE_MS, MIN_PLAYERS, RoomRow, room_of, room_row, stored,
 };
 use crate::domain::{self, Canceller, Hold, HoldId, HoldStatus, Reference, SlotId, UserId};
 use crate::error::Error;
+use crate::events::EventKind;
 use crate::store::{
     Confirmed, Created, IDEMPOTENCY_WINDOW, IdempotencyKey, NewBooking, NewHold,
     REFERENCE_ATTEMPTS, from_millis, millis,
@@ -242,6 +244,8 @@ pub(super) fn confirm(
             hold.slot_id
         )));
     }
+    // Same transaction: the event, which commits or rolls back with the booking.
+    outbox::record(tx, id, EventKind::Confirmed, now)?;
     Ok(Confirmed {
         hold,
         replayed: false,
@@ -449,5 +453,6 @@ pub(super) fn cancel(
             "slot {slot_id} of booking {id} was not booked"
         )));
     }
-    Ok(())
+    // Same transaction: the event, with who cancelled and why.
+    outbox::record(tx, id, EventKind::Cancelled, now)
 }

@@ -30,6 +30,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use writer::Writer;
 
+use super::outbox::{Attempted, DeliveriesAfter, DeliveriesPage, Delivery, Outbox, Target};
 use super::{
     Applied, CalendarFeed, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey,
     ManagedBooking, NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
@@ -39,6 +40,7 @@ use crate::domain::{
     Canceller, Hold, HoldId, KeyDigest, Reference, Room, RoomId, SlotState, UserId,
 };
 use crate::error::Error;
+use crate::events::{BookingEvent, EventId};
 use crate::schedule::{PlannedSlot, Schedule};
 
 pub mod backup;
@@ -48,6 +50,7 @@ mod batch_tests;
 mod bookings;
 mod feeds;
 mod holds;
+mod outbox;
 mod provision;
 mod rooms;
 mod rows;
@@ -316,6 +319,69 @@ impl Store for SqliteStore {
         let (room, planned) = (room.id.clone(), planned.to_vec());
         self.write(move |tx| schedules::apply(tx, &room, &schedule, &planned, from, now))
             .await
+    }
+}
+
+/// The outbox: reads on a reader, writes on the writer (each one transaction).
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn undispatched_events(&self, limit: usize) -> Result<Vec<BookingEvent>, Error> {
+        self.read(|conn| outbox::undispatched(conn, limit))
+    }
+
+    async fn dispatch_event(
+        &self,
+        event: &BookingEvent,
+        targets: &[Target],
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let (event, targets) = (event.clone(), targets.to_vec());
+        self.write(move |tx| outbox::dispatch(tx, &event, &targets, now))
+            .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, Error> {
+        self.write(move |tx| outbox::claim(tx, now, lease_until, limit))
+            .await
+    }
+
+    async fn record_attempt(
+        &self,
+        event: &EventId,
+        target: &Target,
+        attempted: &Attempted,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let (event, target, attempted) = (event.clone(), target.clone(), attempted.clone());
+        self.write(move |tx| outbox::record_attempt(tx, &event, &target, &attempted, now))
+            .await
+    }
+
+    async fn abandon_deliveries(&self, target: &Target) -> Result<usize, Error> {
+        let target = target.clone();
+        self.write(move |tx| outbox::abandon(tx, &target)).await
+    }
+
+    async fn deliveries_to(
+        &self,
+        target: &Target,
+        after: Option<&DeliveriesAfter>,
+        limit: usize,
+    ) -> Result<DeliveriesPage, Error> {
+        self.read(|conn| outbox::deliveries_to(conn, target, after, limit))
+    }
+
+    async fn event(&self, id: &EventId) -> Result<Option<BookingEvent>, Error> {
+        self.read(|conn| outbox::event(conn, id))
+    }
+
+    async fn forget_events(&self, before: DateTime<Utc>) -> Result<usize, Error> {
+        self.write(move |tx| outbox::forget(tx, before)).await
     }
 }
 
