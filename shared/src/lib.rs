@@ -19,7 +19,7 @@
 //!   leaves, which any layer may import: route (the route table), config, clock, telemetry,
 //!   pages (the booking page and the operator's view, embedded), ics (calendar files, pure)
 //!   (import nothing of the crate), mail (booking emails: composed, pure; sent over SMTP with
-//!   the `mail` feature), which imports only `ics` and `config`,
+//!   the `mail` feature), which imports only `ics`, `config`, `events` and `domain`,
 //!   events (booking events as webhooks carry them; pure), which imports only `domain`,
 //!   schedule (a venue's weekly schedule in its time zone →
 //!   slots; pure), which imports only `domain`, and seed (the demo venue, the tests' fixture and

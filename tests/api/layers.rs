@@ -35,7 +35,7 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
         allowed.insert(leaf, vec![]);
     }
     allowed.insert("seed", vec!["domain", "schedule"]);
-    allowed.insert("mail", vec!["ics", "config"]);
+    allowed.insert("mail", vec!["ics", "config", "events", "domain"]);
     allowed.insert("schedule", vec!["domain"]);
     allowed.insert("events", vec!["domain"]);
     allowed

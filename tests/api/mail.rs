@@ -316,12 +316,23 @@ async fn a_refusal_for_now_and_an_unreachable_server_are_transient_failures() {
 /// An app on `kind` whose staff feed reaches a year ahead, with a Berlin room open every evening
 /// at 18:00 for the next 250 days (a summer and a winter date from any day of the year).
 async fn berlin_app(kind: crate::harness::StoreKind) -> crate::harness::TestApp {
+    berlin_app_and_store(kind).await.0
+}
+
+/// [`berlin_app`], with its store.
+async fn berlin_app_and_store(
+    kind: crate::harness::StoreKind,
+) -> (
+    crate::harness::TestApp,
+    std::sync::Arc<dyn shared::store::Store>,
+) {
     use crate::harness::{TTL_SECONDS, TestApp, assert_status, seeded, start_time, test_operators};
     use shared::App;
     use shared::clock::{Clock, ManualClock};
     use shared::config::{BookingSettings, Caps};
     let clock = ManualClock::starting_at(start_time());
     let seeded = seeded(kind, clock.now(), &[]).await;
+    let store: std::sync::Arc<dyn shared::store::Store> = seeded.store.clone();
     let app = App::new(
         seeded.store.clone(),
         Clock::Manual(clock.clone()),
@@ -344,7 +355,7 @@ async fn berlin_app(kind: crate::harness::StoreKind) -> crate::harness::TestApp 
         .put_schedule("r-berlin", crate::contract::daily(&["18:00"]))
         .await;
     assert_status(&published, 200, None);
-    t
+    (t, store)
 }
 
 /// The first Saturday on or after `from` in a month that is in summer time in Berlin (`true`)
@@ -467,6 +478,107 @@ async fn on_sqlite_the_calendar_files_read_by_a_real_parser_match_the_slot_in_su
 async fn on_dynamodb_the_calendar_files_read_by_a_real_parser_match_the_slot_in_summer_and_winter()
 {
     the_booking_ics_and_the_staff_feed_read_by_a_real_parser_match_the_slot_in_summer_and_winter(
+        crate::harness::StoreKind::Dynamodb,
+    )
+    .await;
+}
+
+/// Sends every email the outbox holds, as a drainer would with the email channel: each new
+/// event fanned out (a delivery to the booking's contact, none without one), each due delivery
+/// claimed, its email sent and the attempt recorded. Returns how many were sent.
+async fn send_the_outbox(store: &dyn shared::store::Store, mailer: &Mailer) -> usize {
+    use shared::store::{Attempted, Outcome, Target};
+    let now = Utc::now();
+    for event in store.undispatched_events(100).await.unwrap() {
+        let targets: Vec<Target> = shared::mail::email_of(&event, None, now)
+            .map(|_| Target::new("email", &event.data.hold_id.to_string()))
+            .into_iter()
+            .collect();
+        store.dispatch_event(&event, &targets, now).await.unwrap();
+    }
+    let mut sent = 0;
+    let claimed = store
+        .claim_deliveries(now, now + chrono::Duration::minutes(1), 100)
+        .await
+        .unwrap();
+    for delivery in claimed {
+        let mail = shared::mail::email_of(&delivery.event, None, now).unwrap();
+        let message = mailer
+            .message(
+                &mail.name,
+                &mail.address,
+                &mail.composed,
+                &mail.message_id,
+                SystemTime::now(),
+            )
+            .unwrap();
+        let status = mailer.send(message).await.unwrap();
+        let attempted = Attempted {
+            status: Some(status),
+            outcome: Outcome::Delivered,
+        };
+        store
+            .record_attempt(&delivery.event.id, &delivery.target, &attempted, now)
+            .await
+            .unwrap();
+        sent += 1;
+    }
+    sent
+}
+
+async fn the_outboxs_confirmation_and_cancellation_reach_the_contact_and_a_booking_without_one_sends_none(
+    kind: crate::harness::StoreKind,
+) {
+    use crate::harness::{Event, assert_status};
+    let sink = SmtpSink::start(0).await;
+    let mailer = mailer(&sink);
+    let (t, store) = berlin_app_and_store(kind).await;
+    let day = saturday(false, Utc::now());
+    let (slot, reference, key) = book_evening(&t, day).await;
+    // A booking without a contact: no email.
+    let hold = t.hold("s-2", "u-bob").await;
+    assert_status(&t.confirm(&hold, "u-bob").await, 200, None);
+    let path = format!("/bookings/{reference}/cancel");
+    let cancelled = t
+        .send(Event::new(reqwest::Method::POST, &path).bearer(&key))
+        .await;
+    assert_status(&cancelled, 200, None);
+
+    assert_eq!(send_the_outbox(store.as_ref(), &mailer).await, 2);
+    let files = sink.wait_for(2, Duration::from_secs(10)).await;
+    let mut methods = Vec::new();
+    for file in &files {
+        let mail = read_mail(file, "Europe/Berlin").await;
+        assert_eq!(mail["envelope_to"], "ada@example.org");
+        let event = &mail["calendar"]["events"][0];
+        assert_eq!(event["uid"], format!("{reference}@escape-room.invalid"));
+        assert_eq!(event["start_utc"], utc_of(&slot["start_time"]));
+        assert_eq!(event["start_local"], format!("{day}T18:00:00+01:00"));
+        assert!(
+            mail["text"]
+                .as_str()
+                .unwrap()
+                .contains("18:00 (Europe/Berlin)")
+        );
+        methods.push(mail["calendar"]["method"].as_str().unwrap().to_owned());
+    }
+    methods.sort();
+    assert_eq!(methods, ["CANCEL", "REQUEST"]);
+    // Delivered once: nothing is left to send.
+    assert_eq!(send_the_outbox(store.as_ref(), &mailer).await, 0);
+}
+
+#[tokio::test]
+async fn on_sqlite_the_outboxs_emails_reach_the_contact_and_none_without_one() {
+    the_outboxs_confirmation_and_cancellation_reach_the_contact_and_a_booking_without_one_sends_none(
+        crate::harness::StoreKind::Sqlite,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn on_dynamodb_the_outboxs_emails_reach_the_contact_and_none_without_one() {
+    the_outboxs_confirmation_and_cancellation_reach_the_contact_and_a_booking_without_one_sends_none(
         crate::harness::StoreKind::Dynamodb,
     )
     .await;

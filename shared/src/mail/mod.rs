@@ -9,10 +9,12 @@
 //! the email is sent (docs/security.md says why; the confirmation screen shows the full link
 //! once).
 //!
-//! Imports only the leaves `ics` and `config`.
+//! Imports only the leaves `ics`, `config` and `events`.
 
 pub mod compose;
+pub mod event;
 #[cfg(feature = "mail")]
 pub mod smtp;
 
 pub use compose::{BookingMail, Composed, MailKind, compose};
+pub use event::{Outgoing, email_of};
