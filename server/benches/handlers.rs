@@ -274,6 +274,9 @@ fn routes(c: &mut Criterion) {
             Route::PutRoom => timed(&b, &mut group, "put-room (same rules)", |_| {
                 (route, request("PUT", "/rooms/r-put", ROOM, true), 200)
             }),
+            Route::RetireRoom => timed(&b, &mut group, "retire-room (retired again)", |_| {
+                (route, request("DELETE", "/rooms/r-put", "", true), 200)
+            }),
             Route::PutSchedule => {
                 timed(&b, &mut group, "put-schedule (unchanged, 60 days)", |_| {
                     (

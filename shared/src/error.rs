@@ -19,6 +19,15 @@ pub enum Error {
     BodyTimeout,
     #[error("Room not found.")]
     RoomNotFound,
+    /// `PUT /rooms/{room_id}` of a retired room: its id stays taken (its bookings keep naming it).
+    #[error("This room is retired; its id cannot be used again.")]
+    RoomArchived,
+    /// `DELETE /rooms/{room_id}` of a room with upcoming bookings, without `cancel_bookings=true`.
+    #[error(
+        "This room has {count} upcoming booking(s); retire it with cancel_bookings=true and a \
+         reason to cancel them."
+    )]
+    RoomHasBookings { count: usize },
     #[error("Slot not found.")]
     SlotNotFound,
     #[error("User not found.")]

@@ -78,6 +78,9 @@ routes! {
     GetRoom: GET "/rooms/{room_id}" => "get-room",
     /// `PUT /rooms/{room_id}` (operator): create or replace a room.
     PutRoom: PUT "/rooms/{room_id}" => "put-room",
+    /// `DELETE /rooms/{room_id}` (operator): retire a room (archived: gone from the listings, no
+    /// new slots or holds); its upcoming bookings are cancelled only with `cancel_bookings=true`.
+    RetireRoom: DELETE "/rooms/{room_id}" => "retire-room",
     /// `GET /rooms/{room_id}/schedule`: the room's weekly schedule.
     GetSchedule: GET "/rooms/{room_id}/schedule" => "get-schedule",
     /// `PUT /rooms/{room_id}/schedule` (operator): publish a weekly schedule.

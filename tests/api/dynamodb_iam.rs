@@ -304,6 +304,9 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
         contract::a_booking_is_a_calendar_file_behind_its_key_and_its_cancellation_cancels_it,
         contract::a_rooms_feed_is_off_until_rotated_and_its_url_is_shown_only_by_the_rotation,
         contract::the_feed_is_every_upcoming_booking_with_party_and_contact_behind_its_current_key,
+        // Retiring a room: a live hold released, bookings cancelled, an idempotent retry.
+        contract::a_retired_room_leaves_the_listings_and_its_slots_take_no_hold,
+        contract::a_room_with_upcoming_bookings_is_retired_only_with_them_cancelled_for_a_reason,
         preview::a_preview_says_what_publishing_does_and_writes_nothing,
     );
     // The daily job, as its function runs it: contacts past their retention erased from every

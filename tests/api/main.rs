@@ -54,6 +54,8 @@
 //!   `"auth"` rate limit; neither a contact nor a key reaches the server's log.
 //! - `outbox`: booking events written with their changes on both stores (and none for a refused
 //!   change), their deliveries fanned out, claimed, retried, paged and forgotten.
+//! - `retirement`: a retired room on both stores: the daily run skips it, and holds and confirms
+//!   racing its retirement leave nothing live on it.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
 //! The whole binary is test code, so a failed `unwrap` is a failed test: allowed here at the root
@@ -89,6 +91,7 @@ mod preview;
 mod processes;
 mod publication;
 mod reliability;
+mod retirement;
 mod runtime;
 mod sqlite;
 mod template;

@@ -179,8 +179,9 @@ pub fn default_route_crate() -> String {
 /// The functions of operator routes: the only ones given the operator token.
 /// (`cancel-hold` serves players too: an operator cancels any booking with a reason.)
 /// (`get-schedule` serves players too: only an operator reads closure reasons.)
-pub(crate) const OPERATOR_FUNCTIONS: [&str; 8] = [
+pub(crate) const OPERATOR_FUNCTIONS: [&str; 9] = [
     "put-room",
+    "retire-room",
     "put-schedule",
     "preview-schedule",
     "get-schedule",
@@ -826,6 +827,15 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
                 grant(&["PutItem"], table(), false, &[ROOM]),
                 grant(&["UpdateItem"], table(), false, &[SLOT, ROOMS]),
                 grant(&["Query"], index(), false, &[ROOM]),
+            ],
+        ),
+        (
+            "retire-room",
+            vec![
+                grant(&["GetItem"], table(), false, &[ROOM, SLOT, HOLD]),
+                grant(&["Query"], index(), false, &[ROOM]),
+                grant(&["UpdateItem"], table(), false, &[SLOT]),
+                grant(&["UpdateItem"], table(), true, &[ROOM, ROOMS, SLOT, HOLD]),
             ],
         ),
         (

@@ -12,7 +12,7 @@ use shared::events::{BookingEvent, EventId};
 use shared::schedule::{PlannedSlot, Schedule};
 use shared::store::{
     Applied, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, ManagedBooking,
-    NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
+    NewBooking, NewHold, Page, Retired, SheetAfter, SheetWindow, SlotWindow, Store,
 };
 use shared::store::{Attempted, DeliveriesAfter, DeliveriesPage, Delivery, Outbox, Target};
 
@@ -317,6 +317,14 @@ impl Store for FailingStore {
         Err((self.0)())
     }
     async fn put_room(&self, _: &Room, _: Option<usize>, _: DateTime<Utc>) -> Result<bool, Error> {
+        Err((self.0)())
+    }
+    async fn retire_room(
+        &self,
+        _: &RoomId,
+        _: Option<&Canceller>,
+        _: DateTime<Utc>,
+    ) -> Result<Retired, Error> {
         Err((self.0)())
     }
     async fn get_schedule(&self, _: &RoomId) -> Result<Option<Schedule>, Error> {

@@ -92,6 +92,7 @@ pub fn takes_manage_key(route: Route) -> bool {
 fn accepts(route: Route) -> (bool, bool) {
     match route {
         Route::PutRoom
+        | Route::RetireRoom
         | Route::PutSchedule
         | Route::PreviewSchedule
         | Route::ListRoomBookings

@@ -183,6 +183,7 @@ impl App {
             Route::ListRooms => rooms::list(&call).await,
             Route::GetRoom => rooms::get(&call).await,
             Route::PutRoom => rooms::put(&call).await,
+            Route::RetireRoom => rooms::retire(&call).await,
             Route::GetSchedule => schedules::get(&call).await,
             Route::PutSchedule => schedules::put(&call).await,
             Route::PreviewSchedule => schedules::preview(&call).await,

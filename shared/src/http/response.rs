@@ -24,6 +24,8 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
         Error::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
         Error::RoomNotFound => (StatusCode::NOT_FOUND, "ROOM_NOT_FOUND"),
+        Error::RoomArchived => (StatusCode::CONFLICT, "ROOM_ARCHIVED"),
+        Error::RoomHasBookings { .. } => (StatusCode::CONFLICT, "ROOM_HAS_BOOKINGS"),
         Error::SlotNotFound => (StatusCode::NOT_FOUND, "SLOT_NOT_FOUND"),
         Error::UserNotFound => (StatusCode::NOT_FOUND, "USER_NOT_FOUND"),
         Error::RouteNotFound => (StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND"),

@@ -266,6 +266,21 @@ pub struct KeptSlot<'a> {
     pub status: &'static str,
 }
 
+/// The answer of `DELETE /rooms/{room_id}`: what retiring the room did.
+#[derive(Serialize)]
+pub struct RoomRetired {
+    pub room_id: String,
+    /// Always `RETIRED`.
+    pub status: &'static str,
+    /// The bookings cancelled as the operator's cancellations (`cancel_bookings=true`).
+    pub cancelled_bookings: Vec<String>,
+    /// The live holds released.
+    pub released_holds: Vec<String>,
+    /// DynamoDB only: bookings confirmed in the moment between the check and their slot's
+    /// freeze, without `cancel_bookings=true`; left for the operator to cancel.
+    pub kept_bookings: Vec<String>,
+}
+
 /// A room as the API shows it: its rules, and `capacity` = `max_players`.
 #[derive(Serialize)]
 pub struct RoomView<'a> {

@@ -246,6 +246,18 @@ pub struct ManagedBooking {
     pub room_id: Option<RoomId>,
 }
 
+/// What retiring a room did: the bookings it cancelled (as an operator's cancellations) and the
+/// live holds it released.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Retired {
+    pub cancelled: Vec<HoldId>,
+    pub released: Vec<HoldId>,
+    /// DynamoDB only, and only without `cancel`: bookings confirmed after the retirement's check
+    /// and before their slot froze (a moment's window), left as they are for the operator to
+    /// cancel (`POST /holds/{hold_id}/cancel`). Always empty on SQLite (one transaction).
+    pub kept: Vec<HoldId>,
+}
+
 /// A room's calendar feed for its staff: the digest of its key (the key itself is shown once,
 /// by the rotation that made it) and when it was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -475,6 +487,25 @@ pub trait Store: Outbox + Send + Sync {
         max_rooms: Option<usize>,
         now: DateTime<Utc>,
     ) -> Result<bool, Error>;
+
+    /// Retires (archives) a room: from then on it is gone from [`Store::list_rooms`],
+    /// [`Store::get_room`] and [`Store::list_slots`] (`RoomNotFound`), its slots take no hold
+    /// (`SlotNotFound`), the daily horizon run skips it and [`Store::put_room`] of its id is
+    /// `RoomArchived`. Its day sheet stays readable. Every live hold on its upcoming slots is
+    /// released. Its upcoming bookings (`CONFIRMED`, slot not started) refuse the retirement
+    /// with `RoomHasBookings` unless `cancel` is given (an operator's [`Canceller`]): then each
+    /// is cancelled exactly as [`Store::cancel_hold`] by that operator cancels it.
+    ///
+    /// SQLite: all of it in one write transaction. DynamoDB: many requests, ordered so that no
+    /// hold or booking slips in (see `docs/dynamodb-table.md`, "Retiring a room").
+    ///
+    /// Errors: `RoomNotFound` (unknown or already retired), `RoomHasBookings`.
+    async fn retire_room(
+        &self,
+        room: &RoomId,
+        cancel: Option<&Canceller>,
+        now: DateTime<Utc>,
+    ) -> Result<Retired, Error>;
 
     /// The room's stored weekly schedule, if it has one.
     async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error>;

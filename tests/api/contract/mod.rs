@@ -25,6 +25,7 @@ mod lookups;
 pub(crate) mod manage;
 mod paging;
 mod races;
+mod retirement;
 mod rooms;
 mod rules;
 mod schedules;
@@ -44,6 +45,7 @@ pub use lookups::*;
 pub use manage::*;
 pub use paging::*;
 pub use races::*;
+pub use retirement::*;
 pub use rooms::*;
 pub use rules::*;
 pub use schedules::*;
@@ -209,6 +211,8 @@ scenarios! {
         another_kind_of_bearer_on_the_manage_routes_is_401,
         cancelling_by_the_manage_link_follows_the_players_rules,
         contact_details_are_checked_and_shown_only_to_the_owner_and_operators,
+        a_retired_room_leaves_the_listings_and_its_slots_take_no_hold,
+        a_room_with_upcoming_bookings_is_retired_only_with_them_cancelled_for_a_reason,
     ],
     // The scenario moves the manual clock (the function binaries run on the system clock).
     moving_the_clock: [

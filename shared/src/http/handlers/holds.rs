@@ -239,7 +239,7 @@ pub async fn cancel(call: &Call<'_>) -> Answer {
 }
 
 /// An operator's reason for a cancellation: 1–[`MAX_REASON_LEN`] characters, trimmed.
-fn operator_reason(reason: Option<&str>) -> Result<String, Error> {
+pub(crate) fn operator_reason(reason: Option<&str>) -> Result<String, Error> {
     let reason = reason.map(str::trim).unwrap_or_default();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_LEN {
         return Err(Error::Validation(format!(

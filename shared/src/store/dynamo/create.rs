@@ -316,6 +316,7 @@ fn slot_lock(store: &DynamoStore, hold: &NewHold, now: DateTime<Utc>) -> Result<
         .set_key(Some(Key::slot(SlotKey::of(&hold.slot_id)).item()?))
         .condition_expression(format!(
             "attribute_exists({PK}) AND {SLOT_ID} = :slot AND {BOOKED} = :false \
+             AND attribute_not_exists({ARCHIVED_AT}) \
              AND {START_TIME} > :now \
              AND (attribute_not_exists({BOOK_BY}) OR {BOOK_BY} > :now){party_guard} AND \
              (attribute_not_exists({HOLD_STATUS}) OR {HOLD_STATUS} <> :hold OR {HOLD_EXPIRES_AT} <= :now)"

@@ -179,7 +179,8 @@ pub(super) fn create_refusal(
             Ok(old) => old,
             Err(err) => return err,
         };
-        let Some(old) = old.filter(|s| &s.slot_id == asked) else {
+        // A retired room's slot is as gone as a slot that never was.
+        let Some(old) = old.filter(|s| &s.slot_id == asked && s.archived_at.is_none()) else {
             return Error::SlotNotFound;
         };
         // The slot's own rules first (started, notice, party size), whoever asks, so the answer

@@ -55,7 +55,7 @@ use chrono::{DateTime, Utc};
 use super::outbox::{Attempted, DeliveriesAfter, DeliveriesPage, Delivery, Outbox, Target};
 use super::{
     Applied, CalendarFeed, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey,
-    ManagedBooking, NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
+    ManagedBooking, NewBooking, NewHold, Page, Retired, SheetAfter, SheetWindow, SlotWindow, Store,
 };
 use crate::domain::{
     Canceller, Hold, HoldId, KeyDigest, Reference, Room, RoomId, SlotKey, SlotState, UserId,
@@ -77,6 +77,7 @@ pub mod leases;
 mod outbox;
 pub mod provision;
 mod references;
+mod retire;
 pub mod rooms;
 pub mod schedules;
 pub mod schema;
@@ -366,6 +367,15 @@ impl Store for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<bool, Error> {
         rooms::put(self, room, max_rooms, now).await
+    }
+
+    async fn retire_room(
+        &self,
+        room: &RoomId,
+        cancel: Option<&Canceller>,
+        now: DateTime<Utc>,
+    ) -> Result<Retired, Error> {
+        retire::retire(self, room, cancel, now).await
     }
 
     async fn get_schedule(&self, room: &RoomId) -> Result<Option<Schedule>, Error> {

@@ -262,6 +262,7 @@ fn slot_item(slot: &Slot, room: Option<&Room>) -> Result<SeedItem, Error> {
         )));
     }
     let mut item = SlotItem {
+        archived_at: None,
         pk: slot_pk(SlotKey::of(&slot.id)),
         sk: SLOT_SK.into(),
         gsi1pk: room_pk(&slot.room_id),

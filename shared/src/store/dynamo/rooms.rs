@@ -11,7 +11,10 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
 
 use chrono::{DateTime, Utc};
 
@@ -43,6 +46,7 @@ pub(super) fn room_count_key() -> Result<HashMap<String, AttributeValue>, Error>
 const CREATE_ATTEMPTS: u32 = 12;
 
 /// See [`crate::store::Store::list_rooms`].
+/// A retired room has left the `gsi2` partition (its `gsi2pk` is removed), so it is not listed.
 pub(super) async fn list(store: &DynamoStore) -> Result<Vec<Room>, Error> {
     let page = store
         .client
@@ -75,8 +79,9 @@ pub(super) async fn get(store: &DynamoStore, room: &RoomId) -> Result<Option<Roo
     output
         .item
         .filter(|i| !i.is_empty())
-        .map(|item| Ok(parse_item::<RoomItem>(item)?.room()))
+        .map(parse_item::<RoomItem>)
         .transpose()
+        .map(|room| room.filter(|r| r.archived_at.is_none()).map(RoomItem::room))
 }
 
 /// See [`crate::store::Store::put_room`]: replaced (one request) if the room exists, otherwise
@@ -103,8 +108,8 @@ pub(super) async fn put(
     )))
 }
 
-/// One `PutItem` guarded on the room existing: its name and rules replace the old ones, which
-/// come back. `None`: there is no such room.
+/// One `PutItem` guarded on the room existing and not retired: its name and rules replace the
+/// old ones, which come back. `None`: there is no such room; a retired one is `RoomArchived`.
 async fn replace(
     store: &DynamoStore,
     room: &Room,
@@ -114,21 +119,25 @@ async fn replace(
         .put_item()
         .table_name(&store.table)
         .set_item(Some(item_of(&RoomItem::of(room))?))
-        .condition_expression(format!("attribute_exists({PK})"))
+        .condition_expression(format!(
+            "attribute_exists({PK}) AND attribute_not_exists({ARCHIVED_AT})"
+        ))
         .return_values(ReturnValue::AllOld)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
     match output {
         Ok(output) => Ok(output.attributes.filter(|old| !old.is_empty())),
-        Err(err)
-            if matches!(
-                err.as_service_error(),
-                Some(PutItemError::ConditionalCheckFailedException(_))
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(err) => Err(sdk_error("PutItem (room)", err)),
+        Err(err) => match err.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                if failed.item().is_some_and(|old| !old.is_empty()) {
+                    Err(Error::RoomArchived)
+                } else {
+                    Ok(None)
+                }
+            }
+            _ => Err(sdk_error("PutItem (room)", err)),
+        },
     }
 }
 

@@ -71,6 +71,9 @@ pub(super) const CONTACT: &str = "contact";
 /// A cancelled booking's record: its room, its slot's start and its confirmation (epoch ms).
 pub(super) const ROOM_ID: &str = "room_id";
 pub(super) const CONFIRMED_AT: &str = "confirmed_at";
+/// When a room was retired (epoch ms), on its room item and on each of its slot items that had
+/// not started then: such a slot takes no hold (`attribute_not_exists` in the create's guard).
+pub(super) const ARCHIVED_AT: &str = "archived_at";
 
 pub(super) const ROOM_SK: &str = "#ROOM";
 pub(super) const SLOT_SK: &str = "SLOT";
@@ -219,6 +222,9 @@ pub(super) struct RoomItem {
     /// The room's rules (a map); absent on a room of an earlier version: the defaults.
     #[serde(default)]
     pub(super) policy: RoomPolicy,
+    /// Set once the room is retired ([`ARCHIVED_AT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) archived_at: Option<i64>,
 }
 
 impl RoomItem {
@@ -235,6 +241,7 @@ impl RoomItem {
             name: room.name.clone(),
             capacity: room.capacity,
             policy: room.policy.clone(),
+            archived_at: None,
         }
     }
 
@@ -251,6 +258,9 @@ impl RoomItem {
 /// A slot and its latest hold. The hold fields are absent until the first hold.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct SlotItem {
+    /// Set when its room was retired before it started ([`ARCHIVED_AT`]): it takes no hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) archived_at: Option<i64>,
     pub(super) pk: String,
     pub(super) sk: String,
     pub(super) gsi1pk: String,

@@ -11,6 +11,7 @@ fn keys(item: &HashMap<String, AttributeValue>) -> Vec<&str> {
 /// A slot item with every field set.
 fn full_slot_item(slot_id: &SlotId, hold_id: HoldId) -> SlotItem {
     SlotItem {
+        archived_at: None,
         pk: "p".into(),
         sk: "s".into(),
         gsi1pk: "g".into(),

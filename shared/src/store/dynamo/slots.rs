@@ -41,7 +41,11 @@ pub(super) async fn list(
             .await
             .map_err(|e| sdk_error("Query (list slots)", e))?;
         for item in page.items.unwrap_or_default() {
-            slots.push(slot_state(parse_item(item)?)?);
+            let slot: SlotItem = parse_item(item)?;
+            // A retired room's slots are frozen (`archived_at`) and listed no more.
+            if slot.archived_at.is_none() {
+                slots.push(slot_state(slot)?);
+            }
         }
         start_key = page.last_evaluated_key.filter(|k| !k.is_empty());
         if start_key.is_none() || slots.len() >= wanted {
@@ -83,18 +87,21 @@ fn slot_state(slot: SlotItem) -> Result<SlotState, Error> {
     })
 }
 
-/// Whether the room exists (a second request, made only when a listing window is empty).
+/// Whether the room exists and is not retired (a second request, made only when a listing
+/// window is empty).
 async fn room_exists(store: &DynamoStore, room: &RoomId) -> Result<bool, Error> {
     let output = store
         .client
         .get_item()
         .table_name(&store.table)
         .set_key(Some(Key::room(room).item()?))
-        .projection_expression(PK)
+        .projection_expression(format!("{PK}, {ARCHIVED_AT}"))
         .send()
         .await
         .map_err(|e| sdk_error("GetItem (room)", e))?;
-    Ok(output.item.is_some_and(|i| !i.is_empty()))
+    Ok(output
+        .item
+        .is_some_and(|i| !i.is_empty() && !i.contains_key(ARCHIVED_AT)))
 }
 
 /// The `Query` of `gsi1` for `room`'s slot items whose sort key lies in `[low, high]` (the bounds

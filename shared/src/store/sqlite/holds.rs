@@ -97,6 +97,7 @@ fn insert_hold(tx: &Connection, hold: &NewHold, now: DateTime<Utc>) -> Result<bo
              SELECT ?1, s.id, u.id, 'HOLD', ?4, ?5, COALESCE(?6, {MIN_PLAYERS})
              FROM time_slots s JOIN rooms r ON r.id = s.room_id, users u
              WHERE s.id = ?2 AND u.id = ?3 AND s.is_booked = 0 AND s.start_time > ?5
+               AND r.archived_at IS NULL
                AND s.start_time - {MIN_NOTICE_MS} > ?5
                AND (?6 IS NULL OR (?6 >= {MIN_PLAYERS} AND ?6 <= r.capacity))
                AND NOT EXISTS (SELECT 1 FROM holds h
@@ -124,7 +125,8 @@ fn create_refusal(tx: &Connection, hold: &NewHold, now: DateTime<Utc>) -> Result
     let slot: Option<(i64, rusqlite::Result<RoomRow>)> = tx
         .prepare_cached(
             "SELECT s.start_time, r.id, r.name, r.capacity, r.policy
-             FROM time_slots s JOIN rooms r ON r.id = s.room_id WHERE s.id = ?1",
+             FROM time_slots s JOIN rooms r ON r.id = s.room_id
+             WHERE s.id = ?1 AND r.archived_at IS NULL",
         )?
         .query_row([hold.slot_id.as_str()], |r| {
             Ok((r.get::<_, i64>(0)?, room_row(r, 1)))

@@ -33,7 +33,7 @@ use writer::Writer;
 use super::outbox::{Attempted, DeliveriesAfter, DeliveriesPage, Delivery, Outbox, Target};
 use super::{
     Applied, CalendarFeed, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey,
-    ManagedBooking, NewBooking, NewHold, Page, SheetAfter, SheetWindow, SlotWindow, Store,
+    ManagedBooking, NewBooking, NewHold, Page, Retired, SheetAfter, SheetWindow, SlotWindow, Store,
 };
 use crate::config::Durability;
 use crate::domain::{
@@ -299,6 +299,17 @@ impl Store for SqliteStore {
         let policy = rooms::policy_json(&room.policy)?;
         let room = room.clone();
         self.write(move |tx| rooms::put(tx, &room, &policy, max_rooms))
+            .await
+    }
+
+    async fn retire_room(
+        &self,
+        room: &RoomId,
+        cancel: Option<&Canceller>,
+        now: DateTime<Utc>,
+    ) -> Result<Retired, Error> {
+        let (room, cancel) = (room.clone(), cancel.cloned());
+        self.write(move |tx| rooms::retire(tx, &room, cancel.as_ref(), now))
             .await
     }
 

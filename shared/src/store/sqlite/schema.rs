@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS rooms (
     id       TEXT PRIMARY KEY,
     name     TEXT NOT NULL,
     capacity INTEGER NOT NULL,
-    policy   TEXT  -- domain::RoomPolicy as JSON; NULL: the defaults (a room of an earlier version)
+    policy   TEXT,  -- domain::RoomPolicy as JSON; NULL: the defaults (a room of an earlier version)
+    archived_at INTEGER  -- epoch milliseconds: retired (DELETE /rooms/{room_id}); NULL: in use
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS time_slots (
     id         TEXT PRIMARY KEY,
@@ -130,6 +131,14 @@ pub(super) fn create_or_migrate(tx: &Transaction<'_>) -> Result<(), Error> {
     )?;
     if !has_policy {
         tx.execute_batch("ALTER TABLE rooms ADD COLUMN policy TEXT")?;
+    }
+    let has_archived: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('rooms') WHERE name = 'archived_at')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_archived {
+        tx.execute_batch("ALTER TABLE rooms ADD COLUMN archived_at INTEGER")?;
     }
     for (column, kind) in HOLD_COLUMNS_ADDED {
         let has: bool = tx.query_row(

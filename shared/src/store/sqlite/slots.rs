@@ -32,7 +32,7 @@ static LIST_SLOTS: LazyLock<String> = LazyLock::new(|| {
              AND s.start_time >= ?3 AND s.start_time < ?4
              AND (s.start_time, s.id) > (?5, ?6)
          LEFT JOIN holds h ON h.slot_id = s.id AND h.status = 'HOLD' AND h.expires_at > ?2
-         WHERE r.id = ?1
+         WHERE r.id = ?1 AND r.archived_at IS NULL
          ORDER BY s.start_time, s.id
          LIMIT ?7"
     )
