@@ -832,6 +832,8 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
         (
             "retire-room",
             vec![
+                // Each booking's cancellation puts its booking.cancelled event, as cancel-hold.
+                grant(&["PutItem"], table(), true, &[EVENT]),
                 grant(&["GetItem"], table(), false, &[ROOM, SLOT, HOLD]),
                 grant(&["Query"], index(), false, &[ROOM]),
                 grant(&["UpdateItem"], table(), false, &[SLOT]),
