@@ -302,6 +302,27 @@ fn routes(c: &mut Criterion) {
                     200,
                 )
             }),
+            Route::ListWebhooks => timed(&b, &mut group, name, |_| {
+                (route, request("GET", "/webhooks", "", true), 200)
+            }),
+            // A loopback URL: the validation's refusal (registering would hit MAX_WEBHOOKS).
+            Route::CreateWebhook => timed(&b, &mut group, "create-webhook (loopback: 422)", |_| {
+                let body = r#"{"url":"https://127.0.0.1/hook","events":["booking.confirmed"]}"#;
+                (route, request("POST", "/webhooks", body, true), 422)
+            }),
+            Route::DeleteWebhook => timed(&b, &mut group, "delete-webhook (unknown: 404)", |_| {
+                let uri = "/webhooks/wh_00000000000000000000000000000000";
+                (route, request("DELETE", uri, "", true), 404)
+            }),
+            Route::ListWebhookDeliveries => timed(
+                &b,
+                &mut group,
+                "list-webhook-deliveries (unknown: 404)",
+                |_| {
+                    let uri = "/webhooks/wh_00000000000000000000000000000000/deliveries";
+                    (route, request("GET", uri, "", true), 404)
+                },
+            ),
             Route::RotateCalendarFeed => timed(&b, &mut group, name, |_| {
                 let uri = "/rooms/r-102/calendar-feed/rotate";
                 (route, request("POST", uri, "", true), 200)

@@ -10,6 +10,7 @@
 pub mod backup_command;
 pub mod body;
 pub mod connection;
+pub mod events;
 pub mod ops;
 pub mod ratelimit;
 pub mod seed_command;
@@ -36,6 +37,7 @@ pub mod docs {
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -171,6 +173,14 @@ pub async fn run(
     limits: ServerLimits,
 ) -> std::io::Result<()> {
     let horizons = tokio::spawn(extend_horizons_daily(app.clone()));
+    let webhook = shared::delivery::webhook::WebhookChannel::new(app.webhooks.allow_insecure)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let deliverer = events::deliverer(
+        &app,
+        vec![Arc::new(webhook)],
+        app.webhooks.retry_seconds.clone(),
+    );
+    let drainer = tokio::spawn(events::drain(app.clone(), deliverer));
     let listener = TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     let served = serve_with(app, rates, listener, limits, async {
@@ -178,6 +188,7 @@ pub async fn run(
     })
     .await;
     horizons.abort();
+    drainer.abort();
     served
 }
 

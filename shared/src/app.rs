@@ -56,5 +56,6 @@ pub async fn from_config(config: &Config) -> Result<App, Error> {
         .with_bounds(config.bounds)
         .with_caps(config.caps)
         .with_players(config.players.clone())
-        .with_bookings(config.bookings.clone()))
+        .with_bookings(config.bookings.clone())
+        .with_webhooks(config.webhooks.clone()))
 }

@@ -17,6 +17,7 @@ mod players;
 mod server;
 #[cfg(feature = "dynamodb")]
 mod ssm;
+mod webhooks;
 
 pub use bookings::{BookingSettings, DEFAULT_CONTACT_RETENTION_DAYS, MAX_CONTACT_RETENTION_DAYS};
 pub use bounds::Bounds;
@@ -38,6 +39,7 @@ pub use server::{
     DEFAULT_MAX_CONNECTIONS, MAX_LINGER_SECONDS, MAX_MAX_CONNECTIONS, MAX_TIMEOUT_SECONDS,
     ServerLimits,
 };
+pub use webhooks::{DEFAULT_MAX_WEBHOOKS, DEFAULT_WEBHOOK_RETRY_SECONDS, WebhookSettings};
 
 #[cfg(feature = "dynamodb")]
 pub use ssm::{IfUnreadable, aws_http_client};
@@ -105,6 +107,9 @@ pub struct Config {
     pub demo: bool,
     /// Booking emails (`SMTP_URL`, `MAIL_FROM`); `None`: no emails. See [`MailSettings`].
     pub mail: Option<MailSettings>,
+    /// Webhooks (`MAX_WEBHOOKS`, `WEBHOOK_RETRY_SECONDS`, `WEBHOOK_ALLOW_INSECURE`); see
+    /// [`WebhookSettings`].
+    pub webhooks: WebhookSettings,
 }
 
 /// How SQLite makes a commit durable (`SQLITE_SYNCHRONOUS`). Both survive a crash of the process:
@@ -176,6 +181,7 @@ impl Config {
             metrics: operations::metrics(&get)?,
             demo: operations::demo(&get)?,
             mail: mail::mail(&get)?,
+            webhooks: webhooks::webhooks(&get)?,
         })
     }
 }

@@ -122,6 +122,9 @@ pub enum Error {
     /// rotated away), for a room without a feed, or for an unknown room: one answer for all.
     #[error("Calendar feed not found.")]
     CalendarFeedNotFound,
+    /// An unknown webhook id.
+    #[error("Webhook not found.")]
+    WebhookNotFound,
     /// A confirm without `contact` where the service asks for one (`PLAYER_AUTH=guest`).
     #[error("A booking needs contact details here: send `contact` with `name` and `email`.")]
     ContactRequired,

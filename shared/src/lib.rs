@@ -10,6 +10,8 @@
 //!    ↑
 //!   horizon    a schedule applied to a room's slots: the daily horizon run, the publish preview
 //!    ↑
+//!   delivery   the outbox delivered: channels (webhooks, signed), fan-out, attempts, backoff
+//!    ↑
 //!   store      Store (request path) + Provision (set-up): sqlite | dynamo (features "sqlite", "dynamodb")
 //!    ↑
 //!   error      the one Error enum (no HTTP in it)
@@ -35,6 +37,8 @@
 // ── layers, bottom first ──
 /// Assembly: configuration to store to app, for the server and the functions.
 pub mod app;
+/// Delivering the outbox: channels (webhooks), fan-out, attempts, backoff.
+pub mod delivery;
 /// Validated ids, slots, holds and the caller-aware slot status; pure functions of state and `now`.
 pub mod domain;
 /// The one error enum of a request; the domain's refusals convert into it.

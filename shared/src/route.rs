@@ -111,6 +111,14 @@ routes! {
     /// `GET /rooms/{room_id}/calendar.ics?key=…` (the feed's key, no other credential): the
     /// room's upcoming bookings as a calendar feed for its staff.
     GetRoomCalendar: GET "/rooms/{room_id}/calendar.ics" => "get-room-calendar",
+    /// `POST /webhooks` (operator): register an endpoint for booking events.
+    CreateWebhook: POST "/webhooks" => "create-webhook",
+    /// `GET /webhooks` (operator): the endpoints, paged (no secrets).
+    ListWebhooks: GET "/webhooks" => "list-webhooks",
+    /// `DELETE /webhooks/{webhook_id}` (operator): remove an endpoint.
+    DeleteWebhook: DELETE "/webhooks/{webhook_id}" => "delete-webhook",
+    /// `GET /webhooks/{webhook_id}/deliveries` (operator): an endpoint's deliveries, newest first.
+    ListWebhookDeliveries: GET "/webhooks/{webhook_id}/deliveries" => "list-webhook-deliveries",
 }
 
 /// Functions that serve no route: they run on a schedule (an EventBridge rule in the template).

@@ -11,7 +11,9 @@ use std::path::Path;
 
 /// Each top-level module of `shared` with its layer, and what it may import (`crate::<module>`).
 fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
-    let layers = ["domain", "error", "store", "horizon", "http", "app"];
+    let layers = [
+        "domain", "error", "store", "delivery", "horizon", "http", "app",
+    ];
     let leaves = [
         "route",
         "config",

@@ -56,6 +56,9 @@
 //!   change), their deliveries fanned out, claimed, retried, paged and forgotten.
 //! - `retirement`: a retired room on both stores: the daily run skips it, and holds and confirms
 //!   racing its retirement leave nothing live on it.
+//! - `webhooks`: signed webhooks through the server's binary on both stores, to a receiver that
+//!   verifies each delivery with the `standardwebhooks` library: retries keep the id, 410
+//!   disables, a hanging endpoint holds up no other, kill -9 before delivery, SSRF refused.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
 //! The whole binary is test code, so a failed `unwrap` is a failed test: allowed here at the root
@@ -98,3 +101,4 @@ mod template;
 mod template_edge;
 mod template_monitoring;
 mod validation;
+mod webhooks;

@@ -179,7 +179,7 @@ pub fn default_route_crate() -> String {
 /// The functions of operator routes: the only ones given the operator token.
 /// (`cancel-hold` serves players too: an operator cancels any booking with a reason.)
 /// (`get-schedule` serves players too: only an operator reads closure reasons.)
-pub(crate) const OPERATOR_FUNCTIONS: [&str; 9] = [
+pub(crate) const OPERATOR_FUNCTIONS: [&str; 13] = [
     "put-room",
     "retire-room",
     "put-schedule",
@@ -189,6 +189,10 @@ pub(crate) const OPERATOR_FUNCTIONS: [&str; 9] = [
     "cancel-hold",
     "get-calendar-feed",
     "rotate-calendar-feed",
+    "create-webhook",
+    "list-webhooks",
+    "delete-webhook",
+    "list-webhook-deliveries",
 ];
 
 /// The route table: `(method, path template)` → the function that serves it.
@@ -323,6 +327,7 @@ fn the_router_finds_every_route_of_the_table_with_its_path_parameters() {
         ("user_id", "u-demo"),
         ("room_id", "r-101"),
         ("reference", "7K3QX9MD2P"),
+        ("webhook_id", "wh_3f2a9c1e7b4d4e0f9a8b7c6d5e4f3a2b"),
     ];
     for spec in ROUTES {
         let mut concrete = spec.path.to_owned();
@@ -676,6 +681,9 @@ const REF: &str = "REF#*";
 const HOLDS: &str = "HOLDS#*";
 const EVENT: &str = "EVENT#*";
 const EVENTS: &str = "EVENTS";
+const WEBHOOK: &str = "WEBHOOK#*";
+const WEBHOOKS: &str = "WEBHOOKS";
+const DELIVERIES: &str = "DELIVERIES#*";
 
 /// What each function's store operations send, per action and resource, with the partition keys
 /// they name. Derived from the code (shared/src/store/dynamo/*.rs, summed up in
@@ -751,6 +759,36 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
         (
             "get-calendar-feed",
             vec![grant(&["GetItem"], table(), false, &[ROOM])],
+        ),
+        (
+            "create-webhook",
+            vec![
+                // The endpoint's put and the counter's increment, in one transaction.
+                grant(&["PutItem"], table(), true, &[WEBHOOK]),
+                grant(&["UpdateItem"], table(), true, &[WEBHOOKS]),
+            ],
+        ),
+        (
+            "list-webhooks",
+            vec![grant(&["Query"], index2(), false, &[WEBHOOKS])],
+        ),
+        (
+            "delete-webhook",
+            vec![
+                // The endpoint's delete and the counter's decrement in one transaction, then its
+                // pending deliveries given up.
+                grant(&["DeleteItem"], table(), true, &[WEBHOOK]),
+                grant(&["UpdateItem"], table(), true, &[WEBHOOKS]),
+                grant(&["Query"], index2(), false, &[DELIVERIES]),
+                grant(&["UpdateItem"], table(), false, &[EVENT]),
+            ],
+        ),
+        (
+            "list-webhook-deliveries",
+            vec![
+                grant(&["GetItem"], table(), false, &[WEBHOOK]),
+                grant(&["Query"], index2(), false, &[DELIVERIES]),
+            ],
         ),
         (
             "rotate-calendar-feed",

@@ -14,7 +14,10 @@ use shared::store::{
     Applied, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey, ManagedBooking,
     NewBooking, NewHold, Page, Retired, SheetAfter, SheetWindow, SlotWindow, Store,
 };
-use shared::store::{Attempted, DeliveriesAfter, DeliveriesPage, Delivery, Outbox, Target};
+use shared::store::{
+    Attempted, DeliveriesAfter, DeliveriesPage, Delivery, Outbox, Target, Webhook, Webhooks,
+    WebhooksPage,
+};
 
 use crate::harness::{Event, TestApp};
 
@@ -169,6 +172,25 @@ async fn confirm_and_release_without_user_id_return_422() {
 
 /// A store that fails every call the way a broken backend would.
 struct FailingStore(fn() -> Error);
+
+#[async_trait]
+impl Webhooks for FailingStore {
+    async fn create_webhook(&self, _: &Webhook, _: Option<usize>) -> Result<(), Error> {
+        Err((self.0)())
+    }
+    async fn list_webhooks(&self, _: Option<&str>, _: usize) -> Result<WebhooksPage, Error> {
+        Err((self.0)())
+    }
+    async fn get_webhook(&self, _: &str) -> Result<Option<Webhook>, Error> {
+        Err((self.0)())
+    }
+    async fn delete_webhook(&self, _: &str) -> Result<bool, Error> {
+        Err((self.0)())
+    }
+    async fn disable_webhook(&self, _: &str) -> Result<(), Error> {
+        Err((self.0)())
+    }
+}
 
 #[async_trait]
 impl Outbox for FailingStore {

@@ -97,7 +97,11 @@ fn accepts(route: Route) -> (bool, bool) {
         | Route::PreviewSchedule
         | Route::ListRoomBookings
         | Route::GetCalendarFeed
-        | Route::RotateCalendarFeed => (false, true),
+        | Route::RotateCalendarFeed
+        | Route::CreateWebhook
+        | Route::ListWebhooks
+        | Route::DeleteWebhook
+        | Route::ListWebhookDeliveries => (false, true),
         // The staff feed's only credential is its key, in the URL (calendar apps send no
         // header): any bearer is one the route does not take.
         Route::GetRoomCalendar => (false, false),

@@ -28,14 +28,16 @@ use chrono::Duration;
 use lambda_http::{Body, Request, Response};
 
 use crate::clock::Clock;
-use crate::config::{BookingSettings, Bounds, Caps, Operators, Players};
+use crate::config::{BookingSettings, Bounds, Caps, Operators, Players, WebhookSettings};
 pub use crate::route::Route;
 use crate::store::Store;
 use call::Call;
 pub use extract::{DEFAULT_PAGE_SIZE, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY_LEN, MAX_PAGE_SIZE};
 pub use handlers::bookings::MAX_SHEET_DAYS;
 pub use handlers::holds::MAX_REASON_LEN;
-use handlers::{bookings, calendar, holds, manage, players, rooms, schedules, service, slots};
+use handlers::{
+    bookings, calendar, holds, manage, players, rooms, schedules, service, slots, webhooks,
+};
 pub use response::{error_response, json_response};
 pub use unmatched::{page, request_id, router_miss, unmatched};
 
@@ -58,6 +60,8 @@ pub struct App {
     pub players: Players,
     /// The manage link's base and how long contacts are kept (see [`BookingSettings`]).
     pub bookings: BookingSettings,
+    /// The webhooks' cap and whether `http` and private addresses are allowed.
+    pub webhooks: WebhookSettings,
 }
 
 impl App {
@@ -72,12 +76,19 @@ impl App {
             caps: Caps::default(),
             players: Players::default(),
             bookings: BookingSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 
     /// The same app with other booking settings (see [`BookingSettings`]).
     pub fn with_bookings(mut self, bookings: BookingSettings) -> Self {
         self.bookings = bookings;
+        self
+    }
+
+    /// The same app with other webhook settings (see [`WebhookSettings`]).
+    pub fn with_webhooks(mut self, webhooks: WebhookSettings) -> Self {
+        self.webhooks = webhooks;
         self
     }
 
@@ -196,6 +207,10 @@ impl App {
             Route::GetCalendarFeed => calendar::feed_status(&call).await,
             Route::RotateCalendarFeed => calendar::rotate_feed(&call).await,
             Route::GetRoomCalendar => calendar::room_feed(&call).await,
+            Route::CreateWebhook => webhooks::create(&call).await,
+            Route::ListWebhooks => webhooks::list(&call).await,
+            Route::DeleteWebhook => webhooks::delete(&call).await,
+            Route::ListWebhookDeliveries => webhooks::deliveries(&call).await,
         };
         (result, operator)
     }

@@ -26,6 +26,7 @@ pub fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::RoomNotFound => (StatusCode::NOT_FOUND, "ROOM_NOT_FOUND"),
         Error::RoomArchived => (StatusCode::CONFLICT, "ROOM_ARCHIVED"),
         Error::RoomHasBookings { .. } => (StatusCode::CONFLICT, "ROOM_HAS_BOOKINGS"),
+        Error::WebhookNotFound => (StatusCode::NOT_FOUND, "WEBHOOK_NOT_FOUND"),
         Error::SlotNotFound => (StatusCode::NOT_FOUND, "SLOT_NOT_FOUND"),
         Error::UserNotFound => (StatusCode::NOT_FOUND, "USER_NOT_FOUND"),
         Error::RouteNotFound => (StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND"),

@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod provision;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod webhooks;
 
 pub use open::{Backend, open};
 pub use outbox::{
@@ -32,6 +33,7 @@ pub use outbox::{
     Outcome, Target,
 };
 pub use provision::Provision;
+pub use webhooks::{Webhook, Webhooks, WebhooksPage};
 
 /// Times are stored as epoch milliseconds (SQLite INTEGER, DynamoDB N): exact, and compared as
 /// numbers in guards.
@@ -266,10 +268,10 @@ pub struct CalendarFeed {
     pub rotated_at: DateTime<Utc>,
 }
 
-/// The request path's storage, and its outbox ([`Outbox`]: the events written with the changes
-/// and their deliveries).
+/// The request path's storage, its outbox ([`Outbox`]: the events written with the changes and
+/// their deliveries) and the webhook endpoints ([`Webhooks`]).
 #[async_trait]
-pub trait Store: Outbox + Send + Sync {
+pub trait Store: Outbox + Webhooks + Send + Sync {
     /// The room's slots in start-time order, each with its booked flag and its latest `HOLD`
     /// hold (possibly expired: the caller compares with `now`). One read: a snapshot on SQLite;
     /// on DynamoDB one `Query` of the room's index (more pages only for rooms over 1 MB), which

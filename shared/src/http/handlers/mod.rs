@@ -10,6 +10,7 @@ pub mod rooms;
 pub mod schedules;
 pub mod service;
 pub mod slots;
+pub mod webhooks;
 
 use lambda_http::{Body, Response};
 

@@ -53,6 +53,7 @@ use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
 
 use super::outbox::{Attempted, DeliveriesAfter, DeliveriesPage, Delivery, Outbox, Target};
+use super::webhooks::{Webhook, Webhooks, WebhooksPage};
 use super::{
     Applied, CalendarFeed, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey,
     ManagedBooking, NewBooking, NewHold, Page, Retired, SheetAfter, SheetWindow, SlotWindow, Store,
@@ -83,6 +84,7 @@ pub mod schedules;
 pub mod schema;
 mod sheet;
 pub mod slots;
+mod webhooks;
 
 pub use provision::{client_from_env, create_table, http_client, retry_config, timeout_config};
 pub use schema::{GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK, TTL};
@@ -448,5 +450,33 @@ impl Outbox for DynamoStore {
 
     async fn forget_events(&self, before: DateTime<Utc>) -> Result<usize, Error> {
         outbox::forget(self, before).await
+    }
+}
+
+/// The webhook endpoints (`webhooks.rs`).
+#[async_trait]
+impl Webhooks for DynamoStore {
+    async fn create_webhook(&self, hook: &Webhook, max: Option<usize>) -> Result<(), Error> {
+        webhooks::create(self, hook, max).await
+    }
+
+    async fn list_webhooks(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<WebhooksPage, Error> {
+        webhooks::list(self, after, limit).await
+    }
+
+    async fn get_webhook(&self, id: &str) -> Result<Option<Webhook>, Error> {
+        webhooks::get(self, id).await
+    }
+
+    async fn delete_webhook(&self, id: &str) -> Result<bool, Error> {
+        webhooks::delete(self, id).await
+    }
+
+    async fn disable_webhook(&self, id: &str) -> Result<(), Error> {
+        webhooks::disable(self, id, Utc::now()).await
     }
 }

@@ -31,6 +31,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use writer::Writer;
 
 use super::outbox::{Attempted, DeliveriesAfter, DeliveriesPage, Delivery, Outbox, Target};
+use super::webhooks::{Webhook, Webhooks, WebhooksPage};
 use super::{
     Applied, CalendarFeed, Confirmed, Created, DaySheet, HoldsAfter, HoldsPage, IdempotencyKey,
     ManagedBooking, NewBooking, NewHold, Page, Retired, SheetAfter, SheetWindow, SlotWindow, Store,
@@ -57,6 +58,7 @@ mod rows;
 mod schedules;
 mod schema;
 mod slots;
+mod webhooks;
 mod writer;
 
 // busy_timeout first: processes starting together on a new file (four functions under
@@ -393,6 +395,37 @@ impl Outbox for SqliteStore {
 
     async fn forget_events(&self, before: DateTime<Utc>) -> Result<usize, Error> {
         self.write(move |tx| outbox::forget(tx, before)).await
+    }
+}
+
+/// The webhook endpoints: reads on a reader, writes on the writer.
+#[async_trait]
+impl Webhooks for SqliteStore {
+    async fn create_webhook(&self, hook: &Webhook, max: Option<usize>) -> Result<(), Error> {
+        let hook = hook.clone();
+        self.write(move |tx| webhooks::create(tx, &hook, max)).await
+    }
+
+    async fn list_webhooks(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<WebhooksPage, Error> {
+        self.read(|conn| webhooks::list(conn, after, limit))
+    }
+
+    async fn get_webhook(&self, id: &str) -> Result<Option<Webhook>, Error> {
+        self.read(|conn| webhooks::get(conn, id))
+    }
+
+    async fn delete_webhook(&self, id: &str) -> Result<bool, Error> {
+        let id = id.to_owned();
+        self.write(move |tx| webhooks::delete(tx, &id)).await
+    }
+
+    async fn disable_webhook(&self, id: &str) -> Result<(), Error> {
+        let id = id.to_owned();
+        self.write(move |tx| webhooks::disable(tx, &id)).await
     }
 }
 

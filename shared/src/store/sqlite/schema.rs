@@ -152,5 +152,6 @@ pub(super) fn create_or_migrate(tx: &Transaction<'_>) -> Result<(), Error> {
     }
     tx.execute_batch(HOLD_INDEXES_ADDED)?;
     tx.execute_batch(super::outbox::SCHEMA)?;
+    tx.execute_batch(super::webhooks::SCHEMA)?;
     Ok(())
 }
