@@ -14,6 +14,7 @@ pub mod events;
 pub mod ops;
 pub mod ratelimit;
 pub mod seed_command;
+pub mod transfer_command;
 
 /// The API's contract and its interactive docs page, embedded in the binary (`server/assets/`).
 pub mod docs {

@@ -1,7 +1,8 @@
 //! `escape-room-server`: the API on one machine (embedded SQLite by default), and the seeding
 //! commands. Usage: `escape-room-server [serve]` | `escape-room-server seed [--bench ROOMSxSLOTS]
 //! [--user ID]...` | `escape-room-server backup --to FILE` (a consistent copy of the SQLite
-//! file) | `escape-room-server routes` (the route table, one row a line).
+//! file) | `export --to FILE` / `import --from FILE [--replace]` (a venue between stores, JSON
+//! Lines) | `escape-room-server routes` (the route table, one row a line).
 //! Wiring only: the server is `server::run`, the command `server::seed_command::run`.
 
 use shared::{app, config::Config, telemetry};
@@ -35,10 +36,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         ["seed", rest @ ..] => server::seed_command::run(&config, rest).await?,
         ["backup", rest @ ..] => server::backup_command::run(&config, rest)?,
+        ["export", rest @ ..] => server::transfer_command::export(&config, rest).await?,
+        ["import", rest @ ..] => server::transfer_command::import(&config, rest).await?,
         ["routes"] => print!("{}", server::route_lines()),
         _ => {
             return Err(
-                "usage: escape-room-server [serve] | seed [--demo] [--bench ROOMSxSLOTS] [--user ID]... | backup --to FILE | routes"
+                "usage: escape-room-server [serve] | seed [--demo] [--bench ROOMSxSLOTS] [--user ID]... | backup --to FILE | export --to FILE | import --from FILE [--replace] | routes"
                     .into(),
             );
         }

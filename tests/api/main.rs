@@ -56,6 +56,8 @@
 //!   change), their deliveries fanned out, claimed, retried, paged and forgotten.
 //! - `retirement`: a retired room on both stores: the daily run skips it, and holds and confirms
 //!   racing its retirement leave nothing live on it.
+//! - `transfer`: export and import — a venue SQLite → DynamoDB Local → SQLite unchanged, a second
+//!   import writing nothing, a differing record refused unless `replace`.
 //! - `webhooks`: signed webhooks through the server's binary on both stores, to a receiver that
 //!   verifies each delivery with the `standardwebhooks` library: retries keep the id, 410
 //!   disables, a hanging endpoint holds up no other, kill -9 before delivery, SSRF refused.
@@ -100,5 +102,6 @@ mod sqlite;
 mod template;
 mod template_edge;
 mod template_monitoring;
+mod transfer;
 mod validation;
 mod webhooks;

@@ -99,7 +99,7 @@ pub fn whole_seconds_until(earliest: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
 
 /// A hold's status as a look-up shows it: the stored lifecycle plus `EXPIRED` for a hold whose
 /// time ran out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ViewStatus {
     Hold,

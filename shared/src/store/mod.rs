@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod provision;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod transfer;
 pub mod webhooks;
 
 pub use open::{Backend, open};

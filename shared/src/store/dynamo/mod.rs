@@ -84,6 +84,7 @@ pub mod schedules;
 pub mod schema;
 mod sheet;
 pub mod slots;
+mod transfer;
 mod webhooks;
 
 pub use provision::{client_from_env, create_table, http_client, retry_config, timeout_config};

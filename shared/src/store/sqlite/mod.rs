@@ -58,6 +58,7 @@ mod rows;
 mod schedules;
 mod schema;
 mod slots;
+mod transfer;
 mod webhooks;
 mod writer;
 
