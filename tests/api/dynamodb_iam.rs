@@ -307,6 +307,8 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
         // Retiring a room: a live hold released, bookings cancelled, an idempotent retry.
         contract::a_retired_room_leaves_the_listings_and_its_slots_take_no_hold,
         contract::a_room_with_upcoming_bookings_is_retired_only_with_them_cancelled_for_a_reason,
+        // Webhooks: registered, listed, their deliveries read, deleted.
+        contract::an_operator_registers_lists_and_deletes_a_webhook_whose_secret_is_shown_once,
         preview::a_preview_says_what_publishing_does_and_writes_nothing,
     );
     // The daily job, as its function runs it: contacts past their retention erased from every

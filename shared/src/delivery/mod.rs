@@ -136,6 +136,42 @@ impl Deliverer {
     }
 }
 
+/// One pass over the outbox, as the `deliver-events` function runs it on each stream batch and
+/// each scheduled tick: fans out the events not fanned out yet, then attempts the deliveries that
+/// are due, up to `max` of them, `in_flight` at once; says how many it attempted. An error (the
+/// store unreachable) is returned, so the stream retries the batch.
+pub async fn pass(
+    deliverer: &Deliverer,
+    max: usize,
+    in_flight: usize,
+    now: impl Fn() -> DateTime<Utc> + Clone + Send + Sync + 'static,
+) -> Result<usize, Error> {
+    deliverer.fan_out_pending(100, now()).await?;
+    let at = now();
+    let claimed = deliverer
+        .store
+        .claim_deliveries(at, at + LEASE, max)
+        .await?;
+    let attempted = claimed.len();
+    let places = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for delivery in claimed {
+        let (deliverer, now, places) = (deliverer.clone(), now.clone(), places.clone());
+        tasks.spawn(async move {
+            let _place = places.acquire_owned().await;
+            deliverer.attempt(&delivery, now).await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => return Err(err),
+            Err(err) => return Err(Error::Internal(format!("a delivery task: {err}"))),
+        }
+    }
+    Ok(attempted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

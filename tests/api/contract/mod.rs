@@ -30,6 +30,7 @@ mod rooms;
 mod rules;
 mod schedules;
 mod slots;
+mod webhooks;
 
 pub use calendar_feed::*;
 pub use cancellation::*;
@@ -50,6 +51,7 @@ pub use rooms::*;
 pub use rules::*;
 pub use schedules::*;
 pub use slots::*;
+pub use webhooks::*;
 
 // ── The Vault: a room of the operator's, in Berlin ──────────────────────────────────────────
 
@@ -213,6 +215,7 @@ scenarios! {
         contact_details_are_checked_and_shown_only_to_the_owner_and_operators,
         a_retired_room_leaves_the_listings_and_its_slots_take_no_hold,
         a_room_with_upcoming_bookings_is_retired_only_with_them_cancelled_for_a_reason,
+        an_operator_registers_lists_and_deletes_a_webhook_whose_secret_is_shown_once,
     ],
     // The scenario moves the manual clock (the function binaries run on the system clock).
     moving_the_clock: [

@@ -1,0 +1,76 @@
+//! The webhook routes through every transport: an operator registers an endpoint (its secret
+//! shown once), lists it (no secret), reads its deliveries and deletes it; a player may not; an
+//! unknown id is 404. (Deliveries themselves: `webhooks.rs`, through the server's binary.) The
+//! URL is a public address literal, so registration resolves nothing; no event happens while it
+//! exists, so nothing is sent to it.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::{Event, OPERATOR_TOKEN, TestApp, assert_status};
+
+pub async fn an_operator_registers_lists_and_deletes_a_webhook_whose_secret_is_shown_once(
+    t: TestApp,
+) {
+    let body = json!({
+        "url": "https://93.184.216.34/escape-room",
+        "events": ["booking.confirmed", "booking.cancelled"]
+    });
+    // A player (no operator token) may not.
+    let refused = t.send(Event::post("/webhooks", body.clone())).await;
+    assert_status(&refused, 401, Some("UNAUTHENTICATED"));
+
+    let created = t
+        .send(Event::post("/webhooks", body).bearer(OPERATOR_TOKEN))
+        .await;
+    assert_status(&created, 201, None);
+    let id = created.body["webhook_id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("wh_") && id.len() == 35, "{id}");
+    let secret = created.body["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(
+        created.body["events"],
+        json!(["booking.confirmed", "booking.cancelled"])
+    );
+
+    let listed = t.send(Event::get("/webhooks").bearer(OPERATOR_TOKEN)).await;
+    assert_status(&listed, 200, None);
+    assert_eq!(listed.body["webhooks"][0]["webhook_id"], json!(id));
+    assert!(!listed.body.to_string().contains(&secret), "never listed");
+
+    let deliveries_path = format!("/webhooks/{id}/deliveries");
+    let deliveries = t
+        .send(Event::get(&deliveries_path).bearer(OPERATOR_TOKEN))
+        .await;
+    assert_status(&deliveries, 200, None);
+    assert_eq!(deliveries.body["deliveries"], json!([]));
+
+    let path = format!("/webhooks/{id}");
+    let deleted = t
+        .send(Event::new(Method::DELETE, &path).bearer(OPERATOR_TOKEN))
+        .await;
+    assert_status(&deleted, 200, None);
+    let again = t
+        .send(Event::new(Method::DELETE, &path).bearer(OPERATOR_TOKEN))
+        .await;
+    assert_status(&again, 404, Some("WEBHOOK_NOT_FOUND"));
+    let gone = t
+        .send(Event::get(&deliveries_path).bearer(OPERATOR_TOKEN))
+        .await;
+    assert_status(&gone, 404, Some("WEBHOOK_NOT_FOUND"));
+    // A malformed id, and an event type that does not exist.
+    let malformed = t
+        .send(Event::new(Method::DELETE, "/webhooks/nope").bearer(OPERATOR_TOKEN))
+        .await;
+    assert_status(&malformed, 422, Some("VALIDATION_ERROR"));
+    let unknown_type = t
+        .send(
+            Event::post(
+                "/webhooks",
+                json!({ "url": "https://93.184.216.34/x", "events": ["booking.created"] }),
+            )
+            .bearer(OPERATOR_TOKEN),
+        )
+        .await;
+    assert_status(&unknown_type, 422, Some("VALIDATION_ERROR"));
+}
