@@ -176,11 +176,17 @@ pub async fn run(
     let horizons = tokio::spawn(extend_horizons_daily(app.clone()));
     let webhook = shared::delivery::webhook::WebhookChannel::new(app.webhooks.allow_insecure)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let deliverer = events::deliverer(
-        &app,
-        vec![Arc::new(webhook)],
-        app.webhooks.retry_seconds.clone(),
-    );
+    let mut channels: Vec<Arc<dyn shared::delivery::Channel>> = vec![Arc::new(webhook)];
+    // Booking emails (SMTP_URL, MAIL_FROM): a second channel of the same outbox.
+    if let Some(mail) = &app.mail {
+        let mailer = shared::mail::smtp::Mailer::new(mail, shared::mail::smtp::SEND_TIMEOUT)
+            .map_err(std::io::Error::other)?;
+        channels.push(Arc::new(shared::delivery::email::EmailChannel::new(
+            mailer,
+            app.bookings.public_base_url.clone(),
+        )));
+    }
+    let deliverer = events::deliverer(&app, channels, app.webhooks.retry_seconds.clone());
     let drainer = tokio::spawn(events::drain(app.clone(), deliverer));
     let listener = TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);

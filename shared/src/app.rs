@@ -57,5 +57,6 @@ pub async fn from_config(config: &Config) -> Result<App, Error> {
         .with_caps(config.caps)
         .with_players(config.players.clone())
         .with_bookings(config.bookings.clone())
-        .with_webhooks(config.webhooks.clone()))
+        .with_webhooks(config.webhooks.clone())
+        .with_mail(config.mail.clone()))
 }

@@ -583,3 +583,143 @@ async fn on_dynamodb_the_outboxs_emails_reach_the_contact_and_none_without_one()
     )
     .await;
 }
+
+/// One round of a drainer: every new event fanned out, every due delivery claimed and attempted
+/// once. Returns the attempts' outcomes.
+async fn drain_once(deliverer: &shared::delivery::Deliverer) -> Vec<shared::store::Outcome> {
+    let now = Utc::now();
+    deliverer.fan_out_pending(100, now).await.unwrap();
+    let claimed = deliverer
+        .store
+        .claim_deliveries(now, now + shared::delivery::LEASE, 100)
+        .await
+        .unwrap();
+    let mut outcomes = Vec::new();
+    for delivery in claimed {
+        outcomes.push(
+            deliverer
+                .attempt(&delivery, Utc::now)
+                .await
+                .unwrap()
+                .outcome,
+        );
+    }
+    outcomes
+}
+
+async fn the_email_channel_sends_through_the_deliverer_and_a_451_is_tried_again(
+    kind: crate::harness::StoreKind,
+) {
+    use shared::delivery::email::EmailChannel;
+    use shared::delivery::{Backoff, Deliverer};
+    use shared::store::Outcome;
+    let sink = SmtpSink::start(1).await;
+    let (t, store) = berlin_app_and_store(kind).await;
+    let day = saturday(true, Utc::now());
+    let (slot, reference, _key) = book_evening(&t, day).await;
+    let channel = EmailChannel::new(mailer(&sink), Some("https://book.example.com".into()));
+    let deliverer = Deliverer {
+        store: store.clone(),
+        channels: vec![std::sync::Arc::new(channel)],
+        // Try again at once: the test does not wait.
+        backoff: Backoff(vec![0, 0]),
+    };
+    // The first attempt is refused for now (451): tried again, not given up.
+    let first = drain_once(&deliverer).await;
+    assert!(
+        matches!(first.as_slice(), [Outcome::RetryAt(_)]),
+        "{first:?}"
+    );
+    assert!(sink.received().is_empty());
+    assert_eq!(drain_once(&deliverer).await, [Outcome::Delivered]);
+    assert!(drain_once(&deliverer).await.is_empty(), "delivered once");
+    let files = sink.wait_for(1, Duration::from_secs(10)).await;
+    let mail = read_mail(&files[0], "Europe/Berlin").await;
+    assert_eq!(mail["envelope_to"], "ada@example.org");
+    let text = mail["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("https://book.example.com/booking/{reference}")),
+        "{text}"
+    );
+    assert!(!text.contains("key="), "no manage key in an email: {text}");
+    let event = &mail["calendar"]["events"][0];
+    assert_eq!(event["uid"], format!("{reference}@book.example.com"));
+    assert_eq!(event["start_utc"], utc_of(&slot["start_time"]));
+    assert_eq!(event["start_local"], format!("{day}T18:00:00+02:00"));
+}
+
+#[tokio::test]
+async fn on_sqlite_the_email_channel_sends_through_the_deliverer_and_retries_a_451() {
+    the_email_channel_sends_through_the_deliverer_and_a_451_is_tried_again(
+        crate::harness::StoreKind::Sqlite,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn on_dynamodb_the_email_channel_sends_through_the_deliverer_and_retries_a_451() {
+    the_email_channel_sends_through_the_deliverer_and_a_451_is_tried_again(
+        crate::harness::StoreKind::Dynamodb,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_local_server_emails_a_booking_its_confirmation_after_answering() {
+    use crate::processes::ServerProcess;
+    let sink = SmtpSink::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = sink.url();
+    let server = ServerProcess::start_with(
+        &dir.path().join("mail.db"),
+        &[
+            ("SMTP_URL", url.as_str()),
+            ("MAIL_FROM", "Escape Room <bookings@example.com>"),
+            ("PUBLIC_BASE_URL", "https://book.example.com"),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let slots: Value = client
+        .get(server.url("/slots?room_id=r-101&limit=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let slot = slots["slots"][0]["slot_id"].as_str().unwrap().to_owned();
+    let hold: Value = client
+        .post(server.url("/holds"))
+        .json(&serde_json::json!({ "slot_id": slot, "user_id": "u-demo" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let confirmed = client
+        .post(server.url(&format!(
+            "/holds/{}/confirm",
+            hold["hold_id"].as_str().unwrap()
+        )))
+        .json(
+            &serde_json::json!({ "user_id": "u-demo", "contact": crate::contract::manage::ada() }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    let confirmed: Value = confirmed.json().await.unwrap();
+    let files = sink.wait_for(1, Duration::from_secs(15)).await;
+    let mail = read_mail(&files[0], "Europe/Berlin").await;
+    assert_eq!(mail["envelope_to"], "ada@example.org");
+    assert_eq!(mail["calendar"]["method"], "REQUEST");
+    assert_eq!(
+        mail["calendar"]["events"][0]["uid"],
+        format!(
+            "{}@book.example.com",
+            confirmed["reference"].as_str().unwrap()
+        )
+    );
+}

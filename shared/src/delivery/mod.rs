@@ -16,6 +16,8 @@ use crate::error::Error;
 use crate::events::BookingEvent;
 use crate::store::{Attempted, Delivery, Outcome, Store, Target};
 
+#[cfg(feature = "mail")]
+pub mod email;
 pub mod signing;
 pub mod urls;
 #[cfg(feature = "webhooks")]

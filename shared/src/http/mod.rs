@@ -62,6 +62,9 @@ pub struct App {
     pub bookings: BookingSettings,
     /// The webhooks' cap and whether `http` and private addresses are allowed.
     pub webhooks: WebhookSettings,
+    /// Booking emails (`SMTP_URL`, `MAIL_FROM`): the local server's drainer sends them through
+    /// the outbox's email channel; `None`: no emails.
+    pub mail: Option<crate::config::MailSettings>,
 }
 
 impl App {
@@ -77,7 +80,14 @@ impl App {
             players: Players::default(),
             bookings: BookingSettings::default(),
             webhooks: WebhookSettings::default(),
+            mail: None,
         }
+    }
+
+    /// The same app with booking emails (see [`crate::config::MailSettings`]).
+    pub fn with_mail(mut self, mail: Option<crate::config::MailSettings>) -> Self {
+        self.mail = mail;
+        self
     }
 
     /// The same app with other booking settings (see [`BookingSettings`]).
