@@ -140,6 +140,23 @@ def create_feed(base_url, token, room_id):
     return rotated["url"].rsplit("key=", 1)[1]
 
 
+# Where the run's webhooks point: a loopback port nobody listens on (the server runs with
+# WEBHOOK_ALLOW_INSECURE=1, scripts/schemathesis), so their deliveries fail and are retried, and
+# no request leaves the machine. The endpoint's URL must resolve, which no schema can state, so
+# the generated requests are given this one.
+WEBHOOK_URL = "http://127.0.0.1:9/schemathesis"
+WEBHOOKS = 6
+
+
+def create_webhooks(base_url, token):
+    """Webhook endpoints for `delete-webhook` and `list-webhook-deliveries` to find: their ids."""
+    return [
+        call(base_url, "POST", "/webhooks", token,
+             {"url": WEBHOOK_URL, "events": ["booking.confirmed", "booking.cancelled"]})["webhook_id"]
+        for _ in range(WEBHOOKS)
+    ]
+
+
 def hold_settings(holds):
     """The TOML giving each hold action its holds as the dictionary of its `hold_id`."""
     return "".join(
@@ -179,6 +196,7 @@ def main():
     reference, manage_key = create_booking(base_url, slots)
     feed_room = demo_rooms[0]
     feed_key = create_feed(base_url, token, feed_room)
+    webhook_ids = create_webhooks(base_url, token)
 
     with open(config_file, "w", encoding="utf-8") as config:
         config.write(f"""# Written by tests/schemathesis/write_config.py from the server at {base_url}.
@@ -222,10 +240,14 @@ expected-statuses = ["2xx", "401", "403", "404", "409", "410"]
 #                       (no leading, trailing or doubled dot; a letters-only top-level label);
 #   put-room            `max_players` at least `min_players`; `time_zone` a known IANA zone;
 #   put-schedule        games that overlap (buffer included), closures that end before they start;
-#   preview-schedule    the same body, judged the same way.
+#   preview-schedule    the same body, judged the same way;
+#   retire-room         `reason` goes with `cancel_bookings=true` (alone it is 422);
+#   list-webhooks, list-webhook-deliveries   `cursor` is opaque, as for list-slots;
+#   create-webhook      `url` must resolve to an address the deliveries may reach.
 [[operations]]
 include-operation-id = ["list-slots", "list-user-holds", "list-room-bookings", "create-hold", "confirm-hold",
-  "put-room", "put-schedule", "preview-schedule"]
+  "put-room", "put-schedule", "preview-schedule", "retire-room", "list-webhooks", "list-webhook-deliveries",
+  "create-webhook"]
 checks.positive_data_acceptance.enabled = false
 
 # ignored_auth (a request without credentials must be 401/403): the manage link's routes answer a
@@ -258,6 +280,21 @@ values = {toml_list([feed_key])}
 [[operations]]
 include-operation-id = ["get-room-calendar"]
 parameters = {{ "path.room_id" = {{ dictionary = "feed-rooms", probability = 0.7 }}, "query.key" = {{ dictionary = "feed-keys", probability = 0.7 }} }}
+
+# The webhooks made before the run, and the URL of new ones.
+[dictionaries.webhook-ids]
+values = {toml_list(webhook_ids)}
+
+[dictionaries.webhook-urls]
+values = {toml_list([WEBHOOK_URL])}
+
+[[operations]]
+include-operation-id = ["delete-webhook", "list-webhook-deliveries"]
+parameters = {{ "path.webhook_id" = {{ dictionary = "webhook-ids", probability = 0.7 }} }}
+
+[[operations]]
+include-operation-id = ["create-webhook"]
+parameters = {{ "body.url" = {{ dictionary = "webhook-urls", probability = 0.7 }} }}
 
 [dictionaries.users]
 values = {toml_list(USERS)}
