@@ -22,7 +22,8 @@ pub async fn export(config: &Config, args: &[&str]) -> Result<(), Error> {
     };
     let now = Utc::now();
     let started = std::time::Instant::now();
-    let (records, requests) = match &config.store {
+    // The Scan requests DynamoDB's export made (SQLite's makes none).
+    let (records, requests): (_, Option<usize>) = match &config.store {
         StoreConfig::Sqlite { path, durability } => (
             shared::store::sqlite::SqliteStore::open_with(path, *durability)?.export(now)?,
             None,
