@@ -6,7 +6,7 @@
 //! - **The client's address** is the TCP peer, or the first `X-Forwarded-For` entry with
 //!   `TRUST_PROXY=1`; an IPv6 address counts by its /64 (one host usually has a whole /64, so
 //!   its addresses are one client), an IPv4-mapped one as the IPv4 address.
-//! - **Writes** (`POST`, `PUT`, any path): each spends one unit of `"writes"`.
+//! - **Writes** (`POST`, `PUT`, `DELETE`, any path): each spends one unit of `"writes"`.
 //! - **Credentials** (an `Authorization` header, any route): credentials that are neither an
 //!   operator's nor (`guest` mode) a valid player's token spend one unit of `"auth"` as they are
 //!   let in, so concurrent guesses cannot
@@ -109,7 +109,7 @@ impl<C: Clock + Clone> Limits<C> {
         let writes = self
             .writes
             .as_ref()
-            .filter(|_| matches!(*method, Method::POST | Method::PUT));
+            .filter(|_| matches!(*method, Method::POST | Method::PUT | Method::DELETE));
         let credentials = self.auth.as_ref().zip(headers.get(AUTHORIZATION));
         if writes.is_none() && credentials.is_none() {
             // Most reads: nothing to decide, not even the client's address.

@@ -7,7 +7,7 @@ use std::num::NonZeroU32;
 
 use super::{ConfigError, Lookup};
 
-/// The default budget of writes (`POST`/`PUT`) per client address.
+/// The default budget of writes (`POST`/`PUT`/`DELETE`) per client address.
 pub const DEFAULT_RATE_LIMIT_WRITES: &str = "120/min";
 /// The default budget of refused operator credentials per client address.
 pub const DEFAULT_RATE_LIMIT_AUTH: &str = "10/min";
