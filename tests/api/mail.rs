@@ -173,6 +173,7 @@ async fn send(mailer: &Mailer, kind: MailKind, start: DateTime<Utc>, id: &str) {
             kind,
             name: "Ada Lovelace",
             booking: facts(start),
+            manage_link: None,
         },
         Utc::now(),
     );
@@ -268,6 +269,74 @@ async fn a_confirmation_and_its_cancellation_reach_a_real_smtp_server_with_times
 }
 
 #[tokio::test]
+async fn an_email_has_a_text_and_an_html_part_with_every_value_escaped_and_the_calendar_attached() {
+    let sink = SmtpSink::start(0).await;
+    let mailer = mailer(&sink);
+    let start = Utc.with_ymd_and_hms(2027, 7, 3, 16, 0, 0).unwrap();
+    let name = "<script>alert('booked')</script> & Co";
+    let mut booking = facts(start);
+    booking.room_name = "The <b>Cursed</b> Library";
+    let composed = compose(
+        &BookingMail {
+            kind: MailKind::Confirmed,
+            name,
+            booking,
+            manage_link: Some("https://book.example.com/booking/7K3M9QXA2B#key=k".into()),
+        },
+        Utc::now(),
+    );
+    let message = mailer
+        .message(
+            name,
+            "ada@example.org",
+            &composed,
+            "<h@test>",
+            SystemTime::now(),
+        )
+        .unwrap();
+    assert_eq!(mailer.send(message).await, Ok(250));
+    let files = sink.wait_for(1, Duration::from_secs(10)).await;
+    let mail = read_mail(&files[0], "Europe/Berlin").await;
+    assert_eq!(
+        mail["structure"],
+        serde_json::json!([
+            "multipart/mixed",
+            "multipart/alternative",
+            "text/plain",
+            "text/html",
+            "text/calendar"
+        ])
+    );
+    let html = mail["html"].as_str().unwrap();
+    assert!(
+        !html.contains("<script>") && !html.contains("<b>"),
+        "{html}"
+    );
+    for part in [
+        "Hello &lt;script&gt;alert(&#39;booked&#39;)&lt;/script&gt; &amp; Co,",
+        "<td>The &lt;b&gt;Cursed&lt;/b&gt; Library</td>",
+        "<td>Saturday 3 July 2027, 18:00 (Europe/Berlin)</td>",
+        "<td>4</td>",
+        "<td>7K3M9QXA2B</td>",
+        "<a href=\"https://book.example.com/booking/7K3M9QXA2B#key=k\">",
+    ] {
+        assert!(html.contains(part), "{part} in {html}");
+    }
+    // The text part says the same, as it is.
+    let text = mail["text"].as_str().unwrap();
+    assert!(
+        text.contains("Hello <script>alert('booked')</script> & Co,"),
+        "{text}"
+    );
+    assert!(text.contains("Room: The <b>Cursed</b> Library"), "{text}");
+    assert_eq!(mail["attachments"], serde_json::json!(["booking.ics"]));
+    assert_eq!(
+        mail["calendar"]["events"][0]["uid"],
+        "7K3M9QXA2B@book.example.com"
+    );
+}
+
+#[tokio::test]
 async fn a_refusal_for_now_and_an_unreachable_server_are_transient_failures() {
     let sink = SmtpSink::start(1).await;
     let mailer = mailer(&sink);
@@ -276,6 +345,7 @@ async fn a_refusal_for_now_and_an_unreachable_server_are_transient_failures() {
             kind: MailKind::Confirmed,
             name: "Ada",
             booking: facts(Utc::now()),
+            manage_link: None,
         },
         Utc::now(),
     );
@@ -316,15 +386,18 @@ async fn a_refusal_for_now_and_an_unreachable_server_are_transient_failures() {
 /// An app on `kind` whose staff feed reaches a year ahead, with a Berlin room open every evening
 /// at 18:00 for the next 250 days (a summer and a winter date from any day of the year).
 async fn berlin_app(kind: crate::harness::StoreKind) -> crate::harness::TestApp {
-    berlin_app_and_store(kind).await.0
+    berlin_app_and_store(kind, None).await.0
 }
 
-/// [`berlin_app`], with its store.
+/// [`berlin_app`] with `PUBLIC_BASE_URL` = `public_base_url`, its store and the environment
+/// that points at that store.
 async fn berlin_app_and_store(
     kind: crate::harness::StoreKind,
+    public_base_url: Option<&str>,
 ) -> (
     crate::harness::TestApp,
     std::sync::Arc<dyn shared::store::Store>,
+    Vec<(String, String)>,
 ) {
     use crate::harness::{TTL_SECONDS, TestApp, assert_status, seeded, start_time, test_operators};
     use shared::App;
@@ -333,6 +406,7 @@ async fn berlin_app_and_store(
     let clock = ManualClock::starting_at(start_time());
     let seeded = seeded(kind, clock.now(), &[]).await;
     let store: std::sync::Arc<dyn shared::store::Store> = seeded.store.clone();
+    let env = seeded.env.clone();
     let app = App::new(
         seeded.store.clone(),
         Clock::Manual(clock.clone()),
@@ -343,6 +417,7 @@ async fn berlin_app_and_store(
     .with_bookings(BookingSettings {
         feed_days: 366,
         feed_max_events: None,
+        public_base_url: public_base_url.map(str::to_owned),
         ..BookingSettings::default()
     });
     let t = TestApp::in_process(app, clock).keeping(seeded);
@@ -355,7 +430,7 @@ async fn berlin_app_and_store(
         .put_schedule("r-berlin", crate::contract::daily(&["18:00"]))
         .await;
     assert_status(&published, 200, None);
-    (t, store)
+    (t, store, env)
 }
 
 /// The first Saturday on or after `from` in a month that is in summer time in Berlin (`true`)
@@ -490,7 +565,7 @@ async fn send_the_outbox(store: &dyn shared::store::Store, mailer: &Mailer) -> u
     use shared::store::{Attempted, Outcome, Target};
     let now = Utc::now();
     for event in store.undispatched_events(100).await.unwrap() {
-        let targets: Vec<Target> = shared::mail::email_of(&event, None, now)
+        let targets: Vec<Target> = shared::mail::email_of(&event, None, None, now)
             .map(|_| Target::new("email", &event.data.hold_id.to_string()))
             .into_iter()
             .collect();
@@ -502,7 +577,8 @@ async fn send_the_outbox(store: &dyn shared::store::Store, mailer: &Mailer) -> u
         .await
         .unwrap();
     for delivery in claimed {
-        let mail = shared::mail::email_of(&delivery.event, None, now).unwrap();
+        let key = delivery.manage_key.as_ref();
+        let mail = shared::mail::email_of(&delivery.event, None, key, now).unwrap();
         let message = mailer
             .message(
                 &mail.name,
@@ -532,7 +608,7 @@ async fn the_outboxs_confirmation_and_cancellation_reach_the_contact_and_a_booki
     use crate::harness::{Event, assert_status};
     let sink = SmtpSink::start(0).await;
     let mailer = mailer(&sink);
-    let (t, store) = berlin_app_and_store(kind).await;
+    let (t, store, _) = berlin_app_and_store(kind, None).await;
     let day = saturday(false, Utc::now());
     let (slot, reference, key) = book_evening(&t, day).await;
     // A booking without a contact: no email.
@@ -607,16 +683,19 @@ async fn drain_once(deliverer: &shared::delivery::Deliverer) -> Vec<shared::stor
     outcomes
 }
 
-async fn the_email_channel_sends_through_the_deliverer_and_a_451_is_tried_again(
+async fn the_email_channel_sends_the_manage_link_with_its_key_through_the_deliverer_retrying_a_451_and_then_erases_the_key(
     kind: crate::harness::StoreKind,
 ) {
+    use crate::harness::{Event, assert_status};
+    use crate::outbox::stored_anywhere;
     use shared::delivery::email::EmailChannel;
     use shared::delivery::{Backoff, Deliverer};
     use shared::store::Outcome;
     let sink = SmtpSink::start(1).await;
-    let (t, store) = berlin_app_and_store(kind).await;
+    let base = "https://book.example.com";
+    let (t, store, env) = berlin_app_and_store(kind, Some(base)).await;
     let day = saturday(true, Utc::now());
-    let (slot, reference, _key) = book_evening(&t, day).await;
+    let (slot, reference, key) = book_evening(&t, day).await;
     let channel = EmailChannel::new(mailer(&sink), Some("https://book.example.com".into()));
     let deliverer = Deliverer {
         store: store.clone(),
@@ -624,24 +703,39 @@ async fn the_email_channel_sends_through_the_deliverer_and_a_451_is_tried_again(
         // Try again at once: the test does not wait.
         backoff: Backoff(vec![0, 0]),
     };
-    // The first attempt is refused for now (451): tried again, not given up.
+    // Kept for the email until it is sent.
+    assert!(stored_anywhere(&env, &key).await);
+    // The first attempt is refused for now (451): tried again, not given up, the key kept.
     let first = drain_once(&deliverer).await;
     assert!(
         matches!(first.as_slice(), [Outcome::RetryAt(_)]),
         "{first:?}"
     );
     assert!(sink.received().is_empty());
+    assert!(stored_anywhere(&env, &key).await);
     assert_eq!(drain_once(&deliverer).await, [Outcome::Delivered]);
     assert!(drain_once(&deliverer).await.is_empty(), "delivered once");
+    // Sent: the key is nowhere in the store any more.
+    assert!(!stored_anywhere(&env, &key).await);
     let files = sink.wait_for(1, Duration::from_secs(10)).await;
     let mail = read_mail(&files[0], "Europe/Berlin").await;
     assert_eq!(mail["envelope_to"], "ada@example.org");
     let text = mail["text"].as_str().unwrap();
-    assert!(
-        text.contains(&format!("https://book.example.com/booking/{reference}")),
-        "{text}"
-    );
-    assert!(!text.contains("key="), "no manage key in an email: {text}");
+    let link = format!("{base}/booking/{reference}#key={key}");
+    assert!(text.contains(&link), "{link} in {text}");
+    // The link as the booking page reads it: the key from the fragment, as a bearer.
+    let (page, fragment) = link.split_once('#').unwrap();
+    let from_link = fragment.strip_prefix("key=").unwrap();
+    let path = page
+        .strip_prefix(base)
+        .unwrap()
+        .replace("/booking/", "/bookings/");
+    let opened = t.send(Event::get(&path).bearer(from_link)).await;
+    assert_status(&opened, 200, None);
+    assert_eq!(opened.body["reference"], reference);
+    // The calendar file has the page, never the key.
+    let ics = mail["calendar"].to_string();
+    assert!(!ics.contains(&key), "{ics}");
     let event = &mail["calendar"]["events"][0];
     assert_eq!(event["uid"], format!("{reference}@book.example.com"));
     assert_eq!(event["start_utc"], utc_of(&slot["start_time"]));
@@ -649,16 +743,18 @@ async fn the_email_channel_sends_through_the_deliverer_and_a_451_is_tried_again(
 }
 
 #[tokio::test]
-async fn on_sqlite_the_email_channel_sends_through_the_deliverer_and_retries_a_451() {
-    the_email_channel_sends_through_the_deliverer_and_a_451_is_tried_again(
+async fn on_sqlite_the_email_channel_sends_the_link_with_its_key_retries_a_451_and_erases_the_key()
+{
+    the_email_channel_sends_the_manage_link_with_its_key_through_the_deliverer_retrying_a_451_and_then_erases_the_key(
         crate::harness::StoreKind::Sqlite,
     )
     .await;
 }
 
 #[tokio::test]
-async fn on_dynamodb_the_email_channel_sends_through_the_deliverer_and_retries_a_451() {
-    the_email_channel_sends_through_the_deliverer_and_a_451_is_tried_again(
+async fn on_dynamodb_the_email_channel_sends_the_link_with_its_key_retries_a_451_and_erases_the_key()
+ {
+    the_email_channel_sends_the_manage_link_with_its_key_through_the_deliverer_retrying_a_451_and_then_erases_the_key(
         crate::harness::StoreKind::Dynamodb,
     )
     .await;
@@ -715,6 +811,14 @@ async fn the_local_server_emails_a_booking_its_confirmation_after_answering() {
     let mail = read_mail(&files[0], "Europe/Berlin").await;
     assert_eq!(mail["envelope_to"], "ada@example.org");
     assert_eq!(mail["calendar"]["method"], "REQUEST");
+    // The link the confirm answered, key and all.
+    let manage_url = confirmed["manage_url"].as_str().unwrap();
+    assert!(manage_url.contains("#key="));
+    assert!(
+        mail["text"].as_str().unwrap().contains(manage_url),
+        "{manage_url} in {}",
+        mail["text"]
+    );
     assert_eq!(
         mail["calendar"]["events"][0]["uid"],
         format!(

@@ -4,9 +4,11 @@
 //! fanned out, claimed once at a time, retried and recorded, and the daily job forgets them.
 
 use chrono::{DateTime, Duration, Utc};
-use shared::domain::{Canceller, Contact, HoldId, SlotId, UserId};
+use shared::domain::{Canceller, Contact, HoldId, ManageKey, SlotId, UserId};
 use shared::events::{EventId, EventKind};
-use shared::store::{Attempted, DeliveryState, NewBooking, NewHold, Outcome, Store, Target};
+use shared::store::{
+    Attempted, DeliveryState, MAIL_CHANNEL, NewBooking, NewHold, Outcome, Store, Target,
+};
 
 use crate::harness::{StoreKind, seeded};
 
@@ -294,6 +296,179 @@ async fn the_daily_job_forgets_events_and_their_deliveries_after_the_retention(k
     );
 }
 
+/// Whether `needle` is stored anywhere in the store `env` points at, read beside the store
+/// itself: every text value of every row of every SQLite table (a new connection to the file),
+/// or every attribute of every item of the DynamoDB table (a whole `Scan`).
+pub async fn stored_anywhere(env: &[(String, String)], needle: &str) -> bool {
+    let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    if let Some(path) = var("SQLITE_PATH") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for table in tables {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([]).unwrap();
+            while let Some(row) = rows.next().unwrap() {
+                for at in 0..columns {
+                    if let rusqlite::types::ValueRef::Text(text) = row.get_ref(at).unwrap()
+                        && String::from_utf8_lossy(text).contains(needle)
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+    let table = var("TABLE_NAME").expect("a SQLite or DynamoDB store's environment");
+    let client = crate::dynamodb_local::client().await;
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(&table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .unwrap();
+        if page
+            .items()
+            .iter()
+            .any(|item| format!("{item:?}").contains(needle))
+        {
+            return true;
+        }
+        match page.last_evaluated_key {
+            Some(last) if !last.is_empty() => start = Some(last),
+            _ => return false,
+        }
+    }
+}
+
+/// Confirms hold `id` as a player with a contact email and a booking page would: the manage key
+/// kept for the email's link. Returns the key.
+async fn confirm_mailing_the_key(store: &dyn Store, id: HoldId, who: &str) -> ManageKey {
+    let (booking, key) = NewBooking::generate(Some(ada())).unwrap();
+    let booking = booking.mailing_link(&key);
+    store
+        .confirm_booking(id, &user(who), &booking, None, Utc::now())
+        .await
+        .unwrap();
+    key
+}
+
+async fn a_manage_key_kept_for_the_email_rides_only_its_email_delivery_until_sent_or_given_up(
+    kind: StoreKind,
+) {
+    let seeded = seeded(kind, Utc::now(), &[]).await;
+    let store = seeded.store.as_ref();
+    let now = Utc::now();
+    let mut booked = Vec::new();
+    for slot in ["s-1", "s-2", "s-3", "s-4"] {
+        let id = hold(store, slot, "u-demo", now).await;
+        booked.push((id, confirm_mailing_the_key(store, id, "u-demo").await));
+    }
+    // A confirm without an email keeps nothing in the clear.
+    let (plain, plain_key) = NewBooking::generate(None).unwrap();
+    let plain = plain.mailing_link(&plain_key);
+    assert!(plain.mail_key.is_none());
+    // Written with the event, beside its payload: never in what a webhook is sent.
+    for (_, key) in &booked {
+        assert!(stored_anywhere(&seeded.env, key.as_str()).await);
+    }
+    let events = store.undispatched_events(10).await.unwrap();
+    assert_eq!(events.len(), 4);
+    for event in &events {
+        let body = String::from_utf8(event.body().unwrap()).unwrap();
+        let shown = format!("{event:?}");
+        for (_, key) in &booked {
+            assert!(!body.contains(key.as_str()) && !shown.contains(key.as_str()));
+        }
+    }
+    let email = |id: HoldId| Target::new(MAIL_CHANNEL, &id.to_string());
+    let hook = Target::new("webhook", "wh_one");
+    // The first three are fanned out to their email and a webhook; the fourth to a webhook only
+    // (a server without SMTP): its key is erased as it is fanned out.
+    for event in &events {
+        let (id, _) = booked
+            .iter()
+            .find(|(id, _)| *id == event.data.hold_id)
+            .unwrap();
+        let targets = if *id == booked[3].0 {
+            vec![hook.clone()]
+        } else {
+            vec![hook.clone(), email(*id)]
+        };
+        store.dispatch_event(event, &targets, now).await.unwrap();
+    }
+    assert!(!stored_anywhere(&seeded.env, booked[3].1.as_str()).await);
+    let lease = now + Duration::seconds(30);
+    let claimed = store.claim_deliveries(now, lease, 20).await.unwrap();
+    assert_eq!(claimed.len(), 7);
+    for delivery in &claimed {
+        let shown = format!("{delivery:?}");
+        assert!(booked.iter().all(|(_, key)| !shown.contains(key.as_str())));
+        if delivery.target.channel == MAIL_CHANNEL {
+            let (_, key) = booked
+                .iter()
+                .find(|(id, _)| delivery.target == email(*id))
+                .unwrap();
+            assert_eq!(delivery.manage_key.as_ref(), Some(key), "the email's key");
+        } else {
+            assert_eq!(delivery.manage_key, None, "no key on a webhook's delivery");
+        }
+    }
+    // Nor in a listing of deliveries.
+    for (id, key) in &booked {
+        let page = store.deliveries_to(&email(*id), None, 10).await.unwrap();
+        assert!(!format!("{page:?}").contains(key.as_str()));
+    }
+    // One attempt of hold `id`'s email recorded.
+    let attempt = |id: HoldId, status: u16, outcome: Outcome, at: DateTime<Utc>| {
+        let target = email(id);
+        async move {
+            let attempted = Attempted {
+                status: Some(status),
+                outcome,
+            };
+            let event = EventId::of(id, EventKind::Confirmed);
+            store
+                .record_attempt(&event, &target, &attempted, at)
+                .await
+                .unwrap();
+        }
+    };
+    // Email 1: refused for now, so kept for the next try, then delivered: erased.
+    let (one, one_key) = &booked[0];
+    let retry = now + Duration::seconds(5);
+    attempt(*one, 451, Outcome::RetryAt(retry), now).await;
+    assert!(stored_anywhere(&seeded.env, one_key.as_str()).await);
+    let again = store
+        .claim_deliveries(retry, lease + Duration::seconds(5), 20)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].manage_key.as_ref(), Some(one_key));
+    attempt(*one, 250, Outcome::Delivered, retry).await;
+    assert!(!stored_anywhere(&seeded.env, one_key.as_str()).await);
+    // Email 2: refused for good (a 5xx): erased.
+    let (two, two_key) = &booked[1];
+    attempt(*two, 550, Outcome::GaveUp, now).await;
+    assert!(!stored_anywhere(&seeded.env, two_key.as_str()).await);
+    // Email 3: abandoned: erased.
+    let (three, three_key) = &booked[2];
+    assert!(stored_anywhere(&seeded.env, three_key.as_str()).await);
+    assert_eq!(store.abandon_deliveries(&email(*three)).await.unwrap(), 1);
+    assert!(!stored_anywhere(&seeded.env, three_key.as_str()).await);
+}
+
 macro_rules! on_both_stores {
     ($($scenario:ident),* $(,)?) => {
         mod sqlite {
@@ -317,4 +492,5 @@ on_both_stores!(
     deliveries_are_fanned_out_claimed_once_retried_and_recorded,
     a_targets_deliveries_are_paged_newest_first_and_can_be_abandoned,
     the_daily_job_forgets_events_and_their_deliveries_after_the_retention,
+    a_manage_key_kept_for_the_email_rides_only_its_email_delivery_until_sent_or_given_up,
 );

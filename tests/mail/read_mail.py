@@ -1,6 +1,7 @@
 """Reads one email (an .eml file of tests/mail/smtp_sink.py) with Python's `email` package and
 its booking.ics with the `icalendar` parser (pinned in requirements-dev.txt), and prints what the
-Rust tests check, as JSON: the headers, the text, and the calendar's METHOD and its one event
+Rust tests check, as JSON: the headers, the MIME structure, the text and the HTML parts, and the
+calendar's METHOD and its one event
 (UID, SEQUENCE, STATUS, SUMMARY, LOCATION, DTSTART/DTEND in UTC and in the zone given).
 
     python tests/mail/read_mail.py FILE.eml ZONE
@@ -44,6 +45,7 @@ def main():
     with open(sys.argv[1], "rb") as f:
         message = email.message_from_binary_file(f, policy=email.policy.default)
     text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",))
     attachments = [p for p in message.iter_attachments()]
     ics = [p for p in attachments if p.get_filename() == "booking.ics"]
     out = {
@@ -53,6 +55,9 @@ def main():
         "subject": str(message["Subject"]),
         "message_id": str(message["Message-ID"]),
         "text": text,
+        "html": html.get_content() if html is not None else None,
+        # every part's content type, depth first: multipart/mixed, multipart/alternative, ...
+        "structure": [p.get_content_type() for p in message.walk()],
         "attachments": [p.get_filename() for p in attachments],
         "ics_content_type": ics[0].get_content_type() if ics else None,
         "ics_method_param": ics[0].get_param("method") if ics else None,

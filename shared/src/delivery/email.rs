@@ -5,7 +5,9 @@
 //!
 //! A delivery's target is `email` and the booking's hold id: the address itself stays in the
 //! event (the outbox's retention erases it with the event), and giving up a delivery after a
-//! permanent refusal (a 5xx) stops only this booking's emails.
+//! permanent refusal (a 5xx) stops only this booking's emails. A confirmation's delivery
+//! carries the booking's manage key for the link (`Delivery::manage_key`), which the store
+//! erases when it records the email delivered or given up.
 
 use std::time::SystemTime;
 
@@ -19,8 +21,9 @@ use crate::mail::email_of;
 use crate::mail::smtp::{Mailer, SendError};
 use crate::store::{Delivery, Store, Target};
 
-/// The channel's name: the `channel` of its targets.
-pub const CHANNEL: &str = "email";
+/// The channel's name: the `channel` of its targets (the one whose confirmation deliveries
+/// carry the booking's manage key for the link).
+pub const CHANNEL: &str = crate::store::MAIL_CHANNEL;
 
 /// The email channel: the SMTP sender (built once at start from `SMTP_URL`, `MAIL_FROM`) and the
 /// booking page's origin (`PUBLIC_BASE_URL`) for the link and the calendar `UID`.
@@ -64,7 +67,8 @@ impl Channel for EmailChannel {
     async fn deliver(&self, _store: &dyn Store, delivery: &Delivery) -> Attempt {
         let base = self.public_base_url.as_deref();
         // The contact erased since (the retention job): nobody to write to.
-        let Some(mail) = email_of(&delivery.event, base, Utc::now()) else {
+        let key = delivery.manage_key.as_ref();
+        let Some(mail) = email_of(&delivery.event, base, key, Utc::now()) else {
             return Attempt::Gone { status: None };
         };
         let message = match self.mailer.message(

@@ -106,6 +106,13 @@ impl ManageKey {
         &self.0
     }
 
+    /// A key kept in the clear for its booking's confirmation email (the outbox's email
+    /// delivery, until the email is sent or given up), read back; `None` if it is not a key's
+    /// shape.
+    pub fn stored(key: String) -> Option<Self> {
+        Self::well_formed(&key).then_some(Self(key))
+    }
+
     /// Whether `token` has a manage key's shape: 43 characters of base64url.
     pub fn well_formed(token: &str) -> bool {
         token.len() == 43

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{BookingMail, Composed, MailKind, compose};
+use crate::domain::ManageKey;
 use crate::events::{BookingEvent, EventKind};
 use crate::ics;
 
@@ -24,11 +25,13 @@ fn by_venue(cancelled_by: Option<&str>) -> bool {
 }
 
 /// The email `event` sends, if any: none without a contact email. `public_base_url` gives the
-/// booking's page (`{PUBLIC_BASE_URL}/booking/{reference}`, without its key) and the calendar
-/// `UID`'s host; `stamp` is the calendar file's `DTSTAMP`.
+/// booking's page (`{PUBLIC_BASE_URL}/booking/{reference}`) and the calendar `UID`'s host;
+/// with `manage_key` (a confirmation's delivery carries it), a confirmation's manage link is
+/// the page with `#key={manage_key}`. `stamp` is the calendar file's `DTSTAMP`.
 pub fn email_of(
     event: &BookingEvent,
     public_base_url: Option<&str>,
+    manage_key: Option<&ManageKey>,
     stamp: DateTime<Utc>,
 ) -> Option<Outgoing> {
     let data = &event.data;
@@ -47,6 +50,13 @@ pub fn email_of(
             by_venue: by_venue(data.cancelled_by.as_deref()),
         },
     };
+    let page = public_base_url.map(|base| format!("{base}/booking/{reference}"));
+    let manage_link = match (event.kind, &page, data.reference.as_ref(), manage_key) {
+        (EventKind::Confirmed, Some(page), Some(_), Some(key)) => {
+            Some(format!("{page}#key={}", key.as_str()))
+        }
+        _ => None,
+    };
     let composed = compose(
         &BookingMail {
             kind,
@@ -58,9 +68,10 @@ pub fn email_of(
                 end: data.end_time,
                 zone,
                 players: data.players,
-                page: public_base_url.map(|base| format!("{base}/booking/{reference}")),
+                page,
                 uid_host: &host,
             },
+            manage_link,
         },
         stamp,
     );
@@ -116,7 +127,12 @@ mod tests {
     #[test]
     fn no_contact_no_email() {
         assert_eq!(
-            email_of(&event(EventKind::Confirmed, None, None), None, Utc::now()),
+            email_of(
+                &event(EventKind::Confirmed, None, None),
+                None,
+                None,
+                Utc::now()
+            ),
             None
         );
     }
@@ -124,7 +140,7 @@ mod tests {
     #[test]
     fn a_confirmation_goes_to_the_contact_under_the_events_id() {
         let e = event(EventKind::Confirmed, Some(ada()), None);
-        let mail = email_of(&e, Some("https://book.example.com"), Utc::now()).unwrap();
+        let mail = email_of(&e, Some("https://book.example.com"), None, Utc::now()).unwrap();
         assert_eq!(mail.address, "ada@example.org");
         assert_eq!(mail.message_id, format!("<{}@book.example.com>", e.id));
         assert!(mail.composed.subject.starts_with(
@@ -143,13 +159,30 @@ mod tests {
     }
 
     #[test]
+    fn a_confirmation_with_its_key_links_the_booking_with_the_key_and_its_calendar_does_not() {
+        let e = event(EventKind::Confirmed, Some(ada()), None);
+        let key = ManageKey::generate().unwrap();
+        let mail = email_of(&e, Some("https://book.example.com"), Some(&key), Utc::now()).unwrap();
+        let link = format!(
+            "https://book.example.com/booking/7K3M9QXA2B#key={}",
+            key.as_str()
+        );
+        assert!(mail.composed.text.contains(&link), "{}", mail.composed.text);
+        assert!(!mail.composed.ics.contains(key.as_str()));
+        // A cancellation never carries a key, even if one were passed.
+        let c = event(EventKind::Cancelled, Some(ada()), Some("u-1"));
+        let mail = email_of(&c, Some("https://book.example.com"), Some(&key), Utc::now()).unwrap();
+        assert!(!mail.composed.text.contains(key.as_str()));
+    }
+
+    #[test]
     fn a_cancellation_by_an_operator_says_the_venue_cancelled() {
         let e = event(EventKind::Cancelled, Some(ada()), Some("operator:desk"));
-        let mail = email_of(&e, None, Utc::now()).unwrap();
+        let mail = email_of(&e, None, None, Utc::now()).unwrap();
         assert!(mail.composed.text.contains("the venue has had to cancel"));
         assert_eq!(mail.composed.ics_method, "CANCEL");
         let by_player = event(EventKind::Cancelled, Some(ada()), Some("u-1"));
-        let mail = email_of(&by_player, None, Utc::now()).unwrap();
+        let mail = email_of(&by_player, None, None, Utc::now()).unwrap();
         assert!(mail.composed.text.contains("as you asked"));
     }
 }

@@ -3,13 +3,13 @@
 //! `mail`: `lettre`'s MIME builder and async SMTP transport).
 //!
 //! An email is a second delivery channel of the booking events outbox: sent after the change
-//! committed, retried by the outbox, never on the booking's request path. The manage link in an
-//! email is `{PUBLIC_BASE_URL}/booking/{reference}` without its `#key=`: the key is stored only
-//! as its digest, and putting it in the outbox would keep it in the clear in the database until
-//! the email is sent (docs/security.md says why; the confirmation screen shows the full link
-//! once).
+//! committed, retried by the outbox, never on the booking's request path. A confirmation's
+//! manage link is `{PUBLIC_BASE_URL}/booking/{reference}#key={manage_key}`: the confirm keeps
+//! the key in the clear for its email only, on the outbox's email delivery, erased in the write
+//! that records the email sent or given up (`store::NewBooking::mail_key`; docs/security.md).
+//! The attached calendar file has the page without the key.
 //!
-//! Imports only the leaves `ics`, `config` and `events`.
+//! Imports only `domain` and the leaves `ics`, `config` and `events`.
 
 pub mod compose;
 pub mod event;

@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use lettre::message::header::ContentType;
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::Composed;
@@ -61,7 +61,8 @@ impl Mailer {
         Ok(Self { transport, from })
     }
 
-    /// The email to `name <address>`: a text part and `booking.ics` attached
+    /// The email to `name <address>`: `multipart/mixed` of a `multipart/alternative` (the text
+    /// part, then the HTML part: clients show the last they can) and `booking.ics` attached
     /// (`text/calendar; method=…`). `message_id` names it (the same on every retry of the same
     /// event), `date` is its `Date`.
     pub fn message(
@@ -92,7 +93,10 @@ impl Mailer {
             .date(date)
             .multipart(
                 MultiPart::mixed()
-                    .singlepart(SinglePart::plain(composed.text.clone()))
+                    .multipart(MultiPart::alternative_plain_html(
+                        composed.text.clone(),
+                        composed.html.clone(),
+                    ))
                     .singlepart(
                         Attachment::new("booking.ics".to_owned())
                             .body(composed.ics.clone(), calendar),

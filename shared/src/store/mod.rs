@@ -30,8 +30,8 @@ pub mod webhooks;
 
 pub use open::{Backend, open};
 pub use outbox::{
-    Attempted, DeliveriesAfter, DeliveriesPage, Delivery, DeliveryRecord, DeliveryState, Outbox,
-    Outcome, Target,
+    Attempted, DeliveriesAfter, DeliveriesPage, Delivery, DeliveryRecord, DeliveryState,
+    MAIL_CHANNEL, Outbox, Outcome, Target,
 };
 pub use provision::Provision;
 pub use webhooks::{Webhook, Webhooks, WebhooksPage};
@@ -211,6 +211,13 @@ pub struct NewBooking {
     pub reference: Reference,
     pub key: KeyDigest,
     pub contact: Option<Contact>,
+    /// The manage key in the clear, for the manage link of the booking's confirmation email
+    /// only ([`NewBooking::mailing_link`]): written with the `booking.confirmed` event (outside
+    /// its payload) in the confirm's atomic step, moved onto the email's delivery when the event
+    /// is fanned out (erased from the event in that step, or simply erased when no email goes),
+    /// and erased in the write that records the email delivered or given up. Never in the
+    /// event's payload (webhooks), a delivery listing or an export. `None`: no email carries it.
+    pub mail_key: Option<ManageKey>,
 }
 
 impl NewBooking {
@@ -223,8 +230,18 @@ impl NewBooking {
             reference: Reference::generate().map_err(random)?,
             key: key.digest(),
             contact,
+            mail_key: None,
         };
         Ok((booking, key))
+    }
+
+    /// This booking with `key` kept (see [`NewBooking::mail_key`]) for the link of its
+    /// confirmation email, if it has a contact email to send one to.
+    pub fn mailing_link(mut self, key: &ManageKey) -> Self {
+        if self.contact.as_ref().is_some_and(|c| !c.email.is_empty()) {
+            self.mail_key = Some(key.clone());
+        }
+        self
     }
 }
 

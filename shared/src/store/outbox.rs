@@ -11,8 +11,14 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::domain::ManageKey;
 use crate::error::Error;
 use crate::events::{BookingEvent, EventId, EventKind};
+
+/// The channel of the booking emails: its deliveries of a `booking.confirmed` event carry the
+/// booking's manage key ([`Delivery::manage_key`]) from the fan-out until the attempt that
+/// delivers it or gives it up. The one channel the stores know by name.
+pub const MAIL_CHANNEL: &str = "email";
 
 /// Where a delivery goes: a channel and an address in it (`webhook` and a webhook's id).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,6 +42,10 @@ pub struct Delivery {
     pub event: BookingEvent,
     pub target: Target,
     pub attempts: u32,
+    /// The booking's manage key, for the link of a confirmation email ([`MAIL_CHANNEL`]) when
+    /// the confirm kept it ([`crate::store::NewBooking::mail_key`]); `None` on every other
+    /// delivery. Never printed (`ManageKey`'s `Debug` hides it).
+    pub manage_key: Option<ManageKey>,
 }
 
 /// What an attempt came to, as recorded.
@@ -117,6 +127,11 @@ pub trait Outbox: Send + Sync {
     /// Fans `event` out, in one atomic step: a delivery to each of `targets`, due at `now` (a
     /// delivery that exists already is kept as it is), and the event marked dispatched (and, on
     /// DynamoDB, its payload fixed on it). Idempotent: a second call adds only new targets.
+    ///
+    /// The manage key a confirm kept for its email moves in the same step from the event onto
+    /// the [`MAIL_CHANNEL`] delivery (none: it is erased). On DynamoDB the step is the
+    /// deliveries' puts and then the event's update: a crash between them leaves the key on the
+    /// event, which the next fan-out moves.
     async fn dispatch_event(
         &self,
         event: &BookingEvent,
@@ -136,7 +151,8 @@ pub trait Outbox: Send + Sync {
     ) -> Result<Vec<Delivery>, Error>;
 
     /// Records an attempt of the delivery of `event` to `target`: one more attempt, its status
-    /// and outcome. A delivery no longer pending is left as it is.
+    /// and outcome. A delivery no longer pending is left as it is. Delivered or given up, the
+    /// manage key it carried is erased in the same write.
     async fn record_attempt(
         &self,
         event: &EventId,
@@ -145,8 +161,8 @@ pub trait Outbox: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), Error>;
 
-    /// Gives up every pending delivery to `target` (an endpoint deleted or disabled); says how
-    /// many.
+    /// Gives up every pending delivery to `target` (an endpoint deleted or disabled), erasing
+    /// the manage key any carried; says how many.
     async fn abandon_deliveries(&self, target: &Target) -> Result<usize, Error>;
 
     /// A page of the deliveries to `target`, newest event first.

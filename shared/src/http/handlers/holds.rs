@@ -139,6 +139,12 @@ pub async fn confirm(call: &Call<'_>) -> Answer {
         return Err(Error::ContactRequired);
     }
     let (booking, key) = NewBooking::generate(contact)?;
+    // The confirmation email's link carries the key (kept for it only until it is sent), when
+    // there is a page to link to.
+    let booking = match &call.app.bookings.public_base_url {
+        Some(_) => booking.mailing_link(&key),
+        None => booking,
+    };
     let confirmed = call
         .app
         .store

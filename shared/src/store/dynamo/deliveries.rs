@@ -9,14 +9,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::errors::sdk_error;
-use super::outbox::{event, event_key, event_pk, time_key};
+use super::outbox::{MAIL_KEY, event, event_key, event_mail_key, event_pk, time_key};
 use super::schema::*;
 use super::{DynamoStore, Item};
+use crate::domain::ManageKey;
 use crate::error::Error;
 use crate::events::{BookingEvent, EventId, EventKind};
 use crate::store::outbox::{
-    Attempted, DeliveriesAfter, DeliveriesPage, Delivery, DeliveryRecord, DeliveryState, Outcome,
-    Target,
+    Attempted, DeliveriesAfter, DeliveriesPage, Delivery, DeliveryRecord, DeliveryState,
+    MAIL_CHANNEL, Outcome, Target,
 };
 use crate::store::{from_millis, millis};
 
@@ -54,6 +55,9 @@ struct DeliveryItem {
     next_attempt_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     delivered_at: Option<i64>,
+    /// An email delivery's manage key (from its event), until delivered or given up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mail_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi1pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,7 +87,9 @@ impl DeliveryItem {
 }
 
 /// See [`crate::store::Outbox::dispatch_event`]: a conditional `PutItem` per new delivery, then
-/// one `UpdateItem` of the event (its payload fixed, out of the `OUTBOX` partition).
+/// one `UpdateItem` of the event (its payload fixed, its manage key removed, out of the `OUTBOX`
+/// partition). A confirmation with an email first reads the key the event keeps for it (one
+/// consistent `GetItem`), which the email's delivery item then carries.
 pub(super) async fn dispatch(
     store: &DynamoStore,
     event: &BookingEvent,
@@ -91,6 +97,12 @@ pub(super) async fn dispatch(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let occurred = millis(event.occurred_at);
+    let emailed = targets.iter().any(|t| t.channel == MAIL_CHANNEL);
+    let mail_key = if emailed && event.kind == EventKind::Confirmed {
+        event_mail_key(store, &event.id).await?
+    } else {
+        None
+    };
     for target in targets {
         let item = DeliveryItem {
             pk: event_pk(&event.id),
@@ -105,6 +117,7 @@ pub(super) async fn dispatch(
             last_status: None,
             next_attempt_at: Some(millis(now)),
             delivered_at: None,
+            mail_key: mail_key.clone().filter(|_| target.channel == MAIL_CHANNEL),
             gsi1pk: Some(DUE_PK.into()),
             gsi1sk: Some(due_key(millis(now), &event.id, target)),
             gsi2pk: deliveries_pk(target),
@@ -136,7 +149,9 @@ pub(super) async fn dispatch(
         .table_name(&store.table)
         .set_key(Some(event_key(&event.id)?))
         .condition_expression(format!("attribute_exists({PK})"))
-        .update_expression(format!("SET #data = :data REMOVE {GSI1PK}, {GSI1SK}"))
+        .update_expression(format!(
+            "SET #data = :data REMOVE {GSI1PK}, {GSI1SK}, {MAIL_KEY}"
+        ))
         .expression_attribute_names("#data", "data")
         .expression_attribute_values(":data", data)
         .send()
@@ -193,12 +208,14 @@ pub(super) async fn claim(
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        let attempts = match updated {
+        let (attempts, mail_key) = match updated {
             Ok(out) => out
                 .attributes
                 .map(parse_item::<DeliveryItem>)
                 .transpose()?
-                .map_or(found.attempts, |d| d.attempts),
+                .map_or((found.attempts, found.mail_key), |d| {
+                    (d.attempts, d.mail_key)
+                }),
             Err(err)
                 if matches!(
                     err.as_service_error(),
@@ -216,6 +233,7 @@ pub(super) async fn claim(
             event,
             target,
             attempts,
+            manage_key: mail_key.and_then(ManageKey::stored),
         });
     }
     Ok(claimed)
@@ -253,7 +271,12 @@ pub(super) async fn record_attempt(
             request = request
                 .expression_attribute_values(":to", s(DeliveryState::Delivered.as_str()))
                 .expression_attribute_values(":now", n(millis(now)));
-            remove.extend(["next_attempt_at".into(), GSI1PK.into(), GSI1SK.into()]);
+            remove.extend([
+                "next_attempt_at".into(),
+                GSI1PK.into(),
+                GSI1SK.into(),
+                MAIL_KEY.into(),
+            ]);
         }
         Outcome::RetryAt(at) => {
             set.push_str(&format!(", next_attempt_at = :next, {GSI1SK} = :due"));
@@ -264,7 +287,12 @@ pub(super) async fn record_attempt(
         Outcome::GaveUp => {
             set.push_str(", #state = :to");
             request = request.expression_attribute_values(":to", s(DeliveryState::Failed.as_str()));
-            remove.extend(["next_attempt_at".into(), GSI1PK.into(), GSI1SK.into()]);
+            remove.extend([
+                "next_attempt_at".into(),
+                GSI1PK.into(),
+                GSI1SK.into(),
+                MAIL_KEY.into(),
+            ]);
         }
     }
     let mut expression = format!("SET {set}");
@@ -376,7 +404,7 @@ pub(super) async fn abandon(store: &DynamoStore, target: &Target) -> Result<usiz
             .set_key(Some(delivery_key(&item.event_id, target)?))
             .condition_expression("#state = :pending")
             .update_expression(format!(
-                "SET #state = :failed REMOVE next_attempt_at, {GSI1PK}, {GSI1SK}"
+                "SET #state = :failed REMOVE next_attempt_at, {GSI1PK}, {GSI1SK}, {MAIL_KEY}"
             ))
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":pending", s(DeliveryState::Pending.as_str()))

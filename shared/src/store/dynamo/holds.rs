@@ -371,6 +371,7 @@ pub(super) async fn cancel(
         (id, &owner),
         Some(by),
         Some(SlotFacts::of(booking)),
+        None,
         now,
     )?;
     // Refused but explained as done: a retry of a cancellation.

@@ -29,12 +29,15 @@ use serde::{Deserialize, Serialize};
 use super::errors::sdk_error;
 use super::schema::*;
 use super::{DynamoStore, Item, consistent_batch_get};
-use crate::domain::{Canceller, Contact, HoldId, Reference, RoomId, SlotId, UserId};
+use crate::domain::{Canceller, Contact, HoldId, ManageKey, Reference, RoomId, SlotId, UserId};
 use crate::error::Error;
 use crate::events::{self, BookingEvent, EventData, EventId, EventKind};
 use crate::store::{from_millis, millis};
 
 const EVENT_SK: &str = "EVENT";
+/// The attribute of a manage key kept for an email's link, on an event item until it is fanned
+/// out and then on the email's delivery item until it is delivered or given up.
+pub(super) const MAIL_KEY: &str = "mail_key";
 /// The `gsi1` partition of the events not yet fanned out.
 const OUTBOX_PK: &str = "OUTBOX";
 /// The `gsi2` partition of every event, by time (the retention job).
@@ -100,6 +103,10 @@ struct EventItem {
     /// The complete payload, fixed when the event is fanned out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     data: Option<EventData>,
+    /// A confirm's manage key in the clear, for its email's link (never in `data`): removed
+    /// when the event is fanned out (moved onto the email's delivery item, `deliveries.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mail_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi1pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,13 +116,15 @@ struct EventItem {
 }
 
 /// The event item's `Put` for a transaction: only if new (its id is a function of the booking
-/// and the kind, so it is new unless this very change was written before).
+/// and the kind, so it is new unless this very change was written before). `mail_key`: the
+/// manage key a confirm keeps for its email's link ([`crate::store::NewBooking::mail_key`]).
 pub(super) fn event_put(
     store: &DynamoStore,
     kind: EventKind,
     (hold, user): (HoldId, &UserId),
     by: Option<&Canceller>,
     slot: Option<SlotFacts>,
+    mail_key: Option<&ManageKey>,
     now: DateTime<Utc>,
 ) -> Result<Put, Error> {
     let id = EventId::of(hold, kind);
@@ -132,6 +141,7 @@ pub(super) fn event_put(
         reason: by.and_then(|b| b.reason()).map(str::to_owned),
         slot,
         data: None,
+        mail_key: mail_key.map(|k| k.as_str().to_owned()),
         gsi1pk: Some(OUTBOX_PK.into()),
         gsi1sk: Some(time_key(at, &id)),
         gsi2pk: EVENTS_PK.into(),
@@ -244,6 +254,28 @@ pub(super) async fn undispatched(
         events.push(complete(store, parse_item(item)?).await?);
     }
     Ok(events)
+}
+
+/// The manage key still on the event item `id` (a confirm's, not fanned out yet): one
+/// consistent `GetItem` of that one attribute.
+pub(super) async fn event_mail_key(
+    store: &DynamoStore,
+    id: &EventId,
+) -> Result<Option<String>, Error> {
+    let output = store
+        .client
+        .get_item()
+        .table_name(&store.table)
+        .set_key(Some(event_key(id)?))
+        .projection_expression(MAIL_KEY)
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetItem (event's mail key)", e))?;
+    Ok(output
+        .item
+        .and_then(|mut item| item.remove(MAIL_KEY))
+        .and_then(|v| v.as_s().ok().cloned()))
 }
 
 pub(super) fn event_key(id: &EventId) -> Result<Item, Error> {

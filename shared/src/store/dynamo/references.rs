@@ -97,7 +97,15 @@ pub(super) fn booking_items(
             .expression_attribute_values(":contact", contact_value(contact)?);
     }
     let record = update("hold record's booking", record.update_expression(set))?;
-    let event = event_put(store, EventKind::Confirmed, (id, user), None, None, now)?;
+    let event = event_put(
+        store,
+        EventKind::Confirmed,
+        (id, user),
+        None,
+        None,
+        booking.mail_key.as_ref(),
+        now,
+    )?;
     Ok([
         TransactWriteItem::builder().put(put).build(),
         TransactWriteItem::builder().update(record).build(),

@@ -198,6 +198,7 @@ fn write_of(op: &Op, ids: &Ids, now: DateTime<Utc>) -> Write {
                 reference: Reference::parse(&reference).unwrap(),
                 key: KeyDigest::of(&reference),
                 contact: None,
+                mail_key: None,
             };
             Box::new(move |tx| {
                 Ok(shown(

@@ -246,8 +246,9 @@ pub(super) fn confirm(
             hold.slot_id
         )));
     }
-    // Same transaction: the event, which commits or rolls back with the booking.
-    outbox::record(tx, id, EventKind::Confirmed, now)?;
+    // Same transaction: the event, which commits or rolls back with the booking (and the key
+    // its email's link carries, if the confirm keeps one).
+    outbox::record(tx, id, EventKind::Confirmed, booking.mail_key.as_ref(), now)?;
     Ok(Confirmed {
         hold,
         replayed: false,
@@ -456,5 +457,5 @@ pub(super) fn cancel(
         )));
     }
     // Same transaction: the event, with who cancelled and why.
-    outbox::record(tx, id, EventKind::Cancelled, now)
+    outbox::record(tx, id, EventKind::Cancelled, None, now)
 }

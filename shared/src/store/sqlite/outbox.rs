@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::rows::{CANCEL_CUTOFF_MS, MIN_PLAYERS, stored};
-use crate::domain::{Contact, HoldId, Reference, RoomId, SlotId, UserId};
+use crate::domain::{Contact, HoldId, ManageKey, Reference, RoomId, SlotId, UserId};
 use crate::error::Error;
 use crate::events::{self, BookingEvent, EventData, EventId, EventKind};
 use crate::store::outbox::{
-    Attempted, DeliveriesAfter, DeliveriesPage, Delivery, DeliveryRecord, DeliveryState, Outcome,
-    Target,
+    Attempted, DeliveriesAfter, DeliveriesPage, Delivery, DeliveryRecord, DeliveryState,
+    MAIL_CHANNEL, Outcome, Target,
 };
 use crate::store::{from_millis, millis};
 
@@ -24,7 +24,10 @@ CREATE TABLE IF NOT EXISTS events (
     hold_id     TEXT NOT NULL,
     occurred_at INTEGER NOT NULL,  -- epoch milliseconds
     payload     TEXT NOT NULL,
-    dispatched  INTEGER NOT NULL DEFAULT 0
+    dispatched  INTEGER NOT NULL DEFAULT 0,
+    -- a confirm's manage key in the clear for its email's link (never in the payload); NULL
+    -- once fanned out (moved onto the email's delivery, or erased)
+    mail_key    TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_undispatched ON events(occurred_at) WHERE dispatched = 0;
 CREATE INDEX IF NOT EXISTS events_by_time ON events(occurred_at);
@@ -39,6 +42,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     next_attempt_at INTEGER,  -- epoch milliseconds; NULL once no longer pending
     delivered_at    INTEGER,
     occurred_at     INTEGER NOT NULL,  -- the event's, for the newest-first listing
+    -- an email delivery's manage key (from its event); NULL once delivered or given up
+    mail_key        TEXT,
     PRIMARY KEY (event_id, channel, address)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(next_attempt_at) WHERE state = 'pending';
@@ -46,15 +51,22 @@ CREATE INDEX IF NOT EXISTS deliveries_by_target
     ON deliveries(channel, address, occurred_at, event_id);
 ";
 
+/// Columns of the outbox added after its first version: (table, column), each added to a
+/// database without it (`schema.rs`).
+pub(super) const COLUMNS_ADDED: [(&str, &str); 2] =
+    [("events", "mail_key"), ("deliveries", "mail_key")];
+
 /// Writes the event `kind` of the booking made by hold `id`, as the transaction `tx` has just
 /// left it (the booking, its slot and room), at `now`. Called inside the confirm's or the
 /// cancellation's transaction, after its guarded statement succeeded: the event commits or
 /// rolls back with the change. The id is the same for a retried change, and `INSERT OR IGNORE`
-/// keeps the first.
+/// keeps the first. `mail_key`: the manage key a confirm keeps for its email's link
+/// ([`crate::store::NewBooking::mail_key`]), beside the payload, never in it.
 pub(super) fn record(
     tx: &Connection,
     id: HoldId,
     kind: EventKind,
+    mail_key: Option<&ManageKey>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let data = tx
@@ -73,15 +85,16 @@ pub(super) fn record(
     let payload = serde_json::to_string(&event)
         .map_err(|e| Error::Internal(format!("event as JSON: {e}")))?;
     tx.prepare_cached(
-        "INSERT OR IGNORE INTO events (id, kind, hold_id, occurred_at, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR IGNORE INTO events (id, kind, hold_id, occurred_at, payload, mail_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         event.id.as_str(),
         kind.as_str(),
         id.to_string(),
         millis(now),
-        payload
+        payload,
+        mail_key.map(ManageKey::as_str)
     ])?;
     Ok(())
 }
@@ -131,7 +144,8 @@ pub(super) fn undispatched(conn: &Connection, limit: usize) -> Result<Vec<Bookin
     rows.map(|payload| event_of(&payload?)).collect()
 }
 
-/// See [`crate::store::Outbox::dispatch_event`].
+/// See [`crate::store::Outbox::dispatch_event`]: in the one transaction, the email delivery
+/// takes the event's `mail_key` and the event's is erased.
 pub(super) fn dispatch(
     tx: &Connection,
     event: &BookingEvent,
@@ -140,8 +154,9 @@ pub(super) fn dispatch(
 ) -> Result<(), Error> {
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO deliveries
-             (event_id, channel, address, state, next_attempt_at, occurred_at)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?5)",
+             (event_id, channel, address, state, next_attempt_at, occurred_at, mail_key)
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?5,
+                 CASE WHEN ?2 = ?6 THEN (SELECT mail_key FROM events WHERE id = ?1) END)",
     )?;
     for target in targets {
         insert.execute(params![
@@ -149,12 +164,18 @@ pub(super) fn dispatch(
             target.channel,
             target.address,
             millis(now),
-            millis(event.occurred_at)
+            millis(event.occurred_at),
+            MAIL_CHANNEL
         ])?;
     }
-    tx.prepare_cached("UPDATE events SET dispatched = 1 WHERE id = ?1")?
+    tx.prepare_cached("UPDATE events SET dispatched = 1, mail_key = NULL WHERE id = ?1")?
         .execute([event.id.as_str()])?;
     Ok(())
+}
+
+/// A stored key back; a value not of a key's shape is no key (the link goes without it).
+fn stored_key(value: Option<String>) -> Option<ManageKey> {
+    value.and_then(ManageKey::stored)
 }
 
 /// See [`crate::store::Outbox::claim_deliveries`]: one statement claims the due rows.
@@ -172,7 +193,7 @@ pub(super) fn claim(
              WHERE state = 'pending' AND next_attempt_at <= ?1
              ORDER BY next_attempt_at LIMIT ?3)
          RETURNING event_id, channel, address, attempts,
-                   (SELECT payload FROM events WHERE id = deliveries.event_id)",
+                   (SELECT payload FROM events WHERE id = deliveries.event_id), mail_key",
     )?;
     let rows = stmt.query_map(params![millis(now), millis(lease_until), limit], |r| {
         Ok((
@@ -180,21 +201,23 @@ pub(super) fn claim(
             r.get::<_, String>(2)?,
             r.get::<_, u32>(3)?,
             r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
         ))
     })?;
     let mut claimed = Vec::new();
     for row in rows {
-        let (channel, address, attempts, payload) = row?;
+        let (channel, address, attempts, payload, key) = row?;
         claimed.push(Delivery {
             event: event_of(&payload)?,
             target: Target { channel, address },
             attempts,
+            manage_key: stored_key(key),
         });
     }
     Ok(claimed)
 }
 
-/// See [`crate::store::Outbox::record_attempt`].
+/// See [`crate::store::Outbox::record_attempt`]: a delivery no longer pending keeps no key.
 pub(super) fn record_attempt(
     tx: &Connection,
     event: &EventId,
@@ -209,7 +232,8 @@ pub(super) fn record_attempt(
     };
     tx.prepare_cached(
         "UPDATE deliveries SET attempts = attempts + 1, last_status = ?4, state = ?5,
-             next_attempt_at = ?6, delivered_at = ?7
+             next_attempt_at = ?6, delivered_at = ?7,
+             mail_key = CASE WHEN ?5 = 'pending' THEN mail_key END
          WHERE event_id = ?1 AND channel = ?2 AND address = ?3 AND state = 'pending'",
     )?
     .execute(params![
@@ -228,7 +252,7 @@ pub(super) fn record_attempt(
 pub(super) fn abandon(tx: &Connection, target: &Target) -> Result<usize, Error> {
     Ok(tx
         .prepare_cached(
-            "UPDATE deliveries SET state = 'failed', next_attempt_at = NULL
+            "UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, mail_key = NULL
              WHERE channel = ?1 AND address = ?2 AND state = 'pending'",
         )?
         .execute(params![target.channel, target.address])?)

@@ -152,6 +152,16 @@ pub(super) fn create_or_migrate(tx: &Transaction<'_>) -> Result<(), Error> {
     }
     tx.execute_batch(HOLD_INDEXES_ADDED)?;
     tx.execute_batch(super::outbox::SCHEMA)?;
+    for (table, column) in super::outbox::COLUMNS_ADDED {
+        let has: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+            [table, column],
+            |r| r.get(0),
+        )?;
+        if !has {
+            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+        }
+    }
     tx.execute_batch(super::webhooks::SCHEMA)?;
     Ok(())
 }

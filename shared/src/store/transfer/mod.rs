@@ -255,6 +255,8 @@ async fn replay(store: &dyn Backend, hold: &HoldRecord, now: DateTime<Utc>) -> R
                         .ok_or_else(|| missing("manage_key_digest"))?,
                 ),
                 contact: hold.contact.clone(),
+                // Only the key's digest travels (and an import's events go to no one).
+                mail_key: None,
             };
             let confirmed_at = hold.confirmed_at.ok_or_else(|| missing("confirmed_at"))?;
             store
