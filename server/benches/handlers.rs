@@ -323,6 +323,10 @@ fn routes(c: &mut Criterion) {
                     (route, request("GET", uri, "", true), 404)
                 },
             ),
+            Route::EnableWebhook => timed(&b, &mut group, "enable-webhook (unknown: 404)", |_| {
+                let uri = "/webhooks/wh_00000000000000000000000000000000/enable";
+                (route, request("POST", uri, "", true), 404)
+            }),
             Route::RotateCalendarFeed => timed(&b, &mut group, name, |_| {
                 let uri = "/rooms/r-102/calendar-feed/rotate";
                 (route, request("POST", uri, "", true), 200)

@@ -119,6 +119,9 @@ routes! {
     DeleteWebhook: DELETE "/webhooks/{webhook_id}" => "delete-webhook",
     /// `GET /webhooks/{webhook_id}/deliveries` (operator): an endpoint's deliveries, newest first.
     ListWebhookDeliveries: GET "/webhooks/{webhook_id}/deliveries" => "list-webhook-deliveries",
+    /// `POST /webhooks/{webhook_id}/enable` (operator): an endpoint disabled by a `410 Gone`
+    /// takes deliveries again.
+    EnableWebhook: POST "/webhooks/{webhook_id}/enable" => "enable-webhook",
 }
 
 /// Functions that serve no route: they run on a schedule (an EventBridge rule in the template).

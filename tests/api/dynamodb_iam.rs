@@ -309,6 +309,7 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
         contract::a_room_with_upcoming_bookings_is_retired_only_with_them_cancelled_for_a_reason,
         // Webhooks: registered, listed, their deliveries read, deleted.
         contract::an_operator_registers_lists_and_deletes_a_webhook_whose_secret_is_shown_once,
+        contract::an_operator_enables_a_webhook_a_410_disabled_and_only_an_operator_may,
         preview::a_preview_says_what_publishing_does_and_writes_nothing,
     );
     // The daily job, as its function runs it: contacts past their retention erased from every

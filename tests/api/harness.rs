@@ -721,6 +721,12 @@ impl TestApp {
         (keep, clock)
     }
 
+    /// The store behind the service, when this client made it (not through a transport of a
+    /// test's own): for a scenario to do what no route does (a receiver's `410`).
+    pub fn store(&self) -> Option<Arc<dyn Store>> {
+        self._seeded.as_ref().map(|s| s.store.clone())
+    }
+
     /// The same client, keeping `seeded` (its store, its files) alive as long as it lives.
     pub fn keeping(mut self, seeded: Seeded) -> Self {
         self._seeded = Some(seeded);

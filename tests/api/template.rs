@@ -179,7 +179,7 @@ pub fn default_route_crate() -> String {
 /// The functions of operator routes: the only ones given the operator token.
 /// (`cancel-hold` serves players too: an operator cancels any booking with a reason.)
 /// (`get-schedule` serves players too: only an operator reads closure reasons.)
-pub(crate) const OPERATOR_FUNCTIONS: [&str; 13] = [
+pub(crate) const OPERATOR_FUNCTIONS: [&str; 14] = [
     "put-room",
     "retire-room",
     "put-schedule",
@@ -193,6 +193,7 @@ pub(crate) const OPERATOR_FUNCTIONS: [&str; 13] = [
     "list-webhooks",
     "delete-webhook",
     "list-webhook-deliveries",
+    "enable-webhook",
 ];
 
 /// The route table: `(method, path template)` → the function that serves it.
@@ -789,6 +790,11 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
                 grant(&["GetItem"], table(), false, &[WEBHOOK]),
                 grant(&["Query"], index2(), false, &[DELIVERIES]),
             ],
+        ),
+        (
+            "enable-webhook",
+            // One conditional UpdateItem of the endpoint, answering it.
+            vec![grant(&["UpdateItem"], table(), false, &[WEBHOOK])],
         ),
         (
             "rotate-calendar-feed",

@@ -190,6 +190,9 @@ impl Webhooks for FailingStore {
     async fn disable_webhook(&self, _: &str) -> Result<(), Error> {
         Err((self.0)())
     }
+    async fn enable_webhook(&self, _: &str) -> Result<Option<Webhook>, Error> {
+        Err((self.0)())
+    }
 }
 
 #[async_trait]

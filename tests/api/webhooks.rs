@@ -3,8 +3,9 @@
 //! (`tests/webhooks/receiver.py`, `standardwebhooks` pinned in requirements-dev.txt): a confirm
 //! and a cancellation reach it signed; a receiver that fails twice gets the same `webhook-id`
 //! three times; `410` disables an endpoint; a hanging endpoint does not hold up another; an event
-//! committed before a `kill -9` is delivered after the restart with its id; a loopback URL is
-//! refused without `WEBHOOK_ALLOW_INSECURE`.
+//! committed before a `kill -9` is delivered after the restart with its id; an endpoint disabled
+//! by a `410` and enabled again by an operator gets the next event; a loopback URL is refused
+//! without `WEBHOOK_ALLOW_INSECURE`.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -304,6 +305,82 @@ async fn an_event_committed_before_a_kill_9_is_delivered_after_the_restart_with_
     assert_eq!(got[0]["verified"], true);
 }
 
+async fn an_endpoint_disabled_by_a_410_gets_the_next_event_once_an_operator_enables_it(
+    kind: StoreKind,
+) {
+    let seeded = seeded(kind, chrono::Utc::now(), &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = env(&seeded.env, &[("WEBHOOK_ALLOW_INSECURE", "1")]);
+    let server = start(&dir.path().join("unused.db"), &env).await;
+    let receiver = Receiver::start(free_port()).await;
+    let id = register(&server, &receiver, "/back/a").await;
+    let first = book(&server, "s-1").await;
+    let got = receiver
+        .wait_for("/back/a", Duration::from_secs(5), |d| !d.is_empty())
+        .await;
+    assert_eq!(got[0]["status"], 410, "{got:?}");
+    let disabled = |listed: &Value| {
+        listed["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["webhook_id"] == id.as_str())
+            .unwrap()["disabled"]
+            .clone()
+    };
+    let started = Instant::now();
+    loop {
+        let (_, listed) = operator(&server, "GET", "/webhooks", None).await;
+        if disabled(&listed) == true || started.elapsed() > Duration::from_secs(5) {
+            assert_eq!(disabled(&listed), true, "disabled by the 410");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Disabled: the next booking is not sent to it.
+    book(&server, "s-2").await;
+    let quiet = receiver
+        .wait_for("/back/a", Duration::from_secs(1), |_| false)
+        .await;
+    assert_eq!(quiet.len(), 1, "{quiet:?}");
+
+    let (status, enabled) =
+        operator(&server, "POST", &format!("/webhooks/{id}/enable"), None).await;
+    assert_eq!(status, 200, "{enabled}");
+    assert_eq!(enabled["disabled"], false);
+    assert!(enabled.get("secret").is_none());
+    let (_, listed) = operator(&server, "GET", "/webhooks", None).await;
+    assert_eq!(disabled(&listed), false);
+    // The next event reaches it, signed with the same secret; the given-up ones stay given up.
+    let third = book(&server, "s-3").await;
+    let third = EventId::of(HoldId::parse(&third).unwrap(), EventKind::Confirmed);
+    let got = receiver
+        .wait_for("/back/a", Duration::from_secs(5), |d| d.len() >= 2)
+        .await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1]["webhook_id"], third.as_str());
+    assert_eq!(
+        (got[1]["status"].clone(), got[1]["verified"].clone()),
+        (json!(200), json!(true))
+    );
+    let first = EventId::of(HoldId::parse(&first).unwrap(), EventKind::Confirmed);
+    let (_, deliveries) =
+        operator(&server, "GET", &format!("/webhooks/{id}/deliveries"), None).await;
+    let states: Vec<(Value, Value)> = deliveries["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["event_id"].clone(), d["state"].clone()))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (json!(third.as_str()), json!("delivered")),
+            (json!(first.as_str()), json!("failed")),
+        ]
+    );
+}
+
 async fn a_loopback_or_plain_http_url_is_refused_without_the_insecure_flag(kind: StoreKind) {
     let seeded = seeded(kind, chrono::Utc::now(), &[]).await;
     let dir = tempfile::tempdir().unwrap();
@@ -350,4 +427,5 @@ on_both_stores!(
     every_delivery_is_signed_retried_with_its_id_and_a_gone_or_hanging_endpoint_holds_up_no_other,
     an_event_committed_before_a_kill_9_is_delivered_after_the_restart_with_its_id,
     a_loopback_or_plain_http_url_is_refused_without_the_insecure_flag,
+    an_endpoint_disabled_by_a_410_gets_the_next_event_once_an_operator_enables_it,
 );

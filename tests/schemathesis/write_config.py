@@ -289,7 +289,7 @@ values = {toml_list(webhook_ids)}
 values = {toml_list([WEBHOOK_URL])}
 
 [[operations]]
-include-operation-id = ["delete-webhook", "list-webhook-deliveries"]
+include-operation-id = ["delete-webhook", "list-webhook-deliveries", "enable-webhook"]
 parameters = {{ "path.webhook_id" = {{ dictionary = "webhook-ids", probability = 0.7 }} }}
 
 [[operations]]

@@ -5,7 +5,8 @@ Standard Webhooks reference library (`standardwebhooks`, pinned in requirements-
 
 Paths: /ok/<name> answers 200 to a delivery whose signature verifies (400 otherwise);
 /flaky/<name> answers 500 to the first two deliveries of each webhook-id, then 200;
-/gone/<name> answers 410; /hang/<name> answers after 60 s. Control: POST /_secrets with
+/gone/<name> answers 410; /back/<name> answers 410 to its first delivery and 200 after (an
+endpoint taken down, then back); /hang/<name> answers after 60 s. Control: POST /_secrets with
 {"<path>": "<whsec_…>"} says which secret signs which path; GET /_log answers every delivery
 received so far as a JSON list of {"path", "webhook_id", "verified", "type", "status", "at"}.
 """
@@ -21,6 +22,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 secrets = {}
 log = []
 seen = {}
+# deliveries per path (of /back/<name>)
+per_path = {}
 lock = threading.Lock()
 
 
@@ -64,11 +67,13 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             count = seen.get((self.path, webhook_id), 0) + 1
             seen[(self.path, webhook_id)] = count
+            on_path = per_path.get(self.path, 0) + 1
+            per_path[self.path] = on_path
         if not verified:
             status = 400
         elif kind == "flaky" and count <= 2:
             status = 500
-        elif kind == "gone":
+        elif kind == "gone" or (kind == "back" and on_path == 1):
             status = 410
         else:
             status = 200

@@ -101,7 +101,8 @@ fn accepts(route: Route) -> (bool, bool) {
         | Route::CreateWebhook
         | Route::ListWebhooks
         | Route::DeleteWebhook
-        | Route::ListWebhookDeliveries => (false, true),
+        | Route::ListWebhookDeliveries
+        | Route::EnableWebhook => (false, true),
         // The staff feed's only credential is its key, in the URL (calendar apps send no
         // header): any bearer is one the route does not take.
         Route::GetRoomCalendar => (false, false),

@@ -221,6 +221,7 @@ impl App {
             Route::ListWebhooks => webhooks::list(&call).await,
             Route::DeleteWebhook => webhooks::delete(&call).await,
             Route::ListWebhookDeliveries => webhooks::deliveries(&call).await,
+            Route::EnableWebhook => webhooks::enable(&call).await,
         };
         (result, operator)
     }

@@ -1,5 +1,5 @@
 //! The venue's webhook endpoints: where booking events are sent, signed with each endpoint's
-//! secret. Created, listed, disabled and deleted by operators; read by the webhook channel
+//! secret. Created, listed, enabled again and deleted by operators, disabled by a `410 Gone`; read by the webhook channel
 //! (`delivery`) to fan an event out and to sign a delivery.
 
 use async_trait::async_trait;
@@ -63,6 +63,13 @@ pub trait Webhooks: Send + Sync {
 
     /// Marks an endpoint disabled (its receiver answered `410 Gone`).
     async fn disable_webhook(&self, id: &str) -> Result<(), Error>;
+
+    /// Marks an endpoint enabled again (an operator's decision, after a `410 Gone` disabled
+    /// it), in one write guarded by its existence (SQLite: one `UPDATE … RETURNING` on the
+    /// writer; DynamoDB: one conditional `UpdateItem` answering the new item): the endpoint as
+    /// it is now, or `None` if there is none. Enabling an enabled endpoint changes nothing.
+    /// Against a simultaneous `410` the later write wins; either way the endpoint is whole.
+    async fn enable_webhook(&self, id: &str) -> Result<Option<Webhook>, Error>;
 }
 
 /// Every endpoint, all pages (bounded by `MAX_WEBHOOKS`).

@@ -216,6 +216,7 @@ scenarios! {
         a_retired_room_leaves_the_listings_and_its_slots_take_no_hold,
         a_room_with_upcoming_bookings_is_retired_only_with_them_cancelled_for_a_reason,
         an_operator_registers_lists_and_deletes_a_webhook_whose_secret_is_shown_once,
+        an_operator_enables_a_webhook_a_410_disabled_and_only_an_operator_may,
     ],
     // The scenario moves the manual clock (the function binaries run on the system clock).
     moving_the_clock: [

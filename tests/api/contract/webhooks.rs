@@ -1,6 +1,6 @@
 //! The webhook routes through every transport: an operator registers an endpoint (its secret
-//! shown once), lists it (no secret), reads its deliveries and deletes it; a player may not; an
-//! unknown id is 404. (Deliveries themselves: `webhooks.rs`, through the server's binary.) The
+//! shown once), lists it (no secret), reads its deliveries, enables it again after a `410`
+//! disabled it, and deletes it; a player may not; an unknown id is 404. (Deliveries themselves: `webhooks.rs`, through the server's binary.) The
 //! URL is a public address literal, so registration resolves nothing; no event happens while it
 //! exists, so nothing is sent to it.
 
@@ -73,4 +73,74 @@ pub async fn an_operator_registers_lists_and_deletes_a_webhook_whose_secret_is_s
         )
         .await;
     assert_status(&unknown_type, 422, Some("VALIDATION_ERROR"));
+}
+
+pub async fn an_operator_enables_a_webhook_a_410_disabled_and_only_an_operator_may(t: TestApp) {
+    let created = t
+        .send(
+            Event::post(
+                "/webhooks",
+                json!({ "url": "https://93.184.216.34/escape-room", "events": ["booking.confirmed"] }),
+            )
+            .bearer(OPERATOR_TOKEN),
+        )
+        .await;
+    assert_status(&created, 201, None);
+    let id = created.body["webhook_id"].as_str().unwrap().to_owned();
+    let secret = created.body["secret"].as_str().unwrap().to_owned();
+    let path = format!("/webhooks/{id}/enable");
+    let enable = || Event::new(Method::POST, &path).bearer(OPERATOR_TOKEN);
+    let disabled = |listed: &crate::harness::Reply| listed.body["webhooks"][0]["disabled"].clone();
+
+    // A player (no operator token) may not.
+    let refused = t.send(Event::new(Method::POST, &path)).await;
+    assert_status(&refused, 401, Some("UNAUTHENTICATED"));
+    // Enabling an enabled endpoint changes nothing.
+    let enabled = t.send(enable()).await;
+    assert_status(&enabled, 200, None);
+    assert_eq!(enabled.body["webhook_id"], json!(id));
+    assert_eq!(enabled.body["disabled"], false);
+    assert_eq!(enabled.body["events"], json!(["booking.confirmed"]));
+    assert!(
+        !enabled.body.to_string().contains(&secret),
+        "never shown again"
+    );
+
+    // Disabled as a receiver's 410 disables it (the store's own write), then enabled.
+    if let Some(store) = t.store() {
+        store.disable_webhook(&id).await.unwrap();
+        let listed = t.send(Event::get("/webhooks").bearer(OPERATOR_TOKEN)).await;
+        assert_eq!(disabled(&listed), true);
+        let enabled = t.send(enable()).await;
+        assert_status(&enabled, 200, None);
+        assert_eq!(enabled.body["disabled"], false);
+        let listed = t.send(Event::get("/webhooks").bearer(OPERATOR_TOKEN)).await;
+        assert_eq!(disabled(&listed), false);
+        let kept = store.get_webhook(&id).await.unwrap().unwrap();
+        assert_eq!(
+            (kept.disabled, kept.secret.as_str()),
+            (false, secret.as_str())
+        );
+    }
+
+    // Unknown, deleted and malformed ids.
+    let unknown = t
+        .send(
+            Event::new(
+                Method::POST,
+                "/webhooks/wh_00000000000000000000000000000000/enable",
+            )
+            .bearer(OPERATOR_TOKEN),
+        )
+        .await;
+    assert_status(&unknown, 404, Some("WEBHOOK_NOT_FOUND"));
+    let deleted = t
+        .send(Event::new(Method::DELETE, &format!("/webhooks/{id}")).bearer(OPERATOR_TOKEN))
+        .await;
+    assert_status(&deleted, 200, None);
+    assert_status(&t.send(enable()).await, 404, Some("WEBHOOK_NOT_FOUND"));
+    let malformed = t
+        .send(Event::new(Method::POST, "/webhooks/nope/enable").bearer(OPERATOR_TOKEN))
+        .await;
+    assert_status(&malformed, 422, Some("VALIDATION_ERROR"));
 }

@@ -1,7 +1,8 @@
 //! The venue's webhooks (operator routes): `POST /webhooks` registers an endpoint and answers its
 //! signing secret once; `GET /webhooks` lists them (paged, never a secret); `DELETE
 //! /webhooks/{webhook_id}` removes one (its pending deliveries are given up);
-//! `GET /webhooks/{webhook_id}/deliveries` pages its deliveries, newest first.
+//! `GET /webhooks/{webhook_id}/deliveries` pages its deliveries, newest first;
+//! `POST /webhooks/{webhook_id}/enable` takes one disabled by a `410 Gone` back into service.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -189,6 +190,26 @@ pub async fn delete(call: &Call<'_>) -> Answer {
             webhook_id: &id,
             deleted: true,
         },
+    ))
+}
+
+/// `POST /webhooks/{webhook_id}/enable` (operator): the endpoint, disabled by a `410 Gone`,
+/// takes the events from now on again (the deliveries given up stay given up; the events that
+/// happened while it was disabled were not fanned out to it). 200 with the endpoint (no
+/// secret), also when it was not disabled; unknown: 404 `WEBHOOK_NOT_FOUND`. A request body,
+/// if any, is not read.
+pub async fn enable(call: &Call<'_>) -> Answer {
+    call.operator()?;
+    let id = webhook_id(call)?;
+    let hook = call
+        .app
+        .store
+        .enable_webhook(&id)
+        .await?
+        .ok_or(Error::WebhookNotFound)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &WebhookView::of(&hook, false),
     ))
 }
 

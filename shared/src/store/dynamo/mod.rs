@@ -480,4 +480,8 @@ impl Webhooks for DynamoStore {
     async fn disable_webhook(&self, id: &str) -> Result<(), Error> {
         webhooks::disable(self, id, Utc::now()).await
     }
+
+    async fn enable_webhook(&self, id: &str) -> Result<Option<Webhook>, Error> {
+        webhooks::enable(self, id).await
+    }
 }

@@ -3,7 +3,10 @@
 //! updated in the same `TransactWriteItems` as the put (or the delete).
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -225,6 +228,37 @@ pub(super) async fn delete(store: &DynamoStore, id: &str) -> Result<bool, Error>
             }
             _ => Err(sdk_error("TransactWriteItems (delete webhook)", err)),
         },
+    }
+}
+
+/// See [`crate::store::Webhooks::enable_webhook`]: one conditional `UpdateItem` (if it exists)
+/// answering the item as updated.
+pub(super) async fn enable(store: &DynamoStore, id: &str) -> Result<Option<Webhook>, Error> {
+    let sent = store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(key(id)?))
+        .condition_expression(format!("attribute_exists({PK})"))
+        .update_expression("SET disabled = :false")
+        .expression_attribute_values(":false", AttributeValue::Bool(false))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match sent {
+        Ok(output) => output
+            .attributes
+            .map(|item| parse_item::<WebhookItem>(item)?.webhook())
+            .transpose(),
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(UpdateItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(sdk_error("UpdateItem (enable webhook)", err)),
     }
 }
 

@@ -428,6 +428,11 @@ impl Webhooks for SqliteStore {
         let id = id.to_owned();
         self.write(move |tx| webhooks::disable(tx, &id)).await
     }
+
+    async fn enable_webhook(&self, id: &str) -> Result<Option<Webhook>, Error> {
+        let id = id.to_owned();
+        self.write(move |tx| webhooks::enable(tx, &id)).await
+    }
 }
 
 /// SQLite's busy/locked (after `busy_timeout`) is a transient 503; anything else is a 500.

@@ -106,6 +106,16 @@ pub(super) fn delete(tx: &Connection, id: &str) -> Result<bool, Error> {
         == 1)
 }
 
+/// See [`crate::store::Webhooks::enable_webhook`]: one `UPDATE … RETURNING`.
+pub(super) fn enable(tx: &Connection, id: &str) -> Result<Option<Webhook>, Error> {
+    tx.prepare_cached(&format!(
+        "UPDATE webhooks SET disabled = 0 WHERE id = ?1 RETURNING {COLUMNS}"
+    ))?
+    .query_row([id], |row| Ok(webhook_of(row)))
+    .optional()?
+    .transpose()
+}
+
 /// See [`crate::store::Webhooks::disable_webhook`].
 pub(super) fn disable(tx: &Connection, id: &str) -> Result<(), Error> {
     tx.prepare_cached("UPDATE webhooks SET disabled = 1 WHERE id = ?1")?
