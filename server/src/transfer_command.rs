@@ -1,7 +1,8 @@
 //! `export --to FILE` and `import --from FILE [--replace]`: a venue moved between stores as JSON
-//! Lines (`shared::store::transfer`). The file holds the bookings' contact details and the
-//! digests of their manage keys, so it is created with mode 0600 (owner only), and never over
-//! an existing file.
+//! Lines (`shared::store::transfer`). The file holds the bookings' contact details, the digests
+//! of their manage keys and the webhook endpoints' signing secrets, so it is created with mode
+//! 0600 (owner only), and never over an existing file. On DynamoDB both print the requests they
+//! sent, by action.
 
 use std::io::{BufRead, BufWriter, Write};
 #[cfg(unix)]
@@ -22,19 +23,17 @@ pub async fn export(config: &Config, args: &[&str]) -> Result<(), Error> {
     };
     let now = Utc::now();
     let started = std::time::Instant::now();
-    // The Scan requests DynamoDB's export made (SQLite's makes none).
-    let (records, requests): (_, Option<usize>) = match &config.store {
+    // The requests DynamoDB's export sent, by action (SQLite's sends none).
+    let (records, requests): (_, Option<String>) = match &config.store {
         StoreConfig::Sqlite { path, durability } => (
             shared::store::sqlite::SqliteStore::open_with(path, *durability)?.export(now)?,
             None,
         ),
         #[cfg(feature = "dynamodb")]
         StoreConfig::Dynamo { table } => {
-            let (records, requests) = shared::store::dynamo::DynamoStore::from_env(table.as_str())
-                .await
-                .export(now)
-                .await?;
-            (records, Some(requests))
+            let (store, counter) = counted_store(table.as_str()).await;
+            let (records, _) = store.export(now).await?;
+            (records, Some(requests_of(&counter)))
         }
         #[allow(unreachable_patterns)]
         _ => {
@@ -68,7 +67,7 @@ pub async fn export(config: &Config, args: &[&str]) -> Result<(), Error> {
         "exported to {to}: {} in {:.1} s{}",
         counted.join(", "),
         started.elapsed().as_secs_f64(),
-        requests.map_or_else(String::new, |r| format!(", {r} Scan requests"))
+        requests.map_or_else(String::new, |r| format!("; DynamoDB requests: {r}"))
     );
     Ok(())
 }
@@ -92,16 +91,57 @@ pub async fn import(config: &Config, args: &[&str]) -> Result<(), Error> {
             .map_err(|e| Error::Validation(format!("import: {from} line {}: {e}", n + 1)))?;
         records.push(record);
     }
-    let store = shared::store::open(&config.store).await?;
-    store.prepare().await?;
     let started = std::time::Instant::now();
-    let counts = transfer::import(store.as_ref(), records, replace, Utc::now()).await?;
+    let (counts, requests) = match &config.store {
+        #[cfg(feature = "dynamodb")]
+        StoreConfig::Dynamo { table } => {
+            let (store, counter) = counted_store(table.as_str()).await;
+            shared::store::Provision::prepare(&store).await?;
+            let counts = transfer::import(&store, records, replace, Utc::now()).await?;
+            (counts, Some(requests_of(&counter)))
+        }
+        other => {
+            let store = shared::store::open(other).await?;
+            store.prepare().await?;
+            let counts = transfer::import(store.as_ref(), records, replace, Utc::now()).await?;
+            (counts, None)
+        }
+    };
     println!(
-        "imported from {from} in {:.1} s: {}",
+        "imported from {from} in {:.1} s: {}{}",
         started.elapsed().as_secs_f64(),
-        describe(&counts)
+        describe(&counts),
+        requests.map_or_else(String::new, |r| format!("; DynamoDB requests: {r}"))
     );
     Ok(())
+}
+
+/// The configured DynamoDB store, its client counting the requests it sends.
+#[cfg(feature = "dynamodb")]
+async fn counted_store(
+    table: &str,
+) -> (
+    shared::store::dynamo::DynamoStore,
+    shared::store::dynamo::RequestCounter,
+) {
+    let counter = shared::store::dynamo::RequestCounter::default();
+    let client = shared::store::dynamo::client_from_env_counting(&counter).await;
+    (
+        shared::store::dynamo::DynamoStore::new(client, table),
+        counter,
+    )
+}
+
+/// `N in all (Action n, …)`.
+#[cfg(feature = "dynamodb")]
+fn requests_of(counter: &shared::store::dynamo::RequestCounter) -> String {
+    let counts = counter.counts();
+    let each: Vec<String> = counts.iter().map(|(a, n)| format!("{a} {n}")).collect();
+    format!(
+        "{} in all ({})",
+        counts.values().sum::<usize>(),
+        each.join(", ")
+    )
 }
 
 /// `kind written/unchanged, …`.
@@ -114,11 +154,6 @@ fn describe(counts: &Counts) -> String {
         .collect();
     kinds.sort_unstable();
     kinds.dedup();
-    let loaded: Vec<String> = counts
-        .loaded
-        .iter()
-        .map(|(k, n)| format!("{k} {n} loaded (existing kept)"))
-        .collect();
     kinds
         .iter()
         .map(|k| {
@@ -128,7 +163,6 @@ fn describe(counts: &Counts) -> String {
                 counts.unchanged.get(k).copied().unwrap_or(0)
             )
         })
-        .chain(loaded)
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
+use super::transfer::Transfer;
 use super::{Provision, Store};
 use crate::config::StoreConfig;
 use crate::error::Error;
 
 /// A store with its set-up side: what [`open`] returns. Coerces to `Arc<dyn Store>` for the
-/// request path and to `Arc<dyn Provision>` for set-up.
-pub trait Backend: Store + Provision {}
+/// request path and to `Arc<dyn Provision>` for set-up; [`Transfer`] is the import's side.
+pub trait Backend: Store + Provision + Transfer {}
 
-impl<T: Store + Provision> Backend for T {}
+impl<T: Store + Provision + Transfer> Backend for T {}
 
 /// Opens the configured store. SQLite creates its schema on open; DynamoDB sends no request
 /// (its table is created by `seed`, see [`Provision::prepare`]).

@@ -18,16 +18,16 @@ use crate::store::{CalendarFeed, from_millis, millis};
 pub(super) const FEED_SK: &str = "CALENDAR_FEED";
 
 #[derive(Debug, Serialize, Deserialize)]
-struct FeedItem {
-    pk: String,
-    sk: String,
-    room_id: RoomId,
+pub(super) struct FeedItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) room_id: RoomId,
     /// The SHA-256 of the key (hex), never the key.
-    key_digest: String,
-    rotated_at: i64,
+    pub(super) key_digest: String,
+    pub(super) rotated_at: i64,
 }
 
-fn feed_key(room: &RoomId) -> Key {
+pub(super) fn feed_key(room: &RoomId) -> Key {
     Key {
         pk: room_pk(room),
         sk: FEED_SK.into(),

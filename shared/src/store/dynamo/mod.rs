@@ -74,6 +74,7 @@ mod deliveries;
 pub mod errors;
 mod feeds;
 pub mod holds;
+mod import;
 pub mod leases;
 mod outbox;
 pub mod provision;
@@ -87,7 +88,10 @@ pub mod slots;
 mod transfer;
 mod webhooks;
 
-pub use provision::{client_from_env, create_table, http_client, retry_config, timeout_config};
+pub use provision::{
+    RequestCounter, client_from_env, client_from_env_counting, create_table, http_client,
+    retry_config, timeout_config,
+};
 pub use schema::{GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK, TTL};
 
 /// The DynamoDB store: a client and a table. Request-path operations in the modules of their

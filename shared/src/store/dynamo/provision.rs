@@ -71,6 +71,58 @@ pub async fn client_from_env() -> Client {
     Client::new(&config)
 }
 
+/// Counts the requests a client sends, by action (the last part of `x-amz-target`: `Scan`,
+/// `BatchGetItem`, …), every attempt and retry included: `export` and `import` print them.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
+);
+
+impl RequestCounter {
+    /// The requests sent so far, by action.
+    pub fn counts(&self) -> std::collections::BTreeMap<String, usize> {
+        self.0.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _config: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or_default();
+        let action = target.rsplit('.').next().unwrap_or_default().to_owned();
+        if let Ok(mut counts) = self.0.lock() {
+            *counts.entry(action).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+/// [`client_from_env`] with `counter` counting its requests.
+pub async fn client_from_env_counting(counter: &RequestCounter) -> Client {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
+        .timeout_config(timeout_config())
+        .retry_config(retry_config())
+        .load()
+        .await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&config)
+        .interceptor(counter.clone())
+        .build();
+    Client::from_conf(config)
+}
+
 // ── Table ───────────────────────────────────────────────────────────────────────────────────
 
 /// Creates the table (on-demand, `pk`/`sk`, indexes `gsi1` and `gsi2` projecting everything)
@@ -243,6 +295,14 @@ fn room_item(room: &Room) -> Result<SeedItem, Error> {
         item: item_of(&RoomItem::of(room))?,
         slot: None,
     })
+}
+
+/// A free slot's item (no hold fields), with the rules and time zone of `room` if given.
+pub(super) fn free_slot_item(
+    slot: &Slot,
+    room: Option<&Room>,
+) -> Result<HashMap<String, AttributeValue>, Error> {
+    Ok(slot_item(slot, room)?.item)
 }
 
 /// A new slot's item of `room` (its rules and time zone copied on), free (no hold fields).
@@ -421,7 +481,7 @@ impl Provision for DynamoStore {
 /// `gsi2`, counting, page by page, then one `PutItem`): after a load, and on a table whose rooms
 /// were stored before the counter existed. Set-up, not request path: a room created by a request
 /// while it runs may be counted once too few until the next seed.
-async fn recount_rooms(store: &DynamoStore) -> Result<(), Error> {
+pub(super) async fn recount_rooms(store: &DynamoStore) -> Result<(), Error> {
     let mut rooms = 0i64;
     let mut start = None;
     loop {

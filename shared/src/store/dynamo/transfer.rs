@@ -2,8 +2,10 @@
 //! parallel), each item sorted by its sort key into the venue's records. **Not a snapshot**:
 //! DynamoDB has no read transaction over a table; each page is consistent (`ConsistentRead`), but
 //! a write made while the scan runs may or may not be in the file. Export from a quiet table (or
-//! from a point-in-time restore of it) for a file that is one moment. Retired rooms, with their
-//! slots and holds, are left out, as on SQLite.
+//! from a point-in-time restore of it) for a file that is one moment. Retired rooms are in it
+//! with their `archived_at`, their schedules, slots and holds, as on SQLite; so are the calendar
+//! feeds (their keys' digests) and the webhook endpoints (their secrets); not the idempotency
+//! keys, the outbox's events and deliveries, or the counters.
 
 use std::collections::HashMap;
 
@@ -12,12 +14,14 @@ use chrono::{DateTime, Utc};
 
 use super::DynamoStore;
 use super::errors::sdk_error;
+use super::feeds::{FEED_SK, FeedItem};
 use super::references::RefItem;
 use super::schema::*;
-use crate::domain::{HoldId, KeyDigest, Reference, RoomId, SlotId};
+use super::webhooks::{WEBHOOK_SK, WebhookItem};
+use crate::domain::{HoldId, KeyDigest, Reference, SlotId};
 use crate::error::Error;
 use crate::store::from_millis;
-use crate::store::transfer::{HoldRecord, Record};
+use crate::store::transfer::{HoldRecord, Record, WebhookRecord};
 
 /// Scan segments read in parallel.
 const SEGMENTS: i32 = 4;
@@ -71,14 +75,26 @@ async fn scan_segment(
     }
 }
 
-/// The scanned items as records, in the order an import needs (users, rooms, schedules, slots,
-/// holds by creation).
+/// A room item as its record (with its retirement).
+pub(super) fn room_record(room: RoomItem) -> Result<Record, Error> {
+    Ok(Record::Room {
+        archived_at: room.archived_at.map(from_millis).transpose()?,
+        room_id: room.room_id,
+        name: room.name,
+        capacity: room.capacity,
+        policy: room.policy,
+    })
+}
+
+/// The scanned items as records, in the order an import needs (users, rooms, schedules, feeds,
+/// webhooks, slots, holds by creation).
 fn records_of(
     items: Vec<HashMap<String, AttributeValue>>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Record>, Error> {
     let (mut users, mut rooms, mut schedules, mut slots, mut holds) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut feeds, mut hooks) = (Vec::new(), Vec::new());
     let mut keys: HashMap<Reference, KeyDigest> = HashMap::new();
     for item in items {
         let sk = match item.get(SK) {
@@ -91,6 +107,10 @@ fn records_of(
             SCHEDULE_SK => schedules.push(parse_item::<ScheduleItem>(item)?),
             SLOT_SK => slots.push(parse_item::<SlotItem>(item)?),
             HOLD_SK => holds.push(parse_item::<HoldItem>(item)?),
+            FEED_SK => feeds.push(parse_item::<FeedItem>(item)?),
+            WEBHOOK_SK => hooks.push(WebhookRecord::from(
+                parse_item::<WebhookItem>(item)?.webhook()?,
+            )),
             REF_SK => {
                 let found = parse_item::<RefItem>(item)?;
                 keys.insert(found.reference, found.manage_key);
@@ -98,11 +118,6 @@ fn records_of(
             _ => {}
         }
     }
-    let retired: std::collections::HashSet<RoomId> = rooms
-        .iter()
-        .filter(|r| r.archived_at.is_some())
-        .map(|r| r.room_id.clone())
-        .collect();
     let mut records = Vec::new();
     users.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     records.extend(
@@ -111,25 +126,26 @@ fn records_of(
             .map(|u| Record::User { user_id: u.user_id }),
     );
     rooms.sort_by(|a, b| a.room_id.cmp(&b.room_id));
-    for room in rooms.into_iter().filter(|r| r.archived_at.is_none()) {
-        records.push(Record::Room {
-            room_id: room.room_id,
-            name: room.name,
-            capacity: room.capacity,
-            policy: room.policy,
-        });
+    for room in rooms {
+        records.push(room_record(room)?);
     }
     schedules.sort_by(|a, b| a.room_id.cmp(&b.room_id));
-    for item in schedules
-        .into_iter()
-        .filter(|s| !retired.contains(&s.room_id))
-    {
+    for item in schedules {
         records.push(Record::Schedule {
             room_id: item.room_id,
             schedule: item.schedule,
         });
     }
-    slots.retain(|s| !retired.contains(&s.room_id));
+    feeds.sort_by(|a, b| a.room_id.cmp(&b.room_id));
+    for feed in feeds {
+        records.push(Record::CalendarFeed {
+            room_id: feed.room_id,
+            key_digest: feed.key_digest,
+            rotated_at: from_millis(feed.rotated_at)?,
+        });
+    }
+    hooks.sort_by(|a, b| a.webhook_id.cmp(&b.webhook_id));
+    records.extend(hooks.into_iter().map(|h| Record::Webhook(Box::new(h))));
     slots.sort_by(|a, b| {
         (&a.room_id, a.start_time, &a.slot_id).cmp(&(&b.room_id, b.start_time, &b.slot_id))
     });
@@ -137,7 +153,7 @@ fn records_of(
     let mut hold_records = Vec::new();
     for record in &holds {
         let Some(slot) = by_slot.get(&record.slot_id) else {
-            continue; // a retired room's slot
+            continue; // the record of a hold whose free slot a schedule removed since
         };
         hold_records.push(hold_record(record, slot, &keys, now)?);
     }
@@ -156,7 +172,7 @@ fn records_of(
 
 /// One hold: from its slot item while it is the slot's latest hold (the authority), else from
 /// its record.
-fn hold_record(
+pub(super) fn hold_record(
     record: &HoldItem,
     slot: &SlotItem,
     keys: &HashMap<Reference, KeyDigest>,

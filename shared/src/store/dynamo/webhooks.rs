@@ -18,12 +18,12 @@ use crate::events::EventKind;
 use crate::store::webhooks::{Webhook, WebhooksPage, too_many_webhooks};
 use crate::store::{from_millis, millis};
 
-const WEBHOOK_SK: &str = "WEBHOOK";
+pub(super) const WEBHOOK_SK: &str = "WEBHOOK";
 const WEBHOOKS_PK: &str = "WEBHOOKS";
 const COUNT_SK: &str = "#COUNT";
 
 #[derive(Serialize, Deserialize)]
-struct WebhookItem {
+pub(super) struct WebhookItem {
     pk: String,
     sk: String,
     gsi2pk: String,
@@ -38,7 +38,23 @@ struct WebhookItem {
 }
 
 impl WebhookItem {
-    fn webhook(self) -> Result<Webhook, Error> {
+    /// The item of `hook` as it is (disabled or not).
+    pub(super) fn of(hook: &Webhook) -> Self {
+        Self {
+            pk: format!("WEBHOOK#{}", hook.id),
+            sk: WEBHOOK_SK.into(),
+            gsi2pk: WEBHOOKS_PK.into(),
+            gsi2sk: hook.id.clone(),
+            webhook_id: hook.id.clone(),
+            url: hook.url.clone(),
+            events: hook.events.clone(),
+            secret: hook.secret.clone(),
+            created_at: millis(hook.created_at),
+            disabled: hook.disabled,
+        }
+    }
+
+    pub(super) fn webhook(self) -> Result<Webhook, Error> {
         Ok(Webhook {
             id: self.webhook_id,
             url: self.url,
@@ -50,7 +66,7 @@ impl WebhookItem {
     }
 }
 
-fn key(id: &str) -> Result<Item, Error> {
+pub(super) fn key(id: &str) -> Result<Item, Error> {
     item_of(&Key {
         pk: format!("WEBHOOK#{id}"),
         sk: WEBHOOK_SK.into(),
@@ -290,4 +306,42 @@ pub(super) async fn disable(
         }
         Err(err) => Err(sdk_error("UpdateItem (disable webhook)", err)),
     }
+}
+
+/// Sets the webhook counter to the number of endpoints in the table (a `Query` of `gsi2`'s
+/// `WEBHOOKS` partition, counting, page by page, then one `PutItem`): after an import wrote
+/// endpoints as they are. Set-up, not request path (as `provision::recount_rooms`).
+pub(super) async fn recount(store: &DynamoStore) -> Result<(), Error> {
+    let mut hooks = 0i64;
+    let mut start = None;
+    loop {
+        let page = store
+            .client
+            .query()
+            .table_name(&store.table)
+            .index_name(GSI2)
+            .key_condition_expression(format!("{GSI2PK} = :pk"))
+            .expression_attribute_values(":pk", s(WEBHOOKS_PK))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query (count webhooks)", e))?;
+        hooks += i64::from(page.count);
+        start = page.last_evaluated_key.filter(|k| !k.is_empty());
+        if start.is_none() {
+            break;
+        }
+    }
+    let mut item = count_key()?;
+    item.insert("webhook_count".into(), n(hooks));
+    store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| sdk_error("PutItem (webhook count)", e))?;
+    Ok(())
 }

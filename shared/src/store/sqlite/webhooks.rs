@@ -21,9 +21,9 @@ CREATE TABLE IF NOT EXISTS webhooks (
 ) WITHOUT ROWID;
 ";
 
-const COLUMNS: &str = "id, url, events, secret, created_at, disabled";
+pub(super) const COLUMNS: &str = "id, url, events, secret, created_at, disabled";
 
-fn webhook_of(row: &Row<'_>) -> Result<Webhook, Error> {
+pub(super) fn webhook_of(row: &Row<'_>) -> Result<Webhook, Error> {
     let events: String = row.get(2)?;
     let events: Vec<String> = serde_json::from_str(&events)
         .map_err(|e| Error::Internal(format!("stored webhook events: {e}")))?;
