@@ -616,6 +616,9 @@ def limiter_cost():
 # ── 9. player identity's cost ────────────────────────────────────────────────────────────────
 
 PLAYER_KEY = "benchmark-player-key-0123456789abcdef0123"
+# The phase's data set: 100 rooms of this many slots (each wrk thread takes 50 rooms), enough for
+# six rounds of 3 s at 16,000 holds/s.
+PLAYERS_SLOTS_PER_ROOM = 5000
 # Guest players made by POST /players for the guest runs (their tokens go round-robin).
 GUEST_PLAYERS = 200
 
@@ -626,44 +629,50 @@ def player_auth_cost():
     say(f"wrk on loopback, 16 connections, {DURATION} per figure, {LIMITS_ROUNDS} rounds alternating which goes "
         "first (`bench/players.lua`). **guest**: `PLAYER_AUTH=guest`, every request carrying one of "
         f"{GUEST_PLAYERS} players' tokens (made by `POST /players`), verified (HMAC-SHA-256) on each request; "
-        "**trusted**: `PLAYER_AUTH=trusted`, the player named by `user_id`, no token. The listing is a "
+        "**trusted**: `PLAYER_AUTH=trusted`, the same players in the same order (seeded by id), each named by "
+        "`user_id`, no token. The listing is a "
         "16-slot page seen by the player; the holds take distinct slots. The per-player caps are off "
         "(`MAX_LIVE_HOLDS_PER_PLAYER=0`, `MAX_UPCOMING_BOOKINGS_PER_PLAYER=0`) and so are the rate limits. "
         "The headline is the median of the rounds' guest ÷ trusted.")
     say()
     servers, works = {}, []
     common = {"RATE_LIMIT": "off", "MAX_LIVE_HOLDS_PER_PLAYER": "0", "MAX_UPCOMING_BOOKINGS_PER_PLAYER": "0"}
-    modes = {"trusted": {"PLAYER_AUTH": "trusted"},
-             "guest": {"PLAYER_AUTH": "guest", "PLAYER_TOKEN_SECRET": PLAYER_KEY}}
+    modes = {"guest": {"PLAYER_AUTH": "guest", "PLAYER_TOKEN_SECRET": PLAYER_KEY},
+             "trusted": {"PLAYER_AUTH": "trusted"}}
     figures = {}
-    tokens_file = None
     try:
+        # The guest server first: its players (made by POST /players) are the trusted server's
+        # users too (seeded by id), so both modes see the same players in the same order and
+        # only the credential differs. (Each guest player's user row is made by their first hold,
+        # as in production; the trusted ones are seeded.)
+        players = []
         for mode, env in modes.items():
             work = tempfile.mkdtemp(prefix=f"bench-players-{mode}-")
             works.append(work)
+            users = [arg for player, _ in players for arg in ("--user", player)]
             servers[mode] = Server({"SQLITE_PATH": os.path.join(work, "bench.db"), **common, **env},
-                                   seed_args=["--bench", f"100x{LIMITS_SLOTS_PER_ROOM}"])
-        tokens = []
-        for _ in range(GUEST_PLAYERS):
-            request = urllib.request.Request(servers["guest"].base + "/players", data=b"{}", method="POST")
-            with urllib.request.urlopen(request) as answer:
-                tokens.append(json.load(answer)["token"])
-        tokens_file = tempfile.NamedTemporaryFile("w", prefix="bench-tokens-", delete=False)
-        tokens_file.write("\n".join(tokens) + "\n")
-        tokens_file.close()
-        tokens_arg = {"trusted": "-", "guest": tokens_file.name}
+                                   seed_args=["--bench", f"100x{PLAYERS_SLOTS_PER_ROOM}", *users])
+            if mode == "guest":
+                for _ in range(GUEST_PLAYERS):
+                    request = urllib.request.Request(servers["guest"].base + "/players", data=b"{}", method="POST")
+                    with urllib.request.urlopen(request) as answer:
+                        made = json.load(answer)
+                    players.append((made["player_id"], made["token"]))
+        players_file = os.path.join(works[0], "players.txt")
+        with open(players_file, "w") as f:
+            f.write("".join(f"{player} {token}\n" for player, token in players))
         skip = {mode: 0 for mode in modes}
         for round_ in range(LIMITS_ROUNDS):
             for route in ["GET /slots (16-slot page)", "POST /holds, distinct slots"]:
                 for mode in (["trusted", "guest"] if round_ % 2 == 0 else ["guest", "trusted"]):
                     base = servers[mode].base
                     if route.startswith("GET"):
-                        figure = wrk(base, 16, "players.lua", ("list", tokens_arg[mode]))
+                        figure = wrk(base, 16, "players.lua", ("list", mode, players_file))
                     else:
-                        args = ("holds", tokens_arg[mode], str(skip[mode]), str(LIMITS_SLOTS_PER_ROOM))
+                        args = ("holds", mode, players_file, str(skip[mode]), str(PLAYERS_SLOTS_PER_ROOM))
                         figure = wrk(base, 16, "players.lua", args)
                         skip[mode] += figure["requests"] + 100
-                        if skip[mode] > 50 * LIMITS_SLOTS_PER_ROOM:
+                        if skip[mode] > 50 * PLAYERS_SLOTS_PER_ROOM:
                             raise SystemExit("benchmark: the players' holds used up the data set; lower BENCH_DURATION")
                     figures.setdefault((route, mode), []).append(figure)
     finally:
@@ -671,8 +680,6 @@ def player_auth_cost():
             server.stop()
         for work in works:
             shutil.rmtree(work, ignore_errors=True)
-        if tokens_file is not None:
-            os.unlink(tokens_file.name)
     return ratio_table(figures, "trusted", "guest", "player_auth_ratio")
 
 
