@@ -60,3 +60,46 @@ pub async fn from_config(config: &Config) -> Result<App, Error> {
         .with_webhooks(config.webhooks.clone())
         .with_mail(config.mail.clone()))
 }
+
+/// The deliverer of `app`'s outbox, as the `deliver-events` function runs it: the webhook channel
+/// (`WEBHOOK_ALLOW_INSECURE`), the email channel when mail is configured (`SMTP_URL` or
+/// `SMTP_URL_PARAMETER`, and `MAIL_FROM`), and the retries of `WEBHOOK_RETRY_SECONDS`. Built once
+/// at cold start; a mail setting this binary cannot use stops it, saying why (never a password).
+#[cfg(feature = "webhooks")]
+pub fn deliverer(app: &App) -> Result<crate::delivery::Deliverer, String> {
+    use crate::delivery::{Backoff, Channel, Deliverer, webhook::WebhookChannel};
+    let webhook = WebhookChannel::new(app.webhooks.allow_insecure).map_err(|e| match e {
+        Error::Internal(why) => why,
+        other => other.to_string(),
+    })?;
+    let mut channels: Vec<Arc<dyn Channel>> = vec![Arc::new(webhook)];
+    if let Some(mail) = &app.mail {
+        channels.push(email_channel(app, mail)?);
+    }
+    Ok(Deliverer {
+        store: app.store.clone(),
+        channels,
+        backoff: Backoff(app.webhooks.retry_seconds.clone()),
+    })
+}
+
+#[cfg(all(feature = "webhooks", feature = "mail"))]
+fn email_channel(
+    app: &App,
+    mail: &crate::config::MailSettings,
+) -> Result<Arc<dyn crate::delivery::Channel>, String> {
+    use crate::mail::smtp::{Mailer, SEND_TIMEOUT};
+    let mailer = Mailer::new(mail, SEND_TIMEOUT)?;
+    Ok(Arc::new(crate::delivery::email::EmailChannel::new(
+        mailer,
+        app.bookings.public_base_url.clone(),
+    )))
+}
+
+#[cfg(all(feature = "webhooks", not(feature = "mail")))]
+fn email_channel(
+    _app: &App,
+    _mail: &crate::config::MailSettings,
+) -> Result<Arc<dyn crate::delivery::Channel>, String> {
+    Err("SMTP_URL is set but this binary was built without email (feature `mail`)".into())
+}

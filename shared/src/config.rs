@@ -25,7 +25,7 @@ pub use caps::{Caps, MAX_PLAYER_CAP};
 pub use limits::{
     DEFAULT_RATE_LIMIT_AUTH, DEFAULT_RATE_LIMIT_WRITES, MAX_RATE_COUNT, Rate, RateLimits, Window,
 };
-pub use mail::{MailSettings, redacted as redacted_smtp_url};
+pub use mail::{MailParameter, MailSettings, redacted as redacted_smtp_url};
 pub use operations::MetricsConfig;
 pub use operators::{
     EVERYONES_SCOPES, MAX_OPERATOR_NAME_LEN, MIN_OPERATOR_TOKEN_LEN, OperatorToken, Operators,
@@ -107,6 +107,10 @@ pub struct Config {
     pub demo: bool,
     /// Booking emails (`SMTP_URL`, `MAIL_FROM`); `None`: no emails. See [`MailSettings`].
     pub mail: Option<MailSettings>,
+    /// On AWS: the SSM SecureString parameter that holds `SMTP_URL` (`SMTP_URL_PARAMETER`), with
+    /// `MAIL_FROM`. Read at cold start by [`Config::with_mail_from_ssm`] (feature `dynamodb`),
+    /// which sets [`Self::mail`].
+    pub mail_parameter: Option<MailParameter>,
     /// Webhooks (`MAX_WEBHOOKS`, `WEBHOOK_RETRY_SECONDS`, `WEBHOOK_ALLOW_INSECURE`); see
     /// [`WebhookSettings`].
     pub webhooks: WebhookSettings,
@@ -159,6 +163,7 @@ impl Config {
         let bind = bind(&get)?;
         let player_token_secret_parameter =
             ssm_parameter(&get, "PLAYER_TOKEN_SECRET_PARAMETER", "player-token-secret")?;
+        let mail_parameter = mail::mail_parameter(&get)?;
         Ok(Self {
             hold_ttl: Duration::seconds(hold_ttl_seconds(&get)?),
             cancel_cutoff: Duration::seconds(cancel_cutoff_seconds(&get)?),
@@ -180,7 +185,11 @@ impl Config {
             bookings: bookings::bookings(&get)?,
             metrics: operations::metrics(&get)?,
             demo: operations::demo(&get)?,
-            mail: mail::mail(&get)?,
+            mail: match mail_parameter {
+                Some(_) => None,
+                None => mail::mail(&get)?,
+            },
+            mail_parameter,
             webhooks: webhooks::webhooks(&get)?,
         })
     }
@@ -189,8 +198,9 @@ impl Config {
 /// A variable's value, unset when empty or blank.
 type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
-/// `OPERATOR_TOKENS_PARAMETER` or `PLAYER_TOKEN_SECRET_PARAMETER` (`variable`): an SSM parameter
-/// name, `/` then letters, digits and `_.-/` (`example` names the last part in the message).
+/// `OPERATOR_TOKENS_PARAMETER`, `PLAYER_TOKEN_SECRET_PARAMETER` or `SMTP_URL_PARAMETER`
+/// (`variable`): an SSM parameter name, `/` then letters, digits and `_.-/` (`example` names the
+/// last part in the message).
 fn ssm_parameter(
     get: &Lookup,
     variable: &str,

@@ -128,6 +128,11 @@ routes! {
 /// `extend-horizon` moves every scheduled room's horizon daily (`horizon::extend_horizons`).
 pub const SCHEDULED_FUNCTIONS: &[&str] = &["extend-horizon"];
 
+/// Functions fed by the table's stream (an event source mapping in the template) and a schedule:
+/// `deliver-events` fans out each new booking event and delivers it (webhooks, emails), and every
+/// minute retries the deliveries whose time has come (`delivery::invocation`).
+pub const STREAM_FUNCTIONS: &[&str] = &["deliver-events"];
+
 /// The function bound to API Gateway's `$default` route: it answers every request no route of
 /// [`ROUTES`] matches (404 or 405 as JSON).
 pub const DEFAULT_ROUTE_FUNCTION: &str = "unmatched-route";

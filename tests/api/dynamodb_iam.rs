@@ -312,6 +312,7 @@ async fn every_request_each_function_sends_is_allowed_by_its_policy_item_kinds_i
         contract::an_operator_enables_a_webhook_a_410_disabled_and_only_an_operator_may,
         preview::a_preview_says_what_publishing_does_and_writes_nothing,
     );
+    deliver_events(&stores[0].0, &current).await;
     // The daily job, as its function runs it: contacts past their retention erased from every
     // scenario's table (those with bookings carry contacts), the horizons moved on the last.
     *current.lock().unwrap() = Some("extend-horizon".to_owned());
@@ -372,4 +373,100 @@ fn item_kind(key: &str) -> String {
         Some((kind, _)) => format!("{kind}#"),
         None => key.to_owned(),
     }
+}
+
+/// `deliver-events`, as it runs on a stream batch and on the minute's tick, over a scenario's
+/// table with booking events: two webhooks made first (not recorded), on a loopback endpoint that
+/// answers `/gone` with 410, so a webhook is disabled and its deliveries given up too.
+async fn deliver_events(
+    store: &Arc<shared::store::dynamo::DynamoStore>,
+    current: &Arc<Mutex<Option<String>>>,
+) {
+    use shared::delivery::{Backoff, Deliverer, invocation, webhook::WebhookChannel};
+    use shared::events::EventKind;
+    let endpoint = gone_or_ok().await;
+    for path in ["/ok", "/gone"] {
+        let hook = shared::store::Webhook {
+            id: format!("wh_{}", uuid::Uuid::new_v4().simple()),
+            url: format!("{endpoint}{path}"),
+            events: vec![EventKind::Confirmed, EventKind::Cancelled],
+            secret: shared::delivery::signing::new_secret().unwrap(),
+            created_at: chrono::Utc::now(),
+            disabled: false,
+        };
+        shared::store::Webhooks::create_webhook(store.as_ref(), &hook, None)
+            .await
+            .unwrap();
+    }
+    let pending = shared::store::Outbox::undispatched_events(store.as_ref(), 10)
+        .await
+        .unwrap();
+    assert!(!pending.is_empty(), "the scenario booked");
+    let records: Vec<Json> = pending
+        .iter()
+        .enumerate()
+        .map(|(n, event)| {
+            serde_json::json!({
+                "eventName": "INSERT",
+                "dynamodb": {
+                    "Keys": { "pk": { "S": format!("EVENT#{}", event.id) }, "sk": { "S": "EVENT" } },
+                    "SequenceNumber": format!("{n:021}")
+                }
+            })
+        })
+        .collect();
+    let deliverer = Deliverer {
+        store: store.clone(),
+        channels: vec![Arc::new(WebhookChannel::new(true).unwrap())],
+        backoff: Backoff(vec![1]),
+    };
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    *current.lock().unwrap() = Some("deliver-events".to_owned());
+    for payload in [
+        serde_json::json!({ "Records": records }),
+        serde_json::json!({ "source": "aws.events", "detail-type": "Scheduled Event" }),
+    ] {
+        invocation::invoke(&deliverer, &payload, deadline, chrono::Utc::now)
+            .await
+            .unwrap();
+    }
+    *current.lock().unwrap() = None;
+}
+
+/// A webhook endpoint on loopback: `410 Gone` on `/gone…`, `204` on anything else.
+async fn gone_or_ok() -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line).await;
+                let gone = line
+                    .split(' ')
+                    .nth(1)
+                    .is_some_and(|p| p.starts_with("/gone"));
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).await.unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:")
+                    {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body).await;
+                let status = if gone { "410 Gone" } else { "204 No Content" };
+                let answer =
+                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = reader.get_mut().write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
 }

@@ -61,6 +61,10 @@
 //! - `webhooks`: signed webhooks through the server's binary on both stores, to a receiver that
 //!   verifies each delivery with the `standardwebhooks` library: retries keep the id, 410
 //!   disables, a hanging endpoint holds up no other, kill -9 before delivery, SSRF refused.
+//! - `deliver_events`: booking events on AWS — the `deliver-events` function's binary on DynamoDB
+//!   Local fed the table's real stream records (filtered by the template's pattern, evaluated by
+//!   moto) and the minute's tick: signed webhooks verified by `standardwebhooks`, a failed one
+//!   retried, the email sent through an SMTP URL read from an SSM SecureString; its template.
 //! - `layers`: the import map of `shared/src/lib.rs`, enforced.
 //!
 //! The whole binary is test code, so a failed `unwrap` is a failed test: allowed here at the root
@@ -76,6 +80,7 @@ mod booking_references;
 mod calendar_feed_limits;
 mod contract;
 mod cursor;
+mod deliver_events;
 mod dynamodb;
 mod dynamodb_caps;
 mod dynamodb_iam;

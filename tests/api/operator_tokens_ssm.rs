@@ -26,14 +26,14 @@ const SSM_DESK_TOKEN: &str = "ssm-desk-token-0123456789abcdef0123456789";
 const PARAMETER: &str = "/escape-room/operator-tokens";
 
 /// moto's server on a loopback port, killed on drop.
-struct LocalSsm {
+pub(crate) struct LocalSsm {
     _child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
     client: aws_sdk_ssm::Client,
 }
 
 impl LocalSsm {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let server = repo().join(".venv/bin/moto_server");
         assert!(
             server.is_file(),
@@ -72,7 +72,7 @@ impl LocalSsm {
         }
     }
 
-    async fn put(&self, name: &str, kind: ParameterType, value: &str) {
+    pub(crate) async fn put(&self, name: &str, kind: ParameterType, value: &str) {
         self.client
             .put_parameter()
             .name(name)

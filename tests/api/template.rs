@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use lambda_http::http::Method;
 use serde_norway::{Mapping, Value};
-use shared::route::{self, DEFAULT_ROUTE_FUNCTION, Matched, ROUTES, SCHEDULED_FUNCTIONS};
+use shared::route::{
+    self, DEFAULT_ROUTE_FUNCTION, Matched, ROUTES, SCHEDULED_FUNCTIONS, STREAM_FUNCTIONS,
+};
 use shared::store::dynamo::{GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK, TTL};
 
 /// The repository root.
@@ -253,6 +255,7 @@ fn every_function_of_the_route_table_is_a_crate_a_workspace_member_and_deployed_
         .map(|r| r.function)
         .chain([DEFAULT_ROUTE_FUNCTION])
         .chain(SCHEDULED_FUNCTIONS.iter().copied())
+        .chain(STREAM_FUNCTIONS.iter().copied())
         .map(str::to_owned)
         .collect();
     assert_eq!(
@@ -282,6 +285,28 @@ fn every_function_of_the_route_table_is_a_crate_a_workspace_member_and_deployed_
             let (_, event) = events.iter().next().expect("one event");
             assert_eq!(str_at(event, "Type"), "Schedule");
             assert_eq!(str_at(event, "Properties.Schedule"), "rate(1 day)");
+            continue;
+        }
+        if STREAM_FUNCTIONS.contains(&f.crate_name.as_str()) {
+            // Fed by the table's stream (a mapping of its own: `stream_mapping`) and a schedule:
+            // one event, its one-minute EventBridge rule, and no route.
+            assert!(f.routes.is_empty(), "{}: no route", f.logical_id);
+            let events = get(&f.resource, "Properties.Events")
+                .as_mapping()
+                .expect("events");
+            assert_eq!(events.len(), 1, "{}", f.logical_id);
+            let (_, event) = events.iter().next().expect("one event");
+            assert_eq!(str_at(event, "Type"), "Schedule");
+            assert_eq!(str_at(event, "Properties.Schedule"), "rate(1 minute)");
+            assert!(
+                stream_mapping(&t, &f.logical_id).is_some(),
+                "{}",
+                f.logical_id
+            );
+            assert_eq!(
+                str_at(&f.resource, "Metadata.BuildProperties.Binary"),
+                f.crate_name
+            );
             continue;
         }
         assert_eq!(f.routes.len(), 1, "{}: one HttpApi event", f.logical_id);
@@ -420,7 +445,7 @@ fn the_openapi_operations_are_the_route_table_the_template_and_the_functions() {
     let functions: BTreeSet<String> = operations.into_values().collect();
     let mut crates = function_crates();
     crates.remove(DEFAULT_ROUTE_FUNCTION);
-    for scheduled in SCHEDULED_FUNCTIONS {
+    for scheduled in SCHEDULED_FUNCTIONS.iter().chain(STREAM_FUNCTIONS) {
         crates.remove(*scheduled);
     }
     assert_eq!(
@@ -558,7 +583,10 @@ fn documents(f: &Function, condition: Option<&str>) -> Vec<Value> {
                 let arg = arg.as_sequence().expect("!If [condition, then, else]");
                 let named = arg[0].as_str();
                 assert!(
-                    matches!(named, Some("HasOperatorTokens" | "IsGuestMode")),
+                    matches!(
+                        named,
+                        Some("HasOperatorTokens" | "IsGuestMode" | "HasMailParameter")
+                    ),
                     "{}: {named:?}",
                     f.logical_id
                 );
@@ -617,9 +645,43 @@ fn statements_of(f: &Function, documents: Vec<Value>) -> Vec<Statement> {
 }
 
 /// What a function's policies allow on the table: `(actions, resources as written, conditions)`
-/// per statement (none without `Policies`).
+/// per statement (none without `Policies`). The stream function's reading of the stream and
+/// sending to its on-failure queue are [`stream_statements`].
 pub(crate) fn statements(f: &Function) -> Vec<Statement> {
     statements_of(f, documents(f, None))
+        .into_iter()
+        .filter(|s| !is_stream_statement(s))
+        .collect()
+}
+
+/// A statement on the table's stream or a queue, not on the table's items.
+fn is_stream_statement((actions, resources, _): &Statement) -> bool {
+    actions.iter().any(|a| a.starts_with("sqs:"))
+        || resources
+            .iter()
+            .any(|r| r.contains("StreamArn") || r.contains("/stream/"))
+}
+
+/// What a function may do with the table's stream and its on-failure queue.
+pub(crate) fn stream_statements(f: &Function) -> Vec<Statement> {
+    statements_of(f, documents(f, None))
+        .into_iter()
+        .filter(is_stream_statement)
+        .collect()
+}
+
+/// What the function may do with the SMTP URL's SSM parameter, only when it is set.
+pub(crate) fn mail_parameter_statements(f: &Function) -> Vec<Statement> {
+    statements_of(f, documents(f, Some("HasMailParameter")))
+}
+
+/// The `AWS::Lambda::EventSourceMapping` that feeds the function `logical_id` (its alias).
+pub(crate) fn stream_mapping<'t>(t: &'t Value, logical_id: &str) -> Option<&'t Value> {
+    resources(t).values().find(|r| {
+        r.get("Type").and_then(Value::as_str) == Some("AWS::Lambda::EventSourceMapping")
+            && intrinsic_str(get(r, "Properties.FunctionName"))
+                == Some(("Ref".into(), format!("{logical_id}.Alias")))
+    })
 }
 
 /// What the function may do with the operators' tokens' SSM parameter, only when it is set.
@@ -685,6 +747,8 @@ const EVENTS: &str = "EVENTS";
 const WEBHOOK: &str = "WEBHOOK#*";
 const WEBHOOKS: &str = "WEBHOOKS";
 const DELIVERIES: &str = "DELIVERIES#*";
+const OUTBOX: &str = "OUTBOX";
+const DUE: &str = "DUE";
 
 /// What each function's store operations send, per action and resource, with the partition keys
 /// they name. Derived from the code (shared/src/store/dynamo/*.rs, summed up in
@@ -910,6 +974,20 @@ pub(crate) fn expected_grants() -> BTreeMap<&'static str, Vec<Grant>> {
                 grant(&["GetItem"], table(), false, &[ROOM]),
             ],
         ),
+        (
+            "deliver-events",
+            vec![
+                // The events not fanned out and the due deliveries; the webhooks, a disabled
+                // one's deliveries; an event, its room, a webhook; the booking's slot and
+                // record; a delivery put; the event, a delivery or a webhook updated.
+                grant(&["Query"], index(), false, &[OUTBOX, DUE]),
+                grant(&["Query"], index2(), false, &[WEBHOOKS, DELIVERIES]),
+                grant(&["GetItem"], table(), false, &[EVENT, ROOM, WEBHOOK]),
+                grant(&["BatchGetItem"], table(), false, &[SLOT, HOLD]),
+                grant(&["PutItem"], table(), false, &[EVENT]),
+                grant(&["UpdateItem"], table(), false, &[EVENT, WEBHOOK]),
+            ],
+        ),
         // No store request at all: a token is signed or the service described from the config.
         ("create-player", vec![]),
         ("get-service", vec![]),
@@ -1129,6 +1207,30 @@ fn every_function_is_an_arm64_cargo_lambda_build_given_the_table_and_the_hold_le
         }
         // Only the operator routes' functions add to the Globals' environment: the name of the
         // operators' tokens' SSM parameter (never a token) and the scope.
+        // The events function gets the mail's sender, the SMTP URL's parameter (a name, never
+        // the URL with its password) and the retries, nothing else.
+        if STREAM_FUNCTIONS.contains(&f.crate_name.as_str()) {
+            let env = get(properties, "Environment.Variables");
+            for (variable, parameter) in [
+                ("SMTP_URL_PARAMETER", "SmtpUrlParameter"),
+                ("MAIL_FROM", "MailFrom"),
+                ("WEBHOOK_RETRY_SECONDS", "WebhookRetrySeconds"),
+            ] {
+                assert_eq!(
+                    intrinsic_str(get(env, variable)),
+                    Some(("Ref".into(), parameter.into())),
+                    "{}: {variable}",
+                    f.logical_id
+                );
+            }
+            assert_eq!(
+                env.as_mapping().map(Mapping::len),
+                Some(3),
+                "{}",
+                f.logical_id
+            );
+            continue;
+        }
         // The hold and confirm functions get their per-player cap, nothing else.
         let cap = match f.crate_name.as_str() {
             "create-hold" => Some(("MAX_LIVE_HOLDS_PER_PLAYER", "MaxLiveHoldsPerPlayer")),
@@ -1275,6 +1377,16 @@ fn the_api_allows_cors_only_to_named_origins_logs_access_as_json_and_outputs_its
         headers.contains(&"authorization") && headers.contains(&"content-type"),
         "{headers:?}"
     );
+    // Every method a route answers (DELETE too: retiring a room, deleting a webhook), and the
+    // preflight's OPTIONS.
+    let methods: BTreeSet<&str> = get(&arg[1], "allowMethods")
+        .as_sequence()
+        .expect("allowMethods")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let needed: BTreeSet<&str> = ROUTES.iter().map(|r| r.method).chain(["OPTIONS"]).collect();
+    assert_eq!(methods, needed, "CORS allows every route's method");
 
     let logs = get(api, "Properties.AccessLogSettings");
     let (name, target) =

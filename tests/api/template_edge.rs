@@ -214,7 +214,7 @@ fn only_the_functions_that_take_a_players_token_may_read_its_keys_and_only_in_gu
 
 /// `granted` is exactly: `ssm:GetParameter` on the SSM parameter named by `parameter`, and
 /// `kms:Decrypt` only through SSM and only for it.
-fn reads_only_the_parameter(f: &Function, granted: &[Statement], parameter: &str) {
+pub(crate) fn reads_only_the_parameter(f: &Function, granted: &[Statement], parameter: &str) {
     let arn = format!(
         "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{parameter}}}"
     );

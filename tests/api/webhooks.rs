@@ -21,13 +21,13 @@ use crate::processes::{ServerProcess, free_port};
 use crate::template::repo;
 
 /// The receiver, started on `port`.
-struct Receiver {
+pub(crate) struct Receiver {
     _child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Receiver {
-    async fn start(port: u16) -> Self {
+    pub(crate) async fn start(port: u16) -> Self {
         let python = repo().join(".venv/bin/python");
         assert!(
             python.is_file(),
@@ -55,7 +55,7 @@ impl Receiver {
         }
     }
 
-    async fn secret(&self, path: &str, secret: &str) {
+    pub(crate) async fn secret(&self, path: &str, secret: &str) {
         let answer = reqwest::Client::new()
             .post(format!("{}/_secrets", self.base))
             .json(&json!({ path: secret }))
@@ -75,7 +75,7 @@ impl Receiver {
     }
 
     /// The deliveries to `path`, once `done` holds of them (at most `within`).
-    async fn wait_for(
+    pub(crate) async fn wait_for(
         &self,
         path: &str,
         within: Duration,

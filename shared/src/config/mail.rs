@@ -103,22 +103,66 @@ pub(super) fn mail(get: &Lookup) -> Result<Option<MailSettings>, ConfigError> {
             )));
         }
     }
+    Ok(Some(MailSettings {
+        smtp_url: url,
+        from: sender(from, "SMTP_URL")?,
+    }))
+}
+
+/// `MAIL_FROM`, required beside `setting` and checked.
+fn sender(from: Option<String>, setting: &str) -> Result<String, ConfigError> {
     let Some(from) = from.filter(|f| !f.is_empty()) else {
-        return Err(ConfigError(
-            "SMTP_URL is set but MAIL_FROM is not: set MAIL_FROM, e.g. \
+        return Err(ConfigError(format!(
+            "{setting} is set but MAIL_FROM is not: set MAIL_FROM, e.g. \
              \"Escape Room <bookings@example.com>\""
-                .into(),
-        ));
+        )));
     };
     if from.chars().any(char::is_control) || !from.contains('@') || from.len() > 320 {
         return Err(ConfigError(format!(
             "MAIL_FROM must be an address or `Name <address>`, not {from:?}"
         )));
     }
-    Ok(Some(MailSettings {
-        smtp_url: url,
-        from,
-    }))
+    Ok(from)
+}
+
+/// On AWS the SMTP URL (with its password) is an SSM SecureString: its name and the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailParameter {
+    /// `SMTP_URL_PARAMETER`: the parameter holding the `SMTP_URL`.
+    pub name: String,
+    /// `MAIL_FROM`, checked.
+    pub from: String,
+}
+
+/// Reads `SMTP_URL_PARAMETER` (an SSM parameter's name) with `MAIL_FROM`; refused beside
+/// `SMTP_URL` (one source of the URL). The URL itself is read and checked at cold start
+/// (`Config::with_mail_from_ssm`, feature `dynamodb`), as [`mail`] checks `SMTP_URL`.
+pub(super) fn mail_parameter(get: &Lookup) -> Result<Option<MailParameter>, ConfigError> {
+    let Some(name) = super::ssm_parameter(get, "SMTP_URL_PARAMETER", "smtp-url")? else {
+        return Ok(None);
+    };
+    if get("SMTP_URL").is_some() {
+        return Err(ConfigError(
+            "SMTP_URL and SMTP_URL_PARAMETER are both set: set one (on AWS the parameter, whose \
+             SecureString holds the URL with its password)"
+                .into(),
+        ));
+    }
+    let from = sender(
+        get("MAIL_FROM").map(|f| f.trim().to_owned()),
+        "SMTP_URL_PARAMETER",
+    )?;
+    Ok(Some(MailParameter { name, from }))
+}
+
+/// The settings of the SMTP URL `url` read from the parameter, with `from`: checked as
+/// `SMTP_URL` is.
+pub(super) fn from_parameter(url: &str, from: &str) -> Result<Option<MailSettings>, ConfigError> {
+    mail(&|name: &str| match name {
+        "SMTP_URL" => Some(url.to_owned()),
+        "MAIL_FROM" => Some(from.to_owned()),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -180,6 +224,58 @@ mod tests {
                 "the password is never shown: {err}"
             );
         }
+    }
+
+    #[test]
+    fn the_url_may_come_from_an_ssm_parameter_named_beside_mail_from_but_not_with_smtp_url() {
+        let read_parameter = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            mail_parameter(&|name: &str| {
+                vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            })
+        };
+        assert_eq!(read_parameter(&[FROM]).unwrap(), None);
+        let parameter = read_parameter(&[("SMTP_URL_PARAMETER", "/escape-room/smtp-url"), FROM])
+            .unwrap()
+            .unwrap();
+        assert_eq!(parameter.name, "/escape-room/smtp-url");
+        assert_eq!(parameter.from, FROM.1);
+        for (vars, variable) in [
+            (
+                vec![("SMTP_URL_PARAMETER", "/escape-room/smtp-url")],
+                "MAIL_FROM",
+            ),
+            (
+                vec![("SMTP_URL_PARAMETER", "smtp-url"), FROM],
+                "SMTP_URL_PARAMETER",
+            ),
+            (
+                vec![
+                    ("SMTP_URL_PARAMETER", "/escape-room/smtp-url"),
+                    ("SMTP_URL", "smtps://user:secret@smtp.example.com"),
+                    FROM,
+                ],
+                "SMTP_URL_PARAMETER",
+            ),
+        ] {
+            let err = read_parameter(&vars).unwrap_err().to_string();
+            assert!(err.contains(variable), "{vars:?}: {err}");
+            assert!(!err.contains("secret"), "{err}");
+        }
+        let settings = from_parameter(
+            "smtps://user:hunter2@email-smtp.eu-west-1.amazonaws.com:465",
+            FROM.1,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(settings.from, FROM.1);
+        let refused = from_parameter("smtp://user:hunter2@smtp.example.com:25", FROM.1)
+            .unwrap_err()
+            .to_string();
+        assert!(!refused.contains("hunter2"), "{refused}");
     }
 
     #[test]

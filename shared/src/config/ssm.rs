@@ -103,6 +103,25 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Reads `SMTP_URL` from the SSM parameter named by `SMTP_URL_PARAMETER` (nothing to do
+    /// without one) and sets the mail settings with `MAIL_FROM`, checked as `SMTP_URL` is. One
+    /// `GetParameter` with decryption, bounded in time (5 s); a function that cannot read it, or
+    /// finds a URL it refuses, does not start (it would drop the emails), and says why, never the
+    /// password.
+    pub async fn with_mail_from_ssm(mut self) -> Result<Self, ConfigError> {
+        let Some(parameter) = self.mail_parameter.clone() else {
+            return Ok(self);
+        };
+        let source = format!("SMTP_URL_PARAMETER `{}`", parameter.name);
+        let url = read_secure_string(&parameter.name, &source).await?;
+        self.mail = super::mail::from_parameter(&url, &parameter.from)
+            .map_err(|why| ConfigError(format!("{source}: {}", why.0)))?;
+        tracing::info!(parameter = %parameter.name, "read the SMTP URL from SSM");
+        Ok(self)
+    }
+}
+
 /// The decrypted value of the SecureString parameter `name`; a plain `String` parameter is
 /// refused (anyone allowed to read the parameter store's values would see the tokens).
 async fn read_secure_string(name: &str, source: &str) -> Result<String, ConfigError> {

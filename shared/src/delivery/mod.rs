@@ -18,6 +18,8 @@ use crate::store::{Attempted, Delivery, Outcome, Store, Target};
 
 #[cfg(feature = "mail")]
 pub mod email;
+#[cfg(feature = "dynamodb")]
+pub mod invocation;
 pub mod signing;
 pub mod urls;
 #[cfg(feature = "webhooks")]

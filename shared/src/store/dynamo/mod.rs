@@ -88,6 +88,7 @@ pub mod slots;
 mod transfer;
 mod webhooks;
 
+pub use outbox::event_id_of_keys;
 pub use provision::{
     RequestCounter, client_from_env, client_from_env_counting, create_table, http_client,
     retry_config, timeout_config,

@@ -17,8 +17,9 @@
 //!   fan-out adds only what is missing.
 //! - A claim is a conditional `UpdateItem` per delivery (still pending and due), after one
 //!   `Query` of the `DUE` partition.
-//! - On AWS the table's stream feeds the `deliver-events` function with each new event item;
-//!   the local server's drainer reads the `OUTBOX` partition instead. Both fan out the same way.
+//! - On AWS the table's stream (keys only) wakes the `deliver-events` function with each new
+//!   event item ([`event_id_of_keys`]); its one-minute tick and the local server's drainer read
+//!   the `OUTBOX` partition. All fan out the same way.
 
 use std::collections::HashMap;
 
@@ -45,6 +46,14 @@ const EVENTS_PK: &str = "EVENTS";
 
 pub(super) fn event_pk(id: &EventId) -> String {
     format!("EVENT#{id}")
+}
+
+/// The booking event whose item has the key `pk` / `sk` (`EVENT#<id>` / `EVENT`); none for any
+/// other item (a delivery shares the event's partition under another sort key). The
+/// `deliver-events` function reads its stream records' keys with it.
+pub fn event_id_of_keys(pk: &str, sk: &str) -> Option<EventId> {
+    let id = pk.strip_prefix("EVENT#")?;
+    (sk == EVENT_SK && id.starts_with("evt_")).then(|| EventId::stored(id.to_owned()))
 }
 
 pub(super) fn time_key(ms: i64, id: &EventId) -> String {
