@@ -639,6 +639,10 @@ async fn with_the_smtp_url_in_an_ssm_secure_string_the_function_emails_the_booki
             ("SMTP_URL_PARAMETER", parameter),
             ("MAIL_FROM", "Escape Room <bookings@example.com>"),
             ("AWS_ENDPOINT_URL_SSM", ssm.endpoint.as_str()),
+            // Credentials for the local SSM, and no instance metadata (loopback traffic only).
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
         ],
     );
     let mut function = Function::start(FUNCTION, &env).await;
@@ -682,6 +686,9 @@ async fn with_the_smtp_url_in_an_ssm_secure_string_the_function_emails_the_booki
             ("SMTP_URL_PARAMETER", plain),
             ("MAIL_FROM", "bookings@example.com"),
             ("AWS_ENDPOINT_URL_SSM", ssm.endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
         ],
     );
     let mut refused = Function::start(FUNCTION, &env).await;
