@@ -37,6 +37,11 @@ CLIENTS = int(os.environ.get("BENCH_CONTESTED_CLIENTS", "64"))
 PROCESSES = int(os.environ.get("BENCH_CONTESTED_PROCESSES", "4"))
 SLOTS = int(os.environ.get("BENCH_CONTESTED_SLOTS", "8"))
 TTL = 1  # seconds: HOLD_TTL_SECONDS' lowest value
+# DynamoDB Local (one JVM, on the cores the clients and the server share) can take seconds to
+# answer a TransactWriteItems under this load, where DynamoDB answers in milliseconds: the store's
+# per-request timeout (DYNAMODB_TIMEOUT_MS, 2 s by default, a 503 past it) is raised for this run
+# so that its 5xx count measures the service, not the machine. The report's row names it.
+DYNAMODB_TIMEOUT_MS = os.environ.get("BENCH_CONTESTED_DYNAMODB_TIMEOUT_MS", "15000")
 HEADING = "## 10. A million contested holds"
 # The server binary: the release build scripts/benchmark makes, or another (BENCH_SERVER).
 benchmark.SERVER = os.environ.get("BENCH_SERVER", benchmark.SERVER)
@@ -159,7 +164,10 @@ def run(label, env, attempts):
           f"{five} 5xx, {other} other, {elapsed:.0f} s ({total / elapsed:,.0f} attempts/s)", flush=True)
     for s in samples:
         print(f"  sample answer {s}")
-    row = (f"| {label} | {total:,} | {CLIENTS} clients, {SLOTS} slots, TTL {TTL} s | {len(winners):,} | "
+    load = f"{CLIENTS} clients, {SLOTS} slots, TTL {TTL} s"
+    if "DYNAMODB_TIMEOUT_MS" in env:
+        load += f", `DYNAMODB_TIMEOUT_MS={env['DYNAMODB_TIMEOUT_MS']}`"
+    row = (f"| {label} | {total:,} | {load} | {len(winners):,} | "
            f"{answer_overlaps} | {state_problems} | {five} | {other} | {elapsed:.0f} s ({total / elapsed:,.0f}/s) |")
     return row, answer_overlaps == 0 and state_problems == 0 and five == 0 and other == 0
 
@@ -239,7 +247,8 @@ def main(args):
     if dynamo_attempts > 0:
         dynamo = benchmark.DynamoLocal()
         try:
-            row, passed = run("DynamoDB Local (local server)", dynamo.env(), dynamo_attempts)
+            env = {**dynamo.env(), "DYNAMODB_TIMEOUT_MS": DYNAMODB_TIMEOUT_MS}
+            row, passed = run("DynamoDB Local (local server)", env, dynamo_attempts)
             rows.append(row)
             ok &= passed
         finally:

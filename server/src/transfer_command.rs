@@ -30,8 +30,11 @@ pub async fn export(config: &Config, args: &[&str]) -> Result<(), Error> {
             None,
         ),
         #[cfg(feature = "dynamodb")]
-        StoreConfig::Dynamo { table } => {
-            let (store, counter) = counted_store(table.as_str()).await;
+        StoreConfig::Dynamo {
+            table,
+            attempt_timeout,
+        } => {
+            let (store, counter) = counted_store(table.as_str(), *attempt_timeout).await;
             let (records, _) = store.export(now).await?;
             (records, Some(requests_of(&counter)))
         }
@@ -94,8 +97,11 @@ pub async fn import(config: &Config, args: &[&str]) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let (counts, requests) = match &config.store {
         #[cfg(feature = "dynamodb")]
-        StoreConfig::Dynamo { table } => {
-            let (store, counter) = counted_store(table.as_str()).await;
+        StoreConfig::Dynamo {
+            table,
+            attempt_timeout,
+        } => {
+            let (store, counter) = counted_store(table.as_str(), *attempt_timeout).await;
             shared::store::Provision::prepare(&store).await?;
             let counts = transfer::import(&store, records, replace, Utc::now()).await?;
             (counts, Some(requests_of(&counter)))
@@ -120,12 +126,13 @@ pub async fn import(config: &Config, args: &[&str]) -> Result<(), Error> {
 #[cfg(feature = "dynamodb")]
 async fn counted_store(
     table: &str,
+    attempt_timeout: std::time::Duration,
 ) -> (
     shared::store::dynamo::DynamoStore,
     shared::store::dynamo::RequestCounter,
 ) {
     let counter = shared::store::dynamo::RequestCounter::default();
-    let client = shared::store::dynamo::client_from_env_counting(&counter).await;
+    let client = shared::store::dynamo::client_from_env_counting(&counter, attempt_timeout).await;
     (
         shared::store::dynamo::DynamoStore::new(client, table),
         counter,

@@ -53,8 +53,17 @@ pub enum StoreConfig {
         durability: Durability,
     },
     /// DynamoDB (or DynamoDB Local, through `AWS_ENDPOINT_URL_DYNAMODB`).
-    Dynamo { table: String },
+    Dynamo {
+        table: String,
+        /// How long one request to DynamoDB may take (`DYNAMODB_TIMEOUT_MS`, default 2,000);
+        /// an operation with its retries gets twice that, then answers 503.
+        attempt_timeout: std::time::Duration,
+    },
 }
+
+/// `DYNAMODB_TIMEOUT_MS`' default: DynamoDB answers in milliseconds; 2 s is a store that is not
+/// answering.
+pub const DEFAULT_DYNAMODB_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(2_000);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -272,6 +281,7 @@ fn store(get: &Lookup) -> Result<StoreConfig, ConfigError> {
     {
         None if table.is_some() => StoreConfig::Dynamo {
             table: table.unwrap_or_default(),
+            attempt_timeout: dynamodb_timeout(get)?,
         },
         None | Some("sqlite") => StoreConfig::Sqlite {
             path: get("SQLITE_PATH")
@@ -283,6 +293,7 @@ fn store(get: &Lookup) -> Result<StoreConfig, ConfigError> {
             table: table.ok_or_else(|| {
                 ConfigError("STORE=dynamodb needs TABLE_NAME (the DynamoDB table to use)".into())
             })?,
+            attempt_timeout: dynamodb_timeout(get)?,
         },
         Some(other) => {
             return Err(ConfigError(format!(
@@ -292,6 +303,24 @@ fn store(get: &Lookup) -> Result<StoreConfig, ConfigError> {
     };
     built_with(&store)?;
     Ok(store)
+}
+
+/// `DYNAMODB_TIMEOUT_MS`: 100 to 60,000 milliseconds, default [`DEFAULT_DYNAMODB_TIMEOUT`].
+fn dynamodb_timeout(get: &Lookup) -> Result<std::time::Duration, ConfigError> {
+    let Some(value) = get("DYNAMODB_TIMEOUT_MS") else {
+        return Ok(DEFAULT_DYNAMODB_TIMEOUT);
+    };
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| (100..=60_000).contains(ms))
+        .map(std::time::Duration::from_millis)
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "DYNAMODB_TIMEOUT_MS must be a whole number of milliseconds from 100 to 60000, got `{value}`"
+            ))
+        })
 }
 
 /// `SQLITE_SYNCHRONOUS`: `normal` (the default) or `full`.
@@ -417,9 +446,27 @@ mod tests {
         assert_eq!(
             c.store,
             StoreConfig::Dynamo {
-                table: "bookings".into()
+                table: "bookings".into(),
+                attempt_timeout: DEFAULT_DYNAMODB_TIMEOUT,
             }
         );
+        Ok(())
+    }
+
+    #[test]
+    #[cfg(feature = "dynamodb")]
+    fn a_dynamodb_timeout_is_a_setting_and_a_bad_one_is_refused_with_the_variable_named()
+    -> Result<(), ConfigError> {
+        let c = config(&[("TABLE_NAME", "bookings"), ("DYNAMODB_TIMEOUT_MS", "10000")])?;
+        assert!(matches!(
+            c.store,
+            StoreConfig::Dynamo { attempt_timeout, .. } if attempt_timeout == std::time::Duration::from_secs(10)
+        ));
+        for bad in ["0", "99", "60001", "ten"] {
+            let err = config(&[("TABLE_NAME", "bookings"), ("DYNAMODB_TIMEOUT_MS", bad)])
+                .expect_err("refused");
+            assert!(err.0.contains("DYNAMODB_TIMEOUT_MS"), "{err:?}");
+        }
         Ok(())
     }
 

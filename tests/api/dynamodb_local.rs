@@ -44,7 +44,9 @@ pub fn client_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
             "dynamodb-local",
         ))
         .endpoint_url(endpoint)
-        .timeout_config(shared::store::dynamo::timeout_config())
+        .timeout_config(shared::store::dynamo::timeout_config(
+            shared::config::DEFAULT_DYNAMODB_TIMEOUT,
+        ))
         .retry_config(shared::store::dynamo::retry_config())
 }
 

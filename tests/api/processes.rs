@@ -9,8 +9,6 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::harness::poll_until;
-
 /// How long a process may take to be ready (a JVM start on a busy machine included).
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -117,9 +115,37 @@ pub struct PrivateDynamo {
 }
 
 impl PrivateDynamo {
+    /// Starts one on a free port, and returns it with the port. Between [`free_port`] and the
+    /// JVM's bind another test may take the port; the JVM then exits, and this tries again on
+    /// another port (up to 5 times) instead of waiting out the whole start timeout.
+    pub async fn start_on_free_port(dir: &Path) -> (Self, u16) {
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            let port = free_port();
+            match Self::try_start(dir, port).await {
+                Ok(dynamo) => return (dynamo, port),
+                Err(exited) => failures.push(format!("port {port}: {exited}")),
+            }
+        }
+        panic!("DynamoDB Local did not start: {}", failures.join("; "));
+    }
+
+    /// Starts it again on `port` (a restart on its directory, where the clients already point);
+    /// panics with its standard error if the JVM exits instead of answering.
     pub async fn start(dir: &Path, port: u16) -> Self {
+        match Self::try_start(dir, port).await {
+            Ok(dynamo) => dynamo,
+            Err(exited) => panic!("DynamoDB Local on port {port} did not start: {exited}"),
+        }
+    }
+
+    /// Spawns the JVM and waits until it answers; `Err` (its exit status and standard error) if
+    /// it exits first, e.g. because the port was taken.
+    async fn try_start(dir: &Path, port: u16) -> Result<Self, String> {
         let install = crate::dynamodb_local::install_dir();
-        let child = Command::new("java")
+        let stderr_path = dir.join(format!("dynamodb-local-{port}.stderr"));
+        let stderr = std::fs::File::create(&stderr_path).expect("a file for the JVM's stderr");
+        let mut child = Command::new("java")
             .arg(format!(
                 "-Djava.library.path={}",
                 install.join("DynamoDBLocal_lib").display()
@@ -131,21 +157,37 @@ impl PrivateDynamo {
             .args(["-port", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .expect("java (DynamoDB Local)");
         let client = aws_sdk_dynamodb::Client::from_conf(
             crate::dynamodb_local::client_config(&format!("http://127.0.0.1:{port}")).build(),
         );
-        poll_until(
-            "DynamoDB Local answers",
-            START_TIMEOUT,
-            Duration::from_millis(100),
-            || async { client.list_tables().send().await.ok().map(|_| ()) },
-        )
-        .await;
-        Self { child }
+        // Polled by hand rather than with `poll_until`: each look also asks whether the JVM
+        // has exited, which needs the child mutably between looks.
+        let started = std::time::Instant::now();
+        let exited = loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                break Some(status);
+            }
+            if client.list_tables().send().await.is_ok() {
+                break None;
+            }
+            assert!(
+                started.elapsed() < START_TIMEOUT,
+                "DynamoDB Local on port {port}: no answer within {START_TIMEOUT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        match exited {
+            None => Ok(Self { child }),
+            Some(status) => {
+                let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                let tail: String = stderr.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
+                Err(format!("the JVM exited ({status}): {tail}"))
+            }
+        }
     }
 
     /// Stops it as a service goes away (SIGTERM, then waits for it to exit). Not SIGKILL:

@@ -17,7 +17,7 @@ use shared::horizon;
 use shared::store::{Provision, SlotWindow, Store};
 
 use crate::harness::{OPERATOR_TOKEN, TestApp, assert_status, poll_until};
-use crate::processes::{PrivateDynamo, free_port};
+use crate::processes::PrivateDynamo;
 
 /// Every half hour but 10:00 (47 games a day of 20 minutes), the Berlin room bookable 10 days
 /// ahead: about 480 slots, more than DynamoDB Local writes before it is stopped (kept small: the
@@ -48,8 +48,7 @@ async fn slots_now(store: &dyn Store, room: &RoomId, now: chrono::DateTime<Utc>)
 async fn a_publication_interrupted_by_dynamodb_stopping_says_so_and_the_daily_run_completes_it() {
     let started = std::time::Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let dynamo = PrivateDynamo::start(dir.path(), port).await;
+    let (dynamo, port) = PrivateDynamo::start_on_free_port(dir.path()).await;
     let endpoint = format!("http://127.0.0.1:{port}");
     let client = aws_sdk_dynamodb::Client::from_conf(
         crate::dynamodb_local::client_config(&endpoint).build(),

@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 use crate::harness::{
     Loopback, OPERATOR_TOKEN, Reply, StoreKind, TestApp, assert_status, http_reply, seeded,
 };
-use crate::processes::{PrivateDynamo, ServerProcess, free_port};
+use crate::processes::{PrivateDynamo, ServerProcess};
 
 fn operators() -> Operators {
     Operators::default()
@@ -709,8 +709,7 @@ async fn with_dynamodb_stopped_while_creates_and_confirms_are_in_flight_every_2x
     const CLIENTS: usize = 12;
     const USERS: [&str; 3] = ["u-demo", "u-alice", "u-bob"];
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let dynamo = PrivateDynamo::start(dir.path(), port).await;
+    let (dynamo, port) = PrivateDynamo::start_on_free_port(dir.path()).await;
     let endpoint = format!("http://127.0.0.1:{port}");
     let client = aws_sdk_dynamodb::Client::from_conf(
         crate::dynamodb_local::client_config(&endpoint).build(),

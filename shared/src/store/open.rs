@@ -23,8 +23,11 @@ pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Backend>, Error> {
             super::sqlite::SqliteStore::open_with(path, *durability)?,
         )),
         #[cfg(feature = "dynamodb")]
-        StoreConfig::Dynamo { table } => Ok(Arc::new(
-            super::dynamo::DynamoStore::from_env(table.as_str()).await,
+        StoreConfig::Dynamo {
+            table,
+            attempt_timeout,
+        } => Ok(Arc::new(
+            super::dynamo::DynamoStore::from_env(table.as_str(), *attempt_timeout).await,
         )),
         // A build with one store only: `Config::from_env` refuses the other with a message that
         // names the feature, so only a hand-made `StoreConfig` gets here.

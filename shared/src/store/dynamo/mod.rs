@@ -121,9 +121,10 @@ impl DynamoStore {
         self
     }
 
-    /// A store over `table` with a client configured from the environment ([`client_from_env`]).
-    pub async fn from_env(table: impl Into<String>) -> Self {
-        Self::new(client_from_env().await, table)
+    /// A store over `table` with a client configured from the environment ([`client_from_env`]),
+    /// each request given `attempt_timeout` (`DYNAMODB_TIMEOUT_MS`).
+    pub async fn from_env(table: impl Into<String>, attempt_timeout: StdDuration) -> Self {
+        Self::new(client_from_env(attempt_timeout).await, table)
     }
 
     pub fn client(&self) -> &Client {

@@ -34,11 +34,13 @@ const SEED_CONCURRENCY: usize = 32;
 // ── Client configuration ────────────────────────────────────────────────────────────────────
 
 /// Timeouts for every request: a store that does not answer becomes a 503 in bounded time.
-pub fn timeout_config() -> TimeoutConfig {
+/// `attempt` is one request's (`DYNAMODB_TIMEOUT_MS`, default 2 s); the operation, retries
+/// included, gets twice that.
+pub fn timeout_config(attempt: StdDuration) -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(StdDuration::from_secs(1))
-        .operation_attempt_timeout(StdDuration::from_secs(2))
-        .operation_timeout(StdDuration::from_secs(4))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(attempt * 2)
         .build()
 }
 
@@ -61,10 +63,10 @@ pub fn http_client() -> SharedHttpClient {
 /// A client configured from the environment (region, credentials, and the endpoint: aws-config
 /// reads `AWS_ENDPOINT_URL_DYNAMODB`, then `AWS_ENDPOINT_URL`, itself — DynamoDB Local is one
 /// variable away) with this store's timeouts and retries.
-pub async fn client_from_env() -> Client {
+pub async fn client_from_env(attempt_timeout: StdDuration) -> Client {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
-        .timeout_config(timeout_config())
+        .timeout_config(timeout_config(attempt_timeout))
         .retry_config(retry_config())
         .load()
         .await;
@@ -110,10 +112,13 @@ impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
 }
 
 /// [`client_from_env`] with `counter` counting its requests.
-pub async fn client_from_env_counting(counter: &RequestCounter) -> Client {
+pub async fn client_from_env_counting(
+    counter: &RequestCounter,
+    attempt_timeout: StdDuration,
+) -> Client {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
-        .timeout_config(timeout_config())
+        .timeout_config(timeout_config(attempt_timeout))
         .retry_config(retry_config())
         .load()
         .await;
