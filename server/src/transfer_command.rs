@@ -95,7 +95,9 @@ pub async fn import(config: &Config, args: &[&str]) -> Result<(), Error> {
         records.push(record);
     }
     let started = std::time::Instant::now();
-    let (counts, requests) = match &config.store {
+    // The requests' type named: without the `dynamodb` feature (the README's `cargo run -p
+    // server`) no arm gives it.
+    let (counts, requests): (_, Option<String>) = match &config.store {
         #[cfg(feature = "dynamodb")]
         StoreConfig::Dynamo {
             table,
