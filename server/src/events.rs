@@ -1,6 +1,6 @@
 //! The drainer: the local server's delivery of the outbox. A loop fans out the events not yet
-//! fanned out, claims the deliveries that are due (as many as there are free places) and gives
-//! each its own task, at most [`IN_FLIGHT`] at once: a failing or hanging endpoint (each attempt
+//! fanned out (several at once: `Deliverer::fan_out_pending`), claims the deliveries that are due
+//! (as many as there are free places) and gives each its own task, at most [`IN_FLIGHT`] at once: a failing or hanging endpoint (each attempt
 //! is bounded, 10 s for a webhook) holds one place, never the others, and never a booking
 //! request, which only wrote its event. The deliveries are rows: a restart (or a `kill -9`)
 //! finds the pending ones, and one claimed by the dead process comes back when its lease runs
@@ -15,7 +15,8 @@ use tokio::sync::Semaphore;
 
 /// Deliveries attempted at once.
 pub const IN_FLIGHT: usize = 32;
-/// How often the outbox is looked at: the delay between a commit and its first attempt.
+/// How often the outbox is looked at when the last look found less than a full batch: the delay
+/// between a commit and its first attempt.
 const POLL: StdDuration = StdDuration::from_millis(200);
 /// Events fanned out per look.
 const FAN_OUT_BATCH: usize = 100;
@@ -29,17 +30,27 @@ pub fn deliverer(app: &App, channels: Vec<Arc<dyn Channel>>, retry_seconds: Vec<
     }
 }
 
-/// Runs until aborted.
+/// Runs until aborted. A look that came back full — a whole batch of events fanned out, or a
+/// delivery claimed for every free place — is followed by the next at once (for deliveries: as
+/// soon as a place is free), so a burst is drained at the store's pace, not one batch per
+/// [`POLL`]; a look that found less waits [`POLL`], or less when a confirm or a cancellation of
+/// this server rings `App::outbox_bell` after its commit (an event written by another process
+/// sharing the store waits for the next look).
 pub async fn drain(app: App, deliverer: Deliverer) {
     let places = Arc::new(Semaphore::new(IN_FLIGHT));
     loop {
-        if let Err(err) = deliverer
+        let fanned = match deliverer
             .fan_out_pending(FAN_OUT_BATCH, app.clock.now())
             .await
         {
-            tracing::warn!(%err, "fanning out booking events failed; trying again");
-        }
+            Ok(fanned) => fanned,
+            Err(err) => {
+                tracing::warn!(%err, "fanning out booking events failed; trying again");
+                0
+            }
+        };
         let free = places.available_permits();
+        let mut every_place_taken = free == 0;
         if free > 0 {
             let now = app.clock.now();
             match deliverer
@@ -48,6 +59,7 @@ pub async fn drain(app: App, deliverer: Deliverer) {
                 .await
             {
                 Ok(claimed) => {
+                    every_place_taken = claimed.len() == free;
                     for delivery in claimed {
                         let Ok(place) = places.clone().acquire_owned().await else {
                             return;
@@ -64,6 +76,18 @@ pub async fn drain(app: App, deliverer: Deliverer) {
                 Err(err) => tracing::warn!(%err, "claiming deliveries failed; trying again"),
             }
         }
-        tokio::time::sleep(POLL).await;
+        if fanned == FAN_OUT_BATCH {
+            // More events are waiting to be fanned out.
+            tokio::task::yield_now().await;
+        } else if every_place_taken {
+            // More deliveries may be due: look again once a place is free (at most after POLL).
+            let _ = tokio::time::timeout(POLL, places.acquire()).await;
+        } else {
+            // Until POLL has passed or a booking's change rings (its event has committed).
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                () = app.outbox_bell.notified() => {}
+            }
+        }
     }
 }

@@ -469,6 +469,72 @@ async fn a_manage_key_kept_for_the_email_rides_only_its_email_delivery_until_sen
     assert!(!stored_anywhere(&seeded.env, three_key.as_str()).await);
 }
 
+/// A channel that records what it is asked to deliver and answers 204.
+#[derive(Default)]
+struct Recording(std::sync::Mutex<Vec<EventId>>);
+
+#[async_trait::async_trait]
+impl shared::delivery::Channel for Recording {
+    fn name(&self) -> &'static str {
+        "recording"
+    }
+
+    async fn targets(
+        &self,
+        _: &dyn Store,
+        event: &shared::events::BookingEvent,
+    ) -> Result<Vec<Target>, shared::Error> {
+        Ok(vec![Target::new(
+            "recording",
+            &event.data.hold_id.to_string(),
+        )])
+    }
+
+    async fn deliver(
+        &self,
+        _: &dyn Store,
+        delivery: &shared::store::Delivery,
+    ) -> shared::delivery::Attempt {
+        self.0.lock().unwrap().push(delivery.event.id.clone());
+        shared::delivery::Attempt::Delivered { status: 204 }
+    }
+}
+
+async fn one_pass_fans_out_every_pending_event_and_delivers_each_once_several_at_a_time(
+    kind: StoreKind,
+) {
+    let seeded = seeded(kind, Utc::now(), &[]).await;
+    let store = seeded.store.clone();
+    let mut ids = Vec::new();
+    for slot in ["s-1", "s-2", "s-3", "s-4", "s-5"] {
+        let id = hold(store.as_ref(), slot, "u-demo", Utc::now()).await;
+        confirm(store.as_ref(), id, "u-demo", None).await;
+        ids.push(EventId::of(id, EventKind::Confirmed));
+    }
+    let channel = std::sync::Arc::new(Recording::default());
+    let deliverer = shared::delivery::Deliverer {
+        store: store.clone(),
+        channels: vec![channel.clone()],
+        backoff: shared::delivery::Backoff(vec![5]),
+    };
+    let attempted = shared::delivery::pass(&deliverer, 10, 2, Utc::now)
+        .await
+        .unwrap();
+    assert_eq!(attempted, 5);
+    let mut got = channel.0.lock().unwrap().clone();
+    got.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(got, ids);
+    // Nothing is left: every event fanned out, every delivery recorded as delivered.
+    assert_eq!(
+        shared::delivery::pass(&deliverer, 10, 2, Utc::now)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(store.undispatched_events(10).await.unwrap().is_empty());
+}
+
 macro_rules! on_both_stores {
     ($($scenario:ident),* $(,)?) => {
         mod sqlite {
@@ -493,4 +559,5 @@ on_both_stores!(
     a_targets_deliveries_are_paged_newest_first_and_can_be_abandoned,
     the_daily_job_forgets_events_and_their_deliveries_after_the_retention,
     a_manage_key_kept_for_the_email_rides_only_its_email_delivery_until_sent_or_given_up,
+    one_pass_fans_out_every_pending_event_and_delivers_each_once_several_at_a_time,
 );

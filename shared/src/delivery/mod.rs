@@ -89,6 +89,39 @@ impl Backoff {
 /// How long a claimed delivery stays claimed: longer than any attempt (a webhook's 10 s).
 pub const LEASE: Duration = Duration::seconds(30);
 
+/// Events fanned out at once by [`Deliverer::fan_out_pending`].
+pub const FAN_OUT_IN_FLIGHT: usize = 16;
+
+/// Runs `work` on each of `items` in its own task, at most `in_flight` at once, until all have
+/// ended; the first error (or a task's panic, as an internal error), if any.
+async fn bounded<T, F, Fut>(in_flight: usize, items: Vec<T>, work: F) -> Result<(), Error>
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let places = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for item in items {
+        let (places, job) = (places.clone(), work(item));
+        tasks.spawn(async move {
+            let _place = places.acquire_owned().await;
+            job.await
+        });
+    }
+    let mut first = Ok(());
+    while let Some(done) = tasks.join_next().await {
+        let result = match done {
+            Ok(result) => result,
+            Err(err) => Err(Error::Internal(format!("a delivery task: {err}"))),
+        };
+        if first.is_ok() {
+            first = result;
+        }
+    }
+    first
+}
+
 /// The channels, the store and the backoff: what the drainer and the events function share.
 #[derive(Clone)]
 pub struct Deliverer {
@@ -108,13 +141,20 @@ impl Deliverer {
         Ok(targets.len())
     }
 
-    /// Fans out up to `limit` events not fanned out yet; says how many.
+    /// Fans out up to `limit` events not fanned out yet, [`FAN_OUT_IN_FLIGHT`] at once (each
+    /// event's fan-out is its own atomic step, so their order does not matter; on SQLite the
+    /// writer commits simultaneous ones together); says how many. The first error is returned
+    /// once every fan-out has ended (an event not fanned out stays in the outbox for the next
+    /// call).
     pub async fn fan_out_pending(&self, limit: usize, now: DateTime<Utc>) -> Result<usize, Error> {
         let events = self.store.undispatched_events(limit).await?;
-        for event in &events {
-            self.fan_out(event, now).await?;
-        }
-        Ok(events.len())
+        let count = events.len();
+        bounded(FAN_OUT_IN_FLIGHT, events, |event| {
+            let deliverer = self.clone();
+            async move { deliverer.fan_out(&event, now).await.map(|_| ()) }
+        })
+        .await?;
+        Ok(count)
     }
 
     /// One attempt of a claimed delivery through its channel, recorded. A delivery whose channel
@@ -157,22 +197,11 @@ pub async fn pass(
         .claim_deliveries(at, at + LEASE, max)
         .await?;
     let attempted = claimed.len();
-    let places = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for delivery in claimed {
-        let (deliverer, now, places) = (deliverer.clone(), now.clone(), places.clone());
-        tasks.spawn(async move {
-            let _place = places.acquire_owned().await;
-            deliverer.attempt(&delivery, now).await
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(Ok(_)) => {}
-            Ok(Err(err)) => return Err(err),
-            Err(err) => return Err(Error::Internal(format!("a delivery task: {err}"))),
-        }
-    }
+    bounded(in_flight, claimed, |delivery| {
+        let (deliverer, now) = (deliverer.clone(), now.clone());
+        async move { deliverer.attempt(&delivery, now).await.map(|_| ()) }
+    })
+    .await?;
     Ok(attempted)
 }
 

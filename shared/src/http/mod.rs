@@ -65,6 +65,18 @@ pub struct App {
     /// Booking emails (`SMTP_URL`, `MAIL_FROM`): the local server's drainer sends them through
     /// the outbox's email channel; `None`: no emails.
     pub mail: Option<crate::config::MailSettings>,
+    /// Rung after an answer whose change wrote a booking event (a confirm, a cancellation, a
+    /// retirement), once it committed: the local server's drainer, waiting between looks, looks
+    /// at once. Nobody listens in a Lambda function (a stored permit, nothing more).
+    pub outbox_bell: Arc<tokio::sync::Notify>,
+}
+
+/// Whether a successful answer of `route` may have written a booking event into the outbox.
+fn writes_events(route: Route) -> bool {
+    matches!(
+        route,
+        Route::ConfirmHold | Route::CancelHold | Route::CancelBooking | Route::RetireRoom
+    )
 }
 
 impl App {
@@ -81,6 +93,7 @@ impl App {
             bookings: BookingSettings::default(),
             webhooks: WebhookSettings::default(),
             mail: None,
+            outbox_bell: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -167,6 +180,9 @@ impl App {
             operator,
             elapsed: started.elapsed(),
         });
+        if response.status().is_success() && writes_events(route) {
+            self.outbox_bell.notify_one();
+        }
         Ok(response)
     }
 

@@ -6,10 +6,11 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use super::errors::sdk_error;
-use super::outbox::{MAIL_KEY, event, event_key, event_mail_key, event_pk, time_key};
+use super::outbox::{IN_FLIGHT, MAIL_KEY, event, event_key, event_mail_key, event_pk, time_key};
 use super::schema::*;
 use super::{DynamoStore, Item};
 use crate::domain::ManageKey;
@@ -168,8 +169,8 @@ fn delivery_key(id: &EventId, target: &Target) -> Result<Item, Error> {
 }
 
 /// See [`crate::store::Outbox::claim_deliveries`]: one `Query` of the `DUE` partition, then a
-/// conditional `UpdateItem` per delivery (still pending and due: a simultaneous claim loses),
-/// then the events of the claimed ones.
+/// conditional `UpdateItem` per delivery (still pending and due: a simultaneous claim loses)
+/// and the event of each claimed one, [`IN_FLIGHT`] deliveries at once.
 pub(super) async fn claim(
     store: &DynamoStore,
     now: DateTime<Utc>,
@@ -188,55 +189,73 @@ pub(super) async fn claim(
         .send()
         .await
         .map_err(|e| sdk_error("Query (due deliveries)", e))?;
-    let mut claimed = Vec::new();
-    for item in output.items.unwrap_or_default() {
-        let found: DeliveryItem = parse_item(item)?;
-        let target = found.target();
-        let lease = millis(lease_until);
-        let updated = store
-            .client
-            .update_item()
-            .table_name(&store.table)
-            .set_key(Some(delivery_key(&found.event_id, &target)?))
-            .condition_expression("#state = :pending AND next_attempt_at <= :now")
-            .update_expression(format!("SET next_attempt_at = :lease, {GSI1SK} = :due"))
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":pending", s(DeliveryState::Pending.as_str()))
-            .expression_attribute_values(":now", n(millis(now)))
-            .expression_attribute_values(":lease", n(lease))
-            .expression_attribute_values(":due", s(due_key(lease, &found.event_id, &target)))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        let (attempts, mail_key) = match updated {
-            Ok(out) => out
-                .attributes
-                .map(parse_item::<DeliveryItem>)
-                .transpose()?
-                .map_or((found.attempts, found.mail_key), |d| {
-                    (d.attempts, d.mail_key)
-                }),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                continue;
-            }
-            Err(err) => return Err(sdk_error("UpdateItem (claim delivery)", err)),
-        };
-        let Some(event) = event(store, &found.event_id).await? else {
-            continue;
-        };
-        claimed.push(Delivery {
-            event,
-            target,
-            attempts,
-            manage_key: mail_key.and_then(ManageKey::stored),
+    let claims = output
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|item| async move {
+            let found: DeliveryItem = parse_item(item)?;
+            claim_one(store, found, now, lease_until).await
         });
-    }
-    Ok(claimed)
+    let claimed: Vec<Option<Delivery>> = stream::iter(claims)
+        .buffered(IN_FLIGHT)
+        .try_collect()
+        .await?;
+    Ok(claimed.into_iter().flatten().collect())
+}
+
+/// Claims `found` (a due delivery the `DUE` query returned) with one conditional `UpdateItem`,
+/// then reads its event: `None` when a simultaneous claim won it, or its event is gone.
+async fn claim_one(
+    store: &DynamoStore,
+    found: DeliveryItem,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Option<Delivery>, Error> {
+    let target = found.target();
+    let lease = millis(lease_until);
+    let updated = store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(delivery_key(&found.event_id, &target)?))
+        .condition_expression("#state = :pending AND next_attempt_at <= :now")
+        .update_expression(format!("SET next_attempt_at = :lease, {GSI1SK} = :due"))
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":pending", s(DeliveryState::Pending.as_str()))
+        .expression_attribute_values(":now", n(millis(now)))
+        .expression_attribute_values(":lease", n(lease))
+        .expression_attribute_values(":due", s(due_key(lease, &found.event_id, &target)))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    let (attempts, mail_key) = match updated {
+        Ok(out) => out
+            .attributes
+            .map(parse_item::<DeliveryItem>)
+            .transpose()?
+            .map_or((found.attempts, found.mail_key), |d| {
+                (d.attempts, d.mail_key)
+            }),
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(UpdateItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(err) => return Err(sdk_error("UpdateItem (claim delivery)", err)),
+    };
+    let Some(event) = event(store, &found.event_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Delivery {
+        event,
+        target,
+        attempts,
+        manage_key: mail_key.and_then(ManageKey::stored),
+    }))
 }
 
 /// See [`crate::store::Outbox::record_attempt`]: one conditional `UpdateItem`.

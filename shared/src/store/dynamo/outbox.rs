@@ -25,6 +25,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, Put, WriteRequest};
 use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use super::errors::sdk_error;
@@ -36,6 +37,10 @@ use crate::events::{self, BookingEvent, EventData, EventId, EventKind};
 use crate::store::{from_millis, millis};
 
 const EVENT_SK: &str = "EVENT";
+/// Requests of the outbox's per-event and per-delivery steps sent at once (reading the events,
+/// claiming the deliveries): one drainer's look takes about as long as its slowest few, not the
+/// sum of them.
+pub(super) const IN_FLIGHT: usize = 16;
 /// The attribute of a manage key kept for an email's link, on an event item until it is fanned
 /// out and then on the email's delivery item until it is delivered or given up.
 pub(super) const MAIL_KEY: &str = "mail_key";
@@ -242,7 +247,7 @@ async fn complete(store: &DynamoStore, item: EventItem) -> Result<BookingEvent, 
 
 /// See [`crate::store::Outbox::undispatched_events`]: one `Query` of the `OUTBOX` partition
 /// (eventually consistent: an event of the last moment is found by the next call), each event
-/// completed.
+/// completed, [`IN_FLIGHT`] at once (in their order).
 pub(super) async fn undispatched(
     store: &DynamoStore,
     limit: usize,
@@ -258,11 +263,11 @@ pub(super) async fn undispatched(
         .send()
         .await
         .map_err(|e| sdk_error("Query (outbox)", e))?;
-    let mut events = Vec::new();
-    for item in output.items.unwrap_or_default() {
-        events.push(complete(store, parse_item(item)?).await?);
-    }
-    Ok(events)
+    stream::iter(output.items.unwrap_or_default())
+        .map(|item| async move { complete(store, parse_item(item)?).await })
+        .buffered(IN_FLIGHT)
+        .try_collect()
+        .await
 }
 
 /// The manage key still on the event item `id` (a confirm's, not fanned out yet): one
