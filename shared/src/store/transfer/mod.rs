@@ -565,16 +565,12 @@ async fn replay(store: &dyn Backend, hold: &HoldRecord, now: DateTime<Utc>) -> R
             let missing = |what: &str| {
                 Error::Validation(format!("hold {}: a booking without {what}", hold.hold_id))
             };
+            let digest = || missing("manage_key_digest");
             let booking = NewBooking {
                 reference: hold.reference.clone().ok_or_else(|| missing("reference"))?,
-                key: KeyDigest::stored(
-                    hold.manage_key_digest
-                        .clone()
-                        .ok_or_else(|| missing("manage_key_digest"))?,
-                ),
+                key: KeyDigest::stored(hold.manage_key_digest.clone().ok_or_else(digest)?),
                 contact: hold.contact.clone(),
-                // Only the key's digest travels (and an import's events go to no one).
-                mail_key: None,
+                mail_key: None, // only the digest travels; an import's events go to no one
             };
             let confirmed_at = hold.confirmed_at.ok_or_else(|| missing("confirmed_at"))?;
             store
