@@ -6,9 +6,11 @@
 //! Gateway: it picks the function from `template.yaml`'s route table by the event's route key,
 //! and sends a request no route matches to the `$default` route's function (route key `$default`).
 //!
-//! The four route processes share one store, as the deployed functions do: a SQLite file (WAL,
+//! The route processes share one store, as the deployed functions do: a SQLite file (WAL,
 //! several processes on one file), or a table on DynamoDB Local (`dynamodb_local`). The
-//! `$default` function opens none.
+//! `$default` function opens none. As on Lambda, a function's process (its execution
+//! environment) is started by its first invocation, a cold start, and then serves every later
+//! one: a scenario starts only the functions it calls, not all thirty.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -306,15 +308,21 @@ impl Function {
     }
 }
 
-/// The route functions on one store, and the `$default` function, each its own process.
+/// The route functions on one store, and the `$default` function, each its own process once
+/// first invoked.
 pub struct Stack {
-    functions: HashMap<String, tokio::sync::Mutex<Function>>,
+    /// Every function of the route table and the `$default` one; `None` until its first
+    /// invocation starts its process.
+    functions: HashMap<String, tokio::sync::Mutex<Option<Function>>>,
     /// `(METHOD, /path/{param})` → function, from the route table.
     routes: HashMap<(String, String), String>,
+    /// What every function is started with (it points them at a store; see `harness::seeded`).
+    env: Vec<(String, String)>,
 }
 
 impl Stack {
-    /// Starts every function with `env` (which points it at a store; see `harness::seeded`).
+    /// The functions with `env`, each started by its first invocation (as Lambda starts an
+    /// execution environment for a function's first request).
     pub async fn start(env: Vec<(String, String)>) -> Self {
         let routes: HashMap<(String, String), String> = ROUTES
             .iter()
@@ -325,21 +333,27 @@ impl Stack {
                 )
             })
             .collect();
-        let mut functions = HashMap::new();
-        for name in routes
+        let functions = routes
             .values()
             .map(String::as_str)
             .chain([DEFAULT_ROUTE_FUNCTION])
-        {
-            let function = Function::start(name, &env).await;
-            functions.insert(name.to_owned(), tokio::sync::Mutex::new(function));
+            .map(|name| (name.to_owned(), tokio::sync::Mutex::new(None)))
+            .collect();
+        Self {
+            functions,
+            routes,
+            env,
         }
-        Self { functions, routes }
     }
 
-    /// What the function `name` has written so far (its logs).
+    /// What the function `name` has written so far (its logs; nothing if never invoked).
     pub(crate) async fn output_of(&self, name: &str) -> String {
-        self.functions[name].lock().await.output()
+        self.functions[name]
+            .lock()
+            .await
+            .as_ref()
+            .map(Function::output)
+            .unwrap_or_default()
     }
 
     /// As API Gateway does: the function of the event's route key, or, when no route matches,
@@ -364,12 +378,16 @@ impl Stack {
                 DEFAULT_ROUTE_FUNCTION.to_owned()
             }
         };
-        let mut function = self
+        let mut slot = self
             .functions
             .get(&name)
-            .expect("a started function")
+            .expect("a function of the route table")
             .lock()
             .await;
+        if slot.is_none() {
+            *slot = Some(Function::start(&name, &self.env).await);
+        }
+        let function = slot.as_mut().expect("started above");
         let body = match function.invoke(event).await {
             Outcome::Response(body) => body,
             Outcome::Error { error_type, body } => panic!(
