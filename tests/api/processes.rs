@@ -146,6 +146,7 @@ impl PrivateDynamo {
         let stderr_path = dir.join(format!("dynamodb-local-{port}.stderr"));
         let stderr = std::fs::File::create(&stderr_path).expect("a file for the JVM's stderr");
         let mut child = Command::new("java")
+            .args(crate::dynamodb_local::JVM_OPTIONS)
             .arg(format!(
                 "-Djava.library.path={}",
                 install.join("DynamoDBLocal_lib").display()
