@@ -5,7 +5,8 @@
 //! driver would only add a thread hop per query; rusqlite's cached prepared statements and plain
 //! synchronous calls are the fastest path, and `bundled` pins the SQLite version we test against.
 //!
-//! Concurrency: WAL mode lets readers run beside the writer without blocking. Every write runs on
+//! Concurrency: WAL mode lets readers run beside the writer without blocking, and a thread of its
+//! own (`checkpoint.rs`) copies the WAL into the database file beside the writer. Every write runs on
 //! the single writer connection, which lives on a thread of its own (`writer.rs`: a write never
 //! blocks an async worker), in a `SAVEPOINT` of its own inside a `BEGIN IMMEDIATE` transaction
 //! that the writes queued together share (group commit, `batch.rs`: one commit for all of them,
@@ -28,6 +29,7 @@ use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, TransactionBehavior};
 
+use checkpoint::Checkpointer;
 use writer::Writer;
 
 use super::outbox::{Attempted, DeliveriesAfter, DeliveriesPage, Delivery, Outbox, Target};
@@ -49,6 +51,7 @@ mod batch;
 #[cfg(test)]
 mod batch_tests;
 mod bookings;
+mod checkpoint;
 mod feeds;
 mod holds;
 mod outbox;
@@ -78,6 +81,8 @@ pub struct SqliteStore {
     path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
     writer: Writer,
+    /// Copies the WAL into the file beside the writer (`checkpoint.rs`); dropped after it.
+    _checkpointer: Checkpointer,
 }
 
 /// The query planner stability guarantee: a cached statement keeps its plan whatever values are
@@ -107,7 +112,11 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path)?;
         writer.execute_batch(PRAGMAS)?;
-        writer.execute_batch(&format!("PRAGMA synchronous = {};", durability.pragma()))?;
+        writer.execute_batch(&format!(
+            "PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = {};",
+            durability.pragma(),
+            checkpoint::WRITER_CHECKPOINT_PAGES
+        ))?;
         {
             let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
             schema::create_or_migrate(&tx)?;
@@ -129,9 +138,10 @@ impl SqliteStore {
             .test_on_check_out(false)
             .build(manager)?;
         Ok(Self {
-            path,
             readers,
             writer: Writer::start(writer)?,
+            _checkpointer: Checkpointer::start(&path, durability)?,
+            path,
         })
     }
 
