@@ -55,6 +55,7 @@ async fn scan_segment(
     let mut items = Vec::new();
     let mut start = None;
     let mut sent = 0;
+    let mut timeouts = 0;
     loop {
         let page = client
             .scan()
@@ -62,11 +63,24 @@ async fn scan_segment(
             .consistent_read(true)
             .segment(segment)
             .total_segments(SEGMENTS)
-            .set_exclusive_start_key(start)
+            .limit(SCAN_PAGE_ITEMS)
+            .set_exclusive_start_key(start.clone())
             .send()
-            .await
-            .map_err(|e| sdk_error("Scan (export)", e))?;
+            .await;
         sent += 1;
+        let page = match page {
+            Ok(page) => page,
+            // A page that did not come back in the store's time (a busy DynamoDB Local) is
+            // asked for again from the same place: reading is harmless to repeat.
+            Err(err)
+                if timeouts < SCAN_PAGE_TIMEOUTS
+                    && matches!(err, aws_sdk_dynamodb::error::SdkError::TimeoutError(_)) =>
+            {
+                timeouts += 1;
+                continue;
+            }
+            Err(err) => return Err(sdk_error("Scan (export)", err)),
+        };
         items.extend(page.items.unwrap_or_default());
         start = page.last_evaluated_key.filter(|k| !k.is_empty());
         if start.is_none() {
@@ -74,6 +88,13 @@ async fn scan_segment(
         }
     }
 }
+
+/// Items per `Scan` page: small enough that a page comes back well within the store's 4 s
+/// operation timeout on a busy DynamoDB Local (1 MB pages did not), large enough to cost little.
+const SCAN_PAGE_ITEMS: i32 = 1000;
+
+/// Timed-out pages asked for again, per segment, before the export gives up (503).
+const SCAN_PAGE_TIMEOUTS: u32 = 5;
 
 /// A room item as its record (with its retirement).
 pub(super) fn room_record(room: RoomItem) -> Result<Record, Error> {
