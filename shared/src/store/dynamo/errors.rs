@@ -139,6 +139,19 @@ fn reason_item<T: for<'de> Deserialize<'de>>(
         .transpose()
 }
 
+/// A transaction cancelled because the condition of its item `index` failed (an item's own
+/// guard refused, e.g. a counter at its cap or an item that must exist).
+pub(super) fn refused_at(
+    err: &SdkError<TransactWriteItemsError, HttpResponse>,
+    index: usize,
+) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(TransactWriteItemsError::TransactionCanceledException(c))
+            if c.cancellation_reasons().get(index).and_then(|r| r.code()) == Some(CONDITION_FAILED)
+    )
+}
+
 /// A transaction cancelled because another transaction was writing one of its items.
 pub(super) fn is_transaction_conflict(
     err: &SdkError<TransactWriteItemsError, HttpResponse>,

@@ -2,13 +2,12 @@
 //! sort key `CALENDAR_FEED`), read with one consistent `GetItem` and replaced with one
 //! `TransactWriteItems`: a condition check that the room's item exists and the feed item's put.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
-use super::errors::sdk_error;
+use super::errors::{refused_at, sdk_error};
 use super::schema::*;
 use crate::domain::{KeyDigest, RoomId};
 use crate::error::Error;
@@ -96,18 +95,7 @@ pub(super) async fn rotate(
         .await;
     match sent {
         Ok(_) => Ok(()),
-        Err(err) => {
-            if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-                err.as_service_error()
-                && cancelled
-                    .cancellation_reasons()
-                    .first()
-                    .and_then(|r| r.code())
-                    == Some("ConditionalCheckFailed")
-            {
-                return Err(Error::RoomNotFound);
-            }
-            Err(sdk_error("TransactWriteItems (rotate calendar feed)", err))
-        }
+        Err(err) if refused_at(&err, 0) => Err(Error::RoomNotFound),
+        Err(err) => Err(sdk_error("TransactWriteItems (rotate calendar feed)", err)),
     }
 }

@@ -2,7 +2,6 @@
 //! `WEBHOOKS` partition; the cap (`MAX_WEBHOOKS`) is a counter item `WEBHOOKS` / `#COUNT`
 //! updated in the same `TransactWriteItems` as the put (or the delete).
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
@@ -10,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::errors::sdk_error;
+use super::errors::{refused_at, sdk_error};
 use super::schema::*;
 use super::{DynamoStore, Item};
 use crate::error::Error;
@@ -128,20 +127,8 @@ pub(super) async fn create(
         .await;
     match sent {
         Ok(_) => Ok(()),
-        Err(err) => {
-            if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-                err.as_service_error()
-            {
-                let reasons = cancelled.cancellation_reasons();
-                let refused = |at: usize| {
-                    reasons.get(at).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-                };
-                if refused(1) {
-                    return Err(too_many_webhooks(max.unwrap_or(usize::MAX)));
-                }
-            }
-            Err(sdk_error("TransactWriteItems (create webhook)", err))
-        }
+        Err(err) if refused_at(&err, 1) => Err(too_many_webhooks(max.unwrap_or(usize::MAX))),
+        Err(err) => Err(sdk_error("TransactWriteItems (create webhook)", err)),
     }
 }
 
@@ -232,18 +219,8 @@ pub(super) async fn delete(store: &DynamoStore, id: &str) -> Result<bool, Error>
         .await;
     match sent {
         Ok(_) => Ok(true),
-        Err(err) => match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                if cancelled
-                    .cancellation_reasons()
-                    .first()
-                    .and_then(|r| r.code())
-                    == Some("ConditionalCheckFailed") =>
-            {
-                Ok(false)
-            }
-            _ => Err(sdk_error("TransactWriteItems (delete webhook)", err)),
-        },
+        Err(err) if refused_at(&err, 0) => Ok(false),
+        Err(err) => Err(sdk_error("TransactWriteItems (delete webhook)", err)),
     }
 }
 
