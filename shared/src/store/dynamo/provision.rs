@@ -487,7 +487,18 @@ impl Provision for DynamoStore {
 /// were stored before the counter existed. Set-up, not request path: a room created by a request
 /// while it runs may be counted once too few until the next seed.
 pub(super) async fn recount_rooms(store: &DynamoStore) -> Result<(), Error> {
-    let mut rooms = 0i64;
+    let rooms = count_gsi2_partition(store, ROOMS_PK, "rooms").await?;
+    set_counter(store, room_count_key()?, ROOM_COUNT, rooms, "room count").await
+}
+
+/// The number of items in `gsi2`'s partition `pk` (a `Query` with `Select::Count`, page by
+/// page): what the recounts after a load or an import count. Set-up, not request path.
+pub(super) async fn count_gsi2_partition(
+    store: &DynamoStore,
+    pk: &str,
+    what: &str,
+) -> Result<i64, Error> {
+    let mut count = 0i64;
     let mut start = None;
     loop {
         let page = store
@@ -495,29 +506,39 @@ pub(super) async fn recount_rooms(store: &DynamoStore) -> Result<(), Error> {
             .query()
             .table_name(&store.table)
             .index_name(GSI2)
-            .key_condition_expression(format!("{GSI2PK} = :rooms"))
-            .expression_attribute_values(":rooms", s(ROOMS_PK))
+            .key_condition_expression(format!("{GSI2PK} = :pk"))
+            .expression_attribute_values(":pk", s(pk))
             .select(aws_sdk_dynamodb::types::Select::Count)
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| sdk_error("Query (count rooms)", e))?;
-        rooms += i64::from(page.count);
+            .map_err(|e| sdk_error(&format!("Query (count {what})"), e))?;
+        count += i64::from(page.count);
         start = page.last_evaluated_key.filter(|k| !k.is_empty());
         if start.is_none() {
-            break;
+            return Ok(count);
         }
     }
-    let mut item = room_count_key()?;
-    item.insert(ROOM_COUNT.into(), n(rooms));
+}
+
+/// Writes a counter item (`key`, its attribute `attribute` set to `value`) as it is: one
+/// `PutItem`, after a recount.
+pub(super) async fn set_counter(
+    store: &DynamoStore,
+    mut key: HashMap<String, AttributeValue>,
+    attribute: &str,
+    value: i64,
+    what: &str,
+) -> Result<(), Error> {
+    key.insert(attribute.into(), n(value));
     store
         .client
         .put_item()
         .table_name(&store.table)
-        .set_item(Some(item))
+        .set_item(Some(key))
         .send()
         .await
-        .map_err(|e| sdk_error("PutItem (room count)", e))?;
+        .map_err(|e| sdk_error(&format!("PutItem ({what})"), e))?;
     Ok(())
 }
 

@@ -289,36 +289,7 @@ pub(super) async fn disable(
 /// `WEBHOOKS` partition, counting, page by page, then one `PutItem`): after an import wrote
 /// endpoints as they are. Set-up, not request path (as `provision::recount_rooms`).
 pub(super) async fn recount(store: &DynamoStore) -> Result<(), Error> {
-    let mut hooks = 0i64;
-    let mut start = None;
-    loop {
-        let page = store
-            .client
-            .query()
-            .table_name(&store.table)
-            .index_name(GSI2)
-            .key_condition_expression(format!("{GSI2PK} = :pk"))
-            .expression_attribute_values(":pk", s(WEBHOOKS_PK))
-            .select(aws_sdk_dynamodb::types::Select::Count)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| sdk_error("Query (count webhooks)", e))?;
-        hooks += i64::from(page.count);
-        start = page.last_evaluated_key.filter(|k| !k.is_empty());
-        if start.is_none() {
-            break;
-        }
-    }
-    let mut item = count_key()?;
-    item.insert("webhook_count".into(), n(hooks));
-    store
-        .client
-        .put_item()
-        .table_name(&store.table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .map_err(|e| sdk_error("PutItem (webhook count)", e))?;
-    Ok(())
+    use super::provision::{count_gsi2_partition, set_counter};
+    let hooks = count_gsi2_partition(store, WEBHOOKS_PK, "webhooks").await?;
+    set_counter(store, count_key()?, "webhook_count", hooks, "webhook count").await
 }
