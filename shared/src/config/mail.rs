@@ -156,7 +156,9 @@ pub(super) fn mail_parameter(get: &Lookup) -> Result<Option<MailParameter>, Conf
 }
 
 /// The settings of the SMTP URL `url` read from the parameter, with `from`: checked as
-/// `SMTP_URL` is.
+/// `SMTP_URL` is. Called by the SSM read (`ssm.rs`, feature `dynamodb`): a build without it (the
+/// local server alone, the README's run command) has no caller outside the tests.
+#[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
 pub(super) fn from_parameter(url: &str, from: &str) -> Result<Option<MailSettings>, ConfigError> {
     mail(&|name: &str| match name {
         "SMTP_URL" => Some(url.to_owned()),
