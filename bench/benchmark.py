@@ -551,8 +551,10 @@ def cold_starts():
 
 # Rounds of the limits' phase: each round measures off and on back to back (in turn first).
 LIMITS_ROUNDS = int(os.environ.get("BENCH_LIMITS_ROUNDS", "4"))
-# Its data set: 100 rooms of this many slots (each wrk thread takes 50 rooms).
-LIMITS_SLOTS_PER_ROOM = 2000
+# Its data set: 100 rooms of this many slots (each wrk thread takes 50 rooms), enough for four
+# rounds of 5 s at 20,000 holds/s (2,000 was used up at section 8 on 2026-12-04, once the WAL
+# checkpoint left the writer and the holds ran at about 18,000/s).
+LIMITS_SLOTS_PER_ROOM = 9000
 
 ROUNDS_ROUTES = ["GET /slots (16-slot page)", "POST /holds, distinct slots"]
 
@@ -628,8 +630,8 @@ def limiter_cost():
 
 PLAYER_KEY = "benchmark-player-key-0123456789abcdef0123"
 # The phase's data set: 100 rooms of this many slots (each wrk thread takes 50 rooms), enough for
-# six rounds of 3 s at 16,000 holds/s.
-PLAYERS_SLOTS_PER_ROOM = 5000
+# six rounds of 3 s or four of 5 s at 20,000 holds/s.
+PLAYERS_SLOTS_PER_ROOM = 9000
 # Guest players made by POST /players for the guest runs (their tokens go round-robin).
 GUEST_PLAYERS = 200
 
