@@ -408,3 +408,25 @@ fn a_write_whose_caller_has_gone_is_skipped() {
     drop(conn);
     remove(&path);
 }
+
+/// The writer's `PRAGMA synchronous` as a write sees it: 1 is NORMAL, 2 is FULL.
+fn writer_synchronous(store: &SqliteStore) -> i64 {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(store.write(|tx| Ok(tx.pragma_query_value(None, "synchronous", |r| r.get(0))?)))
+        .unwrap()
+}
+
+#[test]
+fn a_store_opened_with_the_defaults_syncs_the_log_at_every_commit_and_normal_is_chosen_explicitly()
+{
+    let path = scratch("durable");
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(writer_synchronous(&store), 2, "FULL by default");
+    drop(store);
+    let store = SqliteStore::open_with(&path, crate::config::Durability::Normal).unwrap();
+    assert_eq!(writer_synchronous(&store), 1, "NORMAL when chosen");
+    drop(store);
+    remove(&path);
+}
