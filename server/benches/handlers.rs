@@ -139,8 +139,13 @@ impl Bench {
 
     fn call(&self, route: Route, request: Request, status: u16) -> String {
         let what = format!("{route:?}");
-        self.rt
-            .block_on(async { expect(self.app.handle(route, request).await, status, &what) })
+        self.rt.block_on(async {
+            expect(
+                self.app.handle(shared::Endpoint::of(route), request).await,
+                status,
+                &what,
+            )
+        })
     }
 
     /// The next fresh slot of benchmark room `room` (1–6).
@@ -184,7 +189,7 @@ impl Bench {
         self.rt.block_on(async {
             let started = Instant::now();
             for (route, request, status) in requests {
-                let response = self.app.handle(route, request).await;
+                let response = self.app.handle(shared::Endpoint::of(route), request).await;
                 std::hint::black_box(expect(response, status, "timed request"));
             }
             started.elapsed()

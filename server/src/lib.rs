@@ -330,7 +330,12 @@ async fn answer(
 ) -> lambda_http::Response<lambda_http::Body> {
     match to_lambda_request(request, request_id, limits.body_timeout).await {
         Ok((route, request)) => {
-            match tokio::time::timeout(limits.request_timeout, app.handle(route, request)).await {
+            match tokio::time::timeout(
+                limits.request_timeout,
+                app.handle(shared::Endpoint::of(route), request),
+            )
+            .await
+            {
                 Ok(Ok(response)) => response,
                 Ok(Err(never)) => match never {},
                 Err(_) => error_response(

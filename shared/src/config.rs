@@ -403,8 +403,8 @@ mod tests {
 
     #[test]
     #[cfg(feature = "sqlite")]
-    fn defaults_are_a_five_minute_hold_on_the_embedded_sqlite_store_synced_at_every_commit(
-    ) -> Result<(), ConfigError> {
+    fn defaults_are_a_five_minute_hold_on_the_embedded_sqlite_store_synced_at_every_commit()
+    -> Result<(), ConfigError> {
         let c = config(&[])?;
         assert_eq!(c.hold_ttl, Duration::seconds(300));
         assert_eq!(

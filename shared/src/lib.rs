@@ -73,5 +73,5 @@ pub mod seed;
 pub mod telemetry;
 
 pub use error::Error;
-pub use http::App;
+pub use http::{App, Endpoint};
 pub use route::Route;

@@ -3,7 +3,7 @@
 //! [`Route`] enum, [`ROUTES`] (which the local server's router, the `$default` function's 404/405
 //! answers, the tests' API Gateway events, the template and OpenAPI tests and the benchmarks read),
 //! [`ALL`] and [`Route::spec`]. Adding a route is one row here, its handler (the `match` in
-//! `http::App::handle` is exhaustive, so the build fails without one), its crate under
+//! `http::handler` is exhaustive, so the build fails without one), its crate under
 //! `functions/`, its resource in `template.yaml` and its path in `openapi.yaml`; the template
 //! test fails when one of those is missing. `docs/architecture.md` ("Adding a route") lists each
 //! file.

@@ -487,7 +487,11 @@ impl Transport for InProcess {
     async fn send(&self, event: &Event) -> Reply {
         let request = lambda_http::request::from_str(&event.to_json().to_string()).unwrap();
         let response = match route::find(event.method.as_str(), &event.path) {
-            Matched::Route(route, _) => self.0.handle(route, request).await.unwrap(),
+            Matched::Route(route, _) => self
+                .0
+                .handle(shared::Endpoint::of(route), request)
+                .await
+                .unwrap(),
             _ => shared::http::unmatched(&request),
         };
         let (parts, body) = response.into_parts();

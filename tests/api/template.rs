@@ -226,6 +226,30 @@ fn workspace_manifest() -> String {
     read(&repo().join("Cargo.toml"))
 }
 
+/// A function's `main.rs` names its route in a `const` block (`shared::Endpoint`), so the
+/// binary refers to that route's handler only and the linker leaves the others out of its zip.
+#[test]
+fn every_route_function_names_its_own_route_at_compile_time_so_its_zip_carries_no_other_handler() {
+    let squeezed = |text: &str| text.split_whitespace().collect::<String>();
+    for spec in ROUTES {
+        let main = read(
+            &repo()
+                .join("functions")
+                .join(spec.function)
+                .join("src/main.rs"),
+        );
+        let wiring = format!(
+            "app.handle(const {{ Endpoint::of(Route::{:?}) }},",
+            spec.route
+        );
+        assert!(
+            squeezed(&main).contains(&squeezed(&wiring)),
+            "functions/{}/src/main.rs answers with `{wiring}`",
+            spec.function
+        );
+    }
+}
+
 #[test]
 fn the_template_routes_are_the_route_table_and_one_default_route() {
     assert_eq!(

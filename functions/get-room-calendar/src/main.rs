@@ -3,7 +3,7 @@
 //! players' keys (a bearer here is refused, 401, whoever's it is).
 
 use lambda_http::{Error, run, service_fn};
-use shared::{Route, app, config::Config, telemetry};
+use shared::{Endpoint, Route, app, config::Config, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let app = app::from_config(&config).await?;
     run(service_fn(|request| {
-        app.handle(Route::GetRoomCalendar, request)
+        app.handle(const { Endpoint::of(Route::GetRoomCalendar) }, request)
     }))
     .await
 }

@@ -2,7 +2,7 @@
 
 use lambda_http::{Error, run, service_fn};
 use shared::config::{Config, IfUnreadable};
-use shared::{Route, app, telemetry};
+use shared::{Endpoint, Route, app, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
         .await?;
     let app = app::from_config(&config).await?;
     run(service_fn(|request| {
-        app.handle(Route::ListWebhooks, request)
+        app.handle(const { Endpoint::of(Route::ListWebhooks) }, request)
     }))
     .await
 }

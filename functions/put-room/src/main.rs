@@ -2,7 +2,7 @@
 
 use lambda_http::{Error, run, service_fn};
 use shared::config::{Config, IfUnreadable};
-use shared::{Route, app, telemetry};
+use shared::{Endpoint, Route, app, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -11,5 +11,8 @@ async fn main() -> Result<(), Error> {
         .with_operator_tokens_from_ssm(IfUnreadable::Refuse)
         .await?;
     let app = app::from_config(&config).await?;
-    run(service_fn(|request| app.handle(Route::PutRoom, request))).await
+    run(service_fn(|request| {
+        app.handle(const { Endpoint::of(Route::PutRoom) }, request)
+    }))
+    .await
 }

@@ -1,7 +1,7 @@
 //! `release-hold` Lambda function: wiring only; the handler lives in `shared::http`.
 
 use lambda_http::{Error, run, service_fn};
-use shared::{Route, app, config::Config, telemetry};
+use shared::{Endpoint, Route, app, config::Config, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?.with_player_keys_from_ssm().await?;
     let app = app::from_config(&config).await?;
     run(service_fn(|request| {
-        app.handle(Route::ReleaseHold, request)
+        app.handle(const { Endpoint::of(Route::ReleaseHold) }, request)
     }))
     .await
 }

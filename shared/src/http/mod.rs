@@ -22,6 +22,8 @@ pub mod unmatched;
 pub mod views;
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -69,6 +71,77 @@ pub struct App {
     /// retirement), once it committed: the local server's drainer, waiting between looks, looks
     /// at once. Nobody listens in a Lambda function (a stored permit, nothing more).
     pub outbox_bell: Arc<tokio::sync::Notify>,
+}
+
+/// A handler's answer in the making, boxed: each route's handler has a future of its own type.
+pub type Pending<'c> = Pin<Box<dyn Future<Output = handlers::Answer> + Send + 'c>>;
+
+/// A route's handler: what [`App::handle`] runs once the request's credentials are settled.
+pub type Handler = for<'c> fn(&'c Call<'c>) -> Pending<'c>;
+
+/// A route with its handler, what [`App::handle`] answers. A Lambda function names its route in a
+/// `const` block (`app.handle(const { Endpoint::of(Route::GetRoom) }, request)`), so its binary
+/// refers to its own handler only and the linker leaves the other routes' handlers, and the
+/// crates only they use, out of its zip; the local server makes one from the route it matched.
+#[derive(Clone, Copy)]
+pub struct Endpoint {
+    route: Route,
+    handler: Handler,
+}
+
+impl Endpoint {
+    pub const fn of(route: Route) -> Self {
+        Self {
+            route,
+            handler: handler(route),
+        }
+    }
+
+    pub fn route(self) -> Route {
+        self.route
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Endpoint").field(&self.route).finish()
+    }
+}
+
+/// Each route's handler: one arm per row of the route table, so a route without a handler does
+/// not compile.
+const fn handler(route: Route) -> Handler {
+    match route {
+        Route::ListSlots => |c| Box::pin(slots::list(c)),
+        Route::CreateHold => |c| Box::pin(holds::create(c)),
+        Route::ConfirmHold => |c| Box::pin(holds::confirm(c)),
+        Route::ReleaseHold => |c| Box::pin(holds::release(c)),
+        Route::ExtendHold => |c| Box::pin(holds::extend(c)),
+        Route::CancelHold => |c| Box::pin(holds::cancel(c)),
+        Route::GetHold => |c| Box::pin(holds::get(c)),
+        Route::ListUserHolds => |c| Box::pin(holds::list_user(c)),
+        Route::ListRooms => |c| Box::pin(rooms::list(c)),
+        Route::GetRoom => |c| Box::pin(rooms::get(c)),
+        Route::PutRoom => |c| Box::pin(rooms::put(c)),
+        Route::RetireRoom => |c| Box::pin(rooms::retire(c)),
+        Route::GetSchedule => |c| Box::pin(schedules::get(c)),
+        Route::PutSchedule => |c| Box::pin(schedules::put(c)),
+        Route::PreviewSchedule => |c| Box::pin(schedules::preview(c)),
+        Route::ListRoomBookings => |c| Box::pin(bookings::day_sheet(c)),
+        Route::CreatePlayer => |c| Box::pin(std::future::ready(players::create(c))),
+        Route::GetService => |c| Box::pin(std::future::ready(service::get(c))),
+        Route::GetBooking => |c| Box::pin(manage::get(c)),
+        Route::CancelBooking => |c| Box::pin(manage::cancel(c)),
+        Route::GetBookingCalendar => |c| Box::pin(calendar::booking_ics(c)),
+        Route::GetCalendarFeed => |c| Box::pin(calendar::feed_status(c)),
+        Route::RotateCalendarFeed => |c| Box::pin(calendar::rotate_feed(c)),
+        Route::GetRoomCalendar => |c| Box::pin(calendar::room_feed(c)),
+        Route::CreateWebhook => |c| Box::pin(webhooks::create(c)),
+        Route::ListWebhooks => |c| Box::pin(webhooks::list(c)),
+        Route::DeleteWebhook => |c| Box::pin(webhooks::delete(c)),
+        Route::ListWebhookDeliveries => |c| Box::pin(webhooks::deliveries(c)),
+        Route::EnableWebhook => |c| Box::pin(webhooks::enable(c)),
+    }
 }
 
 /// Whether a successful answer of `route` may have written a booking event into the outbox.
@@ -156,16 +229,17 @@ impl App {
         self
     }
 
-    /// Answers one request for `route`. Never fails: every error becomes its response here, in
-    /// one place, and every answer is recorded here ([`metrics::record`]). The `Result` is the
-    /// shape `lambda_http::service_fn` wants.
+    /// Answers one request for `endpoint`'s route. Never fails: every error becomes its response
+    /// here, in one place, and every answer is recorded here ([`metrics::record`]). The `Result`
+    /// is the shape `lambda_http::service_fn` wants.
     pub async fn handle(
         &self,
-        route: Route,
+        endpoint: Endpoint,
         request: Request,
     ) -> Result<Response<Body>, Infallible> {
         let started = std::time::Instant::now();
-        let (result, operator) = self.dispatch(route, &request).await;
+        let route = endpoint.route;
+        let (result, operator) = self.dispatch(endpoint, &request).await;
         let (response, code) = match result {
             Ok(response) => (response, None),
             Err(err) => {
@@ -190,9 +264,10 @@ impl App {
     /// caller presented an operator's token.
     async fn dispatch(
         &self,
-        route: Route,
+        endpoint: Endpoint,
         request: &Request,
     ) -> (Result<Response<Body>, crate::Error>, bool) {
+        let route = endpoint.route;
         let now = self.clock.now();
         let credential = identity::credential(request, route, &self.operators, &self.players, now);
         let credential = match credential {
@@ -207,38 +282,7 @@ impl App {
             now,
             credential,
         };
-        // One arm per row of the route table: a route without a handler does not compile.
-        let result = match route {
-            Route::ListSlots => slots::list(&call).await,
-            Route::CreateHold => holds::create(&call).await,
-            Route::ConfirmHold => holds::confirm(&call).await,
-            Route::ReleaseHold => holds::release(&call).await,
-            Route::ExtendHold => holds::extend(&call).await,
-            Route::CancelHold => holds::cancel(&call).await,
-            Route::GetHold => holds::get(&call).await,
-            Route::ListUserHolds => holds::list_user(&call).await,
-            Route::ListRooms => rooms::list(&call).await,
-            Route::GetRoom => rooms::get(&call).await,
-            Route::PutRoom => rooms::put(&call).await,
-            Route::RetireRoom => rooms::retire(&call).await,
-            Route::GetSchedule => schedules::get(&call).await,
-            Route::PutSchedule => schedules::put(&call).await,
-            Route::PreviewSchedule => schedules::preview(&call).await,
-            Route::ListRoomBookings => bookings::day_sheet(&call).await,
-            Route::CreatePlayer => players::create(&call),
-            Route::GetService => service::get(&call),
-            Route::GetBooking => manage::get(&call).await,
-            Route::CancelBooking => manage::cancel(&call).await,
-            Route::GetBookingCalendar => calendar::booking_ics(&call).await,
-            Route::GetCalendarFeed => calendar::feed_status(&call).await,
-            Route::RotateCalendarFeed => calendar::rotate_feed(&call).await,
-            Route::GetRoomCalendar => calendar::room_feed(&call).await,
-            Route::CreateWebhook => webhooks::create(&call).await,
-            Route::ListWebhooks => webhooks::list(&call).await,
-            Route::DeleteWebhook => webhooks::delete(&call).await,
-            Route::ListWebhookDeliveries => webhooks::deliveries(&call).await,
-            Route::EnableWebhook => webhooks::enable(&call).await,
-        };
+        let result = (endpoint.handler)(&call).await;
         (result, operator)
     }
 }
