@@ -221,6 +221,11 @@ fn function_crates() -> BTreeSet<String> {
         .collect()
 }
 
+/// A file of the crate `functions/<function>/`, as text.
+fn function_file(function: &str, file: &str) -> String {
+    read(&repo().join("functions").join(function).join(file))
+}
+
 /// The workspace's `Cargo.toml`, as text.
 fn workspace_manifest() -> String {
     read(&repo().join("Cargo.toml"))
@@ -232,12 +237,7 @@ fn workspace_manifest() -> String {
 fn every_route_function_names_its_own_route_at_compile_time_so_its_zip_carries_no_other_handler() {
     let squeezed = |text: &str| text.split_whitespace().collect::<String>();
     for spec in ROUTES {
-        let main = read(
-            &repo()
-                .join("functions")
-                .join(spec.function)
-                .join("src/main.rs"),
-        );
+        let main = function_file(spec.function, "src/main.rs");
         let wiring = format!(
             "app.handle(const {{ Endpoint::of(Route::{:?}) }},",
             spec.route
@@ -345,23 +345,13 @@ fn every_function_of_the_route_table_is_a_crate_a_workspace_member_and_deployed_
 
 #[test]
 fn the_default_route_function_is_built_without_the_dynamodb_store() {
-    let manifest = read(
-        &repo()
-            .join("functions")
-            .join(DEFAULT_ROUTE_FUNCTION)
-            .join("Cargo.toml"),
-    );
+    let manifest = function_file(DEFAULT_ROUTE_FUNCTION, "Cargo.toml");
     assert!(
         manifest.contains("shared.workspace = true") && !manifest.contains("dynamodb"),
         "functions/{DEFAULT_ROUTE_FUNCTION} opens no store: {manifest}"
     );
     for spec in ROUTES {
-        let manifest = read(
-            &repo()
-                .join("functions")
-                .join(spec.function)
-                .join("Cargo.toml"),
-        );
+        let manifest = function_file(spec.function, "Cargo.toml");
         assert!(
             manifest.contains(r#"features = ["dynamodb"]"#),
             "functions/{} serves from DynamoDB on AWS: {manifest}",
