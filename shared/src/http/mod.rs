@@ -96,16 +96,6 @@ impl Endpoint {
             handler: handler(route),
         }
     }
-
-    pub fn route(self) -> Route {
-        self.route
-    }
-}
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Endpoint").field(&self.route).finish()
-    }
 }
 
 /// Each route's handler: one arm per row of the route table, so a route without a handler does
